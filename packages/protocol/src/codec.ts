@@ -1,0 +1,125 @@
+import type * as z from 'zod'
+import { type ClientMessage, ClientMessageSchema, type Ref } from './client-messages'
+import { describeIssue, formatIssues } from './format-issue'
+import { RefSchema, RoomNameSchema } from './names'
+import { type ServerMessage, ServerMessageSchema } from './server-messages'
+
+/** What came off a socket: a text frame, or bytes holding UTF-8 text. */
+export type RawFrame = string | ArrayBuffer | ArrayBufferView
+
+/** Why a frame could not be decoded. A plain object, not an `Error`: hostile input must be cheap to refuse. */
+export interface DecodeError {
+  code: 'bad_request' | 'too_large'
+  /** A sentence naming the field at fault, such as `room: must be 1 to 128 characters of ...`. */
+  message: string
+  /** The message's `ref`, when it had a well-formed one, so the reply can carry it. */
+  ref?: Ref
+  /** The message's `room`, when it had a well-formed one. */
+  room?: string
+}
+
+/** The outcome of decoding: zod's `{ success, data } | { success, error }` shape. Never thrown. */
+export type DecodeResult<T> = { success: true; data: T } | { success: false; error: DecodeError }
+
+export interface DecodeOptions {
+  /** Refuse frames over this many UTF-8 bytes with `too_large`. No limit when absent. */
+  maxBytes?: number
+}
+
+const parseParams = { error: describeIssue }
+let decoder: TextDecoder | undefined
+
+function toText(raw: RawFrame): string {
+  if (typeof raw === 'string') return raw
+  decoder ??= new TextDecoder()
+  return decoder.decode(raw)
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) bytes += 1
+    else if (c < 0x800) bytes += 2
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4
+      i++
+    } else bytes += 3
+  }
+  return bytes
+}
+
+function byteLength(raw: RawFrame): number {
+  return typeof raw === 'string' ? utf8Length(raw) : raw.byteLength
+}
+
+function fail(
+  code: DecodeError['code'],
+  message: string,
+  input?: unknown,
+): { success: false; error: DecodeError } {
+  const error: DecodeError = { code, message }
+  if (input !== null && typeof input === 'object' && !Array.isArray(input)) {
+    const ref = RefSchema.safeParse((input as Record<string, unknown>).ref)
+    if (ref.success) error.ref = ref.data
+    const room = RoomNameSchema.safeParse((input as Record<string, unknown>).room)
+    if (room.success) error.room = room.data
+  }
+  return { success: false, error }
+}
+
+function describeJsonType(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return `a ${typeof value}`
+}
+
+function decodeWith<T>(schema: z.ZodType<T>, raw: RawFrame, options?: DecodeOptions): DecodeResult<T> {
+  if (options?.maxBytes !== undefined) {
+    // A UTF-16 unit is 1 to 3 UTF-8 bytes: count the bytes only when the cheap bounds cannot decide.
+    const units = typeof raw === 'string' ? raw.length : raw.byteLength
+    if (units > options.maxBytes || (units * 3 > options.maxBytes && byteLength(raw) > options.maxBytes)) {
+      return fail('too_large', `message is larger than the limit of ${options.maxBytes} bytes`)
+    }
+  }
+  let input: unknown
+  try {
+    input = JSON.parse(toText(raw))
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    return fail('bad_request', `message is not valid JSON (${detail})`)
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return fail(
+      'bad_request',
+      `message must be a JSON object with a string "type", not ${describeJsonType(input)}`,
+    )
+  }
+  // Parse without per-call params first: they turn off zod's compiled fast path. Only a refused message
+  // pays for a second parse that words the error for people.
+  const result = schema.safeParse(input)
+  if (result.success) return { success: true, data: result.data }
+  const worded = schema.safeParse(input, parseParams)
+  return fail('bad_request', formatIssues(worded.error ?? result.error, input), input)
+}
+
+/**
+ * Decode a frame a client sent. Never throws: returns the typed message, or an error whose code is
+ * `bad_request` or `too_large` and whose message names the field at fault.
+ * @example
+ * const result = decodeClientMessage(frame, { maxBytes: 65_536 })
+ * if (!result.success) socket.send(encode({ type: 'error', ...result.error }))
+ */
+export function decodeClientMessage(raw: RawFrame, options?: DecodeOptions): DecodeResult<ClientMessage> {
+  return decodeWith(ClientMessageSchema, raw, options)
+}
+
+/** Decode a frame a server sent. Never throws; see {@link decodeClientMessage}. */
+export function decodeServerMessage(raw: RawFrame, options?: DecodeOptions): DecodeResult<ServerMessage> {
+  return decodeWith(ServerMessageSchema, raw, options)
+}
+
+/** Serialize a message for the wire: one JSON text frame. */
+export function encode(message: ClientMessage | ServerMessage): string {
+  return JSON.stringify(message)
+}

@@ -1,0 +1,156 @@
+import * as z from 'zod'
+import { ERROR_CODES } from './codes'
+import {
+  ConnectionIdSchema,
+  EpochSchema,
+  EventNameSchema,
+  MessageIdSchema,
+  RefSchema,
+  RoomNameSchema,
+  SeqSchema,
+} from './names'
+import { PROTOCOL_VERSION } from './version'
+
+const ref = RefSchema.optional()
+const timestamp = z.number()
+
+/** One member of a room as others see it. */
+export const MemberSchema = z.object({
+  id: ConnectionIdSchema,
+  user: z.string().optional(),
+  presence: z.unknown().optional(),
+})
+
+/** Server limits a client needs to know, sent in `welcome`. Unknown keys are kept for newer servers. */
+export const LimitsSchema = z.looseObject({
+  maxMessageBytes: z.int().positive(),
+  maxRoomsPerConnection: z.int().positive(),
+  maxPresenceBytes: z.int().positive().optional(),
+  maxMembersPerRoom: z.int().positive().optional(),
+  historySize: z.int().min(0).optional(),
+})
+
+export const WelcomeMessageSchema = z.object({
+  type: z.literal('welcome'),
+  id: ConnectionIdSchema,
+  user: z.string().optional(),
+  protocol: z.literal(PROTOCOL_VERSION),
+  heartbeat: z.object({ interval: z.number().positive(), timeout: z.number().positive() }),
+  limits: LimitsSchema,
+})
+
+export const JoinedMessageSchema = z.object({
+  type: z.literal('joined'),
+  room: RoomNameSchema,
+  seq: SeqSchema,
+  epoch: EpochSchema,
+  members: z.array(MemberSchema),
+  recovered: z.boolean().optional(),
+  ref,
+})
+
+export const LeftMessageSchema = z.object({ type: z.literal('left'), room: RoomNameSchema, ref })
+
+export const MemberJoinedMessageSchema = z.object({
+  type: z.literal('member_joined'),
+  room: RoomNameSchema,
+  member: MemberSchema,
+})
+
+export const MemberLeftMessageSchema = z.object({
+  type: z.literal('member_left'),
+  room: RoomNameSchema,
+  id: ConnectionIdSchema,
+})
+
+export const RoomEventMessageSchema = z.object({
+  type: z.literal('message'),
+  room: RoomNameSchema,
+  event: EventNameSchema,
+  data: z.unknown(),
+  from: z.string(),
+  seq: z.int().positive(),
+  ts: timestamp,
+  id: MessageIdSchema.optional(),
+})
+
+export const DirectEventMessageSchema = z.object({
+  type: z.literal('direct'),
+  event: EventNameSchema,
+  data: z.unknown(),
+  from: z.string(),
+  ts: timestamp,
+})
+
+export const PresenceChangedMessageSchema = z.object({
+  type: z.literal('presence'),
+  room: RoomNameSchema,
+  id: ConnectionIdSchema,
+  state: z.unknown(),
+})
+
+export const AckMessageSchema = z.object({
+  type: z.literal('ack'),
+  ref: RefSchema,
+  seq: z.int().positive().optional(),
+})
+
+export const ErrorMessageSchema = z.object({
+  type: z.literal('error'),
+  // A code from a newer server reads as `internal` rather than making the whole frame unreadable.
+  code: z.enum(ERROR_CODES).catch('internal'),
+  message: z.string(),
+  ref,
+  room: RoomNameSchema.optional(),
+})
+
+export const PongMessageSchema = z.object({ type: z.literal('pong'), t: z.number().optional(), ref })
+
+export const SystemMessageSchema = z.object({
+  type: z.literal('system'),
+  message: z.string(),
+  code: z.string().optional(),
+})
+
+export const ResetMessageSchema = z.object({
+  type: z.literal('reset'),
+  room: RoomNameSchema,
+  epoch: EpochSchema,
+  seq: SeqSchema,
+})
+
+/** Every message a server may send, discriminated on `type`. */
+export const ServerMessageSchema = z.discriminatedUnion('type', [
+  WelcomeMessageSchema,
+  JoinedMessageSchema,
+  LeftMessageSchema,
+  MemberJoinedMessageSchema,
+  MemberLeftMessageSchema,
+  RoomEventMessageSchema,
+  DirectEventMessageSchema,
+  PresenceChangedMessageSchema,
+  AckMessageSchema,
+  ErrorMessageSchema,
+  PongMessageSchema,
+  SystemMessageSchema,
+  ResetMessageSchema,
+])
+
+export type ServerMessage = z.infer<typeof ServerMessageSchema>
+export type Member = z.infer<typeof MemberSchema>
+export type Limits = z.infer<typeof LimitsSchema>
+export type WelcomeMessage = z.infer<typeof WelcomeMessageSchema>
+export type JoinedMessage = z.infer<typeof JoinedMessageSchema>
+export type LeftMessage = z.infer<typeof LeftMessageSchema>
+export type MemberJoinedMessage = z.infer<typeof MemberJoinedMessageSchema>
+export type MemberLeftMessage = z.infer<typeof MemberLeftMessageSchema>
+export type RoomEventMessage = z.infer<typeof RoomEventMessageSchema>
+export type DirectEventMessage = z.infer<typeof DirectEventMessageSchema>
+export type PresenceChangedMessage = z.infer<typeof PresenceChangedMessageSchema>
+export type AckMessage = z.infer<typeof AckMessageSchema>
+export type ErrorMessage = z.infer<typeof ErrorMessageSchema>
+export type PongMessage = z.infer<typeof PongMessageSchema>
+export type SystemMessage = z.infer<typeof SystemMessageSchema>
+export type ResetMessage = z.infer<typeof ResetMessageSchema>
+/** The `type` of a server message. */
+export type ServerMessageType = ServerMessage['type']

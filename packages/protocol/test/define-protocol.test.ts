@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest'
+import * as z from 'zod'
+import { defineProtocol } from '../src/index'
+
+const chat = defineProtocol({
+  events: {
+    chat: z.object({ text: z.string().min(1).max(2000) }),
+    typing: z.object({ typing: z.boolean() }),
+  },
+  presence: z.object({ name: z.string(), status: z.enum(['online', 'away']).optional() }),
+  direct: { poke: z.object({ times: z.int().positive() }) },
+})
+
+describe('defineProtocol', () => {
+  it('accepts a declared event with a valid payload and strips unknown keys', () => {
+    expect(chat.validateEvent('chat', { text: 'hi', extra: 1 })).toEqual({
+      success: true,
+      data: { text: 'hi' },
+    })
+  })
+
+  it('refuses a payload of the wrong shape with invalid_event and the zod issue path', () => {
+    expect(chat.validateEvent('chat', { text: 5 })).toEqual({
+      success: false,
+      error: { code: 'invalid_event', message: 'data.text: must be a string' },
+    })
+    expect(chat.validateEvent('chat', {})).toMatchObject({ error: { message: 'data.text: is required' } })
+    expect(chat.validateEvent('chat', null)).toMatchObject({ error: { message: 'data: must be an object' } })
+  })
+
+  it('refuses an event the protocol does not declare, naming the declared ones', () => {
+    expect(chat.validateEvent('shout', {})).toEqual({
+      success: false,
+      error: {
+        code: 'invalid_event',
+        message: 'event: "shout" is not a declared room event (declared: chat, typing)',
+      },
+    })
+  })
+
+  it('does not find Object.prototype members as events', () => {
+    for (const name of ['constructor', '__proto__', 'hasOwnProperty', 'toString']) {
+      expect(chat.validateEvent(name, {}).success).toBe(false)
+      expect(chat.validateDirect(name, {}).success).toBe(false)
+    }
+  })
+
+  it('validates presence state with the state path in the message', () => {
+    expect(chat.validatePresence({ name: 'Ada' }).success).toBe(true)
+    expect(chat.validatePresence({ name: 'Ada', status: 'gone' })).toMatchObject({
+      error: { code: 'invalid_event', message: expect.stringMatching(/^state\.status: /) },
+    })
+  })
+
+  it('validates direct messages by their own declarations', () => {
+    expect(chat.validateDirect('poke', { times: 2 }).success).toBe(true)
+    expect(chat.validateDirect('poke', { times: 0 })).toMatchObject({ error: { message: /^data\.times: / } })
+    expect(chat.validateDirect('chat', { text: 'hi' }).success).toBe(false)
+  })
+
+  it('lets everything through when nothing is declared', () => {
+    const open = defineProtocol()
+    expect(open.validateEvent('anything', { deep: [1] })).toEqual({ success: true, data: { deep: [1] } })
+    expect(open.validatePresence('free-form')).toEqual({ success: true, data: 'free-form' })
+    expect(open.validateDirect('x', undefined).success).toBe(true)
+  })
+
+  it('validates only what was declared', () => {
+    const presenceOnly = defineProtocol({ presence: z.object({ x: z.number() }) })
+    expect(presenceOnly.validateEvent('any', 1).success).toBe(true)
+    expect(presenceOnly.validatePresence({ x: 'no' }).success).toBe(false)
+  })
+
+  it('does not pollute prototypes when validating hostile payloads', () => {
+    const free = defineProtocol({ events: { blob: z.record(z.string(), z.unknown()) } })
+    const payload = JSON.parse(
+      '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}',
+    )
+    free.validateEvent('blob', payload)
+    chat.validatePresence(payload)
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+})

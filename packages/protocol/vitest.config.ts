@@ -1,0 +1,15 @@
+import { defineProject, mergeConfig } from 'vitest/config'
+import { sourceResolution } from '../../vitest.shared'
+
+export default mergeConfig(
+  sourceResolution,
+  defineProject({
+    test: {
+      name: 'protocol',
+      environment: 'node',
+      include: ['test/**/*.test.ts'],
+      benchmark: { include: ['bench/**/*.bench.ts'] },
+      typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+    },
+  }),
+)
