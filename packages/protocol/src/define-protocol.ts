@@ -79,6 +79,9 @@ export type PresenceState<P extends Protocol> = P['presence'] extends z.ZodType
 
 const parseParams = { error: describeIssue }
 
+/** Names a client's `room.on()` uses for room lifecycle, so an application may not declare them as events. */
+export const RESERVED_EVENT_NAMES = ['member_joined', 'member_left', 'presence', 'resync'] as const
+
 function validate(schema: z.ZodType | undefined, value: unknown, field: string): ValidationResult {
   if (schema === undefined) return { success: true, data: value }
   // Per-call params turn off zod's compiled fast path: only a refused payload is parsed again to word it.
@@ -135,6 +138,13 @@ export function defineProtocol<
   const D extends SchemaMap | undefined = undefined,
 >(definition: ProtocolDefinition<E, P, D> = {}): Protocol<E, P, D> {
   const { events, presence, direct } = definition
+  for (const name of RESERVED_EVENT_NAMES) {
+    if (events !== undefined && Object.hasOwn(events, name)) {
+      throw new TypeError(
+        `defineProtocol: "${name}" is reserved for room lifecycle events (${RESERVED_EVENT_NAMES.join(', ')}); choose another event name`,
+      )
+    }
+  }
   return {
     events: events as E,
     presence: presence as P,

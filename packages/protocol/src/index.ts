@@ -46,6 +46,7 @@ export {
   type PresenceState,
   type Protocol,
   type ProtocolDefinition,
+  RESERVED_EVENT_NAMES,
   type SchemaMap,
   type UntypedProtocol,
   type ValidationError,

@@ -58,6 +58,12 @@ describe('defineProtocol', () => {
     expect(chat.validateDirect('chat', { text: 'hi' }).success).toBe(false)
   })
 
+  it('refuses to declare an event named like a room lifecycle event', () => {
+    expect(() => defineProtocol({ events: { presence: z.object({}) } })).toThrow(
+      /"presence" is reserved for room lifecycle events/,
+    )
+  })
+
   it('lets everything through when nothing is declared', () => {
     const open = defineProtocol()
     expect(open.validateEvent('anything', { deep: [1] })).toEqual({ success: true, data: { deep: [1] } })
