@@ -1,1 +1,29 @@
-export {}
+export type {
+  AdapterConfig,
+  AdapterNode,
+  AdapterRoomInfo,
+  ConnectionTarget,
+  DeliverOptions,
+  JoinResult,
+  PublishInput,
+  PublishResult,
+  ReplayRequest,
+  RoomAdapter,
+  RoomBroadcast,
+} from './adapter'
+export { extractToken, redactUrl } from './auth'
+export { RoomServerError, type RoomServerErrorCode } from './errors'
+export { HistoryRing, type SinceResult } from './history'
+export { createMemoryAdapter, newEpoch } from './memory-adapter'
+export {
+  type AuthOptions,
+  type AuthorizeRequest,
+  type AuthResult,
+  type ConnectionInfo,
+  DEFAULT_LIMITS,
+  type PublishContext,
+  type PublishDecision,
+  type ResolvedLimits,
+  type RoomServerOptions,
+} from './options'
+export { type CloseOptions, createRoomServer, type RoomInfo, type RoomServer } from './room-server'

@@ -1,0 +1,134 @@
+import { encode, type ServerMessage } from '@roomwire/protocol'
+import type { Logger } from 'pino'
+import type WebSocket from 'ws'
+import type { ConnectionInfo } from './options'
+import { TokenBucket } from './rate-limiter'
+
+/** ws takes a Buffer as binary unless told otherwise; room frames are text. */
+const TEXT = { binary: false } as const
+
+/** What a connection reports to its server; kept tiny so sends stay cheap. */
+export interface ConnectionHost {
+  readonly maxBufferedBytes: number
+  readonly closeTimeoutMs: number
+  /** Counts frames sent (the caller counts a fan-out once). */
+  sent(frames: number, bytes: number): void
+  /** The connection passed `maxBufferedBytes`. */
+  slowConsumer(connection: Connection): void
+}
+
+/** A room this connection is in: `pending` while its join waits for the adapter. */
+export type RoomMembership = 'pending' | 'joined'
+
+/** One accepted WebSocket: its identity, rooms, rate limit and send path. */
+export class Connection implements ConnectionInfo {
+  readonly id: string
+  readonly user: string | undefined
+  readonly data: unknown
+  readonly remoteAddress: string | undefined
+  readonly ws: WebSocket
+  readonly log: Logger
+  readonly rooms = new Map<string, RoomMembership>()
+  /** Last time anything arrived (a frame or a pong). */
+  lastSeenAt: number
+  lastPingAt: number
+  /** Consecutive `rate_limited` refusals. */
+  refusals = 0
+  /** Set once a close was started: nothing more is sent. */
+  closing = false
+  readonly #host: ConnectionHost
+  readonly #bucket: TokenBucket | undefined
+  #closeTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(init: {
+    id: string
+    user: string | undefined
+    data: unknown
+    remoteAddress: string | undefined
+    ws: WebSocket
+    log: Logger
+    host: ConnectionHost
+    now: number
+    rateLimitPerSec: number
+    rateLimitBurst: number
+  }) {
+    this.id = init.id
+    this.user = init.user
+    this.data = init.data
+    this.remoteAddress = init.remoteAddress
+    this.ws = init.ws
+    this.log = init.log
+    this.#host = init.host
+    this.lastSeenAt = init.now
+    this.lastPingAt = init.now
+    this.#bucket =
+      init.rateLimitPerSec > 0
+        ? new TokenBucket(init.rateLimitPerSec, init.rateLimitBurst, init.now)
+        : undefined
+  }
+
+  /** The hook-facing view: a plain object, so hooks cannot reach the socket. */
+  info(): ConnectionInfo {
+    return { id: this.id, user: this.user, data: this.data, remoteAddress: this.remoteAddress }
+  }
+
+  /** Take a rate-limit token; true when the message may go on. */
+  allow(now: number): boolean {
+    if (this.#bucket === undefined || this.#bucket.take(now)) {
+      this.refusals = 0
+      return true
+    }
+    this.refusals++
+    return false
+  }
+
+  /** Send one message (serialized here: for a single recipient). */
+  send(message: ServerMessage): void {
+    const frame = Buffer.from(encode(message))
+    if (this.sendFrame(frame)) this.#host.sent(1, frame.length)
+  }
+
+  /**
+   * Send a frame already serialized (shared by every recipient of a fan-out). Checks the send buffer first:
+   * past the cap the connection is closed as a slow consumer instead of buffering more.
+   */
+  sendFrame(frame: Buffer): boolean {
+    if (this.closing || this.ws.readyState !== 1) return false
+    if (this.ws.bufferedAmount + frame.length > this.#host.maxBufferedBytes) {
+      this.#host.slowConsumer(this)
+      return false
+    }
+    this.ws.send(frame, TEXT)
+    return true
+  }
+
+  /**
+   * Start a closing handshake, and destroy the socket if it does not finish within `closeTimeoutMs` (a peer
+   * that stopped reading never answers it).
+   */
+  close(code: number, reason: string, timeoutMs = this.#host.closeTimeoutMs): void {
+    if (this.closing) return
+    this.closing = true
+    try {
+      this.ws.close(code, reason)
+    } catch {
+      this.ws.terminate()
+      return
+    }
+    this.#closeTimer = setTimeout(() => this.ws.terminate(), timeoutMs)
+    this.#closeTimer.unref()
+  }
+
+  /** Drop the socket at once (heartbeat timeout, shutdown deadline). */
+  terminate(): void {
+    this.closing = true
+    this.ws.terminate()
+  }
+
+  /** Release timers once the socket is closed. */
+  dispose(): void {
+    this.closing = true
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer)
+    this.#closeTimer = undefined
+  }
+}

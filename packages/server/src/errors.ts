@@ -1,0 +1,24 @@
+/** What went wrong, for {@link RoomServerError}. */
+export type RoomServerErrorCode =
+  /** A configuration value or option is out of range or of the wrong type. */
+  | 'invalid_config'
+  /** An operation needs something this build or configuration does not have (for example a Redis adapter). */
+  | 'unavailable'
+  /** The server is closing or closed. */
+  | 'closed'
+  /** A server-side operation was refused (an unknown room name, an undeclared event). */
+  | 'invalid_argument'
+  /** The adapter (for example Redis) could not complete an operation. */
+  | 'adapter_failed'
+
+/** The one error class of `@roomwire/server`: for programmer and operator errors, never for client input. */
+export class RoomServerError extends Error {
+  override readonly name = 'RoomServerError'
+  constructor(
+    readonly code: RoomServerErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}

@@ -1,0 +1,43 @@
+import type { Connection } from './connection'
+
+/** What the heartbeat needs from its server. */
+export interface HeartbeatOptions {
+  pingIntervalMs: number
+  pongTimeoutMs: number
+  now: () => number
+  connections: () => Iterable<Connection>
+  /** A connection was silent for longer than ping interval + pong timeout. */
+  onTimeout: (connection: Connection) => void
+}
+
+/** Stop function of {@link startHeartbeat}. */
+export type StopHeartbeat = () => void
+
+/**
+ * One timer for every connection (not one per socket): it pings each connection once per interval and
+ * terminates any that sent nothing, not even a pong, for ping interval + pong timeout.
+ */
+export function startHeartbeat(options: HeartbeatOptions): StopHeartbeat {
+  const { pingIntervalMs, pongTimeoutMs, now } = options
+  const deadline = pingIntervalMs + pongTimeoutMs
+  // Sweep often enough that a dead peer goes within a fraction of the pong timeout of its deadline.
+  const sweepMs = Math.max(5, Math.min(pingIntervalMs, pongTimeoutMs) / 2)
+  const timer = setInterval(() => {
+    const t = now()
+    for (const connection of options.connections()) {
+      if (connection.closing) continue
+      if (t - connection.lastSeenAt >= deadline) {
+        options.onTimeout(connection)
+      } else if (t - connection.lastPingAt >= pingIntervalMs) {
+        connection.lastPingAt = t
+        try {
+          connection.ws.ping()
+        } catch {
+          // The socket is closing; its 'close' event cleans up.
+        }
+      }
+    }
+  }, sweepMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}

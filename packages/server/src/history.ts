@@ -1,0 +1,66 @@
+import type { RoomEventMessage } from '@roomwire/protocol'
+
+/** Outcome of {@link HistoryRing.since}. */
+export type SinceResult = { recovered: true; messages: RoomEventMessage[] } | { recovered: false }
+
+/**
+ * A room's last `capacity` messages in a fixed ring, with an index of their message ids for publish dedupe.
+ * Messages are pushed in seq order with no gaps, so the ring is addressed by seq.
+ */
+export class HistoryRing {
+  readonly #capacity: number
+  readonly #ring: (RoomEventMessage | undefined)[]
+  readonly #ids = new Map<string, number>()
+  #start = 0
+  #size = 0
+
+  constructor(capacity: number) {
+    this.#capacity = capacity
+    this.#ring = new Array(capacity)
+  }
+
+  /** How many messages are held. */
+  get size(): number {
+    return this.#size
+  }
+
+  /** Append the next message; the oldest drops out when full. */
+  push(message: RoomEventMessage): void {
+    if (this.#capacity === 0) return
+    if (this.#size === this.#capacity) {
+      const evicted = this.#ring[this.#start]
+      if (evicted?.id !== undefined && this.#ids.get(evicted.id) === evicted.seq) this.#ids.delete(evicted.id)
+      this.#ring[this.#start] = message
+      this.#start = (this.#start + 1) % this.#capacity
+    } else {
+      this.#ring[(this.#start + this.#size) % this.#capacity] = message
+      this.#size++
+    }
+    if (message.id !== undefined) this.#ids.set(message.id, message.seq)
+  }
+
+  /** The seq of a held message with this id, if any. */
+  seqOfId(id: string): number | undefined {
+    return this.#ids.get(id)
+  }
+
+  /** The last `count` messages, oldest first. */
+  last(count: number): RoomEventMessage[] {
+    const n = Math.min(count, this.#size)
+    const out: RoomEventMessage[] = []
+    for (let i = this.#size - n; i < this.#size; i++)
+      out.push(this.#ring[(this.#start + i) % this.#capacity]!)
+    return out
+  }
+
+  /**
+   * Every message after `since`, given that the room's latest seq is `latest`; `recovered: false` when some
+   * of them are no longer held, or `since` is ahead of the room.
+   */
+  since(since: number, latest: number): SinceResult {
+    if (since > latest) return { recovered: false }
+    const missing = latest - since
+    if (missing > this.#size) return { recovered: false }
+    return { recovered: true, messages: this.last(missing) }
+  }
+}

@@ -1,0 +1,146 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { EventNameSchema, RoomNameSchema } from '@roomwire/protocol'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import { RoomServerError } from './errors'
+import { serveStatic } from './static-files'
+
+/** What the HTTP routes need from the server. */
+export interface HttpRouteDeps {
+  registry: Registry
+  adminToken: string | undefined
+  staticDir: string | undefined
+  maxBodyBytes: number
+  log: Logger
+  health: () => Record<string, unknown>
+  broadcast: (room: string, event: string, data: unknown) => Promise<{ seq: number }>
+  roomInfo: (room: string) => Promise<unknown>
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  })
+  response.end(text)
+}
+
+function tokenMatches(header: string | undefined, expected: string): boolean {
+  if (header === undefined || !/^bearer /i.test(header)) return false
+  const given = Buffer.from(header.slice(7).trim())
+  const wanted = Buffer.from(expected)
+  // Compare in constant time; the length check leaks only the length.
+  return given.length === wanted.length && timingSafeEqual(given, wanted)
+}
+
+function readBody(request: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxBytes) {
+        resolve(undefined)
+        request.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    request.on('error', () => resolve(undefined))
+  })
+}
+
+/**
+ * The server's HTTP routes: `GET /health`, `GET /metrics`, the admin API under `/rooms/:room`, and static
+ * files. Resolves false when no route matched (the caller answers 404 or passes the request on).
+ */
+export function createHttpHandler(
+  deps: HttpRouteDeps,
+): (request: IncomingMessage, response: ServerResponse) => Promise<boolean> {
+  async function admin(request: IncomingMessage, response: ServerResponse, rest: string): Promise<void> {
+    // 404, not 401, while the admin API is off: its existence is not advertised.
+    if (deps.adminToken === undefined) return sendJson(response, 404, { error: 'not found' })
+    if (!tokenMatches(request.headers.authorization, deps.adminToken)) {
+      response.setHeader('www-authenticate', 'Bearer')
+      return sendJson(response, 401, { error: 'missing or wrong admin token' })
+    }
+    const broadcast = rest.endsWith('/broadcast')
+    let room: string
+    try {
+      room = decodeURIComponent(broadcast ? rest.slice(0, -'/broadcast'.length) : rest)
+    } catch {
+      return sendJson(response, 400, { error: 'room: is not a valid percent-encoded name' })
+    }
+    if (!RoomNameSchema.safeParse(room).success) {
+      return sendJson(response, 400, {
+        error: 'room: must be 1 to 128 characters of A-Z a-z 0-9 _ - . : / @',
+      })
+    }
+    if (!broadcast && request.method === 'GET') {
+      const info = await deps.roomInfo(room)
+      return info === null
+        ? sendJson(response, 404, { error: `room ${room} not found` })
+        : sendJson(response, 200, info)
+    }
+    if (!broadcast || request.method !== 'POST')
+      return sendJson(response, 405, { error: 'method not allowed' })
+    const body = await readBody(request, deps.maxBodyBytes)
+    if (body === undefined) return sendJson(response, 413, { error: 'body is too large' })
+    let input: unknown
+    try {
+      input = JSON.parse(body)
+    } catch {
+      return sendJson(response, 400, { error: 'body must be JSON: { "event": string, "data": any }' })
+    }
+    const event = (input as { event?: unknown } | null)?.event
+    const data = (input as { data?: unknown } | null)?.data
+    if (!EventNameSchema.safeParse(event).success) {
+      return sendJson(response, 400, { error: 'event: must be 1 to 64 characters of A-Z a-z 0-9 _ - . :' })
+    }
+    if (data === undefined) return sendJson(response, 400, { error: 'data: is required' })
+    try {
+      const { seq } = await deps.broadcast(room, event as string, data)
+      return sendJson(response, 200, { room, seq })
+    } catch (cause) {
+      if (cause instanceof RoomServerError && cause.code === 'invalid_argument') {
+        return sendJson(response, 400, { error: cause.message })
+      }
+      throw cause
+    }
+  }
+
+  return async (request, response) => {
+    const url = request.url ?? '/'
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    try {
+      if (path === '/health' && (request.method === 'GET' || request.method === 'HEAD')) {
+        sendJson(response, 200, deps.health())
+        return true
+      }
+      if (path === '/metrics' && request.method === 'GET') {
+        const text = await deps.registry.metrics()
+        response.writeHead(200, { 'content-type': deps.registry.contentType })
+        response.end(text)
+        return true
+      }
+      if (path.startsWith('/rooms/')) {
+        await admin(request, response, path.slice('/rooms/'.length))
+        return true
+      }
+      if (deps.staticDir !== undefined && (request.method === 'GET' || request.method === 'HEAD')) {
+        return await serveStatic(deps.staticDir, request, response, path)
+      }
+      return false
+    } catch (cause) {
+      deps.log.error({ err: cause, path }, 'http request failed')
+      if (!response.headersSent) sendJson(response, 500, { error: 'internal error' })
+      else response.destroy()
+      return true
+    }
+  }
+}

@@ -1,0 +1,633 @@
+import { randomBytes } from 'node:crypto'
+import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import {
+  type ClientMessage,
+  type DirectEventMessage,
+  decodeClientMessage,
+  type ErrorCode,
+  type ErrorMessage,
+  EventNameSchema,
+  type Member,
+  PROTOCOL_VERSION,
+  type Ref,
+  RoomNameSchema,
+  SUBPROTOCOL,
+} from '@roomwire/protocol'
+import type { Registry } from 'prom-client'
+import type WebSocket from 'ws'
+import { WebSocketServer } from 'ws'
+import type { AdapterNode, ConnectionTarget, RoomAdapter } from './adapter'
+import { type AuthOutcome, createAuthenticator, redactUrl } from './auth'
+import { Connection, type ConnectionHost } from './connection'
+import { RoomServerError } from './errors'
+import { startHeartbeat } from './heartbeat'
+import { createHttpHandler } from './http-routes'
+import { LocalRooms } from './local-rooms'
+import { createLogger } from './logger'
+import { createMemoryAdapter } from './memory-adapter'
+import { asRefusal, type HandlerContext, handleMessage } from './message-handlers'
+import { createMetrics } from './metrics'
+import type { ConnectionInfo, RoomServerOptions } from './options'
+import { resolveLimits } from './options'
+import { isOriginAllowed } from './origin'
+
+/** A room's state across the cluster, from {@link RoomServer.roomInfo}. */
+export interface RoomInfo {
+  room: string
+  memberCount: number
+  members: Member[]
+  seq: number
+  epoch: string
+}
+
+/** Options of {@link RoomServer.close}. */
+export interface CloseOptions {
+  /**
+   * How long to wait for clients to close and send buffers to drain before the rest are destroyed.
+   * @default 10_000
+   */
+  timeoutMs?: number
+}
+
+/** A running room server. Create it with {@link createRoomServer}. */
+export interface RoomServer {
+  /** Resolves once the server listens (at once when attached or `noServer`); rejects if `listen` failed. */
+  readonly ready: Promise<void>
+  /** The HTTP server this room server listens on or is attached to. */
+  readonly httpServer: HttpServer | undefined
+  /** This server's Prometheus registry (`GET /metrics` serves it). */
+  readonly metrics: Registry
+  /** The address it listens on, once `ready` (null when attached or `noServer` and not yet listening). */
+  address(): AddressInfo | null
+  /** Complete a WebSocket upgrade for any HTTP framework (origin, auth and limits apply). */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** Serve `/health`, `/metrics`, the admin API and static files; resolves false when no route matched. */
+  handleRequest(request: IncomingMessage, response: ServerResponse): Promise<boolean>
+  /** Publish a server message to a room: it gets a `seq` like any publish, `from: "server"`. */
+  broadcast(room: string, event: string, data: unknown): Promise<{ seq: number }>
+  /** Send a `direct` frame (`from: "server"`) to every connection. */
+  broadcastAll(event: string, data: unknown): Promise<void>
+  /** Send a `direct` frame to these connections. */
+  broadcastTo(connectionIds: readonly string[], event: string, data: unknown): Promise<void>
+  /** Send a `direct` frame to every connection but these. */
+  broadcastExcept(connectionIds: readonly string[], event: string, data: unknown): Promise<void>
+  /** Send a `direct` frame to one connection on any node; false when it is not connected. */
+  sendDirect(connectionId: string, event: string, data: unknown): Promise<boolean>
+  /** A room's state, or null when none is held. */
+  roomInfo(room: string): Promise<RoomInfo | null>
+  /** Rooms that have members. */
+  rooms(): Promise<string[]>
+  /** Connections open on this node. */
+  connections(): ConnectionInfo[]
+  /** Close one connection of this node; false when it is not here. */
+  disconnect(connectionId: string, code?: number, reason?: string): boolean
+  /** Stop accepting, tell clients, close them with 1001 spread over a short window, drain, release all. */
+  close(options?: CloseOptions): Promise<void>
+}
+
+function newConnectionId(): string {
+  return `c_${randomBytes(9).toString('base64url')}`
+}
+
+function abortHandshake(socket: Duplex, status: number, text: string): void {
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  }
+  socket.destroy()
+}
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
+
+/**
+ * Create a room server: the server side of the roomwire protocol on `ws`. It listens on its own
+ * (`{ port }`), attaches to an `http.Server` (`{ server }`), or is driven by `handleUpgrade` (`{ noServer }`).
+ * @example
+ * const server = createRoomServer({ port: 8080, protocol: chat })
+ * await server.ready
+ * await server.broadcast('lobby', 'announcement', { text: 'hello' })
+ */
+export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
+  const limits = resolveLimits(options)
+  const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true]
+  if (modes.filter(Boolean).length !== 1) {
+    throw new RoomServerError('invalid_config', 'give exactly one of port, server or noServer')
+  }
+  const now = options.now ?? Date.now
+  const path = options.path ?? '/ws'
+  const protocol = options.protocol
+  const log = createLogger(options.logger, options.logLevel)
+  const adapter: RoomAdapter = options.adapter ?? createMemoryAdapter()
+  const allowedOrigins = options.allowedOrigins === undefined ? undefined : new Set(options.allowedOrigins)
+  const authenticate = createAuthenticator({
+    authenticate: options.authenticate,
+    auth: options.auth ?? {},
+    timeoutMs: limits.authTimeoutMs,
+  })
+  if (options.auth?.required === true && options.authenticate === undefined) {
+    if (options.auth.jwtSecret === undefined && options.auth.jwksUrl === undefined) {
+      throw new RoomServerError(
+        'invalid_config',
+        'auth.required needs auth.jwtSecret, auth.jwksUrl or authenticate',
+      )
+    }
+  }
+
+  const connections = new Map<string, Connection>()
+  const cleanups = new Set<Promise<void>>()
+  let closing = false
+  let closePromise: Promise<void> | undefined
+  let onDrained: (() => void) | undefined
+
+  const metrics = createMetrics({ connections: () => connections.size, rooms: () => local.size })
+  const host: ConnectionHost = {
+    maxBufferedBytes: limits.maxBufferedBytes,
+    closeTimeoutMs: limits.closeTimeoutMs,
+    sent(frames, bytes) {
+      metrics.messagesOut.inc(frames)
+      metrics.bytesOut.inc(bytes)
+    },
+    slowConsumer(connection) {
+      metrics.slowConsumers.inc()
+      connection.log.warn({ buffered: connection.ws.bufferedAmount }, 'slow consumer closed')
+      connection.close(4008, 'slow consumer: send buffer overflowed')
+    },
+  }
+  const local = new LocalRooms(host.sent)
+
+  const node: AdapterNode = {
+    nodeId: `n_${randomBytes(6).toString('base64url')}`,
+    deliver: (room, message, deliverOptions) => local.deliver(room, message, deliverOptions),
+    deliverDirect(target: ConnectionTarget, message: DirectEventMessage) {
+      let frame: Buffer | undefined
+      let sent = 0
+      const sendTo = (connection: Connection | undefined) => {
+        if (connection === undefined) return
+        frame ??= Buffer.from(JSON.stringify(message))
+        if (connection.sendFrame(frame)) sent++
+      }
+      if (target.kind === 'only') for (const id of target.ids) sendTo(connections.get(id))
+      else {
+        const except = target.kind === 'except' ? new Set(target.ids) : undefined
+        for (const [id, connection] of connections)
+          if (except === undefined || !except.has(id)) sendTo(connection)
+      }
+      if (sent > 0) host.sent(sent, sent * frame!.length)
+      return sent
+    },
+  }
+  const attached = Promise.resolve(
+    adapter.attach(node, { historySize: limits.historySize, idleTimeoutMs: limits.idleTimeoutMs, now }),
+  )
+
+  function sendError(
+    connection: Connection,
+    code: ErrorCode,
+    message: string,
+    ref?: Ref,
+    room?: string,
+  ): void {
+    const frame: ErrorMessage = { type: 'error', code, message }
+    if (ref !== undefined) frame.ref = ref
+    if (room !== undefined) frame.room = room
+    metrics.errors.inc({ code })
+    connection.send(frame)
+  }
+
+  function runHook(connection: Connection | undefined, name: string, run: () => unknown): void {
+    const fail = (err: unknown) => (connection?.log ?? log).error({ err, hook: name }, 'hook failed')
+    try {
+      const result = run()
+      if (result instanceof Promise) result.catch(fail)
+    } catch (err) {
+      fail(err)
+    }
+  }
+
+  const ctx: HandlerContext = {
+    limits,
+    protocol,
+    adapter,
+    local,
+    hooks: options,
+    now,
+    sendError,
+    isOpen: (connection) => connections.get(connection.id) === connection && !connection.closing,
+    notify: runHook,
+  }
+
+  // Messages of one connection are handled one at a time, in order: a publish right after a join waits for it.
+  const queues = new WeakMap<Connection, ClientMessage[]>()
+  function process(connection: Connection, msg: ClientMessage): void {
+    const queue = queues.get(connection)
+    if (queue !== undefined) {
+      queue.push(msg)
+      return
+    }
+    queues.set(connection, [])
+    void run(connection, msg)
+  }
+  async function run(connection: Connection, first: ClientMessage): Promise<void> {
+    let msg: ClientMessage | undefined = first
+    while (msg !== undefined) {
+      try {
+        await handleMessage(ctx, connection, msg)
+      } catch (err) {
+        const ref = msg.ref
+        const room = 'room' in msg ? msg.room : undefined
+        const refusal = asRefusal(err)
+        if (refusal !== undefined) sendError(connection, refusal.code, refusal.message, ref, room)
+        else {
+          connection.log.error({ err, type: msg.type }, 'message handling failed')
+          sendError(connection, 'internal', `the server failed to handle this ${msg.type}`, ref, room)
+        }
+      }
+      msg = queues.get(connection)?.shift()
+    }
+    queues.delete(connection)
+  }
+
+  function onFrame(connection: Connection, raw: Buffer, isBinary: boolean): void {
+    const t = now()
+    connection.lastSeenAt = t
+    metrics.bytesIn.inc(raw.length)
+    if (isBinary) {
+      metrics.messagesIn.inc({ type: 'binary' })
+      if (!limit(connection, t)) return
+      sendError(connection, 'bad_request', 'binary frames are not supported: send JSON text frames')
+      return
+    }
+    const result = decodeClientMessage(raw)
+    if (!result.success) {
+      metrics.messagesIn.inc({ type: 'invalid' })
+      if (!limit(connection, t)) return
+      sendError(connection, result.error.code, result.error.message, result.error.ref, result.error.room)
+      return
+    }
+    const msg = result.data
+    metrics.messagesIn.inc({ type: msg.type })
+    if (msg.type !== 'ping' && !limit(connection, t, msg.ref, 'room' in msg ? msg.room : undefined)) return
+    // A connection that floods past the rate limit is bounded here too: its queue never outgrows the burst.
+    if ((queues.get(connection)?.length ?? 0) > limits.rateLimitBurst + 1000) {
+      connection.close(1008, 'too many messages waiting')
+      return
+    }
+    process(connection, msg)
+  }
+
+  function limit(connection: Connection, t: number, ref?: Ref, room?: string): boolean {
+    if (connection.allow(t)) return true
+    if (connection.refusals > limits.rateLimitBurst) {
+      connection.log.warn('rate limit exceeded persistently')
+      connection.close(1008, 'rate limit exceeded')
+    } else {
+      sendError(
+        connection,
+        'rate_limited',
+        `rate limit of ${limits.rateLimitPerSec} messages per second exceeded`,
+        ref,
+        room,
+      )
+    }
+    return false
+  }
+
+  function refuse(ws: WebSocket, code: number, reason: string): void {
+    metrics.closes.inc({ code: String(code) })
+    ws.close(code, reason)
+    const timer = setTimeout(() => ws.terminate(), limits.closeTimeoutMs)
+    timer.unref()
+    ws.once('close', () => clearTimeout(timer))
+  }
+
+  function accept(ws: WebSocket, request: IncomingMessage, auth: AuthOutcome): void {
+    ws.on('error', (err) => log.debug({ err }, 'socket error'))
+    if (!auth.ok) {
+      metrics.authFailures.inc()
+      log.info({ url: redactUrl(request.url), reason: auth.reason }, 'connection refused')
+      refuse(ws, auth.internal === true ? 1011 : 4001, auth.reason)
+      return
+    }
+    if (ws.protocol !== '' && ws.protocol !== SUBPROTOCOL) {
+      refuse(ws, 4400, `unsupported subprotocol; this server speaks ${SUBPROTOCOL}`)
+      return
+    }
+    if (closing) {
+      refuse(ws, 1001, 'server shutting down')
+      return
+    }
+    if (connections.size >= limits.maxConnections) {
+      log.warn({ max: limits.maxConnections }, 'connection limit reached')
+      refuse(ws, 1013, 'server at its connection limit; try again later')
+      return
+    }
+    const id = newConnectionId()
+    const connection = new Connection({
+      id,
+      user: auth.user,
+      data: auth.data,
+      remoteAddress: request.socket.remoteAddress,
+      ws,
+      log: log.child({ conn: id }),
+      host,
+      now: now(),
+      rateLimitPerSec: limits.rateLimitPerSec,
+      rateLimitBurst: limits.rateLimitBurst,
+    })
+    connections.set(id, connection)
+    ws.on('message', (raw: Buffer, isBinary: boolean) => onFrame(connection, raw, isBinary))
+    ws.on('pong', () => {
+      connection.lastSeenAt = now()
+    })
+    ws.on('ping', () => {
+      connection.lastSeenAt = now()
+    })
+    ws.once('close', (code: number, reason: Buffer) => onClose(connection, code, reason.toString()))
+    connection.log.info({ url: redactUrl(request.url), user: auth.user }, 'connected')
+    const welcome = {
+      type: 'welcome' as const,
+      id,
+      protocol: PROTOCOL_VERSION,
+      heartbeat: { interval: limits.pingIntervalMs, timeout: limits.pongTimeoutMs },
+      limits: {
+        maxMessageBytes: limits.maxMessageBytes,
+        maxRoomsPerConnection: limits.maxRoomsPerConnection,
+        maxPresenceBytes: limits.maxPresenceBytes,
+        maxMembersPerRoom: limits.maxMembersPerRoom,
+        historySize: limits.historySize,
+      },
+    }
+    connection.send(auth.user === undefined ? welcome : { ...welcome, user: auth.user })
+    track(connection, async () => adapter.addConnection(id, auth.user))
+    const onConnect = options.onConnect
+    if (onConnect !== undefined) runHook(connection, 'onConnect', () => onConnect(connection.info()))
+  }
+
+  function track(connection: Connection | undefined, work: () => Promise<unknown>): void {
+    const promise = work()
+      .then(() => undefined)
+      .catch((err: unknown) => (connection?.log ?? log).error({ err }, 'adapter call failed'))
+      .finally(() => cleanups.delete(promise))
+    cleanups.add(promise)
+  }
+
+  function onClose(connection: Connection, code: number, reason: string): void {
+    connection.dispose()
+    connections.delete(connection.id)
+    metrics.closes.inc({ code: String(code) })
+    connection.log.info({ code, reason }, 'disconnected')
+    const joined: string[] = []
+    for (const [room, state] of connection.rooms) {
+      local.remove(room, connection)
+      // A pending join finishes on its own and leaves then (see join in message-handlers).
+      if (state === 'joined') joined.push(room)
+    }
+    connection.rooms.clear()
+    track(connection, async () => {
+      for (const room of joined) await adapter.leave(room, connection.id)
+      await adapter.removeConnection(connection.id)
+    })
+    const onDisconnect = options.onDisconnect
+    if (onDisconnect !== undefined) {
+      runHook(connection, 'onDisconnect', () => onDisconnect(connection.info(), { code, reason }))
+    }
+    if (connections.size === 0) onDrained?.()
+  }
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    maxPayload: limits.maxMessageBytes,
+    perMessageDeflate: options.perMessageDeflate ?? false,
+    // Select roomwire.v1 when offered. When only unknown subprotocols are offered, select one anyway so the
+    // handshake completes and the client can read the 4400 close (a missing answer fails it as 1006).
+    handleProtocols: (offered: Set<string>) =>
+      offered.has(SUBPROTOCOL) ? SUBPROTOCOL : (offered.values().next().value ?? false),
+  })
+
+  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // A reset during authentication must not become an unhandled 'error' (CVE-2024-38355 class).
+    socket.on('error', () => socket.destroy())
+    if (closing) {
+      abortHandshake(socket, 503, 'Service Unavailable')
+      return
+    }
+    const origin = request.headers.origin
+    if (!isOriginAllowed(origin, allowedOrigins)) {
+      log.warn({ origin }, 'origin refused')
+      abortHandshake(socket, 403, 'Forbidden')
+      return
+    }
+    authenticate(request).then(
+      (auth) => {
+        if (closing) {
+          abortHandshake(socket, 503, 'Service Unavailable')
+          return
+        }
+        if (socket.destroyed) return
+        wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request, auth))
+      },
+      (err: unknown) => {
+        log.error({ err }, 'authentication failed unexpectedly')
+        abortHandshake(socket, 500, 'Internal Server Error')
+      },
+    )
+  }
+
+  function pathOf(request: IncomingMessage): string {
+    const url = request.url ?? '/'
+    const q = url.indexOf('?')
+    return q === -1 ? url : url.slice(0, q)
+  }
+
+  const handleRequest = createHttpHandler({
+    registry: metrics.registry,
+    adminToken: options.adminToken,
+    staticDir: options.staticDir,
+    maxBodyBytes: limits.maxMessageBytes,
+    log,
+    health: () => ({ status: closing ? 'closing' : 'ok', connections: connections.size, rooms: local.size }),
+    broadcast: (room, event, data) => api.broadcast(room, event, data),
+    roomInfo: (room) => api.roomInfo(room),
+  })
+
+  let httpServer = options.server
+  const ownServer = options.port !== undefined
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (pathOf(request) === path) return handleUpgrade(request, socket, head)
+    // Leave other paths to the application's own upgrade handlers, if it has any.
+    if (ownServer || (httpServer?.listenerCount('upgrade') ?? 0) <= 1)
+      abortHandshake(socket, 404, 'Not Found')
+  }
+  let ready: Promise<void>
+  if (ownServer) {
+    const server = createServer((request, response) => {
+      void handleRequest(request, response).then((handled) => {
+        if (handled) return
+        response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        response.end('not found\n')
+      })
+    })
+    // Node's 60 s default lets slow-header clients hold sockets far too long (slowloris).
+    server.headersTimeout = 10_000
+    server.requestTimeout = 30_000
+    server.on('upgrade', onUpgrade)
+    server.on('clientError', (_err, socket) => socket.destroy())
+    httpServer = server
+    ready = new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(options.port, options.host ?? '0.0.0.0', () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  } else {
+    httpServer?.on('upgrade', onUpgrade)
+    ready = Promise.resolve()
+  }
+  ready = Promise.all([ready, attached]).then(() => undefined)
+  // Nobody may await `ready`; a failed listen must not become an unhandled rejection as well as a log line.
+  ready.catch((err: unknown) => log.error({ err }, 'server failed to start'))
+
+  const stopHeartbeat = startHeartbeat({
+    pingIntervalMs: limits.pingIntervalMs,
+    pongTimeoutMs: limits.pongTimeoutMs,
+    now,
+    connections: () => connections.values(),
+    onTimeout(connection) {
+      connection.log.info('heartbeat timed out')
+      connection.terminate()
+    },
+  })
+
+  function checkRoom(room: string): void {
+    if (!RoomNameSchema.safeParse(room).success) {
+      throw new RoomServerError(
+        'invalid_argument',
+        `room "${room}" must be 1 to 128 characters of A-Z a-z 0-9 _ - . : / @`,
+      )
+    }
+  }
+  function checkEvent(event: string): void {
+    if (!EventNameSchema.safeParse(event).success) {
+      throw new RoomServerError(
+        'invalid_argument',
+        `event "${event}" must be 1 to 64 characters of A-Z a-z 0-9 _ - . :`,
+      )
+    }
+  }
+  function serverDirect(event: string, data: unknown): DirectEventMessage {
+    checkEvent(event)
+    return { type: 'direct', event, data, from: 'server', ts: now() }
+  }
+
+  async function shutdown(timeoutMs: number): Promise<void> {
+    closing = true
+    const deadline = now() + timeoutMs
+    stopHeartbeat()
+    if (httpServer !== undefined) {
+      if (ownServer) httpServer.close()
+      else httpServer.off('upgrade', onUpgrade)
+    }
+    const open = [...connections.values()]
+    for (const connection of open)
+      connection.send({ type: 'system', message: 'server shutting down', code: 'shutdown' })
+    const windowMs = Math.min(limits.shutdownSpreadMs, timeoutMs / 2)
+    const timers = open.map((connection, i) => {
+      const timer = setTimeout(
+        () => connection.close(1001, 'server shutting down', Math.max(1, deadline - now())),
+        open.length > 1 ? (i * windowMs) / (open.length - 1) : 0,
+      )
+      timer.unref()
+      return timer
+    })
+    if (connections.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs)
+        timer.unref()
+        onDrained = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+    for (const timer of timers) clearTimeout(timer)
+    for (const connection of connections.values()) connection.terminate()
+    // terminate() emits 'close' on a later tick; wait for the last cleanups to be queued and run.
+    while (connections.size > 0) await new Promise((resolve) => setImmediate(resolve))
+    while (cleanups.size > 0) await Promise.allSettled([...cleanups])
+    await attached.catch(() => undefined)
+    await adapter.close()
+    wss.close()
+    if (ownServer && httpServer !== undefined) {
+      const server = httpServer
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+    metrics.registry.clear()
+  }
+
+  const api: RoomServer = {
+    ready,
+    get httpServer() {
+      return httpServer
+    },
+    metrics: metrics.registry,
+    address() {
+      const address = httpServer?.address()
+      return address !== null && typeof address === 'object' ? address : null
+    },
+    handleUpgrade,
+    handleRequest,
+    async broadcast(room, event, data) {
+      checkRoom(room)
+      checkEvent(event)
+      if (protocol !== undefined) {
+        const result = protocol.validateEvent(event, data)
+        if (!result.success) throw new RoomServerError('invalid_argument', result.error.message)
+        data = result.data
+      }
+      const { seq } = await adapter.publish(room, { event, data, from: 'server', ts: now() })
+      return { seq }
+    },
+    async broadcastAll(event, data) {
+      await adapter.broadcastDirect({ kind: 'all' }, serverDirect(event, data))
+    },
+    async broadcastTo(ids, event, data) {
+      await adapter.broadcastDirect({ kind: 'only', ids }, serverDirect(event, data))
+    },
+    async broadcastExcept(ids, event, data) {
+      await adapter.broadcastDirect({ kind: 'except', ids }, serverDirect(event, data))
+    },
+    async sendDirect(connectionId, event, data) {
+      return adapter.sendDirect(connectionId, serverDirect(event, data))
+    },
+    async roomInfo(room) {
+      const info = await adapter.roomInfo(room)
+      if (info === null) return null
+      return {
+        room,
+        memberCount: info.members.length,
+        members: info.members,
+        seq: info.seq,
+        epoch: info.epoch,
+      }
+    },
+    async rooms() {
+      return adapter.rooms()
+    },
+    connections: () => [...connections.values()].map((connection) => connection.info()),
+    disconnect(connectionId, code = 1000, reason = '') {
+      const connection = connections.get(connectionId)
+      if (connection === undefined) return false
+      connection.close(code, reason)
+      return true
+    },
+    close(closeOptions) {
+      closePromise ??= shutdown(closeOptions?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS)
+      return closePromise
+    },
+  }
+  return api
+}
