@@ -1,0 +1,48 @@
+import { Histogram } from '../../harness/histogram'
+import { closeAll, connectMany, PAYLOAD_TEXT } from '../load-connection'
+import { delay, type ScenarioContext, withCpu } from '../scenario-context'
+
+/** Echo parameters. */
+export interface EchoParams {
+  clients: number
+  durationMs: number
+}
+
+/**
+ * `clients` connections, each alone in its own room, each doing request/reply round trips one after
+ * another: publish with a `ref` and wait for the `ack` (Socket.IO: `emitWithAck`).
+ */
+export async function runEcho(ctx: ScenarioContext, p: EchoParams) {
+  const conns = await connectMany(ctx.connect, ctx.port, p.clients, (i) => `echo-${i}`)
+  const hist = new Histogram()
+  let measuring = false
+  let running = true
+  let count = 0
+  const loops = conns.map(async (conn, i) => {
+    let n = 0
+    while (running) {
+      const t = performance.now()
+      await conn.request(`echo-${i}`, { t, i: n++, text: PAYLOAD_TEXT })
+      if (measuring) {
+        hist.record((performance.now() - t) * 1000)
+        count++
+      }
+    }
+  })
+  await delay(Math.min(500, p.durationMs / 2))
+  measuring = true
+  const t0 = performance.now()
+  const cpu = await withCpu(ctx, () => delay(p.durationMs))
+  const elapsed = performance.now() - t0
+  measuring = false
+  running = false
+  await Promise.all(loops)
+  closeAll(conns)
+  return {
+    roundTripsPerSec: (count * 1000) / elapsed,
+    p50Us: hist.percentile(0.5),
+    p99Us: hist.percentile(0.99),
+    serverCpu: cpu.serverCpu,
+    loadCpu: cpu.loadCpu,
+  }
+}

@@ -1,0 +1,95 @@
+import { Histogram } from '../../harness/histogram'
+import { closeAll, connectMany, PAYLOAD_TEXT } from '../load-connection'
+import { delay, type ScenarioContext, until, withCpu } from '../scenario-context'
+
+/** Fan-out parameters. */
+export interface FanoutParams {
+  members: number
+  /** Length of the saturating throughput phase. */
+  durationMs: number
+  /** Deliveries the publisher keeps in flight in the throughput phase. */
+  windowDeliveries: number
+  /** Offered load of the latency phase, in deliveries per second (the same for every implementation). */
+  latencyDeliveriesPerSec: number
+  latencyMs: number
+}
+
+const ROOM = 'fanout'
+
+/**
+ * One publisher, one room of `members`. Phase 1 saturates: the publisher keeps a fixed number of
+ * deliveries in flight and we count deliveries per second. Phase 2 offers the same fixed rate to every
+ * implementation and records publish-to-receive latency against the intended send time, so a server
+ * that falls behind shows it (no coordinated omission).
+ */
+export async function runFanout(ctx: ScenarioContext, p: FanoutParams) {
+  const receivers = await connectMany(ctx.connect, ctx.port, p.members, () => ROOM)
+  const [publisher] = await connectMany(ctx.connect, ctx.port, 1, () => ROOM)
+  if (!publisher) throw new Error('no publisher')
+  let delivered = 0
+  let published = 0
+  let measuring = false
+  const loaded = new Histogram()
+  const fixed = new Histogram()
+  let current = loaded
+  const record = (sentAt: number): void => {
+    delivered++
+    if (measuring) current.record((performance.now() - sentAt) * 1000)
+    if (pumping) pump()
+  }
+  for (const r of receivers) r.onMessage = record
+  let pumping = false
+  const window = Math.max(p.windowDeliveries, p.members)
+  function pump(): void {
+    while (published * p.members - delivered + p.members <= window) {
+      publisher!.publish(ROOM, { t: performance.now(), i: published, text: PAYLOAD_TEXT })
+      published++
+    }
+  }
+
+  // Phase 1: saturate, after a short warm-up.
+  pumping = true
+  pump()
+  await delay(Math.min(500, p.durationMs / 2))
+  measuring = true
+  const start = delivered
+  const t0 = performance.now()
+  const cpu = await withCpu(ctx, () => delay(p.durationMs))
+  const elapsed = performance.now() - t0
+  const count = delivered - start
+  measuring = false
+  pumping = false
+  await until(() => delivered >= published * p.members, 30_000, 'fan-out drain')
+
+  // Phase 2: a fixed offered rate, the same for all.
+  current = fixed
+  measuring = true
+  const publishesPerSec = p.latencyDeliveriesPerSec / p.members
+  const total = Math.max(3, Math.round((publishesPerSec * p.latencyMs) / 1000))
+  const startAt = performance.now()
+  const startDelivered = delivered
+  let sent = 0
+  while (sent < total) {
+    const due = startAt + (sent * 1000) / publishesPerSec
+    const now = performance.now()
+    if (now < due) {
+      await delay(Math.max(0, Math.min(5, due - now - 1)))
+      continue
+    }
+    publisher.publish(ROOM, { t: due, i: sent, text: PAYLOAD_TEXT })
+    sent++
+  }
+  await until(() => delivered - startDelivered >= total * p.members, 30_000, 'fan-out latency drain')
+  measuring = false
+  closeAll([...receivers, publisher])
+  return {
+    deliveredPerSec: (count * 1000) / elapsed,
+    p50Us: fixed.percentile(0.5),
+    p99Us: fixed.percentile(0.99),
+    loadedP50Us: loaded.percentile(0.5),
+    loadedP99Us: loaded.percentile(0.99),
+    serverCpu: cpu.serverCpu,
+    loadCpu: cpu.loadCpu,
+    samples: fixed.count,
+  }
+}

@@ -1,0 +1,60 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { writeReport } from './report/write-report'
+import type { Implementation } from './servers/bench-server'
+import { buildSuite, RUNS, type Size } from './suite'
+import { runSuite } from './suite-runner'
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    only: { type: 'string' },
+    impl: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'no-report': { type: 'boolean', default: false },
+    source: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+})
+
+if (values.help) {
+  console.log(`pnpm bench [-- options]
+  --quick        smaller sizes and shorter phases (about 3 minutes)
+  --runs N       runs per figure (default 3; the report gives the median)
+  --only a,b     only scenarios whose id starts with one of these (fanout, echo, many-rooms, ...)
+  --impl a,b     only these implementations (ws, socketio, roomwire)
+  --profile      run roomwire's server with --cpu-prof (profiles in bench/results/profiles)
+  --no-report    print results only; leave docs/BENCHMARKS.md alone
+  --source       load workspace packages from src/ (no build needed)`)
+  process.exit(0)
+}
+
+const size: Size = values.quick ? 'quick' : 'full'
+const only = values.only?.split(',')
+const impls = values.impl?.split(',') as Implementation[] | undefined
+const specs = buildSuite(size)
+  .filter((s) => !only || only.some((o) => s.id.startsWith(o)))
+  .map((s) => (impls ? { ...s, impls: s.impls.filter((i) => impls.includes(i)) } : s))
+const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
+const profileDir = `${resultsDir}profiles`
+if (values.profile) mkdirSync(profileDir, { recursive: true })
+
+const started = Date.now()
+const results = await runSuite(specs, {
+  runs: values.runs ? Number(values.runs) : RUNS[size],
+  codeSource: values.source ? 'source' : 'dist',
+  pin: true,
+  parallel: false,
+  ...(values.profile ? { roomwireServerFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+  log: (line) => console.error(line),
+})
+const durationMs = Date.now() - started
+mkdirSync(resultsDir, { recursive: true })
+writeFileSync(`${resultsDir}latest.json`, JSON.stringify({ size, durationMs, results }, null, 2))
+if (!values['no-report']) {
+  const written = writeReport(results, { size, durationMs })
+  console.error(`wrote ${written.join(', ')}`)
+}
+console.error(`done in ${Math.round(durationMs / 1000)} s`)

@@ -1,0 +1,63 @@
+import { serveParent } from '../harness/child-process'
+import type { BenchServer, Implementation } from './bench-server'
+import { createRawWsServer } from './raw-ws-server'
+import { createSocketIoServer } from './socketio-server'
+
+const impl = process.argv[2] as Implementation
+
+async function create(): Promise<BenchServer> {
+  switch (impl) {
+    case 'ws':
+      return createRawWsServer()
+    case 'socketio':
+      return createSocketIoServer()
+    case 'roomwire': {
+      // Loaded only here so the peers never pay for importing roomwire.
+      const { createRoomwireBenchServer } = await import('./roomwire-server')
+      return createRoomwireBenchServer()
+    }
+    default:
+      throw new Error(`unknown implementation '${impl}'`)
+  }
+}
+
+const server = await create()
+
+function memory() {
+  // Several passes: weak references and finalizers free more on the second.
+  for (let i = 0; i < 3; i++) globalThis.gc?.()
+  const m = process.memoryUsage()
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    connections: server.connectionCount(),
+  }
+}
+
+// A server under test: one process, pinned to its own core, driven over IPC by the harness.
+serveParent(async (cmd, args) => {
+  switch (cmd) {
+    case 'listen':
+      return server.listen((args as { port: number }).port)
+    case 'memory':
+      return memory()
+    case 'cpu': {
+      const u = process.cpuUsage()
+      return { user: u.user, system: u.system, at: performance.now() }
+    }
+    case 'blast': {
+      const { room, count } = args as { room: string; count: number }
+      await server.blast(room, count)
+      return null
+    }
+    case 'stop':
+      await server.close()
+      // Exit after the reply is on its way, so that --cpu-prof writes its profile.
+      setTimeout(() => process.exit(0), 20)
+      return null
+    default:
+      throw new Error(`unknown command '${cmd}'`)
+  }
+})

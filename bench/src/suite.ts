@@ -1,0 +1,240 @@
+import type { ScenarioName } from './load/loadgen-child'
+import { IMPLEMENTATIONS, type Implementation } from './servers/bench-server'
+
+/** How big a run is: the full benchmark, a shorter one, or the smoke test's tiny one. */
+export type Size = 'full' | 'quick' | 'smoke'
+
+/** One figure a scenario reports. */
+export interface MetricSpec {
+  key: string
+  label: string
+  unit: 'msg/s' | 'µs' | 'ms' | 'B' | 'conn/s' | 'count' | 'rt/s'
+  better: 'higher' | 'lower'
+  /** The headline figure of its scenario, checked by the smoke test. */
+  primary?: boolean
+}
+
+/** A target from issue 8: roomwire's figure over a peer's, bounded. */
+export interface Target {
+  metric: string
+  peer: Implementation
+  min?: number
+  max?: number
+}
+
+/** One scenario at one size: what to run, on which implementations, and what it reports. */
+export interface ScenarioSpec {
+  id: string
+  title: string
+  description: string
+  scenario: ScenarioName
+  impls: readonly Implementation[]
+  params: unknown
+  metrics: MetricSpec[]
+  targets?: Target[]
+  /** The server process for an implementation, when it is not the implementation itself. */
+  serverFor?: (impl: Implementation) => Implementation
+  standby?: boolean
+  timeoutMs: number
+  /** For the chart: the room size of a fan-out scenario. */
+  roomSize?: number
+}
+
+const latency: MetricSpec[] = [
+  { key: 'p50Us', label: 'p50 latency', unit: 'µs', better: 'lower' },
+  { key: 'p99Us', label: 'p99 latency', unit: 'µs', better: 'lower' },
+]
+const cpu: MetricSpec[] = [
+  { key: 'serverCpu', label: 'server CPU (cores)', unit: 'count', better: 'lower' },
+  { key: 'loadCpu', label: 'load generator CPU (cores)', unit: 'count', better: 'lower' },
+]
+
+interface Sizes {
+  fanoutMembers: number[]
+  durationMs: number
+  echoClients: number
+  manyConnections: number
+  idleConnections: number
+  stormConnections: number
+  reconnectClients: number
+  clientMessages: number
+}
+
+const SIZES: Record<Size, Sizes> = {
+  full: {
+    fanoutMembers: [100, 1000, 5000],
+    durationMs: 3000,
+    echoClients: 64,
+    manyConnections: 10_000,
+    idleConnections: 10_000,
+    stormConnections: 5000,
+    reconnectClients: 5000,
+    clientMessages: 200_000,
+  },
+  quick: {
+    fanoutMembers: [100, 1000],
+    durationMs: 1500,
+    echoClients: 64,
+    manyConnections: 2000,
+    idleConnections: 2000,
+    stormConnections: 1000,
+    reconnectClients: 1000,
+    clientMessages: 50_000,
+  },
+  smoke: {
+    fanoutMembers: [5],
+    durationMs: 150,
+    echoClients: 4,
+    manyConnections: 20,
+    idleConnections: 20,
+    stormConnections: 20,
+    reconnectClients: 10,
+    clientMessages: 300,
+  },
+}
+
+/** Runs per figure; the report gives the median. */
+export const RUNS: Record<Size, number> = { full: 3, quick: 3, smoke: 1 }
+
+/** Every scenario of issue 8 at `size`. */
+export function buildSuite(size: Size): ScenarioSpec[] {
+  const s = SIZES[size]
+  const fanouts = s.fanoutMembers.map(
+    (members): ScenarioSpec => ({
+      id: `fanout-${members}`,
+      title: `Fan-out, one room of ${members.toLocaleString('en-US')}`,
+      description:
+        'One publisher, one room. Throughput: the publisher keeps a fixed number of deliveries in flight. ' +
+        'Latency: publish-to-receive at a fixed offered load of 20,000 deliveries/s, the same for all.',
+      scenario: 'fanout',
+      impls: IMPLEMENTATIONS,
+      params: {
+        members,
+        durationMs: s.durationMs,
+        windowDeliveries: 20_000,
+        latencyDeliveriesPerSec: size === 'smoke' ? 500 : 20_000,
+        latencyMs: s.durationMs,
+      },
+      metrics: [
+        { key: 'deliveredPerSec', label: 'delivered', unit: 'msg/s', better: 'higher', primary: true },
+        ...latency,
+        { key: 'loadedP99Us', label: 'p99 latency at saturation', unit: 'µs', better: 'lower' },
+        ...cpu,
+      ],
+      ...(members === 1000
+        ? {
+            targets: [
+              { metric: 'deliveredPerSec', peer: 'ws', min: 0.9 },
+              { metric: 'p99Us', peer: 'ws', max: 1.2 },
+              { metric: 'deliveredPerSec', peer: 'socketio', min: 2 },
+            ],
+          }
+        : {}),
+      timeoutMs: 120_000,
+      roomSize: members,
+    }),
+  )
+  return [
+    ...fanouts,
+    {
+      id: 'echo',
+      title: `Echo, ${s.echoClients} clients`,
+      description:
+        'Each client alone in its room publishes with a `ref` and waits for the `ack` (Socket.IO: ' +
+        '`emitWithAck`), one round trip after another.',
+      scenario: 'echo',
+      impls: IMPLEMENTATIONS,
+      params: { clients: s.echoClients, durationMs: s.durationMs },
+      metrics: [
+        { key: 'roundTripsPerSec', label: 'round trips', unit: 'rt/s', better: 'higher', primary: true },
+        ...latency,
+        ...cpu,
+      ],
+      timeoutMs: 60_000,
+    },
+    {
+      id: 'many-rooms',
+      title: `Many rooms, ${s.manyConnections.toLocaleString('en-US')} connections in rooms of 10`,
+      description:
+        'Each room\u2019s first member publishes 2 messages/s (spread evenly); the other 9 receive. ' +
+        'Same offered load for all; latency against the intended send time.',
+      scenario: 'manyRooms',
+      impls: IMPLEMENTATIONS,
+      params: { connections: s.manyConnections, roomSize: 10, perRoomRate: 2, durationMs: s.durationMs * 2 },
+      metrics: [
+        { key: 'deliveredPerSec', label: 'delivered', unit: 'msg/s', better: 'higher', primary: true },
+        { key: 'offeredPerSec', label: 'offered', unit: 'msg/s', better: 'higher' },
+        ...latency,
+        ...cpu,
+      ],
+      timeoutMs: 180_000,
+    },
+    {
+      id: 'idle-memory',
+      title: `Idle memory, ${s.idleConnections.toLocaleString('en-US')} connections`,
+      description:
+        'Server process memory after a full GC (--expose-gc), connected and joined (rooms of 10) and idle, ' +
+        'minus a baseline taken before any connection, divided by the connection count.',
+      scenario: 'idleMemory',
+      impls: IMPLEMENTATIONS,
+      params: { connections: s.idleConnections, roomSize: 10, settleMs: size === 'smoke' ? 50 : 1000 },
+      metrics: [
+        { key: 'rssPerConnection', label: 'RSS per connection', unit: 'B', better: 'lower', primary: true },
+        { key: 'heapPerConnection', label: 'JS heap per connection', unit: 'B', better: 'lower' },
+        { key: 'externalPerConnection', label: 'external per connection', unit: 'B', better: 'lower' },
+      ],
+      targets: [{ metric: 'rssPerConnection', peer: 'ws', max: 1.2 }],
+      timeoutMs: 180_000,
+    },
+    {
+      id: 'storm',
+      title: `Connection storm, ${s.stormConnections.toLocaleString('en-US')} clients at once`,
+      description:
+        'Every client opens its socket in the same tick and joins a room (rooms of 10) as soon as it is ' +
+        'welcomed; the time until the last join is confirmed.',
+      scenario: 'storm',
+      impls: IMPLEMENTATIONS,
+      params: { connections: s.stormConnections, roomSize: 10, timeoutMs: 60_000 },
+      metrics: [
+        { key: 'allJoinedMs', label: 'all joined', unit: 'ms', better: 'lower', primary: true },
+        { key: 'medianJoinMs', label: 'median join', unit: 'ms', better: 'lower' },
+        { key: 'failed', label: 'failed', unit: 'count', better: 'lower' },
+      ],
+      timeoutMs: 90_000,
+    },
+    {
+      id: 'reconnect',
+      title: `Reconnect after a server restart, ${s.reconnectClients.toLocaleString('en-US')} SDK clients`,
+      description:
+        'Real reconnecting clients with their default backoff (`@roomwire/client`; socket.io-client). ' +
+        'The server process is killed (SIGKILL) and a new one listens on the same port at once; reconnects ' +
+        'are timed from the kill. A lower peak means the backoff spreads the herd. Raw ws has no client.',
+      scenario: 'reconnect',
+      impls: ['socketio', 'roomwire'],
+      params: { clients: s.reconnectClients, roomSize: 10, timeoutMs: size === 'smoke' ? 10_000 : 45_000 },
+      metrics: [
+        { key: 'peakPerSec', label: 'peak reconnects in 1 s', unit: 'conn/s', better: 'lower', primary: true },
+        { key: 'peakPer100Ms', label: 'peak reconnects in 100 ms', unit: 'count', better: 'lower' },
+        { key: 'p50Ms', label: 'median time back', unit: 'ms', better: 'lower' },
+        { key: 'allBackMs', label: 'all back', unit: 'ms', better: 'lower' },
+        { key: 'notBack', label: 'not back', unit: 'count', better: 'lower' },
+      ],
+      standby: true,
+      timeoutMs: 120_000,
+    },
+    {
+      id: 'client',
+      title: 'Client receive rate, one client',
+      description:
+        'One client alone in a room; the server pushes messages as fast as the socket takes them. roomwire: ' +
+        '`@roomwire/client` with a `room.on` handler; raw ws: `ws` + `JSON.parse` + a handler (both fed by the ' +
+        'raw ws peer, which speaks roomwire\u2019s JSON); Socket.IO: socket.io-client fed by Socket.IO.',
+      scenario: 'client',
+      impls: IMPLEMENTATIONS,
+      params: { messages: s.clientMessages, timeoutMs: 60_000 },
+      metrics: [{ key: 'messagesPerSec', label: 'handled', unit: 'msg/s', better: 'higher', primary: true }],
+      serverFor: (impl) => (impl === 'roomwire' ? 'ws' : impl),
+      timeoutMs: 90_000,
+    },
+  ]
+}
