@@ -1,0 +1,592 @@
+import {
+  closeAction,
+  type Limits,
+  type Protocol,
+  ROOM_NAME_PATTERN,
+  type ServerMessage,
+  type UntypedProtocol,
+  type WelcomeMessage,
+} from '@roomwire/protocol'
+import { backoffDelay, type ReconnectOptions, reconnectDefaults } from './backoff'
+import { watchBrowserWake } from './browser-wake'
+import { type Clock, systemClock, type TimerHandle } from './clock'
+import { Connection, type ConnectionEnd } from './connection'
+import { Emitter, Listeners } from './emitter'
+import { RoomwireError } from './errors'
+import { RoomImpl, tooLarge } from './room'
+import type { PendingRequest, RoomHost } from './room-host'
+import type {
+  Client,
+  ClientOptions,
+  ClientSnapshot,
+  ClientStatus,
+  DirectMeta,
+  JoinOptions,
+  Logger,
+} from './types'
+import { utf8Length } from './utf8'
+
+const initialSnapshot: ClientSnapshot = Object.freeze({
+  status: 'idle',
+  id: null,
+  user: null,
+  attempt: 0,
+  retryAt: null,
+  lastError: null,
+  closeCode: null,
+})
+
+/** Three 1008 closes in a row without a `welcome` between them stop the client (PROTOCOL.md). */
+const MAX_POLICY_CLOSES = 3
+
+function randomPrefix(random: () => number): string {
+  const crypto = (globalThis as { crypto?: { getRandomValues?(array: Uint8Array): Uint8Array } }).crypto
+  const bytes = new Uint8Array(9)
+  if (typeof crypto?.getRandomValues === 'function') crypto.getRandomValues(bytes)
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256)
+  let text = ''
+  for (const byte of bytes) text += byte.toString(36).padStart(2, '0')
+  return text
+}
+
+class ClientImpl {
+  readonly #options: ClientOptions<Protocol>
+  readonly #clock: Clock
+  readonly #random: () => number
+  readonly #backoff: Required<ReconnectOptions> | null
+  readonly #logger: Logger
+  readonly #emitter: Emitter
+  readonly #directs: Emitter
+  readonly #listeners: Listeners
+  readonly #rooms = new Map<string, RoomImpl>()
+  readonly #requests = new Map<number, PendingRequest>()
+  readonly #host: RoomHost
+  #snapshot: ClientSnapshot = initialSnapshot
+  #connection: Connection | null = null
+  #retryTimer: TimerHandle | null = null
+  /** Running: between connect() and close() or a final stop. Decides everything; close codes never do. */
+  #active = false
+  #everOpen = false
+  #policyCloses = 0
+  /** The current attempt is the one token refresh a 4001 allows. */
+  #refreshingToken = false
+  #welcome: WelcomeMessage | null = null
+  #nextRef = 1
+  #outboxCount = 0
+  #outboxBytes = 0
+  #idPrefix: string | null = null
+  #idCounter = 0
+  #detachBrowser: (() => void) | null = null
+
+  constructor(options: ClientOptions<Protocol>) {
+    this.#options = options
+    this.#clock = options.clock ?? systemClock
+    this.#random = options.random ?? Math.random
+    this.#backoff = options.reconnect === false ? null : { ...reconnectDefaults, ...options.reconnect }
+    this.#logger = options.logger ?? console
+    this.#emitter = new Emitter((error, event) => {
+      if (event === 'error') this.#logger.error('roomwire: an error handler threw', error)
+      else this.#handlerFailed(error, `client ${event} handler`)
+    })
+    this.#directs = new Emitter((error, event) => this.#handlerFailed(error, `direct ${event} handler`))
+    this.#listeners = new Listeners((error) => this.#handlerFailed(error, 'client listener'))
+    this.subscribe = this.subscribe.bind(this)
+    this.getSnapshot = this.getSnapshot.bind(this)
+    this.#host = this.#createHost()
+    if (options.autoConnect !== false) this.connect()
+  }
+
+  get status(): ClientStatus {
+    return this.#snapshot.status
+  }
+
+  get id(): string | null {
+    return this.#snapshot.id
+  }
+
+  get user(): string | null {
+    return this.#snapshot.user
+  }
+
+  get limits(): Limits | null {
+    return this.#welcome?.limits ?? null
+  }
+
+  /** Handlers, listeners and pending requests (for leak tests). */
+  get handlerCount(): number {
+    let rooms = 0
+    for (const room of this.#rooms.values()) rooms += room.handlerCount
+    return this.#emitter.size + this.#directs.size + this.#listeners.size + this.#requests.size + rooms
+  }
+
+  on(event: string, handler: (...args: never[]) => void): () => void {
+    return this.#emitter.on(event, handler)
+  }
+
+  onDirect(event: string, handler: (data: unknown, meta: DirectMeta) => void): () => void {
+    return this.#directs.on(event, handler as (...args: never[]) => void)
+  }
+
+  subscribe(listener: () => void): () => void {
+    return this.#listeners.subscribe(listener)
+  }
+
+  getSnapshot(): ClientSnapshot {
+    return this.#snapshot
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------------
+
+  connect(): void {
+    if (this.#active) return
+    this.#active = true
+    this.#resetRetries()
+    this.#detachBrowser ??= watchBrowserWake(
+      () => this.#wake(),
+      this.#options.resumeAfterHiddenMs ?? 30_000,
+      () => this.#clock.now(),
+    )
+    this.#startAttempt()
+  }
+
+  reconnect(): void {
+    if (!this.#active) {
+      this.connect()
+      return
+    }
+    this.#resetRetries()
+    this.#dropConnection()
+    this.#startAttempt()
+  }
+
+  close(): void {
+    this.#active = false
+    this.#cancelRetry()
+    this.#connection?.dispose()
+    this.#connection = null
+    this.#detachBrowser?.()
+    this.#detachBrowser = null
+    const closed = new RoomwireError('closed', 'the client was closed')
+    const rooms = [...this.#rooms.values()]
+    this.#rooms.clear()
+    for (const room of rooms) room.shutdown(closed)
+    this.#failRequests(closed)
+    this.#welcome = null
+    this.#patch({ status: 'closed', id: null, user: null, retryAt: null, attempt: 0 })
+  }
+
+  #resetRetries(): void {
+    this.#policyCloses = 0
+    this.#refreshingToken = false
+    this.#patch({ attempt: 0 })
+  }
+
+  #startAttempt(): void {
+    this.#cancelRetry()
+    this.#patch({ status: this.#everOpen ? 'reconnecting' : 'connecting', retryAt: null })
+    const connection = new Connection(
+      {
+        url: this.#options.url,
+        token: this.#options.token,
+        WebSocket: this.#options.WebSocket,
+        clock: this.#clock,
+        connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
+        heartbeat: this.#options.heartbeat,
+      },
+      {
+        onWelcome: (welcome) => {
+          if (this.#connection === connection) this.#onWelcome(welcome)
+        },
+        onFrame: (message) => {
+          if (this.#connection === connection) this.#onFrame(message)
+        },
+        onBadFrame: (error) => this.#emitter.emit('error', error),
+        onEnd: (end) => {
+          if (this.#connection === connection) this.#onEnd(end)
+        },
+      },
+    )
+    // One socket CONNECTING or OPEN per client: a new one is only made where the old one was dropped.
+    this.#connection?.dispose()
+    this.#connection = connection
+    connection.start()
+  }
+
+  /** Drop the current connection (our decision): what was in flight waits for the next one. */
+  #dropConnection(): void {
+    if (this.#connection === null) return
+    this.#connection.dispose()
+    this.#connection = null
+    this.#lostConnection()
+  }
+
+  #lostConnection(): void {
+    this.#welcome = null
+    const requests = [...this.#requests.values()]
+    this.#requests.clear()
+    for (const request of requests) request.disconnect()
+    for (const room of this.#rooms.values()) room.disconnected()
+    this.#patch({ id: null, user: null })
+  }
+
+  #onWelcome(welcome: WelcomeMessage): void {
+    this.#welcome = welcome
+    this.#everOpen = true
+    this.#policyCloses = 0
+    this.#refreshingToken = false
+    this.#patch({
+      status: 'open',
+      id: welcome.id,
+      user: welcome.user ?? null,
+      attempt: 0,
+      retryAt: null,
+      lastError: null,
+    })
+    this.#emitter.emit('welcome', welcome)
+    for (const room of [...this.#rooms.values()]) room.sendJoin()
+  }
+
+  #onEnd(end: ConnectionEnd): undefined {
+    this.#connection = null
+    this.#lostConnection()
+    this.#patch({ lastError: end.error, ...(end.code === null ? {} : { closeCode: end.code }) })
+    this.#emitter.emit('error', end.error)
+    const refreshing = this.#refreshingToken
+    this.#refreshingToken = false
+    if (end.error.code === 'no_websocket') return this.#stop(end.error)
+    if (end.error.code === 'token' && refreshing) {
+      return this.#stop(
+        new RoomwireError('unauthorized', 'the token provider failed after a 4001', {
+          cause: end.error,
+        }),
+      )
+    }
+    const action = end.code === null ? 'reconnect' : closeAction(end.code)
+    switch (action) {
+      case 'stop':
+        return this.#stop(finalError(end.code ?? 0))
+      case 'refresh-token':
+        if (typeof this.#options.token === 'function' && !refreshing) {
+          this.#refreshingToken = true
+          return this.#scheduleRetry(0, true)
+        }
+        return this.#stop(new RoomwireError('unauthorized', 'the server refused the token (4001)'))
+      case 'policy':
+        this.#policyCloses++
+        if (this.#policyCloses >= MAX_POLICY_CLOSES) {
+          return this.#stop(new RoomwireError('policy', `${MAX_POLICY_CLOSES} policy closes (1008) in a row`))
+        }
+        return this.#scheduleRetry(0)
+      case 'drop-and-reconnect':
+        this.#dropTooLarge()
+        return this.#scheduleRetry(0)
+      case 'reconnect-slow':
+        return this.#scheduleRetry(this.#backoff?.overloadedMinMs ?? 0)
+      case 'reconnect':
+        return this.#scheduleRetry(0)
+    }
+  }
+
+  /** 1009: the server would not read a frame; drop the largest publish in flight so it cannot loop. */
+  #dropTooLarge(): void {
+    let culprit: RoomImpl | null = null
+    let size = 0
+    for (const room of this.#rooms.values()) {
+      const largest = room.largestInFlight()
+      if (largest > size) {
+        size = largest
+        culprit = room
+      }
+    }
+    culprit?.dropLargestInFlight()
+  }
+
+  #scheduleRetry(extraMs: number, immediate = false): undefined {
+    const backoff = this.#backoff
+    if (backoff === null) {
+      return this.#stop(new RoomwireError('connection_lost', 'the connection closed (reconnect: false)'))
+    }
+    const attempt = this.#snapshot.attempt
+    if (attempt >= backoff.maxAttempts) {
+      return this.#stop(new RoomwireError('retries_exhausted', `gave up after ${attempt} attempts`))
+    }
+    const delay = immediate ? 0 : backoffDelay(attempt, backoff, this.#random) + extraMs
+    this.#cancelRetry()
+    this.#retryTimer = this.#clock.setTimeout(() => {
+      this.#retryTimer = null
+      if (this.#active) this.#startAttempt()
+    }, delay)
+    this.#patch({
+      status: this.#everOpen ? 'reconnecting' : 'connecting',
+      attempt: attempt + 1,
+      retryAt: this.#clock.now() + delay,
+    })
+  }
+
+  #cancelRetry(): void {
+    if (this.#retryTimer !== null) {
+      this.#clock.clearTimeout(this.#retryTimer)
+      this.#retryTimer = null
+    }
+  }
+
+  /** Stop reconnecting for good (until `reconnect()`): the close code or the token said so. */
+  #stop(error: RoomwireError): undefined {
+    this.#active = false
+    this.#cancelRetry()
+    this.#connection?.dispose()
+    this.#connection = null
+    this.#detachBrowser?.()
+    this.#detachBrowser = null
+    this.#failRequests(error)
+    for (const room of this.#rooms.values()) room.stopped(error)
+    this.#patch({
+      status: error.code === 'unauthorized' ? 'unauthorized' : 'closed',
+      retryAt: null,
+      lastError: error,
+    })
+    this.#emitter.emit('error', error)
+  }
+
+  /** The page is back (online, or visible after a long time hidden): retry now, or check the link. */
+  #wake(): void {
+    if (!this.#active) return
+    if (this.#retryTimer !== null) this.#startAttempt()
+    else if (this.#connection?.welcomed) this.#connection.ping()
+  }
+
+  #failRequests(error: RoomwireError): void {
+    const requests = [...this.#requests.values()]
+    this.#requests.clear()
+    for (const request of requests) request.error(error)
+  }
+
+  // ---- frames ----------------------------------------------------------------------------------------
+
+  #onFrame(message: ServerMessage): void {
+    switch (message.type) {
+      case 'joined':
+        this.#room(message.room)?.onJoined(message)
+        return
+      case 'message':
+        this.#room(message.room)?.onRoomMessage(message)
+        return
+      case 'member_joined':
+        this.#room(message.room)?.onMemberJoined(message)
+        return
+      case 'member_left':
+        this.#room(message.room)?.onMemberLeft(message)
+        return
+      case 'presence':
+        this.#room(message.room)?.onPresence(message)
+        return
+      case 'reset':
+        this.#room(message.room)?.onReset(message)
+        return
+      case 'ack': {
+        const request = this.#takeRequest(message.ref)
+        request?.ack(message)
+        return
+      }
+      case 'error': {
+        const error = new RoomwireError(message.code, message.message)
+        const request = message.ref === undefined ? undefined : this.#takeRequest(message.ref)
+        if (request !== undefined) request.error(error)
+        else this.#emitter.emit('error', error)
+        return
+      }
+      case 'direct':
+        this.#directs.emit(message.event, message.data, { from: message.from, ts: message.ts })
+        return
+      case 'left':
+        if (message.ref !== undefined) this.#takeRequest(message.ref)
+        return
+      case 'pong':
+      case 'system':
+      case 'welcome':
+        return
+    }
+  }
+
+  #room(name: string): RoomImpl | undefined {
+    return this.#rooms.get(name)
+  }
+
+  #takeRequest(ref: string | number): PendingRequest | undefined {
+    if (typeof ref !== 'number') return undefined
+    const request = this.#requests.get(ref)
+    this.#requests.delete(ref)
+    return request
+  }
+
+  // ---- rooms and directs -----------------------------------------------------------------------------
+
+  join(name: string, options?: JoinOptions<Protocol>): RoomImpl {
+    if (!ROOM_NAME_PATTERN.test(name)) {
+      throw new TypeError(`room name "${name}" must be 1 to 128 characters of A-Z a-z 0-9 _ - . : / @`)
+    }
+    const held = this.#rooms.get(name)
+    if (held !== undefined) {
+      held.retain()
+      return held
+    }
+    const room = new RoomImpl(this.#host, name, options)
+    this.#rooms.set(name, room)
+    if (this.#connection?.welcomed) room.sendJoin()
+    return room
+  }
+
+  direct(to: string, event: string, data: unknown): Promise<void> {
+    const validation = this.#options.protocol?.validateDirect(event, data)
+    if (validation !== undefined && !validation.success) {
+      return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
+    }
+    return new Promise<void>((resolve, reject) => {
+      let timer: TimerHandle | null = null
+      let answered = false
+      const done = () => {
+        answered = true
+        if (timer !== null) this.#clock.clearTimeout(timer)
+        timer = null
+      }
+      let ref: number | RoomwireError
+      try {
+        ref = this.#request(
+          { type: 'direct', to, event, data },
+          {
+            ack: () => {
+              done()
+              resolve()
+            },
+            error: (error) => {
+              done()
+              reject(error)
+            },
+            disconnect: () => {
+              done()
+              reject(new RoomwireError('disconnected', 'the connection dropped before the ack'))
+            },
+          },
+        )
+      } catch (cause) {
+        reject(new RoomwireError('bad_request', 'data is not serializable as JSON', { cause }))
+        return
+      }
+      if (typeof ref !== 'number') {
+        reject(ref)
+        return
+      }
+      if (answered) return
+      const timeoutMs = this.#ackTimeoutMs
+      timer = this.#clock.setTimeout(() => {
+        timer = null
+        this.#requests.delete(ref)
+        reject(new RoomwireError('timeout', `no ack within ${timeoutMs} ms`))
+      }, timeoutMs)
+    })
+  }
+
+  get #ackTimeoutMs(): number {
+    return this.#options.ackTimeoutMs ?? 10_000
+  }
+
+  #request(message: Record<string, unknown>, pending: PendingRequest): number | RoomwireError {
+    const connection = this.#connection
+    if (connection === null || !connection.welcomed) {
+      return new RoomwireError('not_connected', 'no open connection')
+    }
+    const ref = this.#nextRef++
+    const frame = JSON.stringify({ ...message, ref })
+    const max = this.#welcome?.limits.maxMessageBytes
+    if (max !== undefined) {
+      const bytes = utf8Length(frame)
+      if (bytes > max) return tooLarge(bytes, max)
+    }
+    // Track before writing: an in-process transport may answer inside send().
+    this.#requests.set(ref, pending)
+    if (connection.send(frame)) return ref
+    this.#requests.delete(ref)
+    return new RoomwireError('not_connected', 'the socket is not open')
+  }
+
+  #createHost(): RoomHost {
+    const outbox = this.#options.outbox
+    const maxMessages = outbox?.maxMessages ?? 1_000
+    const maxBytes = outbox?.maxBytes ?? 1_048_576
+    return {
+      clock: this.#clock,
+      protocol: this.#options.protocol,
+      ackTimeoutMs: this.#ackTimeoutMs,
+      leaveGraceMs: this.#options.leaveGraceMs ?? 500,
+      isOpen: () => this.#connection?.welcomed === true,
+      clientId: () => this.#snapshot.id,
+      limits: () => this.#welcome?.limits ?? null,
+      request: (message, pending) => this.#request(message, pending),
+      forget: (ref) => {
+        this.#requests.delete(ref)
+      },
+      newMessageId: () => {
+        this.#idPrefix ??= randomPrefix(this.#random)
+        return `${this.#idPrefix}-${(this.#idCounter++).toString(36)}`
+      },
+      reserve: (bytes) => {
+        if (this.#outboxCount + 1 > maxMessages || this.#outboxBytes + bytes > maxBytes) {
+          return new RoomwireError(
+            'outbox_full',
+            `the outbox holds ${this.#outboxCount} messages (${this.#outboxBytes} bytes); limits ${maxMessages} and ${maxBytes}`,
+          )
+        }
+        this.#outboxCount++
+        this.#outboxBytes += bytes
+        return null
+      },
+      release: (bytes) => {
+        this.#outboxCount--
+        this.#outboxBytes -= bytes
+      },
+      reportError: (error) => this.#emitter.emit('error', error),
+      handlerFailed: (error, where) => this.#handlerFailed(error, where),
+      removeRoom: (name) => {
+        this.#rooms.delete(name)
+      },
+    }
+  }
+
+  #handlerFailed(error: unknown, where: string): void {
+    const wrapped = new RoomwireError('handler_failed', `${where} threw`, { cause: error })
+    if (this.#emitter.has('error')) this.#emitter.emit('error', wrapped)
+    else this.#logger.error(`roomwire: ${where} threw`, error)
+  }
+
+  #patch(patch: Partial<ClientSnapshot>): void {
+    const previous = this.#snapshot
+    let changed = false
+    for (const key of Object.keys(patch) as (keyof ClientSnapshot)[]) {
+      if (!Object.is(patch[key], previous[key])) changed = true
+    }
+    if (!changed) return
+    this.#snapshot = Object.freeze({ ...previous, ...patch })
+    this.#listeners.notify()
+    if (previous.status !== this.#snapshot.status) this.#emitter.emit('status', this.#snapshot)
+  }
+}
+
+function finalError(code: number): RoomwireError {
+  if (code === 4003) return new RoomwireError('forbidden', 'the server refused this client (4003)')
+  if (code === 4400) return new RoomwireError('unsupported', 'the server does not speak roomwire.v1 (4400)')
+  return new RoomwireError('stopped', `the server closed with ${code}, which means do not come back`)
+}
+
+/**
+ * Create a roomwire client: one reconnecting WebSocket, any number of rooms over it. It connects at once
+ * (unless `autoConnect: false`), rejoins its rooms after every reconnect, and resends what was not
+ * acknowledged.
+ * @example
+ * const client = createClient({ url: 'wss://chat.example/ws', protocol: chat, token: () => getToken() })
+ * const room = client.join('general')
+ * room.onMessage((m) => console.log(m.seq, m.event, m.data))
+ * await room.publish('chat', { text: 'hello' })
+ */
+export function createClient<P extends Protocol = UntypedProtocol>(options: ClientOptions<P>): Client<P> {
+  return new ClientImpl(options as ClientOptions<Protocol>) as unknown as Client<P>
+}

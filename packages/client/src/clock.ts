@@ -1,0 +1,26 @@
+/** An opaque timer handle from {@link Clock.setTimeout}. */
+export type TimerHandle = unknown
+
+/** Where the client gets time from: injectable for tests and unusual runtimes. */
+export interface Clock {
+  /** Milliseconds; `retryAt` in snapshots is on this scale. */
+  now(): number
+  setTimeout(callback: () => void, ms: number): TimerHandle
+  clearTimeout(handle: TimerHandle): void
+}
+
+/**
+ * The default clock. Each member is an arrow function that reads the global at call time: a direct
+ * reference would capture the real `setTimeout` at import, and `vi.useFakeTimers()` (or any later patch)
+ * would no longer apply (TanStack Query's timeoutManager does the same for the same reason).
+ * Node timers are `unref()`ed so a waiting client never keeps a process alive by itself.
+ */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => {
+    const handle = setTimeout(callback, ms)
+    if (typeof handle === 'object' && handle !== null && 'unref' in handle) handle.unref()
+    return handle
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}

@@ -1,0 +1,59 @@
+import type { ErrorCode } from '@roomwire/protocol'
+
+/**
+ * Why something failed on the client side. A protocol {@link ErrorCode} when the server refused a message
+ * (`rate_limited`, `not_joined`, `invalid_event`, ...), or one of these:
+ * - `closed`: `client.close()` was called while the operation was pending;
+ * - `timeout`: no `ack` within `ackTimeoutMs` of writing the message to an open socket;
+ * - `outbox_full`: the outbox already holds `outbox.maxMessages` messages or `outbox.maxBytes` bytes;
+ * - `too_large` (shared with the protocol): the frame is over the server's `maxMessageBytes`, never sent;
+ * - `not_connected`: a `direct` message while no connection is open (directs are not queued);
+ * - `disconnected`: the connection dropped before a `direct` was acknowledged (it may or may not have arrived);
+ * - `left`: the room was left while a publish was waiting;
+ * - `unauthorized` (4001 and no new token), `forbidden` (4003), `unsupported` (4400), `stopped` (4500-4999),
+ *   `policy` (three 1008 closes in a row), `retries_exhausted` (`reconnect.maxAttempts` reached): the
+ *   client stopped reconnecting;
+ * - `connection_lost`: the socket closed unexpectedly (the client reconnects);
+ * - `connect_timeout`, `heartbeat_timeout`: the client gave up on a socket (and reconnects);
+ * - `token`: the token provider threw or rejected;
+ * - `bad_frame`: the server sent a frame that does not match the protocol (it was ignored);
+ * - `handler_failed`: an application handler threw (the client carried on);
+ * - `no_websocket`: no WebSocket constructor in this runtime.
+ */
+export type RoomwireErrorCode =
+  | ErrorCode
+  | 'closed'
+  | 'timeout'
+  | 'outbox_full'
+  | 'not_connected'
+  | 'disconnected'
+  | 'left'
+  | 'unauthorized'
+  | 'unsupported'
+  | 'stopped'
+  | 'policy'
+  | 'retries_exhausted'
+  | 'connection_lost'
+  | 'connect_timeout'
+  | 'heartbeat_timeout'
+  | 'token'
+  | 'bad_frame'
+  | 'handler_failed'
+  | 'no_websocket'
+
+/**
+ * The one error class of `@roomwire/client`. Branch on `code`, never on `message`.
+ * @example
+ * try { await room.publish('chat', { text }) } catch (e) {
+ *   if (e instanceof RoomwireError && e.code === 'rate_limited') showSlowDown()
+ * }
+ */
+export class RoomwireError extends Error {
+  override readonly name = 'RoomwireError'
+  readonly code: RoomwireErrorCode
+
+  constructor(code: RoomwireErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+  }
+}

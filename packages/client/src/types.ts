@@ -1,0 +1,301 @@
+import type {
+  DirectData,
+  DirectInput,
+  DirectName,
+  EventData,
+  EventInput,
+  EventName,
+  Limits,
+  PresenceInput,
+  PresenceState,
+  Protocol,
+  UntypedProtocol,
+  WelcomeMessage,
+} from '@roomwire/protocol'
+import type { ReconnectOptions } from './backoff'
+import type { Clock } from './clock'
+import type { RoomwireError } from './errors'
+import type { WebSocketConstructor } from './web-socket'
+
+/** A token, or a function called before every connection attempt (sync or async). */
+export type TokenProvider = string | (() => string | null | undefined | Promise<string | null | undefined>)
+
+/** The client's own heartbeat bounds: they can only shorten what the server's `welcome` asks for. */
+export interface HeartbeatOptions {
+  /**
+   * Send an application `ping` at most this long after the previous one.
+   * @default the server's `welcome.heartbeat.interval`
+   */
+  intervalMs?: number
+  /**
+   * Drop the connection when no frame at all arrives within this long after a `ping`.
+   * @default the server's `welcome.heartbeat.timeout`
+   */
+  timeoutMs?: number
+}
+
+/** Bounds of the outbox: publishes waiting to be sent or acknowledged. */
+export interface OutboxOptions {
+  /**
+   * Most unacknowledged publishes over all rooms; more reject with `outbox_full`.
+   * @default 1_000
+   */
+  maxMessages?: number
+  /**
+   * Most bytes of unacknowledged publish frames over all rooms; more reject with `outbox_full`.
+   * @default 1_048_576
+   */
+  maxBytes?: number
+}
+
+/** Where the client reports what it cannot throw: failed handlers, odd frames. */
+export interface Logger {
+  error(message: string, error: unknown): void
+}
+
+/** Options of {@link createClient}. */
+export interface ClientOptions<P extends Protocol = UntypedProtocol> {
+  /** Server URL, such as `wss://example.com/ws`. */
+  url: string
+  /** The application protocol from `defineProtocol`: types every event, and payloads are checked before sending. */
+  protocol?: P
+  /** Sent as the `token` query parameter of every connection attempt. */
+  token?: TokenProvider
+  /**
+   * Backoff between reconnection attempts; `false` never reconnects by itself.
+   * @default reconnectDefaults
+   */
+  reconnect?: ReconnectOptions | false
+  /** Shorter heartbeat than the server asks for (never longer). */
+  heartbeat?: HeartbeatOptions
+  /**
+   * The WebSocket constructor, looked up at every connect.
+   * @default globalThis.WebSocket, else isomorphic-ws (`ws` in Node)
+   */
+  WebSocket?: WebSocketConstructor
+  /**
+   * Connect at once. With `false`, construction touches no socket, timer or browser global until
+   * `connect()` (for server rendering).
+   * @default true
+   */
+  autoConnect?: boolean
+  /** @default systemClock */
+  clock?: Clock
+  /**
+   * Randomness in [0, 1) for backoff jitter and message ids.
+   * @default Math.random
+   */
+  random?: () => number
+  outbox?: OutboxOptions
+  /**
+   * Reject a publish, direct or presence update with `timeout` when no answer came this long after it
+   * was written to an open socket.
+   * @default 10_000
+   */
+  ackTimeoutMs?: number
+  /**
+   * After the last `room.leave()`, wait this long before sending `leave`, so that a quick re-join (a UI
+   * that mounts twice) costs nothing on the wire.
+   * @default 500
+   */
+  leaveGraceMs?: number
+  /**
+   * Give up on an attempt that has not reached `welcome` after this long, and back off.
+   * @default 10_000
+   */
+  connectTimeoutMs?: number
+  /**
+   * In browsers, a page visible again after being hidden this long retries at once (or checks its
+   * connection with a ping when it is open).
+   * @default 30_000
+   */
+  resumeAfterHiddenMs?: number
+  /**
+   * Receives handler exceptions when nothing listens to `error`.
+   * @default console
+   */
+  logger?: Logger
+}
+
+/** Connection status. `idle` until `connect()` when `autoConnect` is false. */
+export type ClientStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' | 'unauthorized'
+
+/** The client's state, immutable, the same object until something in it changed. */
+export interface ClientSnapshot {
+  readonly status: ClientStatus
+  /** This connection's id from `welcome`; null while not open. */
+  readonly id: string | null
+  /** The authenticated user from `welcome`; null while not open or anonymous. */
+  readonly user: string | null
+  /** Failed attempts in a row since the last `welcome`. */
+  readonly attempt: number
+  /** When the next attempt starts, on the clock's scale (`Date.now()` by default); null unless waiting. */
+  readonly retryAt: number | null
+  readonly lastError: RoomwireError | null
+  /** Code of the last close the client did not ask for. */
+  readonly closeCode: number | null
+}
+
+/** A room member. `presence` is typed by the protocol. */
+export interface Member<P extends Protocol = UntypedProtocol> {
+  readonly id: string
+  readonly user?: string
+  readonly presence?: PresenceState<P>
+}
+
+/** Status of a room handle. */
+export type RoomStatus = 'joining' | 'joined' | 'rejoining' | 'left' | 'error'
+
+/** An own publish not acknowledged yet: `queued` (waiting to be written) or `sent` (waiting for `ack`). */
+export type PendingPublish<P extends Protocol = UntypedProtocol> = {
+  [K in EventName<P>]: {
+    readonly id: string
+    readonly event: K
+    readonly data: EventInput<P, K>
+    readonly status: 'queued' | 'sent'
+    readonly createdAt: number
+  }
+}[EventName<P>]
+
+/** A room's state, immutable, the same object until something in it changed. */
+export interface RoomSnapshot<P extends Protocol = UntypedProtocol> {
+  readonly name: string
+  readonly status: RoomStatus
+  /** Current members, self included; the same array until membership or presence changed. */
+  readonly members: readonly Member<P>[]
+  readonly self: Member<P> | null
+  /** The last `seq` delivered (0 before any). */
+  readonly seq: number
+  readonly epoch: string | null
+  readonly error: RoomwireError | null
+  readonly pending: readonly PendingPublish<P>[]
+}
+
+/** What a room event handler gets besides the data. */
+export interface MessageMeta {
+  /** Connection id of the publisher, or `"server"`. */
+  readonly from: string
+  readonly seq: number
+  /** Server time, epoch milliseconds (client time for a message synthesized from an ack). */
+  readonly ts: number
+  /** The message id the publisher gave. */
+  readonly id?: string
+  /** Whether this client published it (in this or an earlier connection). */
+  readonly own: boolean
+}
+
+/** One application message of a room, as `room.onMessage` delivers it. */
+export type RoomMessage<P extends Protocol = UntypedProtocol> = {
+  [K in EventName<P>]: MessageMeta & { readonly event: K; readonly data: EventData<P, K> }
+}[EventName<P>]
+
+/** Why a room's state may be stale. */
+export interface ResyncInfo {
+  /** `not_recovered`: the rejoin could not replay what was missed; `reset`: the server lost the room's sequence. */
+  readonly reason: 'not_recovered' | 'reset'
+  readonly epoch: string
+  readonly seq: number
+}
+
+/** Room lifecycle events (names no application event may take). */
+export interface RoomLifecycleEvents<P extends Protocol = UntypedProtocol> {
+  member_joined: (member: Member<P>) => void
+  member_left: (member: Member<P>) => void
+  presence: (member: Member<P>) => void
+  /** Missed messages cannot be replayed: refetch what the room shows. */
+  resync: (info: ResyncInfo) => void
+}
+
+/** Options of `client.join()`. Only the first join of a held room uses them. */
+export interface JoinOptions<P extends Protocol = UntypedProtocol> {
+  /** Initial presence state, also sent with every rejoin until `setPresence` changes it. */
+  presence?: PresenceInput<P>
+  /** On the first join, how many past messages to replay (clamped by the server). */
+  history?: number
+}
+
+/** Options of `room.publish()`. */
+export interface PublishOptions {
+  /**
+   * Also deliver the message back to this client over the wire. Without it, `onMessage` still sees the
+   * message, synthesized from the ack.
+   * @default false
+   */
+  echo?: boolean
+  /** Message id the server dedupes on. @default a generated unique id */
+  id?: string
+  /** @default the client's ackTimeoutMs */
+  timeoutMs?: number
+}
+
+/** What `room.publish()` resolves to. */
+export interface PublishResult {
+  readonly seq: number
+}
+
+/** What a direct-message handler gets besides the data. */
+export interface DirectMeta {
+  readonly from: string
+  readonly ts: number
+}
+
+/** A joined room, shared by every holder of the same name. */
+export interface Room<P extends Protocol = UntypedProtocol> {
+  readonly name: string
+  /** Resolves at the first `joined`; rejects if the join is refused, the room is left or the client closes. */
+  readonly ready: Promise<void>
+  readonly status: RoomStatus
+  readonly members: readonly Member<P>[]
+  /** Publish an event; resolves with its `seq` at the ack, rejects with a {@link RoomwireError}. */
+  publish<K extends EventName<P>>(
+    event: K,
+    data: EventInput<P, K>,
+    options?: PublishOptions,
+  ): Promise<PublishResult>
+  on<K extends keyof RoomLifecycleEvents<P>>(event: K, handler: RoomLifecycleEvents<P>[K]): () => void
+  on<K extends EventName<P>>(
+    event: K,
+    handler: (data: EventData<P, K>, meta: MessageMeta) => void,
+  ): () => void
+  /** Every application message in `seq` order, once, own publishes included once acknowledged. */
+  onMessage(handler: (message: RoomMessage<P>) => void): () => void
+  /** Replace this member's presence state; resolves when the server has it. */
+  setPresence(state: PresenceInput<P>): Promise<void>
+  /** Release one reference; the last one leaves after `leaveGraceMs`. */
+  leave(): void
+  subscribe(listener: () => void): () => void
+  getSnapshot(): RoomSnapshot<P>
+}
+
+/** Client events. */
+export interface ClientEvents {
+  status: (snapshot: ClientSnapshot) => void
+  error: (error: RoomwireError) => void
+  welcome: (welcome: WelcomeMessage) => void
+}
+
+/** A roomwire client: one connection, any number of rooms. */
+export interface Client<P extends Protocol = UntypedProtocol> {
+  readonly status: ClientStatus
+  readonly id: string | null
+  readonly user: string | null
+  /** The server's limits from the last `welcome`. */
+  readonly limits: Limits | null
+  on<K extends keyof ClientEvents>(event: K, handler: ClientEvents[K]): () => void
+  subscribe(listener: () => void): () => void
+  getSnapshot(): ClientSnapshot
+  /** Start connecting (needed only with `autoConnect: false`, or after `close()`). */
+  connect(): void
+  /** Start a new attempt now with a fresh backoff, also after the client stopped retrying. */
+  reconnect(): void
+  /** Join a room, or take one more reference to it. */
+  join(name: string, options?: JoinOptions<P>): Room<P>
+  /** Send a direct message to a connection id; resolves at the ack. */
+  direct<K extends DirectName<P>>(to: string, event: K, data: DirectInput<P, K>): Promise<void>
+  onDirect<K extends DirectName<P>>(
+    event: K,
+    handler: (data: DirectData<P, K>, meta: DirectMeta) => void,
+  ): () => void
+  /** Close for good: rejects pending operations with `closed`, leaves rooms, and stops every timer. */
+  close(): void
+}

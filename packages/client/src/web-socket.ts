@@ -1,0 +1,34 @@
+import IsomorphicWebSocket from 'isomorphic-ws'
+
+/** The part of a WebSocket the client uses: browsers, undici, `ws` and test fakes all fit. */
+export interface WebSocketLike {
+  readonly readyState: number
+  readonly protocol?: string
+  binaryType?: string
+  onopen: ((event: unknown) => void) | null
+  onmessage: ((event: { data: unknown }) => void) | null
+  onclose: ((event: { code: number; reason: string }) => void) | null
+  onerror: ((event: unknown) => void) | null
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  /** `ws` only: destroy the socket without a closing handshake. */
+  terminate?(): void
+}
+
+/** A WebSocket constructor, as `globalThis.WebSocket`, `ws` or a fake. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
+
+/**
+ * The constructor for this attempt: the option, else `globalThis.WebSocket`, else isomorphic-ws (`ws` in
+ * Node). Looked up at every connect, not at import, because msw and test setups replace the global later.
+ */
+export function resolveWebSocket(option: WebSocketConstructor | undefined): WebSocketConstructor | undefined {
+  if (option !== undefined) return option
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (typeof global === 'function') return global
+  const fallback = IsomorphicWebSocket as unknown as WebSocketConstructor | null
+  return typeof fallback === 'function' ? fallback : undefined
+}
+
+/** readyState values (the constants are not on every implementation's instances). */
+export const OPEN = 1

@@ -1,0 +1,17 @@
+import { defineProject, mergeConfig } from 'vitest/config'
+import { sourceResolution } from '../../vitest.shared'
+
+export default mergeConfig(
+  sourceResolution,
+  defineProject({
+    test: {
+      name: 'client',
+      environment: 'node',
+      include: ['test/**/*.test.ts'],
+      // msw's WebSocket interceptor needs a global WebSocket, which Node 20 has only behind this flag.
+      execArgv: ['--experimental-websocket'],
+      restoreMocks: true,
+      typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+    },
+  }),
+)
