@@ -213,7 +213,13 @@ export function buildSuite(size: Size): ScenarioSpec[] {
       impls: ['socketio', 'roomwire'],
       params: { clients: s.reconnectClients, roomSize: 10, timeoutMs: size === 'smoke' ? 10_000 : 45_000 },
       metrics: [
-        { key: 'peakPerSec', label: 'peak reconnects in 1 s', unit: 'conn/s', better: 'lower', primary: true },
+        {
+          key: 'peakPerSec',
+          label: 'peak reconnects in 1 s',
+          unit: 'conn/s',
+          better: 'lower',
+          primary: true,
+        },
         { key: 'peakPer100Ms', label: 'peak reconnects in 100 ms', unit: 'count', better: 'lower' },
         { key: 'p50Ms', label: 'median time back', unit: 'ms', better: 'lower' },
         { key: 'allBackMs', label: 'all back', unit: 'ms', better: 'lower' },

@@ -1,6 +1,7 @@
 /** Anything with Node's IPC shape: a `ChildProcess` seen from the parent, or `process` seen from a child. */
 export interface IpcChannel {
-  send?: ((message: unknown) => boolean) | undefined
+  // biome-ignore lint/suspicious/noExplicitAny: ChildProcess and process type `send` differently.
+  send?: ((message: any) => boolean) | undefined
   on(event: 'message', listener: (message: unknown) => void): unknown
   off(event: 'message', listener: (message: unknown) => void): unknown
 }

@@ -46,7 +46,12 @@ export const connectWire: Connector = (port) =>
         if (at !== -1) conn.onMessage?.(Number.parseFloat(raw.toString('latin1', at + 4, at + 28)))
         return
       }
-      const msg = JSON.parse(raw.toString()) as { type: string; ref?: number; code?: string; message?: string }
+      const msg = JSON.parse(raw.toString()) as {
+        type: string
+        ref?: number
+        code?: string
+        message?: string
+      }
       if (msg.type === 'welcome' && !welcomed) {
         welcomed = true
         resolve(conn)

@@ -1,5 +1,5 @@
-import { WebSocket, WebSocketServer } from 'ws'
-import { BLAST_HIGH_WATER_BYTES, type BenchServer, yieldToIo } from './bench-server'
+import { type WebSocket, WebSocketServer } from 'ws'
+import { type BenchServer, BLAST_HIGH_WATER_BYTES, yieldToIo } from './bench-server'
 
 interface Peer {
   id: string
@@ -93,7 +93,7 @@ export function createRawWsServer(): BenchServer {
         return
       case 'publish': {
         const room = rooms.get(name)
-        if (!room || !room.members.has(ws)) {
+        if (!room?.members.has(ws)) {
           reply(ws, { type: 'error', code: 'not_joined', message: 'join the room first', ref, room: name })
           return
         }

@@ -50,7 +50,11 @@ export async function runClientReceive(ctx: ScenarioContext, p: ClientReceivePar
     })
     close = () => ws.terminate()
   } else {
-    const socket = io(`http://127.0.0.1:${ctx.port}`, { transports: ['websocket'], forceNew: true, reconnection: false })
+    const socket = io(`http://127.0.0.1:${ctx.port}`, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    })
     socket.on('message', (m: { event: string; data: BenchPayload }) => {
       if (m.event === 'tick') handler(m.data)
     })

@@ -36,7 +36,8 @@ export async function runReconnect(ctx: ScenarioContext, p: ReconnectParams): Pr
   const closers: Array<() => void> = []
   const batch = 250
   // Imported only for roomwire, so the peers' load generator never loads the SDK.
-  const { createClient } = ctx.impl === 'roomwire' ? await import('@roomwire/client') : { createClient: undefined }
+  const { createClient } =
+    ctx.impl === 'roomwire' ? await import('@roomwire/client') : { createClient: undefined }
   for (let start = 0; start < p.clients; start += batch) {
     const ready: Promise<unknown>[] = []
     for (let i = start; i < Math.min(p.clients, start + batch); i++) {
@@ -55,7 +56,10 @@ export async function runReconnect(ctx: ScenarioContext, p: ReconnectParams): Pr
         ready.push(client.join(room).ready)
         closers.push(() => client.close())
       } else {
-        const socket: Socket = io(`http://127.0.0.1:${ctx.port}`, { transports: ['websocket'], forceNew: true })
+        const socket: Socket = io(`http://127.0.0.1:${ctx.port}`, {
+          transports: ['websocket'],
+          forceNew: true,
+        })
         socket.on('connect', () => {
           if (performance.now() >= killedAt && Number.isNaN(t.backAt)) t.backAt = performance.now() - killedAt
           void socket.emitWithAck('join', room)
