@@ -248,6 +248,8 @@ class ClientImpl {
 
   #onEnd(end: ConnectionEnd): undefined {
     this.#connection = null
+    // Before what was in flight goes back to the queue: the culprit is among the publishes sent.
+    if (end.code !== null && closeAction(end.code) === 'drop-and-reconnect') this.#dropTooLarge()
     this.#lostConnection()
     this.#patch({ lastError: end.error, ...(end.code === null ? {} : { closeCode: end.code }) })
     this.#emitter.emit('error', end.error)
@@ -277,11 +279,9 @@ class ClientImpl {
           return this.#stop(new RoomwireError('policy', `${MAX_POLICY_CLOSES} policy closes (1008) in a row`))
         }
         return this.#scheduleRetry(0)
-      case 'drop-and-reconnect':
-        this.#dropTooLarge()
-        return this.#scheduleRetry(0)
       case 'reconnect-slow':
         return this.#scheduleRetry(this.#backoff?.overloadedMinMs ?? 0)
+      case 'drop-and-reconnect':
       case 'reconnect':
         return this.#scheduleRetry(0)
     }

@@ -177,9 +177,9 @@ export class Connection {
   /** Send a heartbeat ping now; no frame within the timeout after it ends the connection. */
   ping(): void {
     if (this.#done || !this.#welcomed) return
+    const seen = this.#frames
     this.send(JSON.stringify({ type: 'ping', t: this.#config.clock.now() }))
     if (this.#deadTimer === null) {
-      const seen = this.#frames
       this.#deadTimer = this.#config.clock.setTimeout(() => {
         this.#deadTimer = null
         if (this.#frames === seen) {
