@@ -56,6 +56,7 @@ export class Connection {
   #connectTimer: TimerHandle | null = null
   #pingTimer: TimerHandle | null = null
   #deadTimer: TimerHandle | null = null
+  #errorTimer: TimerHandle | null = null
   #frames = 0
   #intervalMs = 0
   #timeoutMs = 0
@@ -115,8 +116,16 @@ export class Connection {
       // Some implementations have no binaryType; text frames are all the protocol uses.
     }
     socket.onopen = null
-    // Always keep an error handler: `ws` throws an 'error' event nobody listens to. A close event follows.
-    socket.onerror = () => {}
+    // Always keep an error handler: `ws` throws an 'error' event nobody listens to. A close event usually
+    // follows, with its code; Node 20's undici WebSocket reports a reset during the handshake with an error
+    // only and stays CONNECTING, so the attempt ends here if no close came right after.
+    socket.onerror = () => {
+      if (this.#done || this.#errorTimer !== null) return
+      this.#errorTimer = this.#config.clock.setTimeout(() => {
+        this.#errorTimer = null
+        this.#fail(1006, 'connection_lost', 'the socket reported an error')
+      }, 0)
+    }
     socket.onmessage = (event) => {
       if (this.#done) return
       this.#frames++
@@ -240,6 +249,10 @@ export class Connection {
 
   #finish(): void {
     this.#done = true
+    if (this.#errorTimer !== null) {
+      this.#config.clock.clearTimeout(this.#errorTimer)
+      this.#errorTimer = null
+    }
     this.#clear('connect')
     this.#clear('ping')
     this.#clear('dead')

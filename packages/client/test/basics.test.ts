@@ -54,3 +54,18 @@ describe('client basics', () => {
     client.close()
   })
 })
+
+describe('socket errors', () => {
+  it('ends an attempt whose socket reports an error but never a close (Node 20 undici)', async () => {
+    const server = startFake()
+    server.autoAccept = false
+    const client = fakeClient()
+    FakeWebSocket.latest().onerror?.({})
+    await flush()
+    expect(client.getSnapshot()).toMatchObject({ status: 'connecting', attempt: 1, closeCode: 1006 })
+    await flush(250)
+    expect(FakeWebSocket.instances).toHaveLength(2)
+    expect(FakeWebSocket.live()).toBe(1)
+    client.close()
+  })
+})

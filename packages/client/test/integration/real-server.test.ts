@@ -1,0 +1,131 @@
+import type { AddressInfo } from 'node:net'
+import { createRoomServer, type RoomServer } from '@roomwire/server'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { type Client, createClient, type RoomMessage } from '../../src/index'
+import { startTcpProxy, type TcpProxy } from './tcp-proxy'
+
+const cleanup: Array<() => unknown> = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+async function startServer(port = 0): Promise<RoomServer & { port: number }> {
+  const server = createRoomServer({ port, host: '127.0.0.1', logLevel: 'silent', shutdownSpreadMs: 50 })
+  await server.ready
+  const { port: actual } = server.address() as AddressInfo
+  return Object.assign(server, { port: actual })
+}
+
+function connect(port: number, options: { reconnect?: { initialMs: number; maxMs: number } } = {}): Client {
+  const client = createClient({
+    url: `ws://127.0.0.1:${port}/ws`,
+    reconnect: options.reconnect ?? { initialMs: 50, maxMs: 200 },
+    heartbeat: { intervalMs: 500, timeoutMs: 500 },
+    logger: { error: () => {} },
+  })
+  cleanup.push(() => client.close())
+  return client
+}
+
+describe('against the real server', () => {
+  it('two clients chat in a room', async () => {
+    const server = await startServer()
+    cleanup.push(() => server.close())
+    const alice = connect(server.port)
+    const bob = connect(server.port)
+    const aliceRoom = alice.join('general')
+    const bobRoom = bob.join('general')
+    const aliceSeen: RoomMessage[] = []
+    const bobSeen: RoomMessage[] = []
+    aliceRoom.onMessage((m) => aliceSeen.push(m))
+    bobRoom.onMessage((m) => bobSeen.push(m))
+    await Promise.all([aliceRoom.ready, bobRoom.ready])
+    await vi.waitFor(() => expect(aliceRoom.members).toHaveLength(2))
+    await expect(aliceRoom.publish('chat', { text: 'hi bob' })).resolves.toEqual({ seq: 1 })
+    await bobRoom.publish('chat', { text: 'hi alice' })
+    await vi.waitFor(() => expect(aliceSeen).toHaveLength(2))
+    await vi.waitFor(() => expect(bobSeen).toHaveLength(2))
+    for (const seen of [aliceSeen, bobSeen]) {
+      expect(seen.map((m) => [m.seq, m.data])).toEqual([
+        [1, { text: 'hi bob' }],
+        [2, { text: 'hi alice' }],
+      ])
+    }
+    expect(aliceSeen.map((m) => m.own)).toEqual([true, false])
+    expect(bobSeen[0]?.from).toBe(alice.id)
+  })
+
+  it('a connection cut without a close frame comes back and gets every message published meanwhile once, in order', async () => {
+    const server = await startServer()
+    cleanup.push(() => server.close())
+    const proxy: TcpProxy = await startTcpProxy(server.port)
+    cleanup.push(() => proxy.close())
+    const publisher = connect(server.port)
+    const subscriber = connect(proxy.port)
+    const pubRoom = publisher.join('feed')
+    const subRoom = subscriber.join('feed')
+    const seqs: number[] = []
+    subRoom.onMessage((m) => seqs.push(m.seq))
+    await Promise.all([pubRoom.ready, subRoom.ready])
+    for (let i = 0; i < 10; i++) await pubRoom.publish('tick', i)
+    await vi.waitFor(() => expect(seqs).toHaveLength(10))
+    const firstId = subscriber.id
+
+    proxy.refuse = true
+    proxy.cut()
+    await vi.waitFor(() => expect(subscriber.status).toBe('reconnecting'))
+    for (let i = 10; i < 40; i++) await pubRoom.publish('tick', i)
+    proxy.refuse = false
+
+    await vi.waitFor(() => expect(seqs).toHaveLength(40), { timeout: 5_000 })
+    await pubRoom.publish('tick', 40)
+    await vi.waitFor(() => expect(seqs).toHaveLength(41))
+    expect(seqs).toEqual(Array.from({ length: 41 }, (_, i) => i + 1))
+    expect(subscriber.id).not.toBe(firstId)
+    expect(subRoom.status).toBe('joined')
+  })
+
+  it('publishes made during the outage are sent after the rejoin, once each', async () => {
+    const server = await startServer()
+    cleanup.push(() => server.close())
+    const proxy = await startTcpProxy(server.port)
+    cleanup.push(() => proxy.close())
+    const sender = connect(proxy.port)
+    const watcher = connect(server.port)
+    const room = sender.join('r')
+    const watched = watcher.join('r')
+    const data: unknown[] = []
+    watched.onMessage((m) => data.push(m.data))
+    await Promise.all([room.ready, watched.ready])
+    proxy.refuse = true
+    proxy.cut()
+    await vi.waitFor(() => expect(sender.status).toBe('reconnecting'))
+    const results = Array.from({ length: 20 }, (_, i) => room.publish('e', i))
+    proxy.refuse = false
+    await Promise.all(results)
+    await vi.waitFor(() => expect(data).toHaveLength(20))
+    expect(data).toEqual(Array.from({ length: 20 }, (_, i) => i))
+  })
+
+  it('a server restarted on the same port gets all its clients back', async () => {
+    const first = await startServer()
+    const port = first.port
+    const clients = Array.from({ length: 5 }, () => connect(port))
+    const rooms = clients.map((c) => c.join('lobby'))
+    const resyncs = rooms.map(() => 0)
+    rooms.forEach((room, i) => room.on('resync', () => resyncs[i]!++))
+    await Promise.all(rooms.map((r) => r.ready))
+    await rooms[0]!.publish('e', 'before')
+    await first.close()
+    await vi.waitFor(() => expect(clients.every((c) => c.status !== 'open')).toBe(true))
+
+    const second = await startServer(port)
+    cleanup.push(() => second.close())
+    await vi.waitFor(() => expect(clients.every((c) => c.status === 'open')).toBe(true), { timeout: 5_000 })
+    await vi.waitFor(() => expect(rooms.every((r) => r.status === 'joined')).toBe(true))
+    await vi.waitFor(() => expect(rooms[0]!.members).toHaveLength(5))
+    // The new process lost the room's sequence: every client is told its state is stale.
+    expect(resyncs).toEqual([1, 1, 1, 1, 1])
+    await expect(rooms[1]!.publish('e', 'after')).resolves.toEqual({ seq: 1 })
+  })
+})
