@@ -113,7 +113,11 @@ describe('against the real server', () => {
     const clients = Array.from({ length: 5 }, () => connect(port))
     const rooms = clients.map((c) => c.join('lobby'))
     const resyncs = rooms.map(() => 0)
-    rooms.forEach((room, i) => room.on('resync', () => resyncs[i]!++))
+    rooms.forEach((room, i) => {
+      room.on('resync', () => {
+        resyncs[i]!++
+      })
+    })
     await Promise.all(rooms.map((r) => r.ready))
     await rooms[0]!.publish('e', 'before')
     await first.close()
