@@ -68,7 +68,7 @@ describe('protocol contract (msw plays the server)', () => {
           if (m.type !== 'join') return
           joins.push({ since: m.since, epoch: m.epoch })
           client.send(encode({ type: 'joined', room: m.room, seq: 3, epoch: 'e1', members: [], ref: m.ref }))
-          if (connections === 1) client.close(1012, 'restart')
+          if (connections === 1) setTimeout(() => client.close(1012, 'restart'), 20)
         })
       }),
     )
