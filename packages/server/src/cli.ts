@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs'
+import pino from 'pino'
+import type { RoomAdapter } from './adapter'
+import {
+  CONFIG_KEYS,
+  type ConfigKey,
+  configToOptions,
+  envName,
+  flagName,
+  loadConfig,
+  type ServerConfig,
+} from './config'
+import { RoomServerError } from './errors'
+import { createRoomServer } from './room-server'
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+  return pkg.version
+}
+
+function help(): string {
+  const rows = (Object.entries(CONFIG_KEYS) as [ConfigKey, { default?: unknown; doc: string }][]).map(
+    ([key, spec]) =>
+      `  ${flagName(key).padEnd(34)} ${spec.doc}${spec.default === undefined ? '' : ` (default ${JSON.stringify(spec.default)})`}\n` +
+      `  ${''.padEnd(34)} file key ${key}, env ${envName(key)}`,
+  )
+  return `roomwire-server ${version()}: the roomwire reference room server
+
+Usage: roomwire-server [--config file] [--port n] [--host h] [--flag value ...]
+
+Configuration comes from defaults < the JSON file (--config, else ./roomwire.config.json) <
+ROOMWIRE_* environment variables < flags. Durations are seconds (fractions allowed).
+
+  --config <file>                    JSON configuration file (env ROOMWIRE_CONFIG)
+  --help                             print this help
+  --version                          print the version
+${rows.join('\n')}
+`
+}
+
+/**
+ * The adapter for a configuration: the in-memory default, unless `redis_url` asks for the cluster adapter
+ * (issue 7), which this build does not have yet.
+ */
+function adapterFor(config: ServerConfig): RoomAdapter | undefined {
+  if (config.redis_url !== undefined) {
+    throw new RoomServerError(
+      'unavailable',
+      'redis_url is set, but the Redis adapter is not available in this build of @roomwire/server; remove redis_url to run a single node',
+    )
+  }
+  return undefined
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(help())
+    return 0
+  }
+  if (argv.includes('--version') || argv.includes('-v')) {
+    process.stdout.write(`${version()}\n`)
+    return 0
+  }
+  let config: ServerConfig
+  let adapter: RoomAdapter | undefined
+  try {
+    config = loadConfig({ argv }).config
+    adapter = adapterFor(config)
+  } catch (err) {
+    if (err instanceof RoomServerError) {
+      process.stderr.write(`roomwire-server: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+  const options = configToOptions(config)
+  const logger = pino({ name: 'roomwire', level: options.logLevel ?? 'info' })
+  const server = createRoomServer({ ...options, logger, ...(adapter === undefined ? {} : { adapter }) })
+  try {
+    await server.ready
+  } catch (err) {
+    process.stderr.write(
+      `roomwire-server: cannot listen on ${options.host}:${options.port}: ${(err as Error).message}\n`,
+    )
+    await server.close({ timeoutMs: 0 })
+    return 1
+  }
+  const address = server.address()!
+  const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
+  const base = `${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`
+  process.stdout.write(
+    `roomwire-server listening on ws://${base}${options.path} (health: http://${base}/health)\n`,
+  )
+  logger.info({ port: address.port, host: options.host, path: options.path }, 'listening')
+
+  const timeoutMs = (config.shutdown_timeout_secs as number) * 1000
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal means "now".
+        resolve(1)
+        return
+      }
+      stopping = true
+      logger.info({ signal }, 'shutting down')
+      server.close({ timeoutMs }).then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed')
+          resolve(1)
+        },
+      )
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `roomwire-server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    )
+    process.exit(1)
+  },
+)
