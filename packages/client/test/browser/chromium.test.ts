@@ -81,7 +81,7 @@ describe('in Chromium', () => {
       const w = window as unknown as {
         roomwire: typeof import('../../src/index')
         seen: unknown[]
-        client: ReturnType<typeof import('../../src/index').createClient>
+        client: import('../../src/index').Client
       }
       w.seen = []
       const client = w.roomwire.createClient({ url })
