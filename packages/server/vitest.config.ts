@@ -8,6 +8,8 @@ export default mergeConfig(
       name: 'server',
       environment: 'node',
       include: ['test/**/*.test.ts'],
+      // The leak check compares heap sizes after forced collections.
+      execArgv: ['--expose-gc'],
       testTimeout: 15_000,
       hookTimeout: 15_000,
     },

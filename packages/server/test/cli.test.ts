@@ -1,0 +1,109 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { TestClient } from './helpers'
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
+const cli = join(packageDir, 'src', 'cli.ts')
+// Resolve tsx from this package so the child can run from any working directory.
+const tsx = new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href
+const children: ChildProcess[] = []
+
+function run(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  const child = spawn(process.execPath, ['--conditions=@roomwire/source', '--import', tsx, cli, ...args], {
+    cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'roomwire-cli-')),
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {
+    child,
+    exited,
+    output: () => ({ stdout, stderr }),
+    /** Wait for the "listening on" line and return the port. */
+    listening: () =>
+      new Promise<number>((resolve, reject) => {
+        const check = () => {
+          const match = /listening on ws:\/\/[^:]+:(\d+)\//.exec(stdout)
+          if (match) resolve(Number(match[1]))
+        }
+        child.stdout!.on('data', check)
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)))
+        check()
+      }),
+  }
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL')
+})
+
+describe('roomwire-server', () => {
+  it('prints help listing every flag with its env name', async () => {
+    const { exited, output } = run(['--help'])
+    expect(await exited).toBe(0)
+    expect(output().stdout).toContain('--rooms-max-members')
+    expect(output().stdout).toContain('ROOMWIRE_ROOMS_MAX_MEMBERS')
+    expect(output().stdout).toContain('--config')
+  })
+
+  it('prints the package version', async () => {
+    const { exited, output } = run(['--version'])
+    expect(await exited).toBe(0)
+    const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string }
+    expect(output().stdout.trim()).toBe(pkg.version)
+  })
+
+  it('starts, prints where it listens, serves /health and WebSockets, and stops on SIGTERM', async () => {
+    const server = run(['--port', '0', '--host', '127.0.0.1'], { env: { ROOMWIRE_LOG_LEVEL: 'warn' } })
+    const port = await server.listening()
+    expect(server.output().stdout).toContain(`ws://127.0.0.1:${port}/ws`)
+    await expect((await fetch(`http://127.0.0.1:${port}/health`)).json()).resolves.toMatchObject({
+      status: 'ok',
+    })
+    const client = new TestClient(`ws://127.0.0.1:${port}/ws`)
+    await client.next('welcome')
+    server.child.kill('SIGTERM')
+    await expect(client.closed).resolves.toMatchObject({ code: 1001 })
+    expect(await server.exited).toBe(0)
+  })
+
+  it('reads roomwire.config.json from its working directory', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
+    writeFileSync(
+      join(cwd, 'roomwire.config.json'),
+      JSON.stringify({ host: '127.0.0.1', port: 0, path: '/live', log_level: 'silent' }),
+    )
+    const server = run([], { cwd })
+    await server.listening()
+    expect(server.output().stdout).toMatch(/ws:\/\/127\.0\.0\.1:\d+\/live/)
+    server.child.kill('SIGINT')
+    expect(await server.exited).toBe(0)
+  })
+
+  it('stops before listening with a message naming a bad key', async () => {
+    const { exited, output } = run([], { env: { ROOMWIRE_ROOMS_MAX_MEMBERS: 'lots' } })
+    expect(await exited).toBe(2)
+    expect(output().stderr).toContain(
+      'rooms.max_members (from environment ROOMWIRE_ROOMS_MAX_MEMBERS) is "lots"',
+    )
+  })
+
+  it('says clearly that the Redis adapter is not in this build when redis_url is set', async () => {
+    const { exited, output } = run(['--redis-url', 'redis://127.0.0.1:6379'])
+    expect(await exited).toBe(2)
+    expect(output().stderr).toContain('Redis adapter is not available')
+  })
+})

@@ -1,0 +1,157 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { configToOptions, envName, flagName, loadConfig } from '../src/config'
+
+function dirWith(config?: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'roomwire-config-'))
+  if (config !== undefined) writeFileSync(join(dir, 'roomwire.config.json'), JSON.stringify(config))
+  return dir
+}
+
+describe('loadConfig', () => {
+  it('uses the defaults of PROTOCOL.md with no configuration at all', () => {
+    const { config, file } = loadConfig({ argv: [], env: {}, cwd: dirWith() })
+    expect(file).toBeUndefined()
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      path: '/ws',
+      max_message_size_bytes: 65_536,
+      ping_interval_secs: 30,
+      pong_timeout_secs: 10,
+      'rooms.max_members': 1000,
+      'rooms.max_rooms_per_connection': 10,
+      'rooms.idle_timeout_secs': 3600,
+      'rooms.history_size': 100,
+      'rooms.max_presence_bytes': 2048,
+      'rate_limit.messages_per_sec': 100,
+      'rate_limit.burst': 200,
+      max_connections: 10_000,
+      max_buffered_bytes: 1_048_576,
+      'auth.required': false,
+    })
+  })
+
+  it('reads roomwire.config.json with nested keys', () => {
+    const cwd = dirWith({ port: 9000, rooms: { max_members: 50 }, allowed_origins: ['https://a.example'] })
+    const { config, file } = loadConfig({ env: {}, cwd })
+    expect(file).toBe(join(cwd, 'roomwire.config.json'))
+    expect(config).toMatchObject({
+      port: 9000,
+      'rooms.max_members': 50,
+      allowed_origins: ['https://a.example'],
+    })
+  })
+
+  it('lets the environment override the file, and flags override both', () => {
+    const cwd = dirWith({ port: 9000, host: '127.0.0.1', rooms: { max_members: 50 } })
+    const { config } = loadConfig({
+      cwd,
+      env: {
+        ROOMWIRE_PORT: '9001',
+        ROOMWIRE_ROOMS_MAX_MEMBERS: '60',
+        ROOMWIRE_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+      },
+      argv: ['--port', '9002'],
+    })
+    expect(config).toMatchObject({
+      port: 9002,
+      host: '127.0.0.1',
+      'rooms.max_members': 60,
+      allowed_origins: ['https://a.example', 'https://b.example'],
+    })
+  })
+
+  it('reads --config, --flag=value and fractional seconds', () => {
+    const cwd = dirWith()
+    writeFileSync(join(cwd, 'other.json'), JSON.stringify({ ping_interval_secs: 0.5 }))
+    const { config } = loadConfig({
+      cwd,
+      env: {},
+      argv: ['--config', 'other.json', '--rooms-history-size=5', '--auth-required', '--auth-jwt-secret', 's'],
+    })
+    expect(config).toMatchObject({ ping_interval_secs: 0.5, 'rooms.history_size': 5, 'auth.required': true })
+    expect(configToOptions(config)).toMatchObject({
+      pingIntervalMs: 500,
+      historySize: 5,
+      auth: { required: true, jwtSecret: 's' },
+    })
+  })
+
+  it('names env variables and flags after the key', () => {
+    expect(envName('max_message_size_bytes')).toBe('ROOMWIRE_MAX_MESSAGE_SIZE_BYTES')
+    expect(envName('rooms.max_members')).toBe('ROOMWIRE_ROOMS_MAX_MEMBERS')
+    expect(flagName('rooms.max_members')).toBe('--rooms-max-members')
+  })
+
+  it.each([
+    [
+      { ROOMWIRE_PORT: 'abc' },
+      [],
+      'port (from environment ROOMWIRE_PORT) is "abc"; expected an integer from 0 to 65535',
+    ],
+    [{}, ['--port', '70000'], 'port (from flag --port) is "70000"'],
+    [
+      { ROOMWIRE_ROOMS_MAX_MEMBERS: '0' },
+      [],
+      'rooms.max_members (from environment ROOMWIRE_ROOMS_MAX_MEMBERS) is "0"; expected an integer above 0',
+    ],
+    [{ ROOMWIRE_PING_INTERVAL_SECS: '-1' }, [], 'expected a number of seconds above 0'],
+    [{ ROOMWIRE_AUTH_REQUIRED: 'maybe' }, [], 'expected true or false'],
+    [
+      { ROOMWIRE_LOG_LEVEL: 'loud' },
+      [],
+      'log_level (from environment ROOMWIRE_LOG_LEVEL) is "loud"; expected one of',
+    ],
+    [{ ROOMWIRE_REDIS_URL: 'http://x' }, [], 'expected a URL starting with redis:// or rediss://'],
+    [{ ROOMWIRE_ALLOWED_ORIGINS: 'https://a.example/' }, [], 'expected a list of origins'],
+    [{ ROOMWIRE_STATIC_DIR: '/does/not/exist' }, [], 'expected the path of an existing directory'],
+    [{ ROOMWIRE_PATH: 'ws' }, [], 'expected a path starting with /'],
+    [{ ROOMWIRE_NOPE: '1' }, [], 'Unknown environment variable ROOMWIRE_NOPE'],
+    [{}, ['--nope', '1'], 'Unknown flag --nope'],
+    [
+      { ROOMWIRE_AUTH_REQUIRED: 'true' },
+      [],
+      'auth.required is true but neither auth.jwt_secret nor auth.jwks_url is set',
+    ],
+  ])('stops with a message naming the key, value and expectation (%o %o)', (env, argv, message) => {
+    expect(() => loadConfig({ env, argv, cwd: dirWith() })).toThrow(message)
+  })
+
+  it('names the file for a bad value or unknown key in it', () => {
+    const cwd = dirWith({ rooms: { max_members: 'many' } })
+    expect(() => loadConfig({ env: {}, cwd })).toThrow(
+      `rooms.max_members (from ${join(cwd, 'roomwire.config.json')}) is "many"; expected an integer above 0`,
+    )
+    expect(() => loadConfig({ env: {}, cwd: dirWith({ rooms: { max_member: 5 } }) })).toThrow(
+      'Unknown configuration key rooms.max_member',
+    )
+  })
+
+  it('stops when the file is not JSON', () => {
+    const cwd = dirWith()
+    writeFileSync(join(cwd, 'roomwire.config.json'), '{ port: 1 ')
+    expect(() => loadConfig({ env: {}, cwd })).toThrow('is not valid JSON')
+  })
+
+  it('maps every key onto the server options in milliseconds', () => {
+    const cwd = dirWith({
+      rooms: { idle_timeout_secs: 2, max_presence_bytes: 100 },
+      pong_timeout_secs: 1.5,
+      admin_token: 't',
+      compression: true,
+      static_dir: '.',
+    })
+    expect(configToOptions(loadConfig({ env: {}, cwd }).config)).toMatchObject({
+      idleTimeoutMs: 2000,
+      pongTimeoutMs: 1500,
+      maxPresenceBytes: 100,
+      adminToken: 't',
+      perMessageDeflate: true,
+      staticDir: cwd,
+      logLevel: 'info',
+    })
+  })
+})
