@@ -251,8 +251,9 @@ class ClientImpl {
     // Before what was in flight goes back to the queue: the culprit is among the publishes sent.
     if (end.code !== null && closeAction(end.code) === 'drop-and-reconnect') this.#dropTooLarge()
     this.#lostConnection()
+    // A routine drop is state (status, lastError, closeCode), not an 'error' event: apps that toast
+    // errors would toast every reconnect. Final stops do emit.
     this.#patch({ lastError: end.error, ...(end.code === null ? {} : { closeCode: end.code }) })
-    this.#emitter.emit('error', end.error)
     const refreshing = this.#refreshingToken
     this.#refreshingToken = false
     if (end.error.code === 'no_websocket') return this.#stop(end.error)

@@ -270,6 +270,10 @@ export interface Room<P extends Protocol = UntypedProtocol> {
 /** Client events. */
 export interface ClientEvents {
   status: (snapshot: ClientSnapshot) => void
+  /**
+   * Something the app cannot see in the state: a final stop, a server error without a pending request, a
+   * frame that fails the protocol, a handler that threw. Routine disconnects are in the snapshot instead.
+   */
   error: (error: RoomwireError) => void
   welcome: (welcome: WelcomeMessage) => void
 }

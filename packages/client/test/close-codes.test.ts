@@ -166,3 +166,17 @@ describe('close codes', () => {
     client.close()
   })
 })
+
+describe('error events', () => {
+  it('a routine drop is state only, a final stop is also an error event', async () => {
+    const { client } = await openClient()
+    const errors: string[] = []
+    client.on('error', (e) => errors.push(e.code))
+    FakeWebSocket.latest().serverClose(1006)
+    expect(client.getSnapshot().lastError?.code).toBe('connection_lost')
+    expect(errors).toEqual([])
+    await flush(250)
+    FakeWebSocket.latest().serverClose(4003)
+    expect(errors).toEqual(['forbidden'])
+  })
+})
