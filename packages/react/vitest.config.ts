@@ -1,0 +1,15 @@
+import { defineProject, mergeConfig } from 'vitest/config'
+import { sourceResolution } from '../../vitest.shared'
+
+export default mergeConfig(
+  sourceResolution,
+  defineProject({
+    test: {
+      name: 'react',
+      environment: 'happy-dom',
+      include: ['test/**/*.test.{ts,tsx}'],
+      execArgv: Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-websocket'] : [],
+      typecheck: { enabled: true, include: ['test/**/*.test-d.{ts,tsx}'], tsconfig: './tsconfig.json' },
+    },
+  }),
+)
