@@ -116,8 +116,8 @@ export interface AdapterRoomInfo {
  * membership, presence, direct messages. The in-memory adapter is the default; a Redis adapter spans
  * processes. See docs/decisions/001-room-adapter.md for the invariants every implementation keeps.
  *
- * Methods may return a value or a promise: the server awaits neither when the value is synchronous, so the
- * in-memory path costs no extra tick. A rejected promise or a throw reaches the client as `internal`.
+ * Methods may return a value or a promise (the in-memory adapter answers synchronously; Redis needs a round
+ * trip). A rejected promise or a throw costs that one client message an `internal` error.
  */
 export interface RoomAdapter {
   /** Called once, before any other method, by the server that owns this adapter. */

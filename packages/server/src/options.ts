@@ -209,7 +209,8 @@ export interface RoomServerOptions {
   onJoin?: (connection: ConnectionInfo, room: string) => MaybePromise<void>
   onLeave?: (connection: ConnectionInfo, room: string) => MaybePromise<void>
   /** Runs before a publish gets its seq: refuse it, or change its data (persist chat here). */
-  onPublish?: (context: PublishContext) => MaybePromise<PublishDecision | undefined>
+  // biome-ignore lint/suspicious/noConfusingVoidType: an async hook that returns nothing publishes as is
+  onPublish?: (context: PublishContext) => MaybePromise<PublishDecision | void>
 }
 
 /** The numeric limits after defaults, as the server uses them. */

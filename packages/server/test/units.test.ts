@@ -1,0 +1,80 @@
+import type { RoomEventMessage } from '@roomwire/protocol'
+import { describe, expect, it } from 'vitest'
+import { redactUrl } from '../src/auth'
+import { HistoryRing } from '../src/index'
+import { TokenBucket } from '../src/rate-limiter'
+import { resolveStaticPath } from '../src/static-files'
+
+const msg = (seq: number, id?: string): RoomEventMessage => ({
+  type: 'message',
+  room: 'r',
+  event: 'e',
+  data: seq,
+  from: 'c',
+  seq,
+  ts: 0,
+  ...(id === undefined ? {} : { id }),
+})
+
+describe('HistoryRing', () => {
+  it('keeps the last capacity messages in order', () => {
+    const ring = new HistoryRing(3)
+    for (let seq = 1; seq <= 5; seq++) ring.push(msg(seq))
+    expect(ring.last(10).map((m) => m.seq)).toEqual([3, 4, 5])
+    expect(ring.last(2).map((m) => m.seq)).toEqual([4, 5])
+  })
+
+  it('answers since with what is held, or recovered false for a gap or a future seq', () => {
+    const ring = new HistoryRing(3)
+    for (let seq = 1; seq <= 5; seq++) ring.push(msg(seq))
+    expect(ring.since(2, 5)).toEqual({ recovered: true, messages: [msg(3), msg(4), msg(5)] })
+    expect(ring.since(5, 5)).toEqual({ recovered: true, messages: [] })
+    expect(ring.since(1, 5)).toEqual({ recovered: false })
+    expect(ring.since(6, 5)).toEqual({ recovered: false })
+  })
+
+  it('forgets a message id when its message leaves the ring', () => {
+    const ring = new HistoryRing(2)
+    ring.push(msg(1, 'a'))
+    expect(ring.seqOfId('a')).toBe(1)
+    ring.push(msg(2))
+    ring.push(msg(3))
+    expect(ring.seqOfId('a')).toBeUndefined()
+  })
+
+  it('holds nothing with capacity 0', () => {
+    const ring = new HistoryRing(0)
+    ring.push(msg(1, 'a'))
+    expect(ring.size).toBe(0)
+    expect(ring.since(0, 1)).toEqual({ recovered: false })
+  })
+})
+
+describe('TokenBucket', () => {
+  it('allows a burst, then refills at the rate', () => {
+    const bucket = new TokenBucket(10, 3, 0)
+    expect([bucket.take(0), bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ])
+    expect(bucket.take(50)).toBe(false)
+    expect(bucket.take(100)).toBe(true)
+  })
+})
+
+describe('redactUrl and resolveStaticPath', () => {
+  it('redacts the token query parameter wherever it is', () => {
+    expect(redactUrl('/ws?token=abc.def&x=1')).toBe('/ws?token=[redacted]&x=1')
+    expect(redactUrl('/ws?x=1&TOKEN=abc')).toBe('/ws?x=1&TOKEN=[redacted]')
+  })
+
+  it('refuses paths that leave the root', () => {
+    expect(resolveStaticPath('/srv/site', '/a/b.js')).toBe('/srv/site/a/b.js')
+    expect(resolveStaticPath('/srv/site', '/../etc/passwd')).toBeUndefined()
+    expect(resolveStaticPath('/srv/site', '/%2e%2e/%2e%2e/etc/passwd')).toBeUndefined()
+    expect(resolveStaticPath('/srv/site', '/a%00')).toBeUndefined()
+    expect(resolveStaticPath('/srv/site', '/%E0%A4%A')).toBeUndefined()
+  })
+})
