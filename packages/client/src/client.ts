@@ -428,12 +428,17 @@ class ClientImpl {
     }
     const held = this.#rooms.get(name)
     if (held !== undefined) {
-      held.retain()
+      held.retain(options)
       return held
     }
     const room = new RoomImpl(this.#host, name, options)
     this.#rooms.set(name, room)
-    if (this.#connection?.welcomed) room.sendJoin()
+    // Sent a microtask later, so that every holder joining in the same tick (a component tree's effects)
+    // contributes its options to the one `join` on the wire.
+    queueMicrotask(() => {
+      if (this.#rooms.get(name) === room && room.awaitsFirstJoin && this.#connection?.welcomed)
+        room.sendJoin()
+    })
     return room
   }
 

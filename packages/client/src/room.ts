@@ -65,7 +65,7 @@ export class RoomImpl {
   readonly ready: Promise<void>
   refs = 1
   readonly #host: RoomHost
-  readonly #history: number | undefined
+  #history: number | undefined
   #presence: { value: unknown } | null
   #status: RoomStatus = 'joining'
   #error: RoomwireError | null = null
@@ -157,7 +157,17 @@ export class RoomImpl {
 
   // ---- references ------------------------------------------------------------------------------------
 
-  retain(): void {
+  /**
+   * Take one more reference. Until the room's first `join` is on the wire, the options of every holder
+   * count (the largest `history`, the first `presence`): effects run children first, so the component
+   * that passes them is often not the first to join.
+   */
+  retain(options?: JoinOptions<Protocol>): void {
+    if (this.#epoch === null && this.#joinRef === null && options !== undefined) {
+      if (options.history !== undefined) this.#history = Math.max(this.#history ?? 0, options.history)
+      if (this.#presence === null && options.presence !== undefined)
+        this.#presence = { value: options.presence }
+    }
     this.refs++
     if (this.#graceTimer !== null) {
       this.#host.clock.clearTimeout(this.#graceTimer)
@@ -203,6 +213,11 @@ export class RoomImpl {
   }
 
   // ---- joining ---------------------------------------------------------------------------------------
+
+  /** Whether the first `join` still waits to be written (the client sends it a microtask after `join()`). */
+  get awaitsFirstJoin(): boolean {
+    return this.#status === 'joining' && this.#joinRef === null && this.#epoch === null
+  }
 
   /** Send `join` (first time, or again after a reconnect) with what is needed to resume. */
   sendJoin(): void {

@@ -206,7 +206,10 @@ export interface RoomLifecycleEvents<P extends Protocol = UntypedProtocol> {
   resync: (info: ResyncInfo) => void
 }
 
-/** Options of `client.join()`. Only the first join of a held room uses them. */
+/**
+ * Options of `client.join()`. Every holder that joins before the first `join` is written (it goes out a
+ * microtask after the first `client.join()`) contributes: the largest `history`, the first `presence`.
+ */
 export interface JoinOptions<P extends Protocol = UntypedProtocol> {
   /** Initial presence state, also sent with every rejoin until `setPresence` changes it. */
   presence?: PresenceInput<P>

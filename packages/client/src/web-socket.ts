@@ -1,14 +1,20 @@
 import IsomorphicWebSocket from 'isomorphic-ws'
 
+/**
+ * An event handler property, compared bivariantly (as methods are) so that implementations whose handlers
+ * take a richer event type (`ws`'s `MessageEvent`, the DOM's) still fit.
+ */
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack']
+
 /** The part of a WebSocket the client uses: browsers, undici, `ws` and test fakes all fit. */
 export interface WebSocketLike {
   readonly readyState: number
   readonly protocol?: string
   binaryType?: string
-  onopen: ((event: unknown) => void) | null
-  onmessage: ((event: { data: unknown }) => void) | null
-  onclose: ((event: { code: number; reason: string }) => void) | null
-  onerror: ((event: unknown) => void) | null
+  onopen: Handler<never> | null
+  onmessage: Handler<{ data: unknown }> | null
+  onclose: Handler<{ code: number; reason: string }> | null
+  onerror: Handler<never> | null
   send(data: string): void
   close(code?: number, reason?: string): void
   /** `ws` only: destroy the socket without a closing handshake. */

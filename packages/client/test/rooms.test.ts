@@ -54,6 +54,31 @@ describe('rooms', () => {
     client.close()
   })
 
+  it('merges the options of every holder that joins in the same tick into one join', async () => {
+    startFake()
+    const client = fakeClient()
+    await flush()
+    // Effects run children first: a child without options joins before the parent that passes them.
+    const room = client.join('r')
+    client.join('r', { history: 20, presence: { name: 'Ada' } })
+    client.join('r', { history: 5, presence: { name: 'ignored' } })
+    await flush()
+    await room.ready
+    expect(FakeWebSocket.latest().sentOfType('join')).toEqual([
+      { type: 'join', room: 'r', presence: { name: 'Ada' }, history: 20, ref: 1 },
+    ])
+    client.close()
+  })
+
+  it('ignores the options of a later holder once the join is on the wire', async () => {
+    const { client, room } = await joined()
+    client.join('r', { history: 50 })
+    await flush()
+    expect(FakeWebSocket.latest().sentOfType('join')).toHaveLength(1)
+    room.leave()
+    client.close()
+  })
+
   it('rejoins every held room after a reconnect with since and epoch', async () => {
     const { server, client } = await joined('a')
     client.join('b')

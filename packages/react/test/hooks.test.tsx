@@ -38,7 +38,13 @@ afterEach(() => {
 })
 
 function newClient(options: Partial<ClientOptions<Chat>> = {}): Client<Chat> {
-  const client = createClient({ url: URL, protocol: chat, leaveGraceMs: 20, logger: { error: () => {} }, ...options })
+  const client = createClient({
+    url: URL,
+    protocol: chat,
+    leaveGraceMs: 20,
+    logger: { error: () => {} },
+    ...options,
+  })
   clients.push(client)
   return client
 }
