@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { writeReport } from './report/write-report'
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
+    render: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -27,7 +28,8 @@ if (values.help) {
   --impl a,b     only these implementations (ws, socketio, roomwire)
   --profile      run roomwire's server with --cpu-prof (profiles in bench/results/profiles)
   --no-report    print results only; leave docs/BENCHMARKS.md alone
-  --source       load workspace packages from src/ (no build needed)`)
+  --source       load workspace packages from src/ (no build needed)
+  --render       rewrite the report from bench/results/latest.json without measuring`)
   process.exit(0)
 }
 
@@ -40,6 +42,16 @@ const specs = buildSuite(size)
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 const profileDir = `${resultsDir}profiles`
 if (values.profile) mkdirSync(profileDir, { recursive: true })
+
+if (values.render) {
+  const saved = JSON.parse(readFileSync(`${resultsDir}latest.json`, 'utf8')) as {
+    size: Size
+    durationMs: number
+    results: Parameters<typeof writeReport>[0]
+  }
+  console.error(`wrote ${writeReport(saved.results, saved).join(', ')}`)
+  process.exit(0)
+}
 
 const started = Date.now()
 const results = await runSuite(specs, {

@@ -20,8 +20,8 @@ export function formatValue(value: number | undefined, unit: MetricSpec['unit'])
 }
 
 /** A ratio as `1.23×`, or a dash. */
-export function formatRatio(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(2)}×` : '–'
+export function formatRatio(value: number, digits = 2): string {
+  return Number.isFinite(value) ? `${value.toFixed(digits)}×` : '–'
 }
 
 /** Relative spread of the runs, `±x%` of the median, to show how steady a figure is. */

@@ -68,7 +68,7 @@ function targets(results: ScenarioResult[]): string[] {
       const value = ratio(byImpl.roomwire?.median[t.metric], byImpl[t.peer]?.median[t.metric])
       const verdict = !Number.isFinite(value) ? 'not measured' : targetMet(t, value) ? 'met' : '**missed**'
       rows.push(
-        `| ${spec.title}: ${metric?.label ?? t.metric} | ${targetText(t)} | ${formatRatio(value)} | ${verdict} |`,
+        `| ${spec.title}: ${metric?.label ?? t.metric} | ${targetText(t)} | ${formatRatio(value, 3)} | ${verdict} |`,
       )
     }
   }
