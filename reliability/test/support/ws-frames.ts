@@ -241,23 +241,27 @@ export function rawUpgrade(port: number, options: RawUpgradeOptions = {}): Promi
   })
 }
 
-/** Send a request by hand and resolve with the status line (or 'destroyed' when the socket was dropped). */
+/**
+ * Send a request by hand and resolve with the answer's status line as soon as it arrives (or 'destroyed'
+ * when the socket was dropped without one, 'timeout' when nothing happened).
+ */
 export function rawRequest(port: number, request: string | Buffer, timeoutMs = 5000): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1')
     let data = ''
-    const timer = setTimeout(() => {
+    const done = (result: string) => {
+      clearTimeout(timer)
       socket.destroy()
-      resolve('timeout')
-    }, timeoutMs)
+      resolve(result)
+    }
+    const timer = setTimeout(() => done('timeout'), timeoutMs)
     socket.on('error', () => {})
     socket.on('data', (chunk: Buffer) => {
       data += chunk.toString('latin1')
+      const end = data.indexOf('\r\n')
+      if (end !== -1) done(data.slice(0, end))
     })
-    socket.on('close', () => {
-      clearTimeout(timer)
-      resolve(data === '' ? 'destroyed' : (data.split('\r\n')[0] ?? ''))
-    })
+    socket.on('close', () => done(data === '' ? 'destroyed' : data))
     socket.write(request)
   })
 }
