@@ -462,7 +462,9 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   }
   let ready: Promise<void>
   if (ownServer) {
-    const server = createServer((request, response) => {
+    // Node enforces headersTimeout only when it checks, every connectionsCheckingInterval (30 s by default):
+    // a slow handshake would live up to 40 s instead of the 10 s below.
+    const server = createServer({ connectionsCheckingInterval: 1_000 }, (request, response) => {
       void handleRequest(request, response).then((handled) => {
         if (handled) return
         response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
