@@ -22,6 +22,8 @@ export interface ChildServer {
   /** Set when it exited (a crash is an uncaught exception or unhandled rejection in the server). */
   readonly exit: { code: number | null; crash: string | undefined } | undefined
   memory(): Promise<ServerMemory>
+  /** A room's member count and seq, as the server sees them. */
+  room(name: string): Promise<{ memberCount: number; seq: number }>
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 }
@@ -50,7 +52,21 @@ export function startChildServer(options: ChildServerOptions = {}): Promise<Chil
   let exit: ChildServer['exit']
   let crash: string | undefined
   let nextId = 0
-  const replies = new Map<number, (memory: ServerMemory) => void>()
+  const replies = new Map<number, (reply: never) => void>()
+  const ask = <T>(message: Record<string, unknown>): Promise<T> => {
+    const id = nextId++
+    return new Promise((res, rej) => {
+      if (exit !== undefined) {
+        rej(new Error(`server process exited (${exit.code}): ${exit.crash ?? stderr}`))
+        return
+      }
+      replies.set(id, (reply: T) => {
+        replies.delete(id)
+        res(reply)
+      })
+      child.send({ ...message, id })
+    })
+  }
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code) => {
       exit = { code, crash }
@@ -66,7 +82,7 @@ export function startChildServer(options: ChildServerOptions = {}): Promise<Chil
       'message',
       (message: { type: string; port?: number; id?: number; error?: string } & ServerMemory) => {
         if (message.type === 'crash') crash = message.error
-        if (message.type === 'mem' && message.id !== undefined) replies.get(message.id)?.(message)
+        if (message.id !== undefined) replies.get(message.id)?.(message as never)
         if (message.type !== 'ready') return
         clearTimeout(killer)
         const port = message.port!
@@ -84,20 +100,8 @@ export function startChildServer(options: ChildServerOptions = {}): Promise<Chil
           get exit() {
             return exit
           },
-          memory() {
-            const id = nextId++
-            return new Promise((res, rej) => {
-              if (exit !== undefined) {
-                rej(new Error(`server process exited (${exit.code}): ${exit.crash ?? stderr}`))
-                return
-              }
-              replies.set(id, (memory) => {
-                replies.delete(id)
-                res(memory)
-              })
-              child.send({ cmd: 'mem', id })
-            })
-          },
+          memory: () => ask<ServerMemory>({ cmd: 'mem' }),
+          room: (name) => ask<{ memberCount: number; seq: number }>({ cmd: 'room', room: name }),
           close,
           [Symbol.asyncDispose]: close,
         })
