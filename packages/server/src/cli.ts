@@ -78,6 +78,31 @@ async function main(argv: string[]): Promise<number> {
   const options = configToOptions(config)
   const logger = pino({ name: 'roomwire', level: options.logLevel ?? 'info' })
   const server = createRoomServer({ ...options, logger, ...(adapter === undefined ? {} : { adapter }) })
+  const timeoutMs = (config.shutdown_timeout_secs as number) * 1000
+  // Signal handlers go in before the server listens, so a signal at any moment shuts down gracefully.
+  let stopped: (code: number) => void = () => {}
+  const exit = new Promise<number>((resolve) => {
+    stopped = resolve
+  })
+  let stopping = false
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal means "now".
+      stopped(1)
+      return
+    }
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    server.close({ timeoutMs }).then(
+      () => stopped(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed')
+        stopped(1)
+      },
+    )
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
   try {
     await server.ready
   } catch (err) {
@@ -87,36 +112,16 @@ async function main(argv: string[]): Promise<number> {
     await server.close({ timeoutMs: 0 })
     return 1
   }
-  const address = server.address()!
-  const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
-  const base = `${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`
-  process.stdout.write(
-    `roomwire-server listening on ws://${base}${options.path} (health: http://${base}/health)\n`,
-  )
-  logger.info({ port: address.port, host: options.host, path: options.path }, 'listening')
-
-  const timeoutMs = (config.shutdown_timeout_secs as number) * 1000
-  return new Promise<number>((resolve) => {
-    let stopping = false
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        // A second signal means "now".
-        resolve(1)
-        return
-      }
-      stopping = true
-      logger.info({ signal }, 'shutting down')
-      server.close({ timeoutMs }).then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed')
-          resolve(1)
-        },
-      )
-    }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-  })
+  if (!stopping) {
+    const address = server.address()!
+    const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
+    const base = `${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`
+    process.stdout.write(
+      `roomwire-server listening on ws://${base}${options.path} (health: http://${base}/health)\n`,
+    )
+    logger.info({ port: address.port, host: options.host, path: options.path }, 'listening')
+  }
+  return exit
 }
 
 main(process.argv.slice(2)).then(

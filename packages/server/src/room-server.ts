@@ -528,9 +528,12 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     closing = true
     const deadline = now() + timeoutMs
     stopHeartbeat()
+    // Stop accepting now; 'close' fires once the last socket is gone (closeAllConnections below).
+    let httpClosed: Promise<void> = Promise.resolve()
     if (httpServer !== undefined) {
-      if (ownServer) httpServer.close()
-      else httpServer.off('upgrade', onUpgrade)
+      const server = httpServer
+      if (ownServer) httpClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+      else server.off('upgrade', onUpgrade)
     }
     const open = [...connections.values()]
     for (const connection of open)
@@ -562,10 +565,9 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     await attached.catch(() => undefined)
     await adapter.close()
     wss.close()
-    if (ownServer && httpServer !== undefined) {
-      const server = httpServer
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+    if (ownServer) {
+      httpServer?.closeAllConnections()
+      await httpClosed
     }
     metrics.registry.clear()
   }

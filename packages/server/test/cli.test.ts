@@ -27,7 +27,9 @@ function run(args: string[], options: { cwd?: string; env?: Record<string, strin
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString()
   })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  )
   return {
     child,
     exited,
@@ -90,7 +92,8 @@ describe('roomwire-server', () => {
     await server.listening()
     expect(server.output().stdout).toMatch(/ws:\/\/127\.0\.0\.1:\d+\/live/)
     server.child.kill('SIGINT')
-    expect(await server.exited).toBe(0)
+    const code = await server.exited
+    expect(code, server.output().stderr).toBe(0)
   })
 
   it('stops before listening with a message naming a bad key', async () => {
