@@ -135,7 +135,7 @@ describe('tokens', () => {
     const { expired } = await badTokens()
     const client = createClient({
       url: srv.url,
-      token: expired,
+      token: expired!,
       reconnect: { initialMs: 10, maxMs: 20 },
       logger: { error: () => {} },
     })
