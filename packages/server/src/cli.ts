@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import type { Protocol } from '@roomwire/protocol'
 import pino from 'pino'
 import type { RoomAdapter } from './adapter'
 import {
@@ -54,6 +56,39 @@ function adapterFor(config: ServerConfig): RoomAdapter | undefined {
   return undefined
 }
 
+function isProtocol(value: unknown): value is Protocol {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Protocol).validateEvent === 'function' &&
+    typeof (value as Protocol).validatePresence === 'function' &&
+    typeof (value as Protocol).validateDirect === 'function'
+  )
+}
+
+/**
+ * The application protocol from the module named by the `protocol` key: its default export, or its one
+ * named export that is a `defineProtocol()` result. The same module the app's client imports, so the
+ * reference server validates exactly what the UI is typed with.
+ */
+async function loadProtocol(file: string): Promise<Protocol> {
+  let module: Record<string, unknown>
+  try {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+  } catch (err) {
+    throw new RoomServerError('invalid_config', `protocol: cannot load ${file}: ${(err as Error).message}`)
+  }
+  if (isProtocol(module.default)) return module.default
+  const found = Object.values(module).filter(isProtocol)
+  if (found.length === 1) return found[0] as Protocol
+  throw new RoomServerError(
+    'invalid_config',
+    found.length === 0
+      ? `protocol: ${file} exports no defineProtocol() result`
+      : `protocol: ${file} exports ${found.length} protocols; export the one to use as default`,
+  )
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(help())
@@ -65,9 +100,11 @@ async function main(argv: string[]): Promise<number> {
   }
   let config: ServerConfig
   let adapter: RoomAdapter | undefined
+  let protocol: Protocol | undefined
   try {
     config = loadConfig({ argv }).config
     adapter = adapterFor(config)
+    if (typeof config.protocol === 'string') protocol = await loadProtocol(config.protocol)
   } catch (err) {
     if (err instanceof RoomServerError) {
       process.stderr.write(`roomwire-server: ${err.message}\n`)
@@ -77,7 +114,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const options = configToOptions(config)
   const logger = pino({ name: 'roomwire', level: options.logLevel ?? 'info' })
-  const server = createRoomServer({ ...options, logger, ...(adapter === undefined ? {} : { adapter }) })
+  const server = createRoomServer({
+    ...options,
+    logger,
+    ...(adapter === undefined ? {} : { adapter }),
+    ...(protocol === undefined ? {} : { protocol }),
+  })
   const timeoutMs = (config.shutdown_timeout_secs as number) * 1000
   // Signal handlers go in before the server listens, so a signal at any moment shuts down gracefully.
   let stopped: (code: number) => void = () => {}

@@ -15,6 +15,7 @@ type Kind =
   | 'url'
   | 'level'
   | 'dir'
+  | 'file'
 
 interface KeySpec {
   kind: Kind
@@ -89,6 +90,10 @@ export const CONFIG_KEYS = {
   },
   log_level: { kind: 'level', default: 'info', doc: `log level: ${LEVELS.join(', ')}` },
   static_dir: { kind: 'dir', doc: 'a folder of files to serve over HTTP (the demo)' },
+  protocol: {
+    kind: 'file',
+    doc: 'a JavaScript module whose export is a defineProtocol() result: validates events and presence',
+  },
   redis_url: { kind: 'url', schemes: ['redis:', 'rediss:'], doc: 'Redis to span several server processes' },
   compression: { kind: 'bool', default: false, doc: 'negotiate permessage-deflate' },
   shutdown_timeout_secs: {
@@ -129,6 +134,7 @@ const EXPECTED: Record<Kind, string> = {
   url: 'a URL',
   level: `one of ${LEVELS.join(', ')}`,
   dir: 'the path of an existing directory',
+  file: 'the path of an existing file',
 }
 
 function invalid(key: string, source: string, value: unknown, expected: string): RoomServerError {
@@ -184,6 +190,12 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, fromText: bool
         throw fail(`a URL starting with ${spec.schemes.map((s) => `${s}//`).join(' or ')}`)
       }
       return value
+    }
+    case 'file': {
+      if (typeof value !== 'string' || value === '') throw fail()
+      const file = resolve(cwd, value)
+      if (!existsSync(file) || !statSync(file).isFile()) throw fail()
+      return file
     }
     case 'dir': {
       if (typeof value !== 'string' || value === '') throw fail()

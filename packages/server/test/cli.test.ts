@@ -104,6 +104,38 @@ describe('roomwire-server', () => {
     )
   })
 
+  it('validates events with the protocol module named by --protocol', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
+    const protocolModule = join(packageDir, 'test', 'fixtures', 'chat-protocol.ts')
+    const server = run(
+      ['--port', '0', '--host', '127.0.0.1', '--protocol', protocolModule, '--log-level', 'warn'],
+      { cwd },
+    )
+    const port = await server.listening()
+    const client = new TestClient(`ws://127.0.0.1:${port}/ws`)
+    await client.next('welcome')
+    client.send({ type: 'join', room: 'general' })
+    await client.next('joined')
+    client.send({ type: 'publish', room: 'general', event: 'chat', data: { text: 42 }, ref: 1 })
+    await expect(client.next('error')).resolves.toMatchObject({
+      code: 'invalid_event',
+      message: 'data.text: must be a string',
+      ref: 1,
+    })
+    client.send({ type: 'publish', room: 'general', event: 'chat', data: { text: 'hi' }, ref: 2 })
+    await expect(client.next('ack')).resolves.toMatchObject({ ref: 2, seq: 1 })
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+  })
+
+  it('stops with a clear message when the protocol module exports no protocol', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
+    writeFileSync(join(cwd, 'not-a-protocol.mjs'), 'export const x = 1\n')
+    const { exited, output } = run(['--protocol', 'not-a-protocol.mjs'], { cwd })
+    expect(await exited).toBe(2)
+    expect(output().stderr).toContain('exports no defineProtocol() result')
+  })
+
   it('says clearly that the Redis adapter is not in this build when redis_url is set', async () => {
     const { exited, output } = run(['--redis-url', 'redis://127.0.0.1:6379'])
     expect(await exited).toBe(2)
