@@ -1,0 +1,77 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url))
+const demo = fileURLToPath(new URL('../', import.meta.url))
+
+/** A free loopback port: the server restarts on the same one, so it cannot be 0. */
+export async function freePort(): Promise<number> {
+  const probe = createServer()
+  probe.listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const address = probe.address()
+  probe.close()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+/**
+ * The reference server (`roomwire-server`, run from source) serving the built demo and its protocol, as
+ * `pnpm start` does with the built packages.
+ */
+export async function startDemoServer(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@roomwire/source',
+      '--import',
+      'tsx',
+      `${repo}packages/server/src/cli.ts`,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--static-dir',
+      `${demo}dist`,
+      '--protocol',
+      `${demo}src/protocol.ts`,
+      '--log-level',
+      'warn',
+    ],
+    { cwd: demo, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  child.stdout?.on('data', (chunk) => {
+    output += chunk
+  })
+  child.stderr?.on('data', (chunk) => {
+    output += chunk
+  })
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`demo server exited with ${child.exitCode}:\n${output}`)
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`)
+      if (res.ok) return child
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`demo server did not answer /health within 30 s:\n${output}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** Stop the server as an operator would (SIGTERM: graceful shutdown), and wait for it to exit. */
+export async function stopDemoServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}

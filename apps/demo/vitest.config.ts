@@ -1,0 +1,15 @@
+import { defineProject, mergeConfig } from 'vitest/config'
+import { sourceResolution } from '../../vitest.shared'
+
+export default mergeConfig(
+  sourceResolution,
+  defineProject({
+    test: {
+      name: 'demo',
+      environment: 'node',
+      include: ['test/**/*.test.ts'],
+      testTimeout: 60_000,
+      hookTimeout: 90_000,
+    },
+  }),
+)
