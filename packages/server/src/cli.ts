@@ -159,7 +159,8 @@ async function main(argv: string[]): Promise<number> {
     const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
     const base = `${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`
     process.stdout.write(
-      `roomwire-server listening on ws://${base}${options.path} (health: http://${base}/health)\n`,
+      `roomwire-server listening on ws://${base}${options.path} (health: http://${base}/health)\n` +
+        (options.staticDir === undefined ? '' : `serving ${options.staticDir} at http://${base}/\n`),
     )
     logger.info({ port: address.port, host: options.host, path: options.path }, 'listening')
   }
