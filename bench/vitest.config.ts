@@ -1,5 +1,5 @@
 import { defineProject, mergeConfig } from 'vitest/config'
-import { sourceResolution } from '../vitest.shared'
+import { sourceResolution } from '../vitest.shared.ts'
 
 export default mergeConfig(
   sourceResolution,
