@@ -111,6 +111,14 @@ export interface AdapterRoomInfo {
   members: Member[]
 }
 
+/** Whether an adapter's shared store is reachable, for `/health` and the metrics. */
+export interface AdapterHealth {
+  /** False while the store is unreachable or the node is re-registering: the server reports `degraded`. */
+  up: boolean
+  /** Why it is down, for operators. */
+  reason?: string
+}
+
 /**
  * Storage and fan-out for everything that must be cluster-wide: room `seq`/`epoch`, history, dedupe,
  * membership, presence, direct messages. The in-memory adapter is the default; a Redis adapter spans
@@ -158,4 +166,6 @@ export interface RoomAdapter {
   roomInfo(room: string): AdapterRoomInfo | null | Promise<AdapterRoomInfo | null>
   /** Names of rooms that have at least one member on some node. */
   rooms(): string[] | Promise<string[]>
+  /** The shared store's state, for adapters that have one (`/health` and `roomwire_cluster_store_up`). */
+  health?(): AdapterHealth
 }

@@ -13,6 +13,7 @@ import type {
 } from '@roomwire/protocol'
 import type { PublishInput, RoomAdapter } from './adapter'
 import type { Connection } from './connection'
+import { RoomServerError } from './errors'
 import type { LocalRooms } from './local-rooms'
 import type { AuthorizeRequest, ResolvedLimits, RoomServerOptions } from './options'
 
@@ -41,6 +42,10 @@ class Refusal {
 
 /** Whether `error` is a refusal, and the error frame to send for it. */
 export function asRefusal(error: unknown): { code: ErrorCode; message: string } | undefined {
+  // An adapter whose store is unreachable says so in words a client can act on (retry later).
+  if (error instanceof RoomServerError && error.code === 'unavailable') {
+    return { code: 'internal', message: error.message }
+  }
   return error instanceof Refusal ? error : undefined
 }
 

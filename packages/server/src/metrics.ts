@@ -13,8 +13,13 @@ export interface ServerMetrics {
   readonly authFailures: Counter
 }
 
-/** Create the metrics; `connections` and `rooms` are read at scrape time. */
-export function createMetrics(read: { connections: () => number; rooms: () => number }): ServerMetrics {
+/** Create the metrics; `connections`, `rooms` and `store` are read at scrape time. */
+export function createMetrics(read: {
+  connections: () => number
+  rooms: () => number
+  /** The adapter's shared store: 1 up, 0 down; absent for adapters without one (no gauge then). */
+  store?: (() => boolean) | undefined
+}): ServerMetrics {
   const registry = new Registry()
   const registers = [registry]
   new Gauge({
@@ -33,6 +38,17 @@ export function createMetrics(read: { connections: () => number; rooms: () => nu
       this.set(read.rooms())
     },
   })
+  const store = read.store
+  if (store !== undefined) {
+    new Gauge({
+      name: 'roomwire_cluster_store_up',
+      help: 'Whether the cluster store (Redis) is reachable from this node: 1 up, 0 degraded',
+      registers,
+      collect() {
+        this.set(store() ? 1 : 0)
+      },
+    })
+  }
   return {
     registry,
     messagesIn: new Counter({

@@ -140,7 +140,11 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   let closePromise: Promise<void> | undefined
   let onDrained: (() => void) | undefined
 
-  const metrics = createMetrics({ connections: () => connections.size, rooms: () => local.size })
+  const metrics = createMetrics({
+    connections: () => connections.size,
+    rooms: () => local.size,
+    store: adapter.health === undefined ? undefined : () => adapter.health!().up,
+  })
   const host: ConnectionHost = {
     maxBufferedBytes: limits.maxBufferedBytes,
     closeTimeoutMs: limits.closeTimeoutMs,
@@ -447,7 +451,12 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     staticDir: options.staticDir,
     maxBodyBytes: limits.maxMessageBytes,
     log,
-    health: () => ({ status: closing ? 'closing' : 'ok', connections: connections.size, rooms: local.size }),
+    health: () => {
+      const store = adapter.health?.()
+      const status = closing ? 'closing' : store?.up === false ? 'degraded' : 'ok'
+      const body = { status, connections: connections.size, rooms: local.size }
+      return store?.up === false ? { ...body, reason: store.reason } : body
+    },
     broadcast: (room, event, data) => api.broadcast(room, event, data),
     roomInfo: (room) => api.roomInfo(room),
   })
