@@ -13,6 +13,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     impl: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'heap-snapshot': { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
     render: { type: 'boolean', default: false },
@@ -27,6 +28,8 @@ if (values.help) {
   --only a,b     only scenarios whose id starts with one of these (fanout, echo, many-rooms, ...)
   --impl a,b     only these implementations (ws, socketio, roomwire)
   --profile      run roomwire's server with --cpu-prof (profiles in bench/results/profiles)
+  --heap-snapshot  write a heap snapshot at each memory reading (bench/results/profiles); diff two
+                 with node bench/tools/heap-diff.mjs before after [per-unit] [rows]
   --no-report    print results only; leave docs/BENCHMARKS.md alone
   --source       load workspace packages from src/ (no build needed)
   --render       rewrite the report from bench/results/latest.json without measuring`)
@@ -41,7 +44,9 @@ const specs = buildSuite(size)
   .map((s) => (impls ? { ...s, impls: s.impls.filter((i) => impls.includes(i)) } : s))
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 const profileDir = `${resultsDir}profiles`
-if (values.profile) mkdirSync(profileDir, { recursive: true })
+if (values.profile || values['heap-snapshot']) mkdirSync(profileDir, { recursive: true })
+// Inherited by the server processes (see servers/server-child.ts).
+if (values['heap-snapshot']) process.env.BENCH_HEAP_SNAPSHOT_DIR = profileDir
 
 if (values.render) {
   const saved = JSON.parse(readFileSync(`${resultsDir}latest.json`, 'utf8')) as {

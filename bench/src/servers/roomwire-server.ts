@@ -1,6 +1,14 @@
-import { createRoomServer, type RoomServer } from '@roomwire/server'
+import type { RoomServer } from '@roomwire/server'
+import * as roomwire from '@roomwire/server'
 import type { BenchServer } from './bench-server'
 import { ROOMWIRE_BENCH_OPTIONS } from './roomwire-options'
+
+// BENCH_ROOMWIRE_MODULE: another copy of the server's source (say, a previous commit's, extracted with
+// `git archive`), to measure a change before and after on the same harness and machine.
+const alternative = process.env.BENCH_ROOMWIRE_MODULE
+const { createRoomServer } = (
+  alternative ? await import(alternative) : roomwire
+) as typeof import('@roomwire/server')
 
 /** roomwire's `createRoomServer` behind the harness's server shape. */
 export function createRoomwireBenchServer(): BenchServer {

@@ -1,3 +1,4 @@
+import { writeHeapSnapshot } from 'node:v8'
 import { serveParent } from '../harness/child-process'
 import type { BenchServer, Implementation } from './bench-server'
 import { createRawWsServer } from './raw-ws-server'
@@ -23,10 +24,15 @@ async function create(): Promise<BenchServer> {
 
 const server = await create()
 
+let snapshots = 0
+
 function memory() {
   // Several passes: weak references and finalizers free more on the second.
   for (let i = 0; i < 3; i++) globalThis.gc?.()
   const m = process.memoryUsage()
+  // `--heap-snapshot`: a snapshot beside every reading, to diff with bench/tools/heap-diff.mjs.
+  const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR
+  if (dir) writeHeapSnapshot(`${dir}/${impl}-${process.pid}-${++snapshots}.heapsnapshot`)
   return {
     rss: m.rss,
     heapUsed: m.heapUsed,
