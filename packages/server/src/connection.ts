@@ -9,6 +9,8 @@ const TEXT = { binary: false } as const
 
 /** What a connection reports to its server; kept tiny so sends stay cheap. */
 export interface ConnectionHost {
+  /** The server's logger: a connection derives its child (bound to its id) on its first log line. */
+  readonly log: Logger
   readonly maxBufferedBytes: number
   readonly closeTimeoutMs: number
   /** Counts frames sent (the caller counts a fan-out once). */
@@ -20,15 +22,17 @@ export interface ConnectionHost {
 /** A room this connection is in: `pending` while its join waits for the adapter. */
 export type RoomMembership = 'pending' | 'joined'
 
-/** One accepted WebSocket: its identity, rooms, rate limit and send path. */
+/**
+ * One accepted WebSocket: its identity, rooms, rate limit and send path. Kept small, since a server holds
+ * tens of thousands of idle ones: the child logger is made on the first log line, and the rooms of a
+ * connection in a single room (the common case) are held in two fields, with a Map only for a second room.
+ */
 export class Connection implements ConnectionInfo {
   readonly id: string
   readonly user: string | undefined
   readonly data: unknown
   readonly remoteAddress: string | undefined
   readonly ws: WebSocket
-  readonly log: Logger
-  readonly rooms = new Map<string, RoomMembership>()
   /** Last time anything arrived (a frame or a pong). */
   lastSeenAt: number
   lastPingAt: number
@@ -39,6 +43,11 @@ export class Connection implements ConnectionInfo {
   readonly #host: ConnectionHost
   readonly #bucket: TokenBucket | undefined
   #closeTimer: ReturnType<typeof setTimeout> | undefined
+  #log: Logger | undefined
+  /** The one room while there is at most one; undefined with `#moreRooms` when there are several. */
+  #room: string | undefined
+  #roomState: RoomMembership = 'pending'
+  #moreRooms: Map<string, RoomMembership> | undefined
 
   constructor(init: {
     id: string
@@ -46,7 +55,6 @@ export class Connection implements ConnectionInfo {
     data: unknown
     remoteAddress: string | undefined
     ws: WebSocket
-    log: Logger
     host: ConnectionHost
     now: number
     rateLimitPerSec: number
@@ -57,7 +65,6 @@ export class Connection implements ConnectionInfo {
     this.data = init.data
     this.remoteAddress = init.remoteAddress
     this.ws = init.ws
-    this.log = init.log
     this.#host = init.host
     this.lastSeenAt = init.now
     this.lastPingAt = init.now
@@ -65,6 +72,70 @@ export class Connection implements ConnectionInfo {
       init.rateLimitPerSec > 0
         ? new TokenBucket(init.rateLimitPerSec, init.rateLimitBurst, init.now)
         : undefined
+  }
+
+  /** This connection's logger (the server's, bound to `conn: id`), made on first use. */
+  get log(): Logger {
+    this.#log ??= this.#host.log.child({ conn: this.id })
+    return this.#log
+  }
+
+  /** Whether a log line at `level` would be written: checked before building one for every connection. */
+  logs(level: 'info' | 'debug'): boolean {
+    return this.#host.log.isLevelEnabled(level)
+  }
+
+  /** This connection's state in `room`, or undefined when it is not in it. */
+  membership(room: string): RoomMembership | undefined {
+    if (this.#moreRooms !== undefined) return this.#moreRooms.get(room)
+    return this.#room === room ? this.#roomState : undefined
+  }
+
+  /** How many rooms this connection is in or joining. */
+  get roomCount(): number {
+    if (this.#moreRooms !== undefined) return this.#moreRooms.size
+    return this.#room === undefined ? 0 : 1
+  }
+
+  /** Record this connection's state in `room`. */
+  setMembership(room: string, state: RoomMembership): void {
+    if (this.#moreRooms !== undefined) this.#moreRooms.set(room, state)
+    else if (this.#room === undefined || this.#room === room) {
+      this.#room = room
+      this.#roomState = state
+    } else {
+      this.#moreRooms = new Map([
+        [this.#room, this.#roomState],
+        [room, state],
+      ])
+      this.#room = undefined
+    }
+  }
+
+  /** Forget `room`; back to the two fields once a single room is left. */
+  deleteMembership(room: string): void {
+    if (this.#moreRooms === undefined) {
+      if (this.#room === room) this.#room = undefined
+      return
+    }
+    this.#moreRooms.delete(room)
+    if (this.#moreRooms.size <= 1) {
+      const [entry] = this.#moreRooms
+      this.#moreRooms = undefined
+      if (entry !== undefined) [this.#room, this.#roomState] = entry
+    }
+  }
+
+  /** Every room with this connection's state in it, oldest first; a copy, safe to change while iterating. */
+  memberships(): [string, RoomMembership][] {
+    if (this.#moreRooms !== undefined) return [...this.#moreRooms]
+    return this.#room === undefined ? [] : [[this.#room, this.#roomState]]
+  }
+
+  /** Forget every room. */
+  clearMemberships(): void {
+    this.#room = undefined
+    this.#moreRooms = undefined
   }
 
   /** The hook-facing view: a plain object, so hooks cannot reach the socket. */

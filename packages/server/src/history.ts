@@ -4,52 +4,55 @@ import type { RoomEventMessage } from '@roomwire/protocol'
 export type SinceResult = { recovered: true; messages: RoomEventMessage[] } | { recovered: false }
 
 /**
- * A room's last `capacity` messages in a fixed ring, with an index of their message ids for publish dedupe.
- * Messages are pushed in seq order with no gaps, so the ring is addressed by seq.
+ * A room's last `capacity` messages in a ring, with an index of their message ids for publish dedupe.
+ * Messages are pushed in seq order with no gaps, so the ring is addressed by seq. The ring grows as messages
+ * arrive and the id index is made for the first message with an id: a room that is joined but quiet (most
+ * of them) costs a few words, not `capacity` slots.
  */
 export class HistoryRing {
   readonly #capacity: number
-  readonly #ring: (RoomEventMessage | undefined)[]
-  readonly #ids = new Map<string, number>()
+  readonly #ring: RoomEventMessage[] = []
+  #ids: Map<string, number> | undefined
   #start = 0
-  #size = 0
 
   constructor(capacity: number) {
     this.#capacity = capacity
-    this.#ring = new Array(capacity)
   }
 
   /** How many messages are held. */
   get size(): number {
-    return this.#size
+    return this.#ring.length
   }
 
   /** Append the next message; the oldest drops out when full. */
   push(message: RoomEventMessage): void {
     if (this.#capacity === 0) return
-    if (this.#size === this.#capacity) {
+    if (this.#ring.length < this.#capacity) this.#ring.push(message)
+    else {
       const evicted = this.#ring[this.#start]
-      if (evicted?.id !== undefined && this.#ids.get(evicted.id) === evicted.seq) this.#ids.delete(evicted.id)
+      if (evicted?.id !== undefined && this.#ids?.get(evicted.id) === evicted.seq) {
+        this.#ids.delete(evicted.id)
+      }
       this.#ring[this.#start] = message
       this.#start = (this.#start + 1) % this.#capacity
-    } else {
-      this.#ring[(this.#start + this.#size) % this.#capacity] = message
-      this.#size++
     }
-    if (message.id !== undefined) this.#ids.set(message.id, message.seq)
+    if (message.id !== undefined) {
+      this.#ids ??= new Map()
+      this.#ids.set(message.id, message.seq)
+    }
   }
 
   /** The seq of a held message with this id, if any. */
   seqOfId(id: string): number | undefined {
-    return this.#ids.get(id)
+    return this.#ids?.get(id)
   }
 
   /** The last `count` messages, oldest first. */
   last(count: number): RoomEventMessage[] {
-    const n = Math.min(count, this.#size)
+    const size = this.#ring.length
+    const n = Math.min(count, size)
     const out: RoomEventMessage[] = []
-    for (let i = this.#size - n; i < this.#size; i++)
-      out.push(this.#ring[(this.#start + i) % this.#capacity]!)
+    for (let i = size - n; i < size; i++) out.push(this.#ring[(this.#start + i) % size]!)
     return out
   }
 
@@ -60,7 +63,7 @@ export class HistoryRing {
   since(since: number, latest: number): SinceResult {
     if (since > latest) return { recovered: false }
     const missing = latest - since
-    if (missing > this.#size) return { recovered: false }
+    if (missing > this.#ring.length) return { recovered: false }
     return { recovered: true, messages: this.last(missing) }
   }
 }

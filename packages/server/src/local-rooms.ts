@@ -10,8 +10,8 @@ interface Buffered {
 interface LocalRoom {
   /** Members that reached `joined`: the fan-out loop touches only these. */
   readonly members: Map<string, Connection>
-  /** Joins waiting for the adapter, with what was delivered to the room meanwhile. */
-  readonly pending: Map<Connection, Buffered[]>
+  /** Joins waiting for the adapter, with what was delivered to the room meanwhile; made when needed. */
+  pending: Map<Connection, Buffered[]> | undefined
 }
 
 /** Counts what a fan-out sent, once per fan-out rather than once per socket. */
@@ -38,9 +38,10 @@ export class LocalRooms {
   addPending(room: string, connection: Connection): void {
     let local = this.#rooms.get(room)
     if (local === undefined) {
-      local = { members: new Map(), pending: new Map() }
+      local = { members: new Map(), pending: undefined }
       this.#rooms.set(room, local)
     }
+    local.pending ??= new Map()
     local.pending.set(connection, [])
   }
 
@@ -51,9 +52,9 @@ export class LocalRooms {
    */
   activate(room: string, connection: Connection, seq: number, members: readonly Member[]): void {
     const local = this.#rooms.get(room)
-    const buffered = local?.pending.get(connection)
+    const buffered = local?.pending?.get(connection)
     if (local === undefined || buffered === undefined) return
-    local.pending.delete(connection)
+    dropPending(local, connection)
     local.members.set(connection.id, connection)
     if (buffered.length === 0) return
     const listed = new Set(members.map((member) => member.id))
@@ -70,8 +71,8 @@ export class LocalRooms {
     const local = this.#rooms.get(room)
     if (local === undefined) return
     if (local.members.get(connection.id) === connection) local.members.delete(connection.id)
-    local.pending.delete(connection)
-    if (local.members.size === 0 && local.pending.size === 0) this.#rooms.delete(room)
+    dropPending(local, connection)
+    if (local.members.size === 0 && local.pending === undefined) this.#rooms.delete(room)
   }
 
   /** Local member ids of a room. */
@@ -92,8 +93,14 @@ export class LocalRooms {
       }
       if (sent > 0) this.#sent(sent, sent * frame.length)
     }
+    if (local.pending === undefined) return
     for (const [connection, buffered] of local.pending) {
       if (connection.id !== skip) buffered.push({ message, skip })
     }
   }
+}
+
+/** Forget a pending join, and the room's pending index once it is empty. */
+function dropPending(local: LocalRoom, connection: Connection): void {
+  if (local.pending?.delete(connection) === true && local.pending.size === 0) local.pending = undefined
 }

@@ -79,18 +79,18 @@ function checkPresence(ctx: HandlerContext, state: unknown, field: string): unkn
 }
 
 function requireJoined(connection: Connection, room: string): void {
-  if (connection.rooms.get(room) !== 'joined') {
+  if (connection.membership(room) !== 'joined') {
     throw new Refusal('not_joined', `room: this connection has not joined "${room}"`)
   }
 }
 
 async function join(ctx: HandlerContext, connection: Connection, msg: JoinMessage): Promise<void> {
   const { room } = msg
-  const already = connection.rooms.get(room) === 'joined'
-  if (!already && connection.rooms.size >= ctx.limits.maxRoomsPerConnection) {
+  const already = connection.membership(room) === 'joined'
+  if (!already && connection.roomCount >= ctx.limits.maxRoomsPerConnection) {
     throw new Refusal(
       'too_many_rooms',
-      `room: this connection is already in ${connection.rooms.size} rooms, the limit`,
+      `room: this connection is already in ${connection.roomCount} rooms, the limit`,
     )
   }
   const presence = msg.presence === undefined ? undefined : checkPresence(ctx, msg.presence, 'presence')
@@ -111,7 +111,7 @@ async function join(ctx: HandlerContext, connection: Connection, msg: JoinMessag
   if (msg.history !== undefined) replay.history = Math.min(msg.history, ctx.limits.historySize)
 
   if (!already) {
-    connection.rooms.set(room, 'pending')
+    connection.setMembership(room, 'pending')
     ctx.local.addPending(room, connection)
   }
   let result: Awaited<ReturnType<RoomAdapter['join']>>
@@ -143,20 +143,20 @@ async function join(ctx: HandlerContext, connection: Connection, msg: JoinMessag
   if (msg.ref !== undefined) joined.ref = msg.ref
   connection.send(joined)
   if (already) return
-  connection.rooms.set(room, 'joined')
+  connection.setMembership(room, 'joined')
   ctx.local.activate(room, connection, result.seq, result.members)
   const onJoin = ctx.hooks.onJoin
   if (onJoin !== undefined) ctx.notify(connection, 'onJoin', () => onJoin(connection.info(), room))
 }
 
 function abandon(ctx: HandlerContext, connection: Connection, room: string): void {
-  connection.rooms.delete(room)
+  connection.deleteMembership(room)
   ctx.local.remove(room, connection)
 }
 
 async function leave(ctx: HandlerContext, connection: Connection, msg: LeaveMessage): Promise<void> {
   requireJoined(connection, msg.room)
-  connection.rooms.delete(msg.room)
+  connection.deleteMembership(msg.room)
   ctx.local.remove(msg.room, connection)
   await ctx.adapter.leave(msg.room, connection.id)
   connection.send(

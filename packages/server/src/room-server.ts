@@ -91,6 +91,10 @@ function newConnectionId(): string {
   return `c_${randomBytes(9).toString('base64url')}`
 }
 
+function destroyOnError(this: Duplex): void {
+  this.destroy()
+}
+
 function abortHandshake(socket: Duplex, status: number, text: string): void {
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
@@ -146,6 +150,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     store: adapter.health === undefined ? undefined : () => adapter.health!().up,
   })
   const host: ConnectionHost = {
+    log,
     maxBufferedBytes: limits.maxBufferedBytes,
     closeTimeoutMs: limits.closeTimeoutMs,
     sent(frames, bytes) {
@@ -305,8 +310,28 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     ws.once('close', () => clearTimeout(timer))
   }
 
+  // One set of socket listeners for every connection (`this` is the socket), rather than closures per socket.
+  const bySocket = new WeakMap<WebSocket, Connection>()
+  function onSocketError(err: Error): void {
+    log.debug({ err }, 'socket error')
+  }
+  function onSocketMessage(this: WebSocket, raw: Buffer, isBinary: boolean): void {
+    const connection = bySocket.get(this)
+    if (connection !== undefined) onFrame(connection, raw, isBinary)
+  }
+  function onSocketActivity(this: WebSocket): void {
+    const connection = bySocket.get(this)
+    if (connection !== undefined) connection.lastSeenAt = now()
+  }
+  function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+    const connection = bySocket.get(this)
+    if (connection === undefined) return
+    bySocket.delete(this)
+    onClose(connection, code, reason.toString())
+  }
+
   function accept(ws: WebSocket, request: IncomingMessage, auth: AuthOutcome): void {
-    ws.on('error', (err) => log.debug({ err }, 'socket error'))
+    ws.on('error', onSocketError)
     if (!auth.ok) {
       metrics.authFailures.inc()
       log.info({ url: redactUrl(request.url), reason: auth.reason }, 'connection refused')
@@ -333,22 +358,21 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       data: auth.data,
       remoteAddress: request.socket.remoteAddress,
       ws,
-      log: log.child({ conn: id }),
       host,
       now: now(),
       rateLimitPerSec: limits.rateLimitPerSec,
       rateLimitBurst: limits.rateLimitBurst,
     })
     connections.set(id, connection)
-    ws.on('message', (raw: Buffer, isBinary: boolean) => onFrame(connection, raw, isBinary))
-    ws.on('pong', () => {
-      connection.lastSeenAt = now()
-    })
-    ws.on('ping', () => {
-      connection.lastSeenAt = now()
-    })
-    ws.once('close', (code: number, reason: Buffer) => onClose(connection, code, reason.toString()))
-    connection.log.info({ url: redactUrl(request.url), user: auth.user }, 'connected')
+    // Shared listeners that find their connection by socket: no closures per connection.
+    bySocket.set(ws, connection)
+    ws.on('message', onSocketMessage)
+    ws.on('pong', onSocketActivity)
+    ws.on('ping', onSocketActivity)
+    ws.on('close', onSocketClose)
+    if (connection.logs('info')) {
+      connection.log.info({ url: redactUrl(request.url), user: auth.user }, 'connected')
+    }
     const welcome = {
       type: 'welcome' as const,
       id,
@@ -380,14 +404,14 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     connection.dispose()
     connections.delete(connection.id)
     metrics.closes.inc({ code: String(code) })
-    connection.log.info({ code, reason }, 'disconnected')
+    if (connection.logs('info')) connection.log.info({ code, reason }, 'disconnected')
     const joined: string[] = []
-    for (const [room, state] of connection.rooms) {
+    for (const [room, state] of connection.memberships()) {
       local.remove(room, connection)
       // A pending join finishes on its own and leaves then (see join in message-handlers).
       if (state === 'joined') joined.push(room)
     }
-    connection.rooms.clear()
+    connection.clearMemberships()
     track(connection, async () => {
       for (const room of joined) await adapter.leave(room, connection.id)
       await adapter.removeConnection(connection.id)
@@ -412,7 +436,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
 
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     // A reset during authentication must not become an unhandled 'error' (CVE-2024-38355 class).
-    socket.on('error', () => socket.destroy())
+    socket.on('error', destroyOnError)
     if (closing) {
       abortHandshake(socket, 503, 'Service Unavailable')
       return
