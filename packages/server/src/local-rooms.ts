@@ -86,12 +86,15 @@ export class LocalRooms {
     if (local === undefined) return
     const skip = options?.skip
     if (local.members.size > 0) {
-      const frame = Buffer.from(options?.encoded ?? encode(message))
+      // Serialized on the first recipient: a room whose only member is the publisher costs nothing.
+      let frame: Buffer | undefined
       let sent = 0
       for (const [id, connection] of local.members) {
-        if (id !== skip && connection.sendFrame(frame)) sent++
+        if (id === skip) continue
+        frame ??= Buffer.from(options?.encoded ?? encode(message))
+        if (connection.sendFrame(frame)) sent++
       }
-      if (sent > 0) this.#sent(sent, sent * frame.length)
+      if (sent > 0) this.#sent(sent, sent * frame!.length)
     }
     if (local.pending === undefined) return
     for (const [connection, buffered] of local.pending) {

@@ -174,14 +174,15 @@ async function publish(ctx: HandlerContext, connection: Connection, msg: Publish
     if (!result.success) throw new Refusal('invalid_event', result.error.message)
     data = result.data
   }
-  await authorized(ctx, {
-    action: 'publish',
-    connection: connection.info(),
-    user: connection.user,
-    connectionId: connection.id,
-    room: msg.room,
-    event: msg.event,
-  })
+  if (ctx.hooks.authorize !== undefined)
+    await authorized(ctx, {
+      action: 'publish',
+      connection: connection.info(),
+      user: connection.user,
+      connectionId: connection.id,
+      room: msg.room,
+      event: msg.event,
+    })
   if (ctx.hooks.onPublish !== undefined) {
     const decision = await ctx.hooks.onPublish({
       connection: connection.info(),
@@ -201,8 +202,10 @@ async function publish(ctx: HandlerContext, connection: Connection, msg: Publish
   const input: PublishInput = { event: msg.event, data, from: connection.id, ts: ctx.now() }
   if (msg.id !== undefined) input.id = msg.id
   if (msg.echo !== true) input.skip = connection.id
-  const result = await ctx.adapter.publish(msg.room, input)
-  if (msg.ref !== undefined) connection.send({ type: 'ack', ref: msg.ref, seq: result.seq })
+  // The memory adapter answers synchronously: no await then, one microtask hop less per publish.
+  const pending = ctx.adapter.publish(msg.room, input)
+  const result = pending instanceof Promise ? await pending : pending
+  if (msg.ref !== undefined) connection.sendAck(msg.ref, result.seq)
 }
 
 async function presence(ctx: HandlerContext, connection: Connection, msg: PresenceMessage): Promise<void> {
@@ -217,7 +220,7 @@ async function presence(ctx: HandlerContext, connection: Connection, msg: Presen
   })
   requireJoined(connection, msg.room)
   await ctx.adapter.setPresence(msg.room, connection.id, state)
-  if (msg.ref !== undefined) connection.send({ type: 'ack', ref: msg.ref })
+  if (msg.ref !== undefined) connection.sendAck(msg.ref)
 }
 
 async function direct(ctx: HandlerContext, connection: Connection, msg: DirectMessage): Promise<void> {
@@ -243,7 +246,7 @@ async function direct(ctx: HandlerContext, connection: Connection, msg: DirectMe
     ts: ctx.now(),
   })
   if (!delivered) throw new Refusal('not_found', `to: no connection "${msg.to}" is connected`)
-  if (msg.ref !== undefined) connection.send({ type: 'ack', ref: msg.ref })
+  if (msg.ref !== undefined) connection.sendAck(msg.ref)
 }
 
 /** Handle one decoded client message; refusals are thrown as {@link asRefusal} values. */

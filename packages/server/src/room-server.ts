@@ -28,7 +28,7 @@ import { LocalRooms } from './local-rooms'
 import { createLogger } from './logger'
 import { createMemoryAdapter } from './memory-adapter'
 import { asRefusal, type HandlerContext, handleMessage } from './message-handlers'
-import { createMetrics } from './metrics'
+import { countIn, createMetrics } from './metrics'
 import type { ConnectionInfo, RoomServerOptions } from './options'
 import { resolveLimits } from './options'
 import { isOriginAllowed } from './origin'
@@ -149,13 +149,14 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     rooms: () => local.size,
     store: adapter.health === undefined ? undefined : () => adapter.health!().up,
   })
+  const traffic = metrics.traffic
   const host: ConnectionHost = {
     log,
     maxBufferedBytes: limits.maxBufferedBytes,
     closeTimeoutMs: limits.closeTimeoutMs,
     sent(frames, bytes) {
-      metrics.messagesOut.inc(frames)
-      metrics.bytesOut.inc(bytes)
+      traffic.framesOut += frames
+      traffic.bytesOut += bytes
     },
     slowConsumer(connection) {
       metrics.slowConsumers.inc()
@@ -227,14 +228,13 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   }
 
   // Messages of one connection are handled one at a time, in order: a publish right after a join waits for it.
-  const queues = new WeakMap<Connection, ClientMessage[]>()
   function process(connection: Connection, msg: ClientMessage): void {
-    const queue = queues.get(connection)
-    if (queue !== undefined) {
-      queue.push(msg)
+    if (connection.busy) {
+      connection.inbox ??= []
+      connection.inbox.push(msg)
       return
     }
-    queues.set(connection, [])
+    connection.busy = true
     void run(connection, msg)
   }
   async function run(connection: Connection, first: ClientMessage): Promise<void> {
@@ -252,33 +252,34 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
           sendError(connection, 'internal', `the server failed to handle this ${msg.type}`, ref, room)
         }
       }
-      msg = queues.get(connection)?.shift()
+      msg = connection.inbox?.shift()
     }
-    queues.delete(connection)
+    connection.inbox = undefined
+    connection.busy = false
   }
 
   function onFrame(connection: Connection, raw: Buffer, isBinary: boolean): void {
     const t = now()
     connection.lastSeenAt = t
-    metrics.bytesIn.inc(raw.length)
+    traffic.bytesIn += raw.length
     if (isBinary) {
-      metrics.messagesIn.inc({ type: 'binary' })
+      countIn(traffic, 'binary')
       if (!limit(connection, t)) return
       sendError(connection, 'bad_request', 'binary frames are not supported: send JSON text frames')
       return
     }
     const result = decodeClientMessage(raw)
     if (!result.success) {
-      metrics.messagesIn.inc({ type: 'invalid' })
+      countIn(traffic, 'invalid')
       if (!limit(connection, t)) return
       sendError(connection, result.error.code, result.error.message, result.error.ref, result.error.room)
       return
     }
     const msg = result.data
-    metrics.messagesIn.inc({ type: msg.type })
+    countIn(traffic, msg.type)
     if (msg.type !== 'ping' && !limit(connection, t, msg.ref, 'room' in msg ? msg.room : undefined)) return
     // A connection that floods past the rate limit is bounded here too: its queue never outgrows the burst.
-    if ((queues.get(connection)?.length ?? 0) > limits.rateLimitBurst + 1000) {
+    if ((connection.inbox?.length ?? 0) > limits.rateLimitBurst + 1000) {
       connection.close(1008, 'too many messages waiting')
       return
     }
