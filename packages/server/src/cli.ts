@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import type { Protocol } from '@roomwire/protocol'
-import pino from 'pino'
+import pino, { type Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
 import {
   CONFIG_KEYS,
@@ -13,6 +13,7 @@ import {
   type ServerConfig,
 } from './config'
 import { RoomServerError } from './errors'
+import { createRedisAdapter } from './redis/redis-adapter'
 import { createRoomServer } from './room-server'
 
 function version(): string {
@@ -43,17 +44,20 @@ ${rows.join('\n')}
 }
 
 /**
- * The adapter for a configuration: the in-memory default, unless `redis_url` asks for the cluster adapter
- * (issue 7), which this build does not have yet.
+ * The adapter for a configuration: the in-memory default, or the Redis cluster adapter when `redis_url`
+ * is set (several processes sharing one Redis act as one server).
  */
-function adapterFor(config: ServerConfig): RoomAdapter | undefined {
-  if (config.redis_url !== undefined) {
-    throw new RoomServerError(
-      'unavailable',
-      'redis_url is set, but the Redis adapter is not available in this build of @roomwire/server; remove redis_url to run a single node',
-    )
-  }
-  return undefined
+function adapterFor(config: ServerConfig, logger: Logger): RoomAdapter | undefined {
+  if (config.redis_url === undefined) return undefined
+  const nodeTtlMs = (config.redis_node_ttl_secs as number) * 1000
+  return createRedisAdapter({
+    url: config.redis_url as string,
+    keyPrefix: config.redis_key_prefix as string,
+    nodeTtlMs,
+    heartbeatIntervalMs: Math.max(50, Math.round(nodeTtlMs * 0.3)),
+    reapIntervalMs: Math.max(50, Math.round(nodeTtlMs * 0.3)),
+    logger: logger.child({ component: 'redis' }),
+  })
 }
 
 function isProtocol(value: unknown): value is Protocol {
@@ -99,11 +103,9 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   let config: ServerConfig
-  let adapter: RoomAdapter | undefined
   let protocol: Protocol | undefined
   try {
     config = loadConfig({ argv }).config
-    adapter = adapterFor(config)
     if (typeof config.protocol === 'string') protocol = await loadProtocol(config.protocol)
   } catch (err) {
     if (err instanceof RoomServerError) {
@@ -114,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const options = configToOptions(config)
   const logger = pino({ name: 'roomwire', level: options.logLevel ?? 'info' })
+  const adapter = adapterFor(config, logger)
   const server = createRoomServer({
     ...options,
     logger,

@@ -95,6 +95,16 @@ export const CONFIG_KEYS = {
     doc: 'a JavaScript module whose export is a defineProtocol() result: validates events and presence',
   },
   redis_url: { kind: 'url', schemes: ['redis:', 'rediss:'], doc: 'Redis to span several server processes' },
+  redis_key_prefix: {
+    kind: 'string',
+    default: 'roomwire:',
+    doc: 'prefix of every Redis key and channel (several clusters can share one Redis)',
+  },
+  redis_node_ttl_secs: {
+    kind: 'secs',
+    default: 5,
+    doc: 'a node silent this long is dead and its members leave (heartbeat every 30% of it)',
+  },
   compression: { kind: 'bool', default: false, doc: 'negotiate permessage-deflate' },
   shutdown_timeout_secs: {
     kind: 'secs',

@@ -136,9 +136,29 @@ describe('roomwire-server', () => {
     expect(output().stderr).toContain('exports no defineProtocol() result')
   })
 
-  it('says clearly that the Redis adapter is not in this build when redis_url is set', async () => {
-    const { exited, output } = run(['--redis-url', 'redis://127.0.0.1:6379'])
-    expect(await exited).toBe(2)
-    expect(output().stderr).toContain('Redis adapter is not available')
+  it('joins the Redis cluster when redis_url is set and reports the store in /health and /metrics', async () => {
+    const prefix = `rwtest:cli-${process.pid}-${Date.now()}:`
+    const server = run(
+      [
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--redis-url',
+        'redis://127.0.0.1:6379',
+        '--redis-key-prefix',
+        prefix,
+      ],
+      { env: { ROOMWIRE_LOG_LEVEL: 'warn' } },
+    )
+    const port = await server.listening()
+    await expect((await fetch(`http://127.0.0.1:${port}/health`)).json()).resolves.toMatchObject({
+      status: 'ok',
+    })
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain(
+      'roomwire_cluster_store_up 1',
+    )
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
   })
 })

@@ -1,0 +1,1 @@
+export { createRedisAdapter, type RedisAdapterOptions } from './redis-adapter'
