@@ -149,6 +149,8 @@ export async function spawnCliNode(prefix: string, extra: string[] = []): Promis
       '1.5',
       '--log-level',
       'warn',
+      '--rate-limit-messages-per-sec',
+      '0',
       ...extra,
     ],
     { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
