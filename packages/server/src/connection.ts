@@ -7,6 +7,58 @@ import { TokenBucket } from './rate-limiter'
 /** ws takes a Buffer as binary unless told otherwise; room frames are text. */
 const TEXT = { binary: false } as const
 
+/**
+ * A server-to-client text message as a complete WebSocket frame (RFC 6455 section 5.2: FIN, opcode 1, no
+ * mask, no RSV bits, 7/16/64-bit length, UTF-8 payload), in one Buffer. A fan-out makes it once and writes
+ * the same bytes to every member's socket, as Socket.IO does with its pre-encoded frames, instead of `ws`
+ * framing the payload again per socket (a header Buffer, two option objects and a two-buffer writev each).
+ */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text)
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10
+  const frame = Buffer.allocUnsafe(header + length)
+  frame[0] = 0x81
+  if (header === 2) frame[1] = length
+  else if (header === 4) {
+    frame[1] = 126
+    frame.writeUInt16BE(length, 2)
+  } else {
+    frame[1] = 127
+    frame.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2)
+    frame.writeUInt32BE(length >>> 0, 6)
+  }
+  frame.write(text, header, 'utf8')
+  return frame
+}
+
+/** The payload of a frame made by {@link textFrame}: a view, no copy. */
+export function framePayload(frame: Buffer): Buffer {
+  const mark = frame[1]
+  return frame.subarray(mark === 126 ? 4 : mark === 127 ? 10 : 2)
+}
+
+/** The part of ws's Sender used to write a whole frame (what Socket.IO's engine.io uses too). */
+interface SenderInternals {
+  sendFrame(list: Buffer[]): void
+  /** Messages waiting for compression or Blob data: a direct write must not overtake them. */
+  _queue: unknown[]
+  /** 0 (DEFAULT) when nothing is being compressed or read (ws >= 8.17); absent before. */
+  _state?: number
+  _deflating?: boolean
+}
+
+/**
+ * ws's sender of this socket, when frames can be written to it directly: the internals are there (feature
+ * detected, since they are not public API) and no extension (permessage-deflate) was negotiated, so ws
+ * would not transform the payload. Otherwise undefined, and messages go through `ws.send`.
+ */
+function directSender(ws: WebSocket): SenderInternals | undefined {
+  if (ws.extensions !== '') return undefined
+  const sender = (ws as unknown as { _sender?: Partial<SenderInternals> })._sender
+  if (typeof sender?.sendFrame !== 'function' || !Array.isArray(sender._queue)) return undefined
+  return sender as SenderInternals
+}
+
 /** What a connection reports to its server; kept tiny so sends stay cheap. */
 export interface ConnectionHost {
   /** The server's logger: a connection derives its child (bound to its id) on its first log line. */
@@ -55,6 +107,7 @@ export class Connection implements ConnectionInfo {
   /** Messages that arrived while busy, oldest first; made when the first one waits. */
   inbox: ClientMessage[] | undefined
   readonly #host: ConnectionHost
+  readonly #sender: SenderInternals | undefined
   readonly #bucket: TokenBucket | undefined
   #closeTimer: ReturnType<typeof setTimeout> | undefined
   #log: Logger | undefined
@@ -80,6 +133,7 @@ export class Connection implements ConnectionInfo {
     this.remoteAddress = init.remoteAddress
     this.ws = init.ws
     this.#host = init.host
+    this.#sender = directSender(init.ws)
     this.lastSeenAt = init.now
     this.lastPingAt = init.now
     this.#bucket =
@@ -169,19 +223,25 @@ export class Connection implements ConnectionInfo {
 
   /** Send one message (serialized here: for a single recipient). */
   send(message: ServerMessage): void {
-    const frame = Buffer.from(encode(message))
-    if (this.sendFrame(frame)) this.#host.sent(1, frame.length)
+    this.sendText(encode(message))
   }
 
   /** Send an `ack` for the message with this `ref` (and the `seq` a publish got). */
   sendAck(ref: Ref, seq?: number): void {
-    const frame = Buffer.from(ackText(ref, seq))
-    if (this.sendFrame(frame)) this.#host.sent(1, frame.length)
+    this.sendText(ackText(ref, seq))
+  }
+
+  /** Send one message already serialized. */
+  sendText(text: string): void {
+    const frame = textFrame(text)
+    if (this.sendFrame(frame)) this.#host.sent(1, framePayload(frame).length)
   }
 
   /**
-   * Send a frame already serialized (shared by every recipient of a fan-out). Checks the send buffer first:
-   * past the cap the connection is closed as a slow consumer instead of buffering more.
+   * Send a frame made by {@link textFrame} (one for every recipient of a fan-out). Checks the send buffer
+   * first: past the cap the connection is closed as a slow consumer instead of buffering more. The frame is
+   * written to the socket as is when ws's sender is idle; otherwise its payload goes through `ws.send`, so
+   * nothing overtakes a message ws is still working on. Either way `ws.bufferedAmount` counts it.
    */
   sendFrame(frame: Buffer): boolean {
     if (this.closing || this.ws.readyState !== 1) return false
@@ -189,7 +249,10 @@ export class Connection implements ConnectionInfo {
       this.#host.slowConsumer(this)
       return false
     }
-    this.ws.send(frame, TEXT)
+    const sender = this.#sender
+    if (sender !== undefined && sender._queue.length === 0 && !sender._state && !sender._deflating) {
+      sender.sendFrame([frame])
+    } else this.ws.send(framePayload(frame), TEXT)
     return true
   }
 

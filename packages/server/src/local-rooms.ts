@@ -1,6 +1,6 @@
 import { encode, type Member } from '@roomwire/protocol'
 import type { DeliverOptions, RoomBroadcast } from './adapter'
-import type { Connection } from './connection'
+import { type Connection, framePayload, textFrame } from './connection'
 
 interface Buffered {
   message: RoomBroadcast
@@ -91,10 +91,10 @@ export class LocalRooms {
       let sent = 0
       for (const [id, connection] of local.members) {
         if (id === skip) continue
-        frame ??= Buffer.from(options?.encoded ?? encode(message))
+        frame ??= textFrame(options?.encoded ?? encode(message))
         if (connection.sendFrame(frame)) sent++
       }
-      if (sent > 0) this.#sent(sent, sent * frame!.length)
+      if (sent > 0) this.#sent(sent, sent * framePayload(frame!).length)
     }
     if (local.pending === undefined) return
     for (const [connection, buffered] of local.pending) {

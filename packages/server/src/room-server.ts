@@ -20,7 +20,7 @@ import type WebSocket from 'ws'
 import { WebSocketServer } from 'ws'
 import type { AdapterNode, ConnectionTarget, RoomAdapter } from './adapter'
 import { type AuthOutcome, createAuthenticator, redactUrl } from './auth'
-import { Connection, type ConnectionHost } from './connection'
+import { Connection, type ConnectionHost, framePayload, textFrame } from './connection'
 import { RoomServerError } from './errors'
 import { startHeartbeat } from './heartbeat'
 import { createHttpHandler } from './http-routes'
@@ -174,7 +174,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       let sent = 0
       const sendTo = (connection: Connection | undefined) => {
         if (connection === undefined) return
-        frame ??= Buffer.from(JSON.stringify(message))
+        frame ??= textFrame(JSON.stringify(message))
         if (connection.sendFrame(frame)) sent++
       }
       if (target.kind === 'only') for (const id of target.ids) sendTo(connections.get(id))
@@ -183,7 +183,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
         for (const [id, connection] of connections)
           if (except === undefined || !except.has(id)) sendTo(connection)
       }
-      if (sent > 0) host.sent(sent, sent * frame!.length)
+      if (sent > 0) host.sent(sent, sent * framePayload(frame!).length)
       return sent
     },
   }

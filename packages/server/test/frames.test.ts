@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import WebSocket from 'ws'
+import { framePayload, textFrame } from '../src/connection'
+import { startTestServer } from './helpers'
+
+// Fan-outs and replies are written as whole WebSocket frames made once (textFrame) straight to ws's
+// sender; with permessage-deflate, through ws.send. Both must give a real client exactly the messages.
+
+// Payload sizes on both sides of each length encoding (7-bit, 16-bit, 64-bit), in multi-byte UTF-8.
+const SIZES = [0, 1, 100, 125, 126, 127, 1000, 65_535, 65_536, 70_000]
+const textOf = (bytes: number) => {
+  // 'é' is 2 bytes in UTF-8; pad with ASCII to land on the exact byte count.
+  const wide = Math.floor(bytes / 3)
+  return 'é'.repeat(wide) + 'a'.repeat(bytes - 2 * wide)
+}
+
+describe('textFrame', () => {
+  it('writes RFC 6455 headers: FIN and text opcode, no mask, the length in 7, 16 or 64 bits', () => {
+    for (const size of SIZES) {
+      const text = textOf(size)
+      const frame = textFrame(text)
+      expect(frame[0]).toBe(0x81)
+      const mark = frame[1]!
+      expect(mark & 0x80).toBe(0)
+      const length =
+        mark === 126 ? frame.readUInt16BE(2) : mark === 127 ? Number(frame.readBigUInt64BE(2)) : mark
+      expect(length).toBe(size)
+      expect(mark === 126).toBe(size >= 126 && size < 65_536)
+      expect(mark === 127).toBe(size >= 65_536)
+      expect(framePayload(frame).toString('utf8')).toBe(text)
+      expect(framePayload(frame).length).toBe(size)
+    }
+  })
+})
+
+describe('the path a frame takes', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  /** Calls of ws.send on the server's sockets (the test's clients share the class). */
+  function serverSends(): () => number {
+    const send = vi.spyOn(WebSocket.prototype, 'send')
+    return () => send.mock.contexts.filter((ws) => (ws as { _isServer?: boolean })._isServer).length
+  }
+
+  it('skips ws.send when no extension was negotiated', async () => {
+    await using server = await startTestServer()
+    const sends = serverSends()
+    await using a = await server.connect({ join: 'r' })
+    await using b = await server.connect({ join: 'r' })
+    await a.request({ type: 'publish', room: 'r', event: 'e', data: 1 })
+    await b.next('message')
+    expect(sends()).toBe(0)
+  })
+
+  it('uses ws.send, which compresses, when permessage-deflate was negotiated', async () => {
+    await using server = await startTestServer({ perMessageDeflate: true })
+    const sends = serverSends()
+    await using a = await server.connect({ join: 'r' })
+    await using b = await server.connect({ join: 'r' })
+    await a.request({ type: 'publish', room: 'r', event: 'e', data: 1 })
+    await b.next('message')
+    // welcome x2, joined x2, member_joined, message, ack
+    expect(sends()).toBe(7)
+  })
+})
+
+describe.each([
+  { mode: 'whole frames on the socket', perMessageDeflate: false },
+  { mode: 'ws.send with permessage-deflate', perMessageDeflate: true },
+])('delivery as $mode', ({ perMessageDeflate }) => {
+  it('gives a ws client every size of message intact and in order, fan-out and replies alike', async () => {
+    await using server = await startTestServer({
+      maxMessageBytes: 200_000,
+      rateLimitPerSec: 0,
+      perMessageDeflate,
+    })
+    await using a = await server.connect({ join: 'r' })
+    await using b = await server.connect({ join: 'r' })
+    expect(b.ws.extensions === '').toBe(!perMessageDeflate)
+    for (const [i, size] of SIZES.entries()) {
+      a.send({ type: 'publish', room: 'r', event: 'e', data: textOf(size), echo: true, ref: i })
+    }
+    await vi.waitFor(() => expect(a.received('ack')).toHaveLength(SIZES.length))
+    await vi.waitFor(() => expect(b.received('message')).toHaveLength(SIZES.length))
+    expect(b.received('message').map((m) => m.data)).toEqual(SIZES.map(textOf))
+    // The publisher's own copy (echo) precedes its ack, publish after publish.
+    expect(a.messages.filter((m) => m.type === 'message' || m.type === 'ack').map((m) => m.type)).toEqual(
+      SIZES.flatMap(() => ['message', 'ack']),
+    )
+    expect(a.received('ack').map((m) => m.ref)).toEqual(SIZES.map((_, i) => i))
+  })
+
+  it('delivers a large direct message and a large joined frame', async () => {
+    await using server = await startTestServer({ maxMessageBytes: 200_000, perMessageDeflate })
+    await using a = await server.connect({ join: 'big' })
+    const presence = { text: textOf(1500) }
+    await using b = await server.connect()
+    b.send({ type: 'join', room: 'big', presence, ref: 1 })
+    const joined = await b.next('joined')
+    expect(joined.members.map((m) => m.id).sort()).toEqual([a.id, b.id].sort())
+    const data = textOf(100_000)
+    expect(await a.request({ type: 'direct', to: b.id, event: 'd', data })).toMatchObject({ type: 'ack' })
+    expect((await b.next('direct')).data).toBe(data)
+    expect((await a.next('member_joined')).member.presence).toEqual(presence)
+  })
+})
