@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { type BenchChild, type CodeSource, spawnChild, withTimeout } from './harness/child-process'
 import type { LoadTask, ScenarioName } from './load/loadgen-child'
 import type { Implementation } from './servers/bench-server'
@@ -17,15 +18,17 @@ export interface RunRequest {
   pin: boolean
   /** Node flags for the server process, such as `--cpu-prof`. */
   serverFlags?: string[]
+  /** Server processes sharing one Redis under a fresh key prefix (roomwire's cluster adapter). */
+  servers?: number
 }
 
 const SERVER_CORE = 0
 const LOAD_CORE = 1
 
-function startServer(req: RunRequest): BenchChild {
+function startServer(req: RunRequest, cluster?: string): BenchChild {
   return spawnChild({
     entry: 'servers/server-child.ts',
-    args: [req.serverImpl],
+    args: cluster === undefined ? [req.serverImpl] : [req.serverImpl, cluster],
     codeSource: req.codeSource,
     nodeFlags: req.serverFlags ?? [],
     ...(req.pin ? { core: SERVER_CORE } : {}),
@@ -37,16 +40,20 @@ function startServer(req: RunRequest): BenchChild {
  * whatever happens. Every wait is bounded by `timeoutMs`.
  */
 export async function runScenario(req: RunRequest): Promise<Record<string, number>> {
-  let server = startServer(req)
+  // A cluster: the first process is `server`, the others its peers through Redis.
+  const cluster = req.servers === undefined ? undefined : `roomwire-bench:${randomBytes(6).toString('hex')}:`
+  let server = startServer(req, cluster)
+  const peers = Array.from({ length: Math.max(0, (req.servers ?? 1) - 1) }, () => startServer(req, cluster))
   let standby = req.standby ? startServer(req) : undefined
   let port = 0
-  const children = new Set<BenchChild>([server, ...(standby ? [standby] : [])])
+  const children = new Set<BenchChild>([server, ...peers, ...(standby ? [standby] : [])])
   const load = spawnChild({
     entry: 'load/loadgen-child.ts',
     codeSource: req.codeSource,
     ...(req.pin ? { core: LOAD_CORE } : {}),
     // What the load generator asks of the server process goes through here.
     handler: async (cmd, args) => {
+      if (cmd === 'cpu' && peers.length > 0) return clusterCpu([server, ...peers])
       if (cmd !== 'restart') return server.rpc.request(cmd, args)
       if (!standby) throw new Error('restart needs a standby server')
       // A crash, not a shutdown: every client sees its socket drop at the same instant (1006), and
@@ -62,7 +69,11 @@ export async function runScenario(req: RunRequest): Promise<Record<string, numbe
   try {
     await withTimeout(Promise.all([...children].map((c) => c.ready)), 30_000, 'starting processes')
     port = await withTimeout(server.rpc.request<number>('listen', { port: 0 }), 10_000, 'listen')
-    const task: LoadTask = { scenario: req.scenario, impl: req.impl, port, params: req.params }
+    const ports = [port]
+    for (const peer of peers) {
+      ports.push(await withTimeout(peer.rpc.request<number>('listen', { port: 0 }), 10_000, 'listen'))
+    }
+    const task: LoadTask = { scenario: req.scenario, impl: req.impl, port, ports, params: req.params }
     return await withTimeout(
       load.rpc.request<Record<string, number>>('run', task),
       req.timeoutMs,
@@ -71,9 +82,25 @@ export async function runScenario(req: RunRequest): Promise<Record<string, numbe
   } finally {
     await load.kill()
     // A clean stop lets --cpu-prof write its profile; a server that hangs is killed.
-    await withTimeout(server.rpc.request('stop'), 5_000, 'stop')
-      .then(() => withTimeout(server.exited, 5_000, 'exit'))
-      .catch(() => {})
+    await Promise.all(
+      [server, ...peers].map((child) =>
+        withTimeout(child.rpc.request('stop'), 5_000, 'stop')
+          .then(() => withTimeout(child.exited, 5_000, 'exit'))
+          .catch(() => {}),
+      ),
+    )
     await Promise.all([...children].map((c) => c.kill()))
+  }
+}
+
+/** The CPU time of several server processes added up, as one sample (so a share can exceed one core). */
+async function clusterCpu(servers: BenchChild[]): Promise<{ user: number; system: number; at: number }> {
+  const samples = await Promise.all(
+    servers.map((s) => s.rpc.request<{ user: number; system: number; at: number }>('cpu')),
+  )
+  return {
+    user: samples.reduce((sum, x) => sum + x.user, 0),
+    system: samples.reduce((sum, x) => sum + x.system, 0),
+    at: samples[0]!.at,
   }
 }

@@ -46,6 +46,7 @@ export async function runSuite(specs: ScenarioSpec[], o: SuiteOptions): Promise<
             serverImpl: spec.serverFor?.(impl) ?? impl,
             params: spec.params,
             standby: spec.standby ?? false,
+            ...(spec.servers === undefined ? {} : { servers: spec.servers }),
             timeoutMs: spec.timeoutMs,
             codeSource: o.codeSource,
             pin: o.pin,

@@ -32,6 +32,8 @@ export interface ScenarioSpec {
   params: unknown
   metrics: MetricSpec[]
   targets?: Target[]
+  /** Server processes sharing one Redis (roomwire's cluster adapter); one plain process when absent. */
+  servers?: number
   /** The server process for an implementation, when it is not the implementation itself. */
   serverFor?: (impl: Implementation) => Implementation
   standby?: boolean
@@ -134,8 +136,39 @@ export function buildSuite(size: Size): ScenarioSpec[] {
       roomSize: members,
     }),
   )
+  const clusterMembers = size === 'smoke' ? 6 : 1000
+  const cluster: ScenarioSpec = {
+    id: `cluster-fanout-${clusterMembers}`,
+    title: `Cross-node fan-out over Redis, 3 processes, one room of ${clusterMembers.toLocaleString('en-US')}`,
+    description:
+      'The fan-out scenario on three roomwire processes sharing one Redis (`@roomwire/server/redis`): ' +
+      'members spread evenly over the three, the publisher on one, so two thirds of every delivery cross ' +
+      'nodes through Redis pub/sub and each publish is one Lua script (seq, history, dedupe, PUBLISH). ' +
+      'Compare with roomwire in the single-process fan-out of the same room size. All three processes ' +
+      'share core 0 (Redis floats), so this measures the cost of the cross-node path, not a scale-out gain.',
+    scenario: 'clusterFanout',
+    impls: ['roomwire'],
+    servers: 3,
+    params: {
+      members: clusterMembers,
+      durationMs: s.durationMs,
+      // 20 publishes in flight, as in the single-process fan-out of 1,000 (more would only queue scripts).
+      windowDeliveries: clusterMembers * 20,
+      latencyDeliveriesPerSec: size === 'smoke' ? 500 : 20_000,
+      latencyMs: s.durationMs,
+    },
+    metrics: [
+      { key: 'deliveredPerSec', label: 'delivered', unit: 'msg/s', better: 'higher', primary: true },
+      ...latency,
+      { key: 'loadedP99Us', label: 'p99 latency at saturation', unit: 'µs', better: 'lower' },
+      { key: 'serverCpu', label: 'server CPU, 3 processes (cores)', unit: 'count', better: 'lower' },
+      { key: 'loadCpu', label: 'load generator CPU (cores)', unit: 'count', better: 'lower' },
+    ],
+    timeoutMs: 120_000,
+  }
   return [
     ...fanouts,
+    cluster,
     {
       id: 'echo',
       title: `Echo, ${s.echoClients} clients`,

@@ -2,6 +2,7 @@ import { serveParent } from '../harness/child-process'
 import type { Implementation } from '../servers/bench-server'
 import { connectorFor, type ScenarioContext } from './scenario-context'
 import { runClientReceive } from './scenarios/client-receive'
+import { runClusterFanout } from './scenarios/cluster-fanout'
 import { runEcho } from './scenarios/echo'
 import { runFanout } from './scenarios/fanout'
 import { runIdleMemory } from './scenarios/idle-memory'
@@ -14,11 +15,14 @@ export interface LoadTask {
   scenario: ScenarioName
   impl: Implementation
   port: number
+  /** Every server's port, for a scenario run on several server processes. */
+  ports?: number[]
   params: unknown
 }
 
 const scenarios = {
   fanout: runFanout,
+  clusterFanout: runClusterFanout,
   echo: runEcho,
   manyRooms: runManyRooms,
   idleMemory: runIdleMemory,
@@ -37,6 +41,7 @@ const rpc = serveParent(async (cmd, args) => {
   const ctx: ScenarioContext = {
     impl: task.impl,
     port: task.port,
+    ports: task.ports ?? [task.port],
     connect: connectorFor(task.impl),
     control: (c, a) => rpc.request(c, a),
   }

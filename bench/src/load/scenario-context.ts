@@ -14,6 +14,8 @@ export interface CpuSample {
 export interface ScenarioContext {
   impl: Implementation
   port: number
+  /** Every server process's port (one, unless the scenario runs a cluster). */
+  ports: number[]
   /** The load connection for `impl`: raw JSON over `ws` for ws and roomwire, socket.io-client for Socket.IO. */
   connect: Connector
   /** Ask the harness for something done to the server process (memory, cpu, blast, restart). */

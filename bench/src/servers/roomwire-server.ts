@@ -10,12 +10,29 @@ const { createRoomServer } = (
   alternative ? await import(alternative) : roomwire
 ) as typeof import('@roomwire/server')
 
-/** roomwire's `createRoomServer` behind the harness's server shape. */
-export function createRoomwireBenchServer(): BenchServer {
+/** Options of {@link createRoomwireBenchServer}. */
+export interface RoomwireBenchOptions {
+  /** Join a cluster through the Redis at 127.0.0.1:6379 under this key prefix. */
+  redisPrefix?: string
+}
+
+/** roomwire's `createRoomServer` behind the harness's server shape; with `redisPrefix`, one cluster node. */
+export function createRoomwireBenchServer(options: RoomwireBenchOptions = {}): BenchServer {
   let server: RoomServer | undefined
   return {
     async listen(port) {
-      server = createRoomServer({ ...ROOMWIRE_BENCH_OPTIONS, port, host: '127.0.0.1' })
+      const cluster =
+        options.redisPrefix === undefined
+          ? {}
+          : {
+              adapter: (await import('@roomwire/server/redis')).createRedisAdapter({
+                url: 'redis://127.0.0.1:6379',
+                keyPrefix: options.redisPrefix,
+              }),
+              // The run's keys expire soon after it (each run has its own prefix).
+              idleTimeoutMs: 10_000,
+            }
+      server = createRoomServer({ ...ROOMWIRE_BENCH_OPTIONS, ...cluster, port, host: '127.0.0.1' })
       await server.ready
       const address = server.address()
       if (!address) throw new Error('roomwire server has no address after ready')

@@ -5,6 +5,8 @@ import { createRawWsServer } from './raw-ws-server'
 import { createSocketIoServer } from './socketio-server'
 
 const impl = process.argv[2] as Implementation
+/** A Redis key prefix: this process is one of several sharing Redis (roomwire's cluster adapter). */
+const cluster = process.argv[3]
 
 async function create(): Promise<BenchServer> {
   switch (impl) {
@@ -15,7 +17,7 @@ async function create(): Promise<BenchServer> {
     case 'roomwire': {
       // Loaded only here so the peers never pay for importing roomwire.
       const { createRoomwireBenchServer } = await import('./roomwire-server')
-      return createRoomwireBenchServer()
+      return createRoomwireBenchServer(cluster === undefined ? {} : { redisPrefix: cluster })
     }
     default:
       throw new Error(`unknown implementation '${impl}'`)
