@@ -42,16 +42,17 @@ export async function reapDeadNodes(deps: ReapDeps): Promise<number> {
   return removed
 }
 
-/** A repeating task that never overlaps itself and never keeps the process alive. */
-export function every(intervalMs: number, task: () => Promise<void>): () => void {
-  let running = false
+/** A repeating task that never overlaps itself and never keeps the process alive; stop awaits a run. */
+export function every(intervalMs: number, task: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined
   const timer = setInterval(() => {
-    if (running) return
-    running = true
-    task().finally(() => {
-      running = false
+    running ??= task().finally(() => {
+      running = undefined
     })
   }, intervalMs)
   timer.unref()
-  return () => clearInterval(timer)
+  return async () => {
+    clearInterval(timer)
+    await running
+  }
 }

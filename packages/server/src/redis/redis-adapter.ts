@@ -155,7 +155,7 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RoomAdapt
   let recovering: Promise<void> | undefined
   let needsRecovery = true
   let lastError: string | undefined
-  const stops: (() => void)[] = []
+  const stops: (() => Promise<void>)[] = []
 
   const attached = () => {
     if (node === undefined || config === undefined) {
@@ -411,8 +411,9 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RoomAdapt
         const timer = setTimeout(done, connectTimeoutMs)
         timer.unref()
         const check = setInterval(() => {
-          if (registered) done()
+          if (registered || closed) done()
         }, 10)
+        check.unref()
         function done() {
           clearTimeout(timer)
           clearInterval(check)
@@ -425,7 +426,8 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RoomAdapt
     async close() {
       if (closed) return
       closed = true
-      for (const stop of stops.splice(0)) stop()
+      // A heartbeat still running would otherwise register this node again after it left.
+      await Promise.all(stops.splice(0).map((stop) => stop()))
       await recovering?.catch(() => undefined)
       if (node !== undefined && cmd.status === 'ready') {
         const { nodeId } = node
