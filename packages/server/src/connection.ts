@@ -59,8 +59,56 @@ function directSender(ws: WebSocket): SenderInternals | undefined {
   return sender as SenderInternals
 }
 
+/** A corked batch is written out once it reaches this size (or the slow-consumer cap, if lower). */
+const CORK_BATCH_BYTES = 64 * 1024
+
+/** The part of a net.Socket a connection corks. */
+interface Corkable {
+  cork(): void
+  uncork(): void
+}
+
+/**
+ * Turns a socket's second and later frames of one event-loop turn into one write: the first frame of a
+ * turn is written at once (no added latency for a lone reply or a fan-out), later ones are corked until the
+ * turn ends (setImmediate), so a burst (a room filling up sends `member_joined` to every member for every
+ * join; a publisher's batch of publishes fans out several frames to each member) costs one writev per
+ * socket instead of one write per frame. Corking only buffers: order is kept, and ws.bufferedAmount still
+ * counts what waits.
+ */
+export class WriteCoalescer {
+  /** Bumped when a turn with writes ends. */
+  turn = 0
+  #corked: Corkable[] = []
+  #scheduled = false
+  readonly #flush = (): void => {
+    this.#scheduled = false
+    this.turn++
+    const corked = this.#corked
+    this.#corked = []
+    for (const socket of corked) socket.uncork()
+  }
+
+  /** A frame is written in this turn: make sure the turn's end is noticed. */
+  wrote(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    // Not unref'd: an unref'd immediate lets the loop sleep in poll, holding corked frames until the next
+    // I/O or timer. A ref'd one runs once, at the end of this turn, and keeps nothing alive after.
+    setImmediate(this.#flush)
+  }
+
+  /** Cork `socket` until this turn ends. */
+  cork(socket: Corkable): void {
+    socket.cork()
+    this.#corked.push(socket)
+  }
+}
+
 /** What a connection reports to its server; kept tiny so sends stay cheap. */
 export interface ConnectionHost {
+  /** Coalesces each socket's frames of one event-loop turn. */
+  readonly writes: WriteCoalescer
   /** The server's logger: a connection derives its child (bound to its id) on its first log line. */
   readonly log: Logger
   readonly maxBufferedBytes: number
@@ -108,6 +156,10 @@ export class Connection implements ConnectionInfo {
   inbox: ClientMessage[] | undefined
   readonly #host: ConnectionHost
   readonly #sender: SenderInternals | undefined
+  readonly #socket: Corkable | undefined
+  /** The turn ({@link WriteCoalescer.turn}) of this connection's last write, and whether it is corked. */
+  #writeTurn = -1
+  #corkedTurn = -1
   readonly #bucket: TokenBucket | undefined
   #closeTimer: ReturnType<typeof setTimeout> | undefined
   #log: Logger | undefined
@@ -134,6 +186,11 @@ export class Connection implements ConnectionInfo {
     this.ws = init.ws
     this.#host = init.host
     this.#sender = directSender(init.ws)
+    const socket = (init.ws as unknown as { _socket?: Partial<Corkable> })._socket
+    this.#socket =
+      typeof socket?.cork === 'function' && typeof socket.uncork === 'function'
+        ? (socket as Corkable)
+        : undefined
     this.lastSeenAt = init.now
     this.lastPingAt = init.now
     this.#bucket =
@@ -245,9 +302,27 @@ export class Connection implements ConnectionInfo {
    */
   sendFrame(frame: Buffer): boolean {
     if (this.closing || this.ws.readyState !== 1) return false
-    if (this.ws.bufferedAmount + frame.length > this.#host.maxBufferedBytes) {
+    const writes = this.#host.writes
+    const limit = this.#host.maxBufferedBytes
+    if (
+      this.#corkedTurn === writes.turn &&
+      this.ws.bufferedAmount + frame.length > Math.min(CORK_BATCH_BYTES, limit)
+    ) {
+      // A corked batch holds back what the kernel would mostly have taken already: hand it over before
+      // judging the buffer (a fast reader must not look slow), and keep batches small. Corked again after.
+      this.#socket!.uncork()
+      this.#socket!.cork()
+    }
+    if (this.ws.bufferedAmount + frame.length > limit) {
       this.#host.slowConsumer(this)
       return false
+    }
+    if (this.#writeTurn !== writes.turn) {
+      this.#writeTurn = writes.turn
+      writes.wrote()
+    } else if (this.#corkedTurn !== writes.turn && this.#socket !== undefined) {
+      this.#corkedTurn = writes.turn
+      writes.cork(this.#socket)
     }
     const sender = this.#sender
     if (sender !== undefined && sender._queue.length === 0 && !sender._state && !sender._deflating) {

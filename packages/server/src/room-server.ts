@@ -20,7 +20,7 @@ import type WebSocket from 'ws'
 import { WebSocketServer } from 'ws'
 import type { AdapterNode, ConnectionTarget, RoomAdapter } from './adapter'
 import { type AuthOutcome, createAuthenticator, redactUrl } from './auth'
-import { Connection, type ConnectionHost, framePayload, textFrame } from './connection'
+import { Connection, type ConnectionHost, framePayload, textFrame, WriteCoalescer } from './connection'
 import { RoomServerError } from './errors'
 import { startHeartbeat } from './heartbeat'
 import { createHttpHandler } from './http-routes'
@@ -152,6 +152,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   const traffic = metrics.traffic
   const host: ConnectionHost = {
     log,
+    writes: new WriteCoalescer(),
     maxBufferedBytes: limits.maxBufferedBytes,
     closeTimeoutMs: limits.closeTimeoutMs,
     sent(frames, bytes) {

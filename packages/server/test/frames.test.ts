@@ -1,3 +1,4 @@
+import { Socket } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { framePayload, textFrame } from '../src/connection'
@@ -104,5 +105,51 @@ describe.each([
     expect(await a.request({ type: 'direct', to: b.id, event: 'd', data })).toMatchObject({ type: 'ack' })
     expect((await b.next('direct')).data).toBe(data)
     expect((await a.next('member_joined')).member.presence).toEqual(presence)
+  })
+})
+
+describe('a burst of frames to one socket in one event-loop turn', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('is written in a few writes, in order, with replies in their place', async () => {
+    await using server = await startTestServer({ rateLimitPerSec: 0 })
+    await using publisher = await server.connect({ join: 'r' })
+    await using reader = await server.connect({ join: 'r' })
+    const port = (reader.ws as unknown as { _socket: Socket })._socket.localPort
+    const writes = { count: 0 }
+    for (const method of ['_write', '_writev'] as const) {
+      const original = Socket.prototype[method] as (...args: unknown[]) => unknown
+      vi.spyOn(Socket.prototype, method).mockImplementation(function (this: Socket, ...args: unknown[]) {
+        if (this.remotePort === port && (this as { server?: unknown }).server !== undefined) writes.count++
+        return original.apply(this, args)
+      })
+    }
+    // One TCP segment of 50 publishes (the client's socket corked), handled in one turn by the server.
+    const socket = (publisher.ws as unknown as { _socket: Socket })._socket
+    socket.cork()
+    for (let i = 0; i < 50; i++) {
+      publisher.send({ type: 'publish', room: 'r', event: 'e', data: i, echo: true, ref: i })
+    }
+    socket.uncork()
+    await vi.waitFor(() => expect(reader.received('message')).toHaveLength(50))
+    expect(reader.received('message').map((m) => m.data)).toEqual([...Array(50).keys()])
+    expect(writes.count).toBeLessThanOrEqual(5)
+    await vi.waitFor(() => expect(publisher.received('ack')).toHaveLength(50))
+    const order = publisher.messages
+      .filter((m) => m.type === 'message' || m.type === 'ack')
+      .map((m) => `${m.type}:${m.type === 'ack' ? m.ref : (m as { data: number }).data}`)
+    expect(order).toEqual([...Array(50).keys()].flatMap((i) => [`message:${i}`, `ack:${i}`]))
+  })
+
+  it('reaches an idle client without waiting for other traffic', async () => {
+    await using server = await startTestServer({ pingIntervalMs: 60_000 })
+    await using client = await server.connect({ join: 'r' })
+    // The echo and the ack go out in one turn: the second is corked, and must be flushed by the turn's end.
+    const started = performance.now()
+    await client.request({ type: 'publish', room: 'r', event: 'e', data: 1, echo: true })
+    expect(performance.now() - started).toBeLessThan(500)
+    expect(client.received('message')).toHaveLength(1)
   })
 })
