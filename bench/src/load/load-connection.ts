@@ -18,6 +18,8 @@ export interface LoadConnection {
   request(room: string, data: BenchPayload): Promise<void>
   /** Called with the payload's `t` for every message delivered to this connection. */
   onMessage: ((sentAt: number) => void) | undefined
+  /** `member_joined` and `member_left` frames received so far (roomwire's presence; 0 for the peers). */
+  readonly membershipFrames: number
   /** Close the connection. */
   close(): void
 }

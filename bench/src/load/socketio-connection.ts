@@ -16,6 +16,7 @@ export const connectSocketIo: Connector = (port) =>
     })
     const conn: LoadConnection = {
       onMessage: undefined,
+      membershipFrames: 0,
       async join(room) {
         await socket.emitWithAck('join', room)
       },

@@ -5,6 +5,7 @@ export function formatValue(value: number | undefined, unit: MetricSpec['unit'])
   if (value === undefined || !Number.isFinite(value)) return '–'
   switch (unit) {
     case 'µs':
+      if (value < 10) return `${value.toFixed(2)} µs`
       return value >= 10_000
         ? `${(value / 1000).toFixed(1)} ms`
         : `${Math.round(value).toLocaleString('en-US')} µs`
