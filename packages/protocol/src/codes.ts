@@ -23,6 +23,8 @@ export const ErrorCodes = {
   invalid_event: 'invalid_event',
   /** The server failed while handling the message; nothing else is affected. */
   internal: 'internal',
+  /** The server cannot do this right now (its cluster store is unreachable); nothing changed: retry shortly. */
+  unavailable: 'unavailable',
 } as const
 
 /** A code the server can send in an `error` frame. */

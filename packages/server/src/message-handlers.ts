@@ -44,7 +44,7 @@ class Refusal {
 export function asRefusal(error: unknown): { code: ErrorCode; message: string } | undefined {
   // An adapter whose store is unreachable says so in words a client can act on (retry later).
   if (error instanceof RoomServerError && error.code === 'unavailable') {
-    return { code: 'internal', message: error.message }
+    return { code: 'unavailable', message: error.message }
   }
   return error instanceof Refusal ? error : undefined
 }
