@@ -21,6 +21,8 @@ export function describeError(error: RoomwireError | null | undefined): string {
       return 'You have too many rooms open. Leave one first.'
     case 'not_joined':
       return 'You are not in this room (yet).'
+    case 'unavailable':
+      return 'The server cannot take messages right now. Try again in a moment.'
     case 'timeout':
       return 'The server did not confirm in time.'
     case 'closed':
