@@ -162,7 +162,9 @@ export function writeReport(results: ScenarioResult[], o: ReportOptions): string
       .map(([k, v]) => `\`${k}: ${JSON.stringify(v)}\``)
       .join(', ')} (limits that would refuse the load itself; history, presence, heartbeat, validation and`,
     '  the slow-consumer cap stay on).',
-    '- Cross-node figures (roomwire over Redis, issue 7) will be a `cluster` scenario beside these.',
+    '- Cross-node figures (roomwire over Redis, issue 7) are the cross-node fan-out scenario above.',
+    '- Before/after comparisons of the server (issue 8) load another copy of its source in the roomwire',
+    '  server process (`BENCH_ROOMWIRE_MODULE`) and alternate runs with the current one; see bench/README.md.',
     '',
   )
   const mdPath = `${docs}BENCHMARKS.md`
