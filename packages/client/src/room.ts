@@ -7,11 +7,11 @@ import type {
   Protocol,
   ResetMessage,
   RoomEventMessage,
-  Member as WireMember,
 } from '@roomwire/protocol'
 import type { TimerHandle } from './clock'
 import { Emitter, Listeners } from './emitter'
 import { RoomwireError } from './errors'
+import { Members } from './members'
 import type { RoomHost } from './room-host'
 import type {
   JoinOptions,
@@ -71,8 +71,7 @@ export class RoomImpl {
   #error: RoomwireError | null = null
   #epoch: string | null = null
   #seq = 0
-  readonly #members = new Map<string, Member>()
-  #memberList: readonly Member[] | null = null
+  readonly #members = new Members()
   readonly #publishes: PublishEntry[] = []
   #pendingList: readonly PendingPublish[] | null = null
   /** Messages that arrived after a gap an own publish in flight may fill (see #arrive). */
@@ -126,12 +125,11 @@ export class RoomImpl {
   getSnapshot(): RoomSnapshot {
     if (this.#snapshot === null) {
       const self = this.#host.clientId()
-      this.#memberList ??= Object.freeze([...this.#members.values()])
       this.#pendingList ??= Object.freeze(this.#publishes.map((entry) => entry.view))
       this.#snapshot = Object.freeze({
         name: this.name,
         status: this.#status,
-        members: this.#memberList,
+        members: this.#members.list,
         self: self === null ? null : (this.#members.get(self) ?? null),
         seq: this.#seq,
         epoch: this.#epoch,
@@ -310,9 +308,7 @@ export class RoomImpl {
     const stale = this.#epoch !== null && (message.epoch !== this.#epoch || message.recovered === false)
     this.#epoch = message.epoch
     this.#seq = stale ? message.seq : Math.max(this.#seq, message.seq)
-    this.#members.clear()
-    for (const member of message.members) this.#members.set(member.id, toMember(member))
-    this.#memberList = null
+    this.#members.reset(message.members)
     this.#status = 'joined'
     this.#error = null
     this.#changed()
@@ -340,25 +336,20 @@ export class RoomImpl {
   }
 
   onMemberJoined(message: MemberJoinedMessage): void {
-    const member = toMember(message.member)
-    this.#members.set(member.id, member)
-    this.#memberList = null
+    const member = this.#members.add(message.member)
     this.#changed()
     this.#emitter.emit('member_joined', member)
   }
 
   onMemberLeft(message: MemberLeftMessage): void {
-    const member = this.#members.get(message.id) ?? { id: message.id }
-    if (!this.#members.delete(message.id)) return
-    this.#memberList = null
+    const member = this.#members.remove(message.id)
+    if (member === undefined) return
     this.#changed()
     this.#emitter.emit('member_left', member)
   }
 
   onPresence(message: PresenceChangedMessage): void {
-    const member = { ...this.#members.get(message.id), id: message.id, presence: message.state }
-    this.#members.set(message.id, member)
-    this.#memberList = null
+    const member = this.#members.setPresence(message.id, message.state)
     this.#changed()
     this.#emitter.emit('presence', member)
   }
@@ -581,10 +572,8 @@ export class RoomImpl {
     }
     this.#presence = { value: state }
     const self = this.#host.clientId()
-    const me = self === null ? undefined : this.#members.get(self)
-    if (me !== undefined) {
-      this.#members.set(me.id, { ...me, presence: state })
-      this.#memberList = null
+    if (self !== null && this.#members.get(self) !== undefined) {
+      this.#members.setPresence(self, state)
       this.#changed()
     }
     return new Promise<void>((resolve, reject) => {
@@ -631,14 +620,6 @@ export class RoomImpl {
       }, this.#host.ackTimeoutMs)
     })
   }
-}
-
-/** A member without keys zod left `undefined`, so snapshots compare and print cleanly. */
-function toMember(wire: WireMember): Member {
-  const member: { id: string; user?: string; presence?: unknown } = { id: wire.id }
-  if (wire.user !== undefined) member.user = wire.user
-  if (wire.presence !== undefined) member.presence = wire.presence
-  return member
 }
 
 /** The local refusal of a frame over the server's `maxMessageBytes`: it is never sent, so 1009 cannot loop. */
