@@ -13,8 +13,10 @@ import { type Clock, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { Emitter, Listeners } from './emitter'
 import { RoomwireError } from './errors'
-import { RoomImpl, tooLarge } from './room'
-import type { PendingRequest, RoomHost } from './room-host'
+import { PendingRequests } from './pending-requests'
+import { requestWithTimeout } from './request-with-timeout'
+import { RoomImpl } from './room'
+import type { RoomHost } from './room-host'
 import type {
   Client,
   ClientOptions,
@@ -24,7 +26,6 @@ import type {
   JoinOptions,
   Logger,
 } from './types'
-import { utf8Length } from './utf8'
 
 const initialSnapshot: ClientSnapshot = Object.freeze({
   status: 'idle',
@@ -59,7 +60,7 @@ class ClientImpl {
   readonly #directs: Emitter
   readonly #listeners: Listeners
   readonly #rooms = new Map<string, RoomImpl>()
-  readonly #requests = new Map<number, PendingRequest>()
+  readonly #requests = new PendingRequests()
   readonly #host: RoomHost
   #snapshot: ClientSnapshot = initialSnapshot
   #connection: Connection | null = null
@@ -71,7 +72,6 @@ class ClientImpl {
   /** The current attempt is the one token refresh a 4001 allows. */
   #refreshingToken = false
   #welcome: WelcomeMessage | null = null
-  #nextRef = 1
   #outboxCount = 0
   #outboxBytes = 0
   #idPrefix: string | null = null
@@ -160,17 +160,12 @@ class ClientImpl {
   }
 
   close(): void {
-    this.#active = false
-    this.#cancelRetry()
-    this.#connection?.dispose()
-    this.#connection = null
-    this.#detachBrowser?.()
-    this.#detachBrowser = null
+    this.#halt()
     const closed = new RoomwireError('closed', 'the client was closed')
     const rooms = [...this.#rooms.values()]
     this.#rooms.clear()
     for (const room of rooms) room.shutdown(closed)
-    this.#failRequests(closed)
+    for (const request of this.#requests.takeAll()) request.error(closed)
     this.#welcome = null
     this.#patch({ status: 'closed', id: null, user: null, retryAt: null, attempt: 0 })
   }
@@ -222,9 +217,7 @@ class ClientImpl {
 
   #lostConnection(): void {
     this.#welcome = null
-    const requests = [...this.#requests.values()]
-    this.#requests.clear()
-    for (const request of requests) request.disconnect()
+    for (const request of this.#requests.takeAll()) request.disconnect()
     for (const room of this.#rooms.values()) room.disconnected()
     this.#patch({ id: null, user: null })
   }
@@ -333,13 +326,8 @@ class ClientImpl {
 
   /** Stop reconnecting for good (until `reconnect()`): the close code or the token said so. */
   #stop(error: RoomwireError): undefined {
-    this.#active = false
-    this.#cancelRetry()
-    this.#connection?.dispose()
-    this.#connection = null
-    this.#detachBrowser?.()
-    this.#detachBrowser = null
-    this.#failRequests(error)
+    this.#halt()
+    for (const request of this.#requests.takeAll()) request.error(error)
     for (const room of this.#rooms.values()) room.stopped(error)
     this.#patch({
       status: error.code === 'unauthorized' ? 'unauthorized' : 'closed',
@@ -349,6 +337,16 @@ class ClientImpl {
     this.#emitter.emit('error', error)
   }
 
+  /** No socket, no retry, no browser listeners: what `close()` and a final stop have in common. */
+  #halt(): void {
+    this.#active = false
+    this.#cancelRetry()
+    this.#connection?.dispose()
+    this.#connection = null
+    this.#detachBrowser?.()
+    this.#detachBrowser = null
+  }
+
   /** The page is back (online, or visible after a long time hidden): retry now, or check the link. */
   #wake(): void {
     if (!this.#active) return
@@ -356,42 +354,25 @@ class ClientImpl {
     else if (this.#connection?.welcomed) this.#connection.ping()
   }
 
-  #failRequests(error: RoomwireError): void {
-    const requests = [...this.#requests.values()]
-    this.#requests.clear()
-    for (const request of requests) request.error(error)
-  }
-
   // ---- frames ----------------------------------------------------------------------------------------
 
   #onFrame(message: ServerMessage): void {
     switch (message.type) {
       case 'joined':
-        this.#room(message.room)?.onJoined(message)
-        return
       case 'message':
-        this.#room(message.room)?.onRoomMessage(message)
-        return
       case 'member_joined':
-        this.#room(message.room)?.onMemberJoined(message)
-        return
       case 'member_left':
-        this.#room(message.room)?.onMemberLeft(message)
-        return
       case 'presence':
-        this.#room(message.room)?.onPresence(message)
-        return
       case 'reset':
-        this.#room(message.room)?.onReset(message)
+        this.#rooms.get(message.room)?.receive(message)
         return
       case 'ack': {
-        const request = this.#takeRequest(message.ref)
-        request?.ack(message)
+        this.#requests.take(message.ref)?.ack(message)
         return
       }
       case 'error': {
         const error = new RoomwireError(message.code, message.message)
-        const request = message.ref === undefined ? undefined : this.#takeRequest(message.ref)
+        const request = this.#requests.take(message.ref)
         if (request !== undefined) request.error(error)
         else this.#emitter.emit('error', error)
         return
@@ -400,24 +381,13 @@ class ClientImpl {
         this.#directs.emit(message.event, message.data, { from: message.from, ts: message.ts })
         return
       case 'left':
-        if (message.ref !== undefined) this.#takeRequest(message.ref)
+        this.#requests.take(message.ref)
         return
       case 'pong':
       case 'system':
       case 'welcome':
         return
     }
-  }
-
-  #room(name: string): RoomImpl | undefined {
-    return this.#rooms.get(name)
-  }
-
-  #takeRequest(ref: string | number): PendingRequest | undefined {
-    if (typeof ref !== 'number') return undefined
-    const request = this.#requests.get(ref)
-    this.#requests.delete(ref)
-    return request
   }
 
   // ---- rooms and directs -----------------------------------------------------------------------------
@@ -448,71 +418,17 @@ class ClientImpl {
       return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
     }
     return new Promise<void>((resolve, reject) => {
-      let timer: TimerHandle | null = null
-      let answered = false
-      const done = () => {
-        answered = true
-        if (timer !== null) this.#clock.clearTimeout(timer)
-        timer = null
-      }
       let ref: number | RoomwireError
       try {
-        ref = this.#request(
-          { type: 'direct', to, event, data },
-          {
-            ack: () => {
-              done()
-              resolve()
-            },
-            error: (error) => {
-              done()
-              reject(error)
-            },
-            disconnect: () => {
-              done()
-              reject(new RoomwireError('disconnected', 'the connection dropped before the ack'))
-            },
-          },
+        ref = requestWithTimeout(this.#host, { type: 'direct', to, event, data }, resolve, reject, () =>
+          reject(new RoomwireError('disconnected', 'the connection dropped before the ack')),
         )
       } catch (cause) {
         reject(new RoomwireError('bad_request', 'data is not serializable as JSON', { cause }))
         return
       }
-      if (typeof ref !== 'number') {
-        reject(ref)
-        return
-      }
-      if (answered) return
-      const timeoutMs = this.#ackTimeoutMs
-      timer = this.#clock.setTimeout(() => {
-        timer = null
-        this.#requests.delete(ref)
-        reject(new RoomwireError('timeout', `no ack within ${timeoutMs} ms`))
-      }, timeoutMs)
+      if (typeof ref !== 'number') reject(ref)
     })
-  }
-
-  get #ackTimeoutMs(): number {
-    return this.#options.ackTimeoutMs ?? 10_000
-  }
-
-  #request(message: Record<string, unknown>, pending: PendingRequest): number | RoomwireError {
-    const connection = this.#connection
-    if (connection === null || !connection.welcomed) {
-      return new RoomwireError('not_connected', 'no open connection')
-    }
-    const ref = this.#nextRef++
-    const frame = JSON.stringify({ ...message, ref })
-    const max = this.#welcome?.limits.maxMessageBytes
-    if (max !== undefined) {
-      const bytes = utf8Length(frame)
-      if (bytes > max) return tooLarge(bytes, max)
-    }
-    // Track before writing: an in-process transport may answer inside send().
-    this.#requests.set(ref, pending)
-    if (connection.send(frame)) return ref
-    this.#requests.delete(ref)
-    return new RoomwireError('not_connected', 'the socket is not open')
   }
 
   #createHost(): RoomHost {
@@ -522,15 +438,14 @@ class ClientImpl {
     return {
       clock: this.#clock,
       protocol: this.#options.protocol,
-      ackTimeoutMs: this.#ackTimeoutMs,
+      ackTimeoutMs: this.#options.ackTimeoutMs ?? 10_000,
       leaveGraceMs: this.#options.leaveGraceMs ?? 500,
       isOpen: () => this.#connection?.welcomed === true,
       clientId: () => this.#snapshot.id,
       limits: () => this.#welcome?.limits ?? null,
-      request: (message, pending) => this.#request(message, pending),
-      forget: (ref) => {
-        this.#requests.delete(ref)
-      },
+      request: (message, pending) =>
+        this.#requests.send(this.#connection, this.#welcome?.limits.maxMessageBytes, message, pending),
+      forget: (ref) => this.#requests.forget(ref),
       newMessageId: () => {
         this.#idPrefix ??= randomPrefix(this.#random)
         return `${this.#idPrefix}-${(this.#idCounter++).toString(36)}`
@@ -550,7 +465,6 @@ class ClientImpl {
         this.#outboxCount--
         this.#outboxBytes -= bytes
       },
-      reportError: (error) => this.#emitter.emit('error', error),
       handlerFailed: (error, where) => this.#handlerFailed(error, where),
       removeRoom: (name) => {
         this.#rooms.delete(name)

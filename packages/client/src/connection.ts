@@ -163,7 +163,7 @@ export class Connection {
     if (message.type === 'welcome') {
       if (this.#welcomed) return
       this.#welcomed = true
-      this.#clear('connect')
+      this.#connectTimer = this.#cancel(this.#connectTimer)
       const own = this.#config.heartbeat
       this.#intervalMs = Math.min(message.heartbeat.interval, own?.intervalMs ?? Number.POSITIVE_INFINITY)
       this.#timeoutMs = Math.min(message.heartbeat.timeout, own?.timeoutMs ?? Number.POSITIVE_INFINITY)
@@ -176,7 +176,7 @@ export class Connection {
   }
 
   #schedulePing(): void {
-    this.#clear('ping')
+    this.#cancel(this.#pingTimer)
     this.#pingTimer = this.#config.clock.setTimeout(() => {
       this.#pingTimer = null
       this.ping()
@@ -249,26 +249,15 @@ export class Connection {
 
   #finish(): void {
     this.#done = true
-    if (this.#errorTimer !== null) {
-      this.#config.clock.clearTimeout(this.#errorTimer)
-      this.#errorTimer = null
-    }
-    this.#clear('connect')
-    this.#clear('ping')
-    this.#clear('dead')
+    this.#errorTimer = this.#cancel(this.#errorTimer)
+    this.#connectTimer = this.#cancel(this.#connectTimer)
+    this.#pingTimer = this.#cancel(this.#pingTimer)
+    this.#deadTimer = this.#cancel(this.#deadTimer)
   }
 
-  #clear(which: 'connect' | 'ping' | 'dead'): void {
-    const { clock } = this.#config
-    if (which === 'connect' && this.#connectTimer !== null) {
-      clock.clearTimeout(this.#connectTimer)
-      this.#connectTimer = null
-    } else if (which === 'ping' && this.#pingTimer !== null) {
-      clock.clearTimeout(this.#pingTimer)
-      this.#pingTimer = null
-    } else if (which === 'dead' && this.#deadTimer !== null) {
-      clock.clearTimeout(this.#deadTimer)
-      this.#deadTimer = null
-    }
+  /** Clear a timer if one is set; returns null, to assign to its field. */
+  #cancel(timer: TimerHandle | null): null {
+    if (timer !== null) this.#config.clock.clearTimeout(timer)
+    return null
   }
 }

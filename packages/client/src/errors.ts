@@ -57,3 +57,8 @@ export class RoomwireError extends Error {
     this.code = code
   }
 }
+
+/** The local refusal of a frame over the server's `maxMessageBytes`: it is never sent, so 1009 cannot loop. */
+export function tooLarge(bytes: number, max: number): RoomwireError {
+  return new RoomwireError('too_large', `message is ${bytes} bytes, over the server's limit of ${max}`)
+}

@@ -30,7 +30,6 @@ export interface RoomHost {
   /** Take room in the outbox; an error when it would overflow. */
   reserve(bytes: number): RoomwireError | null
   release(bytes: number): void
-  reportError(error: RoomwireError): void
   handlerFailed(error: unknown, where: string): void
   /** The room was left for good: forget it. */
   removeRoom(name: string): void

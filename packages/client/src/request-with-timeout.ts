@@ -1,0 +1,50 @@
+import type { TimerHandle } from './clock'
+import { RoomwireError } from './errors'
+import type { RoomHost } from './room-host'
+
+/**
+ * Write a message that expects an ack, and give up with `timeout` when none came within the host's
+ * `ackTimeoutMs`. Returns the ref, or why nothing was written (then no callback runs). Otherwise exactly
+ * one of `resolve` (the ack), `reject` (a refusal or the timeout) and `disconnected` (the connection
+ * dropped before an answer) runs, once. Presence updates and direct messages share it; publishes keep
+ * their own timers in the outbox, since they are resent with the same id.
+ */
+export function requestWithTimeout(
+  host: Pick<RoomHost, 'clock' | 'ackTimeoutMs' | 'request' | 'forget'>,
+  message: Record<string, unknown>,
+  resolve: () => void,
+  reject: (error: RoomwireError) => void,
+  disconnected: () => void,
+): number | RoomwireError {
+  let timer: TimerHandle | null = null
+  let answered = false
+  const done = () => {
+    answered = true
+    if (timer !== null) host.clock.clearTimeout(timer)
+    timer = null
+  }
+  const ref = host.request(message, {
+    ack: () => {
+      done()
+      resolve()
+    },
+    error: (error) => {
+      done()
+      reject(error)
+    },
+    disconnect: () => {
+      done()
+      disconnected()
+    },
+  })
+  // An in-process transport may have answered inside send(): then there is nothing to time.
+  if (typeof ref === 'number' && !answered) {
+    const timeoutMs = host.ackTimeoutMs
+    timer = host.clock.setTimeout(() => {
+      timer = null
+      host.forget(ref)
+      reject(new RoomwireError('timeout', `no ack within ${timeoutMs} ms`))
+    }, timeoutMs)
+  }
+  return ref
+}
