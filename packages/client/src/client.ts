@@ -9,7 +9,7 @@ import {
 } from '@roomwire/protocol'
 import { backoffDelay, type ReconnectOptions, reconnectDefaults } from './backoff'
 import { watchBrowserWake } from './browser-wake'
-import { type Clock, systemClock, type TimerHandle } from './clock'
+import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { Emitter, Listeners } from './emitter'
 import { RoomwireError } from './errors'
@@ -318,10 +318,7 @@ class ClientImpl {
   }
 
   #cancelRetry(): void {
-    if (this.#retryTimer !== null) {
-      this.#clock.clearTimeout(this.#retryTimer)
-      this.#retryTimer = null
-    }
+    this.#retryTimer = cancelTimer(this.#clock, this.#retryTimer)
   }
 
   /** Stop reconnecting for good (until `reconnect()`): the close code or the token said so. */

@@ -24,3 +24,9 @@ export const systemClock: Clock = {
   },
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 }
+
+/** Clear `timer` if one is set. Returns null, to assign back to the field that held it. */
+export function cancelTimer(clock: Clock, timer: TimerHandle | null): null {
+  if (timer !== null) clock.clearTimeout(timer)
+  return null
+}

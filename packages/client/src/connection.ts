@@ -1,5 +1,5 @@
 import { decodeServerMessage, type ServerMessage, SUBPROTOCOL, type WelcomeMessage } from '@roomwire/protocol'
-import type { Clock, TimerHandle } from './clock'
+import { type Clock, cancelTimer, type TimerHandle } from './clock'
 import { RoomwireError } from './errors'
 import type { HeartbeatOptions, TokenProvider } from './types'
 import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './web-socket'
@@ -163,7 +163,7 @@ export class Connection {
     if (message.type === 'welcome') {
       if (this.#welcomed) return
       this.#welcomed = true
-      this.#connectTimer = this.#cancel(this.#connectTimer)
+      this.#connectTimer = cancelTimer(this.#config.clock, this.#connectTimer)
       const own = this.#config.heartbeat
       this.#intervalMs = Math.min(message.heartbeat.interval, own?.intervalMs ?? Number.POSITIVE_INFINITY)
       this.#timeoutMs = Math.min(message.heartbeat.timeout, own?.timeoutMs ?? Number.POSITIVE_INFINITY)
@@ -176,7 +176,7 @@ export class Connection {
   }
 
   #schedulePing(): void {
-    this.#cancel(this.#pingTimer)
+    cancelTimer(this.#config.clock, this.#pingTimer)
     this.#pingTimer = this.#config.clock.setTimeout(() => {
       this.#pingTimer = null
       this.ping()
@@ -249,15 +249,10 @@ export class Connection {
 
   #finish(): void {
     this.#done = true
-    this.#errorTimer = this.#cancel(this.#errorTimer)
-    this.#connectTimer = this.#cancel(this.#connectTimer)
-    this.#pingTimer = this.#cancel(this.#pingTimer)
-    this.#deadTimer = this.#cancel(this.#deadTimer)
-  }
-
-  /** Clear a timer if one is set; returns null, to assign to its field. */
-  #cancel(timer: TimerHandle | null): null {
-    if (timer !== null) this.#config.clock.clearTimeout(timer)
-    return null
+    const { clock } = this.#config
+    this.#errorTimer = cancelTimer(clock, this.#errorTimer)
+    this.#connectTimer = cancelTimer(clock, this.#connectTimer)
+    this.#pingTimer = cancelTimer(clock, this.#pingTimer)
+    this.#deadTimer = cancelTimer(clock, this.#deadTimer)
   }
 }

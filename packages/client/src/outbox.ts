@@ -1,5 +1,5 @@
 import type { AckMessage } from '@roomwire/protocol'
-import type { TimerHandle } from './clock'
+import { cancelTimer, type TimerHandle } from './clock'
 import { RoomwireError, tooLarge } from './errors'
 import type { MessageOrder } from './message-order'
 import type { RoomHost } from './room-host'
@@ -235,9 +235,6 @@ export class Outbox {
   }
 
   #clearTimer(entry: PublishEntry): void {
-    if (entry.timer !== null) {
-      this.#host.clock.clearTimeout(entry.timer)
-      entry.timer = null
-    }
+    entry.timer = cancelTimer(this.#host.clock, entry.timer)
   }
 }

@@ -1,4 +1,4 @@
-import type { TimerHandle } from './clock'
+import { cancelTimer, type TimerHandle } from './clock'
 import { RoomwireError } from './errors'
 import type { RoomHost } from './room-host'
 
@@ -20,8 +20,7 @@ export function requestWithTimeout(
   let answered = false
   const done = () => {
     answered = true
-    if (timer !== null) host.clock.clearTimeout(timer)
-    timer = null
+    timer = cancelTimer(host.clock, timer)
   }
   const ref = host.request(message, {
     ack: () => {

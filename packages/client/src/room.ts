@@ -7,7 +7,7 @@ import type {
   ResetMessage,
   RoomEventMessage,
 } from '@roomwire/protocol'
-import type { TimerHandle } from './clock'
+import { cancelTimer, type TimerHandle } from './clock'
 import { Emitter, Listeners } from './emitter'
 import { RoomwireError } from './errors'
 import { Members } from './members'
@@ -158,10 +158,7 @@ export class RoomImpl {
         this.#presence = { value: options.presence }
     }
     this.refs++
-    if (this.#graceTimer !== null) {
-      this.#host.clock.clearTimeout(this.#graceTimer)
-      this.#graceTimer = null
-    }
+    this.#graceTimer = cancelTimer(this.#host.clock, this.#graceTimer)
   }
 
   leave(): void {
@@ -188,10 +185,7 @@ export class RoomImpl {
 
   /** End this handle: everything pending is rejected with `error`, nothing stays scheduled. */
   shutdown(error: RoomwireError): void {
-    if (this.#graceTimer !== null) {
-      this.#host.clock.clearTimeout(this.#graceTimer)
-      this.#graceTimer = null
-    }
+    this.#graceTimer = cancelTimer(this.#host.clock, this.#graceTimer)
     this.refs = 0
     this.#forgetJoin()
     this.#failPending(error)
