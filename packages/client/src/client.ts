@@ -13,6 +13,8 @@ import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { Emitter, Listeners } from './emitter'
 import { RoomwireError } from './errors'
+import { createMessageIds } from './message-ids'
+import { createOutboxBudget } from './outbox-budget'
 import { PendingRequests } from './pending-requests'
 import { requestWithTimeout } from './request-with-timeout'
 import { RoomImpl } from './room'
@@ -40,16 +42,6 @@ const initialSnapshot: ClientSnapshot = Object.freeze({
 /** Three 1008 closes in a row without a `welcome` between them stop the client (PROTOCOL.md). */
 const MAX_POLICY_CLOSES = 3
 
-function randomPrefix(random: () => number): string {
-  const crypto = (globalThis as { crypto?: { getRandomValues?(array: Uint8Array): Uint8Array } }).crypto
-  const bytes = new Uint8Array(9)
-  if (typeof crypto?.getRandomValues === 'function') crypto.getRandomValues(bytes)
-  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256)
-  let text = ''
-  for (const byte of bytes) text += byte.toString(36).padStart(2, '0')
-  return text
-}
-
 class ClientImpl {
   readonly #options: ClientOptions<Protocol>
   readonly #clock: Clock
@@ -72,10 +64,6 @@ class ClientImpl {
   /** The current attempt is the one token refresh a 4001 allows. */
   #refreshingToken = false
   #welcome: WelcomeMessage | null = null
-  #outboxCount = 0
-  #outboxBytes = 0
-  #idPrefix: string | null = null
-  #idCounter = 0
   #detachBrowser: (() => void) | null = null
 
   constructor(options: ClientOptions<Protocol>) {
@@ -429,9 +417,6 @@ class ClientImpl {
   }
 
   #createHost(): RoomHost {
-    const outbox = this.#options.outbox
-    const maxMessages = outbox?.maxMessages ?? 1_000
-    const maxBytes = outbox?.maxBytes ?? 1_048_576
     return {
       clock: this.#clock,
       protocol: this.#options.protocol,
@@ -443,25 +428,8 @@ class ClientImpl {
       request: (message, pending) =>
         this.#requests.send(this.#connection, this.#welcome?.limits.maxMessageBytes, message, pending),
       forget: (ref) => this.#requests.forget(ref),
-      newMessageId: () => {
-        this.#idPrefix ??= randomPrefix(this.#random)
-        return `${this.#idPrefix}-${(this.#idCounter++).toString(36)}`
-      },
-      reserve: (bytes) => {
-        if (this.#outboxCount + 1 > maxMessages || this.#outboxBytes + bytes > maxBytes) {
-          return new RoomwireError(
-            'outbox_full',
-            `the outbox holds ${this.#outboxCount} messages (${this.#outboxBytes} bytes); limits ${maxMessages} and ${maxBytes}`,
-          )
-        }
-        this.#outboxCount++
-        this.#outboxBytes += bytes
-        return null
-      },
-      release: (bytes) => {
-        this.#outboxCount--
-        this.#outboxBytes -= bytes
-      },
+      newMessageId: createMessageIds(this.#random),
+      ...createOutboxBudget(this.#options.outbox),
       handlerFailed: (error, where) => this.#handlerFailed(error, where),
       removeRoom: (name) => {
         this.#rooms.delete(name)
