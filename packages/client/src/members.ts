@@ -30,9 +30,7 @@ export class Members {
 
   /** Add or replace a member from `member_joined`; returns it as handlers receive it. */
   add(wire: WireMember): Member {
-    const member = toMember(wire)
-    this.#set(member)
-    return member
+    return this.#set(toMember(wire))
   }
 
   /** Remove a member; returns what was known of it, or undefined when it was not a member. */
@@ -48,14 +46,13 @@ export class Members {
    * still records it: the server is the authority on who is in the room.
    */
   setPresence(id: string, state: unknown): Member {
-    const member = { ...this.#byId.get(id), id, presence: state }
-    this.#set(member)
-    return member
+    return this.#set({ ...this.#byId.get(id), id, presence: state })
   }
 
-  #set(member: Member): void {
+  #set(member: Member): Member {
     this.#byId.set(member.id, member)
     this.#list = null
+    return member
   }
 }
 

@@ -13,7 +13,7 @@ import { RoomwireError } from './errors'
 import { Members } from './members'
 import { type Arrival, MessageOrder } from './message-order'
 import { Outbox } from './outbox'
-import { requestWithTimeout } from './request-with-timeout'
+import { PresenceSync } from './presence-sync'
 import type { RoomHost } from './room-host'
 import type {
   JoinOptions,
@@ -26,11 +26,6 @@ import type {
   RoomSnapshot,
   RoomStatus,
 } from './types'
-
-interface Waiter {
-  resolve(): void
-  reject(error: RoomwireError): void
-}
 
 /** The server frames that concern one room. */
 export type RoomFrame =
@@ -50,14 +45,13 @@ export class RoomImpl {
   refs = 1
   readonly #host: RoomHost
   #history: number | undefined
-  #presence: { value: unknown } | null
+  readonly #presence: PresenceSync
   #status: RoomStatus = 'joining'
   #error: RoomwireError | null = null
   #epoch: string | null = null
   readonly #members = new Members()
   readonly #order: MessageOrder
   readonly #outbox: Outbox
-  #presenceWaiters: Waiter[] = []
   #joinRef: number | null = null
   #graceTimer: TimerHandle | null = null
   #readySettled = false
@@ -71,7 +65,11 @@ export class RoomImpl {
     this.#host = host
     this.name = name
     this.#history = options?.history
-    this.#presence = options?.presence === undefined ? null : { value: options.presence }
+    this.#presence = new PresenceSync(
+      host,
+      name,
+      options?.presence === undefined ? null : { value: options.presence },
+    )
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve
       this.#rejectReady = reject
@@ -154,8 +152,8 @@ export class RoomImpl {
   retain(options?: JoinOptions<Protocol>): void {
     if (this.#epoch === null && this.#joinRef === null && options !== undefined) {
       if (options.history !== undefined) this.#history = Math.max(this.#history ?? 0, options.history)
-      if (this.#presence === null && options.presence !== undefined)
-        this.#presence = { value: options.presence }
+      if (this.#presence.state === null && options.presence !== undefined)
+        this.#presence.state = { value: options.presence }
     }
     this.refs++
     this.#graceTimer = cancelTimer(this.#host.clock, this.#graceTimer)
@@ -207,7 +205,7 @@ export class RoomImpl {
     if (this.#status === 'left') return
     this.#forgetJoin()
     const message: Record<string, unknown> = { type: 'join', room: this.name }
-    if (this.#presence !== null) message.presence = this.#presence.value
+    if (this.#presence.state !== null) message.presence = this.#presence.state.value
     if (this.#epoch !== null) {
       message.since = this.#order.seq
       message.epoch = this.#epoch
@@ -265,9 +263,7 @@ export class RoomImpl {
       this.#rejectReady(error)
     }
     this.#outbox.failAll(error)
-    const waiters = this.#presenceWaiters
-    this.#presenceWaiters = []
-    for (const waiter of waiters) waiter.reject(error)
+    this.#presence.fail(error)
   }
 
   // ---- server frames ---------------------------------------------------------------------------------
@@ -310,9 +306,7 @@ export class RoomImpl {
       this.#readySettled = true
       this.#resolveReady()
     }
-    const waiters = this.#presenceWaiters
-    this.#presenceWaiters = []
-    for (const waiter of waiters) waiter.resolve()
+    this.#presence.joined()
     if (stale) this.#resync({ reason: 'not_recovered', epoch: message.epoch, seq: message.seq })
     this.#outbox.flush()
   }
@@ -402,30 +396,12 @@ export class RoomImpl {
     if (validation !== undefined && !validation.success) {
       return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
     }
-    this.#presence = { value: state }
+    this.#presence.state = { value: state }
     const self = this.#host.clientId()
     if (self !== null && this.#members.get(self) !== undefined) {
       this.#members.setPresence(self, state)
       this.#changed()
     }
-    return new Promise<void>((resolve, reject) => {
-      const waiter = { resolve, reject }
-      if (this.#status !== 'joined' || !this.#host.isOpen()) {
-        // The next join carries the latest state.
-        this.#presenceWaiters.push(waiter)
-        return
-      }
-      const ref = requestWithTimeout(
-        this.#host,
-        { type: 'presence', room: this.name, state },
-        resolve,
-        reject,
-        // The next join carries the latest state.
-        () => this.#presenceWaiters.push(waiter),
-      )
-      if (typeof ref === 'number') return
-      if (ref.code === 'not_connected') this.#presenceWaiters.push(waiter)
-      else reject(ref)
-    })
+    return this.#presence.send(state, this.#status === 'joined' && this.#host.isOpen())
   }
 }
