@@ -38,7 +38,12 @@ export type RoomFrame =
 
 const MESSAGE = '\u0000message'
 
-/** Room handle; created and ref-counted by the client. */
+/**
+ * Room handle; created and ref-counted by the client. It owns the room's status, the join handshake
+ * (resume from `epoch`/`seq` after a reconnect), ref counting with the leave grace, and the snapshot;
+ * the parts it coordinates keep their own books: {@link Members}, {@link MessageOrder} (delivery in
+ * `seq` order), {@link Outbox} (own publishes) and {@link PresenceSync} (own presence).
+ */
 export class RoomImpl {
   readonly name: string
   readonly ready: Promise<void>
