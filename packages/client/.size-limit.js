@@ -7,7 +7,7 @@ export default [
     import: '{ createClient }',
     ignore: ['zod'],
     gzip: true,
-    limit: '9.5 kB',
+    limit: '9.8 kB',
     modifyEsbuildConfig: (config) => ({
       ...config,
       platform: 'browser',
