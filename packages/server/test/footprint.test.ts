@@ -1,23 +1,11 @@
 import { Writable } from 'node:stream'
-import type { RoomEventMessage } from '@roomwire/protocol'
 import pino from 'pino'
 import { describe, expect, it, vi } from 'vitest'
 import { HistoryRing } from '../src/index'
-import { startTestServer } from './helpers'
+import { msg, startTestServer } from './helpers'
 
 // The per-connection and per-room structures are made lazily (see docs/BENCHMARKS.md, idle memory): these
 // tests pin down that they behave as the eager ones did, and are freed again.
-
-const msg = (seq: number, id?: string): RoomEventMessage => ({
-  type: 'message',
-  room: 'r',
-  event: 'e',
-  data: seq,
-  from: 'c',
-  seq,
-  ts: 0,
-  ...(id === undefined ? {} : { id }),
-})
 
 describe('a connection in one room, then several, then one again', () => {
   it('keeps its memberships, its room limit and not_joined right through the change', async () => {

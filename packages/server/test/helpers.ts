@@ -1,4 +1,4 @@
-import type { ClientMessage, ServerMessage, ServerMessageType } from '@roomwire/protocol'
+import type { ClientMessage, RoomEventMessage, ServerMessage, ServerMessageType } from '@roomwire/protocol'
 import WebSocket from 'ws'
 import { createRoomServer, type RoomServer, type RoomServerOptions } from '../src/index'
 
@@ -191,3 +191,15 @@ export async function startTestServer(
     [Symbol.asyncDispose]: close,
   }
 }
+
+/** A stored room message in room `r` with this `seq` (and `id`), for history and adapter tests. */
+export const msg = (seq: number, id?: string): RoomEventMessage => ({
+  type: 'message',
+  room: 'r',
+  event: 'e',
+  data: seq,
+  from: 'c',
+  seq,
+  ts: 0,
+  ...(id === undefined ? {} : { id }),
+})

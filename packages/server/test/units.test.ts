@@ -1,20 +1,9 @@
-import type { RoomEventMessage } from '@roomwire/protocol'
 import { describe, expect, it } from 'vitest'
 import { redactUrl } from '../src/auth'
 import { HistoryRing } from '../src/index'
 import { TokenBucket } from '../src/rate-limiter'
 import { resolveStaticPath } from '../src/static-files'
-
-const msg = (seq: number, id?: string): RoomEventMessage => ({
-  type: 'message',
-  room: 'r',
-  event: 'e',
-  data: seq,
-  from: 'c',
-  seq,
-  ts: 0,
-  ...(id === undefined ? {} : { id }),
-})
+import { msg } from './helpers'
 
 describe('HistoryRing', () => {
   it('keeps the last capacity messages in order', () => {
