@@ -301,8 +301,12 @@ export class RoomImpl {
     if (this.#status === 'left') return
     this.#forgetJoin()
     const stale = this.#epoch !== null && (message.epoch !== this.#epoch || message.recovered === false)
+    const sameEpoch = this.#epoch === message.epoch
     this.#epoch = message.epoch
-    this.#order.seq = stale ? message.seq : Math.max(this.#order.seq, message.seq)
+    // The replay follows `joined` (PROTOCOL.md, "Joining"): last seen becomes the seq just before it, so
+    // each replayed message is delivered once. In the same epoch, what was already seen stays seen.
+    const base = message.seq - (message.replay ?? 0)
+    this.#order.seq = sameEpoch && !stale ? Math.max(this.#order.seq, base) : base
     this.#members.reset(message.members)
     this.#status = 'joined'
     this.#error = null

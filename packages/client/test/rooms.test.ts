@@ -160,7 +160,7 @@ describe('rooms', () => {
     client.close()
   })
 
-  it('recovered: false in the same epoch surfaces resync and skips to the current seq', async () => {
+  it('recovered: false in the same epoch surfaces resync and delivers what the server still holds', async () => {
     const { server, client, room, seqs } = await joined()
     server.historySize = 2
     const resyncs: unknown[] = []
@@ -170,7 +170,7 @@ describe('rooms', () => {
     await flush(250)
     expect(resyncs).toEqual([{ reason: 'not_recovered', epoch: 'e1', seq: 5 }])
     server.publish('r', 'e', 'next')
-    expect(seqs).toEqual([6])
+    expect(seqs).toEqual([4, 5, 6])
     client.close()
   })
 

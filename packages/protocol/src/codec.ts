@@ -1,7 +1,7 @@
 import type * as z from 'zod'
 import { type ClientMessage, ClientMessageSchema, type Ref } from './client-messages'
-import { describeIssue, formatIssues } from './format-issue'
-import { RefSchema, RoomNameSchema } from './names'
+import { describeIssue, excerpt, formatIssues } from './format-issue'
+import { fieldNameBefore, findNestingOverflow, MAX_NESTING_DEPTH, RefSchema, RoomNameSchema } from './names'
 import { type ServerMessage, ServerMessageSchema } from './server-messages'
 
 /** What came off a socket: a text frame, or bytes holding UTF-8 text. */
@@ -24,7 +24,20 @@ export type DecodeResult<T> = { success: true; data: T } | { success: false; err
 export interface DecodeOptions {
   /** Refuse frames over this many UTF-8 bytes with `too_large`. No limit when absent. */
   maxBytes?: number
+  /**
+   * How many levels of arrays and objects a payload (`data`, presence `state`) may nest; deeper frames
+   * are refused with `bad_request` before they are parsed. At most {@link MAX_NESTING_DEPTH}.
+   * @default 32
+   */
+  maxDepth?: number
 }
+
+/**
+ * Levels a frame adds around its deepest payload: the message object for client messages; for server
+ * messages also `joined.members`, an array, and a member object around `presence`.
+ */
+const CLIENT_FRAME_LEVELS = 1
+const SERVER_FRAME_LEVELS = 3
 
 const parseParams = { error: describeIssue }
 let decoder: TextDecoder | undefined
@@ -74,7 +87,12 @@ function describeJsonType(value: unknown): string {
   return `a ${typeof value}`
 }
 
-function decodeWith<T>(schema: z.ZodType<T>, raw: RawFrame, options?: DecodeOptions): DecodeResult<T> {
+function decodeWith<T>(
+  schema: z.ZodType<T>,
+  raw: RawFrame,
+  options: DecodeOptions | undefined,
+  frameLevels: number,
+): DecodeResult<T> {
   if (options?.maxBytes !== undefined) {
     // A UTF-16 unit is 1 to 3 UTF-8 bytes: count the bytes only when the cheap bounds cannot decide.
     const units = typeof raw === 'string' ? raw.length : raw.byteLength
@@ -82,11 +100,20 @@ function decodeWith<T>(schema: z.ZodType<T>, raw: RawFrame, options?: DecodeOpti
       return fail('too_large', `message is larger than the limit of ${options.maxBytes} bytes`)
     }
   }
+  const text = toText(raw)
+  const depth = Math.min(options?.maxDepth ?? MAX_NESTING_DEPTH, MAX_NESTING_DEPTH)
+  const overflow = findNestingOverflow(text, depth + frameLevels)
+  if (overflow !== undefined) {
+    const field = overflow.field === 0 ? undefined : fieldNameBefore(text, overflow.field)
+    const where = field === undefined ? 'message' : excerptKey(field)
+    return fail('bad_request', `${where}: must not nest more than ${depth} levels deep`)
+  }
   let input: unknown
   try {
-    input = JSON.parse(toText(raw))
+    input = JSON.parse(text)
   } catch (cause) {
-    const detail = cause instanceof Error ? cause.message : String(cause)
+    // V8's message quotes a few characters around the fault; keep it short whatever the frame.
+    const detail = cause instanceof Error ? cause.message.slice(0, 120) : 'unreadable'
     return fail('bad_request', `message is not valid JSON (${detail})`)
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -111,12 +138,17 @@ function decodeWith<T>(schema: z.ZodType<T>, raw: RawFrame, options?: DecodeOpti
  * if (!result.success) socket.send(encode({ type: 'error', ...result.error }))
  */
 export function decodeClientMessage(raw: RawFrame, options?: DecodeOptions): DecodeResult<ClientMessage> {
-  return decodeWith(ClientMessageSchema, raw, options)
+  return decodeWith(ClientMessageSchema, raw, options, CLIENT_FRAME_LEVELS)
 }
 
 /** Decode a frame a server sent. Never throws; see {@link decodeClientMessage}. */
 export function decodeServerMessage(raw: RawFrame, options?: DecodeOptions): DecodeResult<ServerMessage> {
-  return decodeWith(ServerMessageSchema, raw, options)
+  return decodeWith(ServerMessageSchema, raw, options, SERVER_FRAME_LEVELS)
+}
+
+/** A field name for an error: as is when it looks like one, else a bounded, quoted excerpt. */
+function excerptKey(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]{0,31}$/.test(key) ? key : excerpt(key)
 }
 
 /** Serialize a message for the wire: one JSON text frame. */

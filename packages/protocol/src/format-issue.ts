@@ -5,12 +5,39 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = ''
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`
-    else out += out === '' ? String(key) : `.${String(key)}`
+    else {
+      // Keys in a path can be the peer's own (a record's keys): bound each one.
+      const name = String(key)
+      const shown = name.length > 32 ? `${name.slice(0, 32)}…` : name
+      out += out === '' ? shown : `.${shown}`
+    }
   }
   return out
 }
 
 const article = (noun: string) => (/^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`)
+
+/** Longest excerpt of a received string that an error message quotes. */
+const EXCERPT_CHARS = 32
+
+/**
+ * A received value as an error message may quote it: bounded whatever the value, and never recursing
+ * into it (a peer's value can be 60 KiB long or nest thousands of levels deep). Strings are quoted and
+ * cut at {@link EXCERPT_CHARS}; numbers and booleans are shown; anything else is named by its type.
+ */
+export function excerpt(value: unknown): string {
+  if (typeof value === 'string') {
+    const cut = value.length > EXCERPT_CHARS ? `${value.slice(0, EXCERPT_CHARS)}…` : value
+    return JSON.stringify(cut)
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return article(typeof value)
+}
+
+/** An error message never grows past this, whatever the frame held. */
+const MAX_MESSAGE_CHARS = 300
 
 const expectedNames: Record<string, string> = {
   int: 'integer',
@@ -28,8 +55,11 @@ export function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
       return `must be ${article(expectedNames[issue.expected] ?? issue.expected)}`
     case 'invalid_value':
       return `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}`
-    case 'unrecognized_keys':
-      return `has unknown keys ${issue.keys.join(', ')}`
+    case 'unrecognized_keys': {
+      // The keys are the peer's: quote a few, each bounded.
+      const shown = issue.keys.slice(0, 5).map(excerpt).join(', ')
+      return `has unknown keys ${shown}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ''}`
+    }
     default:
       return undefined
   }
@@ -43,8 +73,9 @@ export function formatIssues(error: z.ZodError, input: unknown, discriminator = 
     const value = (input as Record<string, unknown>)[discriminator]
     if (value === undefined) return `${discriminator}: is required`
     const options = (issue as { options?: unknown[] }).options ?? []
-    return `${discriminator}: must be one of ${options.join(', ')} (got ${JSON.stringify(value)})`
+    return `${discriminator}: must be one of ${options.join(', ')} (got ${excerpt(value)})`
   }
-  const path = formatPath(issue.path)
-  return path === '' ? issue.message : `${path}: ${issue.message}`
+  const path = formatPath(issue.path.slice(0, 8))
+  const text = path === '' ? issue.message : `${path}: ${issue.message}`
+  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text
 }

@@ -52,14 +52,18 @@ export {
   type ValidationError,
   type ValidationResult,
 } from './define-protocol'
+export { excerpt } from './format-issue'
 export {
   ConnectionIdSchema,
   EpochSchema,
   EVENT_NAME_PATTERN,
   EventNameSchema,
+  fieldNameBefore,
+  findNestingOverflow,
   MAX_ID_LENGTH,
   MAX_NESTING_DEPTH,
   MessageIdSchema,
+  type NestingOverflow,
   nestsDeeperThan,
   PayloadSchema,
   RefSchema,
@@ -86,6 +90,8 @@ export {
   type MemberLeftMessage,
   MemberLeftMessageSchema,
   MemberSchema,
+  type MembersMessage,
+  MembersMessageSchema,
   type PongMessage,
   PongMessageSchema,
   type PresenceChangedMessage,

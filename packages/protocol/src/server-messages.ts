@@ -28,6 +28,8 @@ export const LimitsSchema = z.looseObject({
   maxPresenceBytes: z.int().positive().optional(),
   maxMembersPerRoom: z.int().positive().optional(),
   historySize: z.int().min(0).optional(),
+  /** How many levels a payload (`data`, presence `state`) may nest; deeper frames are `bad_request`. */
+  maxNestingDepth: z.int().positive().optional(),
 })
 
 export const WelcomeMessageSchema = z.object({
@@ -42,11 +44,26 @@ export const WelcomeMessageSchema = z.object({
 export const JoinedMessageSchema = z.object({
   type: z.literal('joined'),
   room: RoomNameSchema,
+  /** The room's latest seq when the member was added. */
   seq: SeqSchema,
   epoch: EpochSchema,
+  /** The members, the joiner included; only the first page of them when `more` is true. */
   members: z.array(MemberSchema),
   recovered: z.boolean().optional(),
+  /** How many replayed `message` frames follow (seq `seq - replay + 1` to `seq`); absent means none. */
+  replay: SeqSchema.optional(),
+  /** The member list goes on in `members` frames, sent before any replayed message. */
+  more: z.literal(true).optional(),
   ref,
+})
+
+/** The rest of a `joined` member list, page by page, when it would not fit one frame. */
+export const MembersMessageSchema = z.object({
+  type: z.literal('members'),
+  room: RoomNameSchema,
+  members: z.array(MemberSchema),
+  /** Another page follows. */
+  more: z.literal(true).optional(),
 })
 
 export const LeftMessageSchema = z.object({ type: z.literal('left'), room: RoomNameSchema, ref })
@@ -123,6 +140,7 @@ export const ResetMessageSchema = z.object({
 export const ServerMessageSchema = z.discriminatedUnion('type', [
   WelcomeMessageSchema,
   JoinedMessageSchema,
+  MembersMessageSchema,
   LeftMessageSchema,
   MemberJoinedMessageSchema,
   MemberLeftMessageSchema,
@@ -141,6 +159,7 @@ export type Member = z.infer<typeof MemberSchema>
 export type Limits = z.infer<typeof LimitsSchema>
 export type WelcomeMessage = z.infer<typeof WelcomeMessageSchema>
 export type JoinedMessage = z.infer<typeof JoinedMessageSchema>
+export type MembersMessage = z.infer<typeof MembersMessageSchema>
 export type LeftMessage = z.infer<typeof LeftMessageSchema>
 export type MemberJoinedMessage = z.infer<typeof MemberJoinedMessageSchema>
 export type MemberLeftMessage = z.infer<typeof MemberLeftMessageSchema>

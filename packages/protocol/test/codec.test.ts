@@ -181,7 +181,52 @@ describe('malformed client messages', () => {
 
   it('survives a frame that is nothing but deep nesting', () => {
     expect(refused('['.repeat(60_000)).code).toBe('bad_request')
-    expect(refused(`${'['.repeat(60_000)}${']'.repeat(60_000)}`).message).toMatch(/not an array$/)
+    expect(refused(`${'['.repeat(60_000)}${']'.repeat(60_000)}`).message).toBe(
+      'message: must not nest more than 32 levels deep',
+    )
+  })
+
+  // The v0.1 crash: `type` deep enough made the error's JSON.stringify of it overflow the stack.
+  it.each(['type', 'room', 'event', 'ref', 'to', 'since', 'epoch', 'id', 'echo', 't', 'history', 'x'])(
+    'refuses deep nesting in %s before parsing, naming the field',
+    (field) => {
+      const deep = `${'['.repeat(4_110)}${']'.repeat(4_110)}`
+      const error = refused(`{"type":"publish","room":"r","event":"e","data":1,"${field}":${deep}}`)
+      expect(error).toEqual({
+        code: 'bad_request',
+        message: `${field}: must not nest more than 32 levels deep`,
+      })
+    },
+  )
+
+  it('counts only brackets outside strings, escaped quotes included', () => {
+    const text = `"${'['.repeat(100)}\\"${'{'.repeat(100)}"`
+    expect(decodeClientMessage(`{"type":"publish","room":"r","event":"e","data":${text}}`).success).toBe(true)
+  })
+
+  it('honours a lower maxDepth', () => {
+    const data = `${'['.repeat(5)}${']'.repeat(5)}`
+    const frame = `{"type":"publish","room":"r","event":"e","data":${data}}`
+    expect(decodeClientMessage(frame, { maxDepth: 5 }).success).toBe(true)
+    expect(decodeClientMessage(frame, { maxDepth: 4 })).toEqual({
+      success: false,
+      error: { code: 'bad_request', message: 'data: must not nest more than 4 levels deep' },
+    })
+  })
+
+  it('quotes at most a short excerpt of what it refuses', () => {
+    const long = 'x'.repeat(60_000)
+    expect(refused(JSON.stringify({ type: long })).message).toBe(
+      `type: must be one of join, leave, publish, direct, presence, ping (got "${'x'.repeat(32)}…")`,
+    )
+    expect(refused(JSON.stringify({ type: { a: [1] } })).message).toMatch(/\(got an object\)$/)
+    for (const raw of [
+      `{"type":"join","room":"${long}"}`,
+      `{"type":${long.replaceAll('x', '1')}}`,
+      `{${long}`,
+    ]) {
+      expect(refused(raw).message.length).toBeLessThan(320)
+    }
   })
 
   it('refuses frames over maxBytes with too_large, counting UTF-8 bytes', () => {

@@ -74,8 +74,15 @@ export type JoinResult =
       epoch: string
       /** Every member on every node, the joiner included. */
       members: Member[]
-      /** Messages to send before `joined`, oldest first, every one with `seq <= seq`. */
-      replay: RoomEventMessage[]
+      /**
+       * The `message` frames to replay after `joined`, as JSON text (as they were first sent), oldest first
+       * and without gaps, ending at `seq`: seq `seq - replay.length + 1` to `seq`. What they are is the
+       * protocol's rule (PROTOCOL.md, "Joining"): the last `history` messages without `since`; every message
+       * after `since` when it names the current epoch and all of them are held (`recovered: true`); else
+       * every message still held of the current epoch, after `since` when the epoch is the same
+       * (`recovered: false`).
+       */
+      replay: string[]
       /** Only when `since` was asked: whether `replay` holds every message after it. */
       recovered?: boolean
       /** True when the connection was already a member: nothing was announced. */
@@ -156,6 +163,9 @@ export interface RoomAdapter {
    * Assign the room's next seq, append to its history, and deliver to every node, atomically and in seq
    * order; or, when `input.id` is still in the history, return the original seq with `duplicate: true`.
    * Creates the room's state when it has none (a server broadcast to a room nobody joined yet).
+   * Settles only once this node's `deliver` has been called with this message (and so with every earlier
+   * one of the room): the server writes the publisher's `ack` after it, and an ack must never overtake
+   * the room frames it follows (PROTOCOL.md, `ack`).
    */
   publish(room: string, input: PublishInput): PublishResult | Promise<PublishResult>
   /** Deliver a direct message to one connection on any node. False when no node has it. */

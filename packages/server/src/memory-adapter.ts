@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { DirectEventMessage, Member, RoomEventMessage } from '@roomwire/protocol'
+import { type DirectEventMessage, encode, type Member, type RoomEventMessage } from '@roomwire/protocol'
 import type {
   AdapterConfig,
   AdapterNode,
@@ -88,14 +88,16 @@ export function createMemoryAdapter(): RoomAdapter {
     let messages: RoomEventMessage[] = []
     let recovered: boolean | undefined
     if (replay.since !== undefined) {
-      const result =
-        replay.epoch === state.epoch
-          ? state.history.since(replay.since, state.seq)
-          : { recovered: false as const }
+      const sameEpoch = replay.epoch === state.epoch
+      const result = sameEpoch ? state.history.since(replay.since, state.seq) : { recovered: false as const }
       recovered = result.recovered
       if (result.recovered) messages = result.messages
-    }
-    if (recovered !== true && replay.history !== undefined && replay.history > 0) {
+      else {
+        // Whatever is still held of this epoch: a client back after a lost epoch misses nothing the room has.
+        const after = sameEpoch ? replay.since : 0
+        messages = state.history.last(state.history.size).filter((message) => message.seq > after)
+      }
+    } else if (replay.history !== undefined && replay.history > 0) {
       messages = state.history.last(replay.history)
     }
     const result: JoinResult = {
@@ -103,7 +105,7 @@ export function createMemoryAdapter(): RoomAdapter {
       seq: state.seq,
       epoch: state.epoch,
       members: [...state.members.values()],
-      replay: messages,
+      replay: messages.map((message) => encode(message)),
       rejoined,
     }
     if (recovered !== undefined) result.recovered = recovered

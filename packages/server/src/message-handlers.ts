@@ -131,7 +131,6 @@ async function join(ctx: HandlerContext, connection: Connection, msg: JoinMessag
     await ctx.adapter.leave(room, connection.id)
     return
   }
-  for (const message of result.replay) connection.send(message)
   const joined: JoinedMessage = {
     type: 'joined',
     room,
@@ -140,8 +139,11 @@ async function join(ctx: HandlerContext, connection: Connection, msg: JoinMessag
     members: result.members,
   }
   if (result.recovered !== undefined) joined.recovered = result.recovered
+  if (result.replay.length > 0) joined.replay = result.replay.length
   if (msg.ref !== undefined) joined.ref = msg.ref
+  // `joined` first, then the replay (PROTOCOL.md, "Joining"): the client learns the epoch before seq 1.
   connection.send(joined)
+  for (const frame of result.replay) connection.sendText(frame)
   if (already) return
   connection.setMembership(room, 'joined')
   ctx.local.activate(room, connection, result.seq, result.members)

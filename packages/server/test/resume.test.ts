@@ -8,17 +8,18 @@ async function publishN(client: TestClient, room: string, n: number): Promise<vo
 }
 
 describe('history and resume', () => {
-  it('replays the last messages asked for with history before joined', async () => {
+  it('answers a history join with joined first, saying how many replayed messages follow', async () => {
     await using server = await startTestServer()
     await using alice = await server.connect({ join: 'r' })
     await publishN(alice, 'r', 5)
     await using bob = await server.connect()
     bob.send({ type: 'join', room: 'r', history: 2 })
     const joined = await bob.next('joined')
-    expect(joined.seq).toBe(5)
+    expect(joined).toMatchObject({ seq: 5, replay: 2 })
+    await vi.waitFor(() => expect(bob.received('message')).toHaveLength(2))
     expect(
       bob.messages.filter((m) => m.type === 'message' || m.type === 'joined').map((m) => m.type),
-    ).toEqual(['message', 'message', 'joined'])
+    ).toEqual(['joined', 'message', 'message'])
     expect(bob.received('message').map((m) => m.seq)).toEqual([4, 5])
   })
 
@@ -40,29 +41,29 @@ describe('history and resume', () => {
     await publishN(alice, 'r', 3)
     await using bob = await server.connect()
     bob.send({ type: 'join', room: 'r', since: 2, epoch })
-    await expect(bob.next('joined')).resolves.toMatchObject({ seq: 5, recovered: true, epoch })
-    expect(bob.received('message').map((m) => m.seq)).toEqual([3, 4, 5])
+    await expect(bob.next('joined')).resolves.toMatchObject({ seq: 5, recovered: true, epoch, replay: 3 })
+    await vi.waitFor(() => expect(bob.received('message').map((m) => m.seq)).toEqual([3, 4, 5]))
   })
 
-  it('says recovered: false and replays nothing when the gap is older than the history', async () => {
+  it('says recovered: false and replays what it still holds when the gap is older than the history', async () => {
     await using server = await startTestServer({ historySize: 2 })
     await using alice = await server.connect({ join: 'r' })
     const { epoch } = alice.received('joined')[0]!
     await publishN(alice, 'r', 5)
     await using bob = await server.connect()
     bob.send({ type: 'join', room: 'r', since: 1, epoch })
-    await expect(bob.next('joined')).resolves.toMatchObject({ seq: 5, recovered: false })
-    expect(bob.received('message')).toHaveLength(0)
+    await expect(bob.next('joined')).resolves.toMatchObject({ seq: 5, recovered: false, replay: 2 })
+    await vi.waitFor(() => expect(bob.received('message').map((m) => m.seq)).toEqual([4, 5]))
   })
 
-  it('says recovered: false when the epoch differs', async () => {
+  it('says recovered: false when the epoch differs, and replays the current epoch from its start', async () => {
     await using server = await startTestServer()
     await using alice = await server.connect({ join: 'r' })
-    await publishN(alice, 'r', 1)
+    await publishN(alice, 'r', 3)
     await using bob = await server.connect()
-    bob.send({ type: 'join', room: 'r', since: 0, epoch: 'e_other' })
-    await expect(bob.next('joined')).resolves.toMatchObject({ seq: 1, recovered: false })
-    expect(bob.received('message')).toHaveLength(0)
+    bob.send({ type: 'join', room: 'r', since: 7, epoch: 'e_other' })
+    await expect(bob.next('joined')).resolves.toMatchObject({ seq: 3, recovered: false, replay: 3 })
+    await vi.waitFor(() => expect(bob.received('message').map((m) => m.seq)).toEqual([1, 2, 3]))
   })
 
   it('says recovered: true with nothing to replay when since is the latest seq', async () => {

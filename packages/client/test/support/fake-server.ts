@@ -131,13 +131,16 @@ export class FakeServer {
         const name = m.room as string
         const room = this.room(name)
         let recovered: boolean | undefined
+        let replay: StoredMessage[] = []
         if (m.since !== undefined) {
           const since = m.since as number
+          const sameEpoch = m.epoch === room.epoch
           const oldest = room.history[0]?.seq ?? room.seq + 1
-          recovered = m.epoch === room.epoch && (since >= room.seq || oldest <= since + 1)
-          if (recovered) for (const h of room.history) if (h.seq > since) this.#send(socket, h)
-        } else if (typeof m.history === 'number') {
-          for (const h of room.history.slice(-m.history)) this.#send(socket, h)
+          recovered = sameEpoch && (since >= room.seq || oldest <= since + 1)
+          // PROTOCOL.md, "Joining": all that is held of this epoch (after since in the same epoch).
+          replay = room.history.filter((h) => h.seq > (sameEpoch ? since : 0))
+        } else if (typeof m.history === 'number' && m.history > 0) {
+          replay = room.history.slice(-m.history)
         }
         const isNew = !room.members.has(id)
         room.members.set(id, { socket, presence: m.presence })
@@ -152,7 +155,9 @@ export class FakeServer {
           epoch: room.epoch,
           members,
           ...(recovered === undefined ? {} : { recovered }),
+          ...(replay.length === 0 ? {} : { replay: replay.length }),
         })
+        for (const h of replay) this.#send(socket, h)
         if (isNew) {
           const member = { id, ...(m.presence === undefined ? {} : { presence: m.presence }) }
           for (const [otherId, other] of room.members) {

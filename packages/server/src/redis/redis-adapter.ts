@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { DirectEventMessage, Member, RoomEventMessage } from '@roomwire/protocol'
+import type { DirectEventMessage, Member } from '@roomwire/protocol'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type {
@@ -81,12 +81,12 @@ function parseMember(json: string): Member {
   return JSON.parse(json) as Member
 }
 
-function parseReplay(raw: string[]): RoomEventMessage[] {
-  const out: RoomEventMessage[] = []
-  // Stored newest first.
+/** A join's replay as stored (`skip\nframe`, newest first): the frames' text, oldest first. */
+function parseReplay(raw: string[]): string[] {
+  const out: string[] = []
   for (let i = raw.length - 1; i >= 0; i--) {
     const frame = parseFrame(raw[i]!)
-    if (frame !== undefined && 'message' in frame && frame.message.type === 'message') out.push(frame.message)
+    if (frame !== undefined && 'message' in frame && frame.message.type === 'message') out.push(frame.encoded)
   }
   return out
 }

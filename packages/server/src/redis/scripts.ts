@@ -31,23 +31,28 @@ local function touch_room(keys, rooms, room, idle_ms)
 end
 `
 
-/** Replay for a join or a catch-up: messages after `since` if all are held, else the last `history`. */
+/**
+ * Replay for a join or a catch-up (PROTOCOL.md, "Joining"): without `since`, the last `history`; with it,
+ * every message after it when all are held (recovered 1), else every message still held of this epoch,
+ * after `since` when the epoch is the same (recovered 0). The list is newest first, like the history.
+ */
 const REPLAY = `
 local function replay(hist, epoch, seq, since, since_epoch, history)
-  local recovered = -1
-  local messages = {}
-  if since ~= '' then
-    local s = tonumber(since)
-    local missing = seq - s
-    if since_epoch == epoch and s <= seq and missing <= redis.call('LLEN', hist) then
-      recovered = 1
-      if missing > 0 then messages = redis.call('LRANGE', hist, 0, missing - 1) end
-    else
-      recovered = 0
-    end
+  if since == '' then
+    if history > 0 then return -1, redis.call('LRANGE', hist, 0, history - 1) end
+    return -1, {}
   end
-  if recovered ~= 1 and history > 0 then messages = redis.call('LRANGE', hist, 0, history - 1) end
-  return recovered, messages
+  local s = tonumber(since)
+  local held = redis.call('LLEN', hist)
+  if since_epoch == epoch and s <= seq then
+    local missing = seq - s
+    if missing <= held then
+      if missing > 0 then return 1, redis.call('LRANGE', hist, 0, missing - 1) end
+      return 1, {}
+    end
+    return 0, redis.call('LRANGE', hist, 0, held - 1)
+  end
+  return 0, redis.call('LRANGE', hist, 0, held - 1)
 end
 `
 
