@@ -50,6 +50,11 @@ export interface AdapterNode {
 export interface AdapterConfig {
   /** Messages kept per room for `since` and `history`, and for publish dedupe by `id`. */
   historySize: number
+  /**
+   * Bytes of encoded `message` frames a room's history may hold: past it the oldest messages go first,
+   * whatever `historySize` says (a room of 60 KiB messages would otherwise hold 6 MiB).
+   */
+  historyMaxBytes: number
   /** How long an empty room's `seq`, `epoch` and history are kept before they are freed. */
   idleTimeoutMs: number
   /** The server's clock, epoch milliseconds. */

@@ -71,6 +71,11 @@ export const CONFIG_KEYS = {
     default: 100,
     doc: 'messages kept per room for resume, replay and dedupe',
   },
+  'rooms.history_max_bytes': {
+    kind: 'posint',
+    default: 1_048_576,
+    doc: "bytes of messages a room's history may hold (the oldest go first)",
+  },
   'rooms.max_presence_bytes': {
     kind: 'posint',
     default: 2048,
@@ -398,6 +403,7 @@ export function configToOptions(config: ServerConfig): RoomServerOptions & { por
     maxRoomsPerConnection: num('rooms.max_rooms_per_connection'),
     idleTimeoutMs: num('rooms.idle_timeout_secs') * 1000,
     historySize: num('rooms.history_size'),
+    historyMaxBytes: num('rooms.history_max_bytes'),
     maxPresenceBytes: num('rooms.max_presence_bytes'),
     perMessageDeflate: config.compression === true,
     logLevel: config.log_level as NonNullable<RoomServerOptions['logLevel']>,

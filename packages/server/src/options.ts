@@ -129,6 +129,11 @@ export interface RoomServerOptions {
    */
   historySize?: number
   /**
+   * Bytes of encoded messages a room's history may hold; past it the oldest go first.
+   * @default 1_048_576
+   */
+  historyMaxBytes?: number
+  /**
    * How long an empty room keeps its seq, epoch and history.
    * @default 3_600_000
    */
@@ -220,6 +225,7 @@ export interface ResolvedLimits {
   maxMembersPerRoom: number
   maxRoomsPerConnection: number
   historySize: number
+  historyMaxBytes: number
   idleTimeoutMs: number
   pingIntervalMs: number
   pongTimeoutMs: number
@@ -239,6 +245,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxMembersPerRoom: 1000,
   maxRoomsPerConnection: 10,
   historySize: 100,
+  historyMaxBytes: 1_048_576,
   idleTimeoutMs: 3_600_000,
   pingIntervalMs: 30_000,
   pongTimeoutMs: 10_000,
@@ -260,6 +267,7 @@ const positive = new Set<keyof ResolvedLimits>([
   'pongTimeoutMs',
   'maxConnections',
   'maxBufferedBytes',
+  'historyMaxBytes',
   'authTimeoutMs',
   'closeTimeoutMs',
 ])

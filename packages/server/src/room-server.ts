@@ -189,7 +189,12 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     },
   }
   const attached = Promise.resolve(
-    adapter.attach(node, { historySize: limits.historySize, idleTimeoutMs: limits.idleTimeoutMs, now }),
+    adapter.attach(node, {
+      historySize: limits.historySize,
+      historyMaxBytes: limits.historyMaxBytes,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      now,
+    }),
   )
 
   function sendError(
