@@ -15,6 +15,10 @@ export interface ServerMetrics {
   readonly closes: Counter<'code'>
   readonly slowConsumers: Counter
   readonly authFailures: Counter
+  /** Bytes written for joins: `joined`, member pages and replayed messages. */
+  readonly replayedBytes: Counter
+  /** Joins refused with `rate_limited` because the connection's replay budget was spent. */
+  readonly replayRefusals: Counter
 }
 
 /** Per-frame counts not yet handed to their prom-client counters; see {@link ServerMetrics.traffic}. */
@@ -159,6 +163,16 @@ export function createMetrics(read: {
     authFailures: new Counter({
       name: 'roomwire_auth_failures_total',
       help: 'Connections refused with 4001',
+      registers,
+    }),
+    replayedBytes: new Counter({
+      name: 'roomwire_replayed_bytes_total',
+      help: 'Bytes written for joins: joined, member pages and replayed messages',
+      registers,
+    }),
+    replayRefusals: new Counter({
+      name: 'roomwire_replay_refusals_total',
+      help: "Joins refused with rate_limited because the connection's replay budget was spent",
       registers,
     }),
   }

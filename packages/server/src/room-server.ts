@@ -27,11 +27,12 @@ import { createHttpHandler } from './http-routes'
 import { LocalRooms } from './local-rooms'
 import { createLogger } from './logger'
 import { createMemoryAdapter } from './memory-adapter'
-import { asRefusal, type HandlerContext, handleMessage } from './message-handlers'
+import { asRefusal, type HandlerContext, handleMessage, joinInFlight } from './message-handlers'
 import { countIn, createMetrics } from './metrics'
 import type { ConnectionInfo, RoomServerOptions } from './options'
 import { resolveLimits } from './options'
 import { isOriginAllowed } from './origin'
+import { ReplayBudget } from './replay-budget'
 
 /** A room's state across the cluster, from {@link RoomServer.roomInfo}. */
 export interface RoomInfo {
@@ -166,7 +167,11 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       connection.close(4008, 'slow consumer: send buffer overflowed')
     },
   }
-  const local = new LocalRooms(host.sent)
+  const local = new LocalRooms({
+    sent: host.sent,
+    maxPendingBytes: limits.maxBufferedBytes,
+    overflow: (connection) => host.slowConsumer(connection),
+  })
 
   const node: AdapterNode = {
     nodeId: `n_${randomBytes(6).toString('base64url')}`,
@@ -232,6 +237,12 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     sendError,
     isOpen: (connection) => connections.get(connection.id) === connection && !connection.closing,
     notify: runHook,
+    replayBudget: new ReplayBudget(limits.replayBytesPerSec, limits.replayBurstBytes),
+    slowConsumer: (connection) => host.slowConsumer(connection),
+    replayCounters: {
+      sent: (bytes) => metrics.replayedBytes.inc(bytes),
+      refused: () => metrics.replayRefusals.inc(),
+    },
   }
 
   // Messages of one connection are handled one at a time, in order: a publish right after a join waits for it.
@@ -422,6 +433,8 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     connection.clearMemberships()
     track(connection, async () => {
       for (const room of joined) await adapter.leave(room, connection.id)
+      // A join that outlived the socket leaves its room itself; the connection goes from the adapter after.
+      await joinInFlight(connection)
       await adapter.removeConnection(connection.id)
     })
     const onDisconnect = options.onDisconnect
