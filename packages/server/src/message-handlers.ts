@@ -13,6 +13,7 @@ import type {
 import type { JoinResult, PublishInput, RoomAdapter } from './adapter'
 import type { Connection } from './connection'
 import { RoomServerError } from './errors'
+import type { InFlight } from './in-flight'
 import { type JoinedHead, joinFrames, membersPageBytes } from './join-frames'
 import type { LocalRooms } from './local-rooms'
 import type { AuthorizeRequest, ResolvedLimits, RoomServerOptions } from './options'
@@ -34,6 +35,10 @@ export interface HandlerContext {
   notify(connection: Connection, hook: string, run: () => unknown): void
   /** Each connection's budget of bytes its joins may send. */
   readonly replayBudget: ReplayBudget
+  /** Publishes waiting for an asynchronous adapter: shutdown writes its notice after their acks. */
+  readonly publishes: InFlight
+  /** Whether the server started shutting down: publishes are refused with `unavailable` from then on. */
+  isClosing(): boolean
   /** Close a connection as a slow consumer (4008), counted and logged. */
   slowConsumer(connection: Connection): void
   /** Count the bytes a join's frames took, and joins refused by the replay budget. */
@@ -270,13 +275,26 @@ async function publish(ctx: HandlerContext, connection: Connection, msg: Publish
   }
   // A hook may have awaited while the member left or the socket closed: publish nothing then.
   requireJoined(connection, msg.room)
+  // Checked here, right before the adapter, not on arrival: nothing is acked after the shutdown notice.
+  if (ctx.isClosing()) {
+    throw new Refusal('unavailable', 'the server is shutting down: publish again on the next connection')
+  }
   const input: PublishInput = { event: msg.event, data, from: connection.id, ts: ctx.now() }
   if (msg.id !== undefined) input.id = msg.id
   if (msg.echo !== true) input.skip = connection.id
   // The memory adapter answers synchronously: no await then, one microtask hop less per publish.
   const pending = ctx.adapter.publish(msg.room, input)
-  const result = pending instanceof Promise ? await pending : pending
-  if (msg.ref !== undefined) connection.sendAck(msg.ref, result.seq)
+  if (!(pending instanceof Promise)) {
+    if (msg.ref !== undefined) connection.sendAck(msg.ref, pending.seq)
+    return
+  }
+  ctx.publishes.begin()
+  try {
+    const result = await pending
+    if (msg.ref !== undefined) connection.sendAck(msg.ref, result.seq)
+  } finally {
+    ctx.publishes.end()
+  }
 }
 
 async function presence(ctx: HandlerContext, connection: Connection, msg: PresenceMessage): Promise<void> {

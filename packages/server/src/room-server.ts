@@ -24,6 +24,7 @@ import { Connection, type ConnectionHost, framePayload, textFrame, WriteCoalesce
 import { RoomServerError } from './errors'
 import { startHeartbeat } from './heartbeat'
 import { createHttpHandler } from './http-routes'
+import { InFlight } from './in-flight'
 import { LocalRooms } from './local-rooms'
 import { createLogger } from './logger'
 import { createMemoryAdapter } from './memory-adapter'
@@ -172,6 +173,8 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     maxPendingBytes: limits.maxBufferedBytes,
     overflow: (connection) => host.slowConsumer(connection),
   })
+  // Publishes accepted and not yet acked (asynchronous adapters only): shutdown's notice waits for them.
+  const publishes = new InFlight()
 
   const node: AdapterNode = {
     nodeId: `n_${randomBytes(6).toString('base64url')}`,
@@ -238,6 +241,8 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     isOpen: (connection) => connections.get(connection.id) === connection && !connection.closing,
     notify: runHook,
     replayBudget: new ReplayBudget(limits.replayBytesPerSec, limits.replayBurstBytes),
+    publishes,
+    isClosing: () => closing,
     slowConsumer: (connection) => host.slowConsumer(connection),
     replayCounters: {
       sent: (bytes) => metrics.replayedBytes.inc(bytes),
@@ -596,6 +601,9 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       if (ownServer) httpClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       else server.off('upgrade', onUpgrade)
     }
+    // Publishes are refused from here on (closing); those an asynchronous adapter still works on are
+    // acked first, so that nothing is acked after the notice (PROTOCOL.md, `system`).
+    if (publishes.count > 0) await publishes.idle(Math.max(0, deadline - now()))
     const open = [...connections.values()]
     for (const connection of open)
       connection.send({ type: 'system', message: 'server shutting down', code: 'shutdown' })
@@ -653,8 +661,14 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
         if (!result.success) throw new RoomServerError('invalid_argument', result.error.message)
         data = result.data
       }
-      const { seq } = await adapter.publish(room, { event, data, from: 'server', ts: now() })
-      return { seq }
+      if (closing) throw new RoomServerError('closed', 'the server is shutting down: broadcast refused')
+      publishes.begin()
+      try {
+        const { seq } = await adapter.publish(room, { event, data, from: 'server', ts: now() })
+        return { seq }
+      } finally {
+        publishes.end()
+      }
     },
     async broadcastAll(event, data) {
       await adapter.broadcastDirect({ kind: 'all' }, serverDirect(event, data))

@@ -36,3 +36,20 @@ export function failingJoinAdapter(): RoomAdapter & { fail: boolean } {
   }
   return adapter
 }
+
+/** The memory adapter with publishes held until `release()`, as a Redis round trip would. */
+export function heldPublishAdapter(): RoomAdapter & { release(): void; waiting(): number } {
+  const inner = createMemoryAdapter()
+  const held: (() => void)[] = []
+  return {
+    ...inner,
+    async publish(room, input) {
+      await new Promise<void>((resolve) => held.push(resolve))
+      return inner.publish(room, input)
+    },
+    release() {
+      for (const resolve of held.splice(0)) resolve()
+    },
+    waiting: () => held.length,
+  }
+}
