@@ -66,13 +66,17 @@ export class LocalRooms {
   }
 
   /**
-   * Finish a join whose frames (`joined` reporting `seq` and `members`, the member pages, the replay) were
-   * just written: make the connection a member, then send what arrived while it was pending and is newer
-   * than that state. This is what keeps replay + live free of gaps and duplicates when the adapter answers
+   * Finish a join whose frames (`joined` reporting `epoch`, `seq` and `members`, the member pages, the
+   * replay) were just written: make the connection a member, then send what arrived while it was pending
+   * and is newer than that state. This is what keeps replay + live free of gaps and duplicates when the adapter answers
    * asynchronously and the replay is written as the socket drains. False when the join is no longer
    * pending (its buffer overflowed, or it was removed): it did not become a member.
    */
-  activate(room: string, connection: Connection, seq: number, members: readonly Member[]): boolean {
+  activate(
+    room: string,
+    connection: Connection,
+    joined: { epoch: string; seq: number; members: readonly Member[] },
+  ): boolean {
     const local = this.#rooms.get(room)
     const pending = local?.pending?.get(connection)
     if (local === undefined || pending === undefined) return false
@@ -81,11 +85,13 @@ export class LocalRooms {
     if (pending.buffered.length === 0) return true
     let listed: Set<string> | undefined
     const isListed = (id: string) => {
-      listed ??= new Set(members.map((member) => member.id))
+      listed ??= new Set(joined.members.map((member) => member.id))
       return listed.has(id)
     }
     for (const { message, frame } of pending.buffered) {
-      if (message.type === 'message' && message.seq <= seq) continue
+      if (message.type === 'message' && message.seq <= joined.seq) continue
+      // The epoch the joiner was just told about: a `reset` to it would only move it back.
+      if (message.type === 'reset' && message.epoch === joined.epoch) continue
       if (message.type === 'member_joined' && isListed(message.member.id)) continue
       if (message.type === 'member_left' && !isListed(message.id)) continue
       if (connection.sendFrame(frame)) this.#host.sent(1, framePayload(frame).length)

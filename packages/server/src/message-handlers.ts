@@ -176,7 +176,7 @@ async function joinRoom(ctx: HandlerContext, connection: Connection, msg: JoinMe
     if (!ctx.isOpen(connection)) return
     if (!(await writeJoin(ctx, connection, msg, result))) return
     if (!already) {
-      if (!ctx.local.activate(room, connection, result.seq, result.members)) return
+      if (!ctx.local.activate(room, connection, result)) return
       connection.setMembership(room, 'joined')
       isMember = true
     }

@@ -1,6 +1,7 @@
 import type { Member, RoomEventMessage, ServerMessage } from '@roomwire/protocol'
 import { describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
+import type { AdapterNode, RoomAdapter } from '../src/index'
 import { heldJoinAdapter } from './adapter-doubles'
 import { startTestServer, type TestClient, type TestServer } from './helpers'
 
@@ -226,5 +227,32 @@ describe('what a pending join holds', () => {
         alice.received('member_joined').map((m) => m.member.id),
       )
     })
+  })
+
+  it('drops a reset to the epoch the joiner was just told about, and passes on one to another epoch', async () => {
+    let node: AdapterNode | undefined
+    const held = heldJoinAdapter()
+    const adapter: RoomAdapter = {
+      ...held,
+      attach(n, config) {
+        node = n
+        return held.attach(n, config)
+      },
+    }
+    await using server = await startTestServer({ adapter })
+    const first = server.connect({ join: 'r' })
+    await vi.waitFor(() => expect(held.waiting()).toBe(1))
+    held.release()
+    await using alice = await first
+    const { epoch } = alice.received('joined')[0]!
+    await using bob = await server.connect()
+    bob.send({ type: 'join', room: 'r' })
+    await vi.waitFor(() => expect(held.waiting()).toBe(1))
+    node!.deliver('r', { type: 'reset', room: 'r', epoch, seq: 0 })
+    node!.deliver('r', { type: 'reset', room: 'r', epoch: 'e_later', seq: 0 })
+    held.release()
+    await expect(bob.next('reset')).resolves.toMatchObject({ epoch: 'e_later' })
+    expect(bob.received('reset')).toHaveLength(1)
+    expect(alice.received('reset')).toHaveLength(2)
   })
 })
