@@ -12,6 +12,7 @@ export class InFlight {
     return this.#count
   }
 
+  /** One more is in flight. */
   begin(): void {
     this.#count++
   }
