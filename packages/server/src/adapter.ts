@@ -131,6 +131,18 @@ export interface AdapterHealth {
   reason?: string
 }
 
+/** What an adapter holds in this process, for `/health` and the metrics; see {@link RoomAdapter.stats}. */
+export interface AdapterStats {
+  /** Rooms without members whose seq, epoch and history are kept for resume. */
+  idleRooms: number
+  /** Bytes of history held (encoded `message` frames). */
+  historyBytes: number
+  /** Idle rooms freed before their idle timeout because too many were held (since the adapter started). */
+  idleRoomsEvicted: number
+  /** Messages dropped from history to keep the process's history budget (since the adapter started). */
+  historyEvicted: number
+}
+
 /**
  * Storage and fan-out for everything that must be cluster-wide: room `seq`/`epoch`, history, dedupe,
  * membership, presence, direct messages. The in-memory adapter is the default; a Redis adapter spans
@@ -183,4 +195,10 @@ export interface RoomAdapter {
   rooms(): string[] | Promise<string[]>
   /** The shared store's state, for adapters that have one (`/health` and `roomwire_cluster_store_up`). */
   health?(): AdapterHealth
+  /**
+   * What this adapter holds in this process's memory (`/health` and the `roomwire_idle_rooms`,
+   * `roomwire_history_bytes` metrics); adapters that keep rooms elsewhere leave it out. Cheap: read at
+   * every scrape.
+   */
+  stats?(): AdapterStats
 }

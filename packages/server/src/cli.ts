@@ -6,6 +6,7 @@ import type { RoomAdapter } from './adapter'
 import {
   CONFIG_KEYS,
   type ConfigKey,
+  configToMemoryOptions,
   configToOptions,
   envName,
   flagName,
@@ -13,6 +14,7 @@ import {
   type ServerConfig,
 } from './config'
 import { RoomServerError } from './errors'
+import { createMemoryAdapter } from './memory-adapter'
 import { createRedisAdapter } from './redis/redis-adapter'
 import { createRoomServer } from './room-server'
 
@@ -44,11 +46,11 @@ ${rows.join('\n')}
 }
 
 /**
- * The adapter for a configuration: the in-memory default, or the Redis cluster adapter when `redis_url`
- * is set (several processes sharing one Redis act as one server).
+ * The adapter for a configuration: the in-memory default (with its `memory.*` bounds), or the Redis
+ * cluster adapter when `redis_url` is set (several processes sharing one Redis act as one server).
  */
-function adapterFor(config: ServerConfig, logger: Logger): RoomAdapter | undefined {
-  if (config.redis_url === undefined) return undefined
+function adapterFor(config: ServerConfig, logger: Logger): RoomAdapter {
+  if (config.redis_url === undefined) return createMemoryAdapter(configToMemoryOptions(config))
   const nodeTtlMs = (config.redis_node_ttl_secs as number) * 1000
   return createRedisAdapter({
     url: config.redis_url as string,
@@ -120,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
   const server = createRoomServer({
     ...options,
     logger,
-    ...(adapter === undefined ? {} : { adapter }),
+    adapter,
     ...(protocol === undefined ? {} : { protocol }),
   })
   const timeoutMs = (config.shutdown_timeout_secs as number) * 1000

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { RoomServerError } from './errors'
+import type { MemoryAdapterOptions } from './memory-adapter'
 import type { RoomServerOptions } from './options'
 
 type Kind =
@@ -75,6 +76,31 @@ export const CONFIG_KEYS = {
     kind: 'posint',
     default: 1_048_576,
     doc: "bytes of messages a room's history may hold (the oldest go first)",
+  },
+  'rooms.replay_bytes_per_sec': {
+    kind: 'number',
+    default: 1_048_576,
+    doc: "bytes a second one connection's joins may send of members and history; 0 turns it off (rate_limited)",
+  },
+  'rooms.replay_burst_bytes': {
+    kind: 'posint',
+    default: 33_554_432,
+    doc: "what a connection's replay budget holds when full (and when it connects)",
+  },
+  'rooms.join_drain_timeout_secs': {
+    kind: 'secs',
+    default: 30,
+    doc: "how long a join's member pages and replay wait for the socket to drain before 4008",
+  },
+  'memory.max_history_bytes': {
+    kind: 'posint',
+    default: 134_217_728,
+    doc: 'without redis_url: bytes of history all rooms may hold (least recently used rooms lose messages first)',
+  },
+  'memory.max_idle_rooms': {
+    kind: 'posint',
+    default: 10_000,
+    doc: 'without redis_url: empty rooms kept for resume (the one empty longest is freed first)',
   },
   'rooms.max_presence_bytes': {
     kind: 'posint',
@@ -404,6 +430,9 @@ export function configToOptions(config: ServerConfig): RoomServerOptions & { por
     idleTimeoutMs: num('rooms.idle_timeout_secs') * 1000,
     historySize: num('rooms.history_size'),
     historyMaxBytes: num('rooms.history_max_bytes'),
+    replayBytesPerSec: num('rooms.replay_bytes_per_sec'),
+    replayBurstBytes: num('rooms.replay_burst_bytes'),
+    joinDrainTimeoutMs: num('rooms.join_drain_timeout_secs') * 1000,
     maxPresenceBytes: num('rooms.max_presence_bytes'),
     perMessageDeflate: config.compression === true,
     logLevel: config.log_level as NonNullable<RoomServerOptions['logLevel']>,
@@ -419,4 +448,12 @@ export function configToOptions(config: ServerConfig): RoomServerOptions & { por
   const dir = str('static_dir')
   if (dir !== undefined) options.staticDir = dir
   return options
+}
+
+/** The memory adapter's options from a loaded configuration (used when `redis_url` is not set). */
+export function configToMemoryOptions(config: ServerConfig): MemoryAdapterOptions {
+  return {
+    maxHistoryBytes: config['memory.max_history_bytes'] as number,
+    maxIdleRooms: config['memory.max_idle_rooms'] as number,
+  }
 }

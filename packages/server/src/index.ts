@@ -2,6 +2,7 @@ export type {
   AdapterConfig,
   AdapterNode,
   AdapterRoomInfo,
+  AdapterStats,
   ConnectionTarget,
   DeliverOptions,
   JoinResult,
@@ -14,7 +15,12 @@ export type {
 export { extractToken, redactUrl } from './auth'
 export { RoomServerError, type RoomServerErrorCode } from './errors'
 export { HistoryRing, type SinceResult } from './history'
-export { createMemoryAdapter, newEpoch } from './memory-adapter'
+export {
+  createMemoryAdapter,
+  DEFAULT_MEMORY_ADAPTER_OPTIONS,
+  type MemoryAdapterOptions,
+  newEpoch,
+} from './memory-adapter'
 export {
   type AuthOptions,
   type AuthorizeRequest,

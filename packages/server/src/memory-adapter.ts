@@ -4,7 +4,9 @@ import type {
   AdapterConfig,
   AdapterNode,
   AdapterRoomInfo,
+  AdapterStats,
   ConnectionTarget,
+  DeliverOptions,
   JoinResult,
   PublishInput,
   PublishResult,
@@ -13,13 +15,39 @@ import type {
 } from './adapter'
 import { RoomServerError } from './errors'
 import { HistoryRing } from './history'
+import { type BudgetedHistory, HistoryBudget } from './history-budget'
 
-interface RoomState {
+/** Options of {@link createMemoryAdapter}. Sizes are bytes. */
+export interface MemoryAdapterOptions {
+  /**
+   * Bytes of history (encoded `message` frames) all rooms of the process may hold together; past it the
+   * least recently used rooms (published to or joined) lose their oldest messages first. Each room is also
+   * held to the server's `historyMaxBytes` and `historySize`.
+   * @default 134_217_728 (128 MiB)
+   */
+  maxHistoryBytes?: number
+  /**
+   * Rooms without members kept for resume (each for the server's `idleTimeoutMs`); past it the room that
+   * has been empty longest is freed first. A client that comes back to a freed room gets a new epoch and
+   * `recovered: false`, as after a restart.
+   * @default 10_000
+   */
+  maxIdleRooms?: number
+}
+
+/** Defaults of {@link MemoryAdapterOptions}. */
+export const DEFAULT_MEMORY_ADAPTER_OPTIONS: Required<MemoryAdapterOptions> = {
+  maxHistoryBytes: 134_217_728,
+  maxIdleRooms: 10_000,
+}
+
+interface RoomState extends BudgetedHistory {
   seq: number
-  epoch: string
-  history: HistoryRing
-  members: Map<string, Member>
-  expiry: ReturnType<typeof setTimeout> | undefined
+  readonly epoch: string
+  readonly history: HistoryRing
+  readonly members: Map<string, Member>
+  /** When it last became empty (server clock); meaningful while it is in the idle list. */
+  idleSince: number
 }
 
 /** A fresh epoch name: random, so a restarted process never reuses one. */
@@ -27,14 +55,37 @@ export function newEpoch(): string {
   return `e_${randomBytes(9).toString('base64url')}`
 }
 
+function checkOptions(options: MemoryAdapterOptions): Required<MemoryAdapterOptions> {
+  const resolved = { ...DEFAULT_MEMORY_ADAPTER_OPTIONS }
+  for (const key of Object.keys(resolved) as (keyof MemoryAdapterOptions)[]) {
+    const value = options[key]
+    if (value === undefined) continue
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RoomServerError(
+        'invalid_config',
+        `memory adapter option ${key} is ${String(value)}; expected an integer above 0`,
+      )
+    }
+    resolved[key] = value
+  }
+  return resolved
+}
+
 /**
  * The default {@link RoomAdapter}: everything in this process's memory, delivered synchronously. Enough
- * for one process; use a cluster adapter to span several.
+ * for one process; use a cluster adapter to span several. Its memory is bounded: history by bytes per room
+ * and per process, and empty rooms by count and time.
  * @example
- * const server = createRoomServer({ port: 8080, adapter: createMemoryAdapter() })
+ * const server = createRoomServer({ port: 8080, adapter: createMemoryAdapter({ maxIdleRooms: 1000 }) })
  */
-export function createMemoryAdapter(): RoomAdapter {
+export function createMemoryAdapter(options: MemoryAdapterOptions = {}): RoomAdapter {
+  const { maxHistoryBytes, maxIdleRooms } = checkOptions(options)
   const rooms = new Map<string, RoomState>()
+  /** Rooms without members, the one empty longest first (a Map keeps insertion order). */
+  const idle = new Map<string, RoomState>()
+  const budget = new HistoryBudget(maxHistoryBytes)
+  let idleRoomsEvicted = 0
+  let expiry: ReturnType<typeof setTimeout> | undefined
   let node: AdapterNode | undefined
   let config: AdapterConfig | undefined
 
@@ -48,32 +99,61 @@ export function createMemoryAdapter(): RoomAdapter {
   const stateOf = (room: string): RoomState => {
     let state = rooms.get(room)
     if (state === undefined) {
+      const c = attached().config
       state = {
         seq: 0,
         epoch: newEpoch(),
-        history: new HistoryRing(attached().config.historySize),
+        history: new HistoryRing(c.historySize, c.historyMaxBytes),
         members: new Map(),
-        expiry: undefined,
+        idleSince: 0,
+        older: undefined,
+        newer: undefined,
+        listed: false,
       }
       rooms.set(room, state)
-      scheduleExpiry(room, state)
     }
     return state
   }
 
-  // An empty room keeps its seq, epoch and history for idleTimeoutMs so clients can resume, then is freed.
-  function scheduleExpiry(room: string, state: RoomState): void {
-    if (state.members.size > 0 || state.expiry !== undefined) return
-    state.expiry = setTimeout(() => {
-      if (rooms.get(room) === state && state.members.size === 0) rooms.delete(room)
-    }, attached().config.idleTimeoutMs)
-    state.expiry.unref()
+  function free(room: string, state: RoomState): void {
+    rooms.delete(room)
+    idle.delete(room)
+    budget.release(state)
   }
 
-  function cancelExpiry(state: RoomState): void {
-    if (state.expiry === undefined) return
-    clearTimeout(state.expiry)
-    state.expiry = undefined
+  // An empty room keeps its seq, epoch and history for idleTimeoutMs so clients can resume, then is freed;
+  // at most maxIdleRooms are kept (issue 12: 40 connections churning room names left 72,500 for an hour).
+  function becameIdle(room: string, state: RoomState): void {
+    idle.delete(room)
+    state.idleSince = attached().config.now()
+    idle.set(room, state)
+    if (idle.size > maxIdleRooms) {
+      const [oldest, oldestState] = idle.entries().next().value!
+      free(oldest, oldestState)
+      idleRoomsEvicted++
+    }
+    scheduleExpiry()
+  }
+
+  // One timer for all idle rooms: they all wait the same time, so the one empty longest expires first.
+  function scheduleExpiry(): void {
+    if (expiry !== undefined) return
+    const first = idle.values().next().value
+    if (first === undefined) return
+    const { idleTimeoutMs, now } = attached().config
+    expiry = setTimeout(expire, Math.max(1, first.idleSince + idleTimeoutMs - now()))
+    expiry.unref()
+  }
+
+  function expire(): void {
+    expiry = undefined
+    const { idleTimeoutMs, now } = attached().config
+    const t = now()
+    for (const [room, state] of idle) {
+      if (state.idleSince + idleTimeoutMs > t) break
+      free(room, state)
+    }
+    scheduleExpiry()
   }
 
   const join = (room: string, member: Member, replay: ReplayRequest, maxMembers: number): JoinResult => {
@@ -81,31 +161,29 @@ export function createMemoryAdapter(): RoomAdapter {
     const rejoined = state.members.has(member.id)
     if (!rejoined && state.members.size >= maxMembers) return { ok: false, reason: 'room_full' }
     if (!rejoined) {
-      cancelExpiry(state)
+      idle.delete(room)
       state.members.set(member.id, member)
       node!.deliver(room, { type: 'member_joined', room, member }, { skip: member.id })
     }
-    let messages: RoomEventMessage[] = []
+    let frames: string[] = []
     let recovered: boolean | undefined
     if (replay.since !== undefined) {
       const sameEpoch = replay.epoch === state.epoch
       const result = sameEpoch ? state.history.since(replay.since, state.seq) : { recovered: false as const }
       recovered = result.recovered
-      if (result.recovered) messages = result.messages
-      else {
-        // Whatever is still held of this epoch: a client back after a lost epoch misses nothing the room has.
-        const after = sameEpoch ? replay.since : 0
-        messages = state.history.last(state.history.size).filter((message) => message.seq > after)
-      }
+      // Otherwise whatever is still held of this epoch: a client back after a lost epoch misses nothing the
+      // room has (issue 13).
+      frames = result.recovered ? result.frames : state.history.after(sameEpoch ? replay.since : 0)
     } else if (replay.history !== undefined && replay.history > 0) {
-      messages = state.history.last(replay.history)
+      frames = state.history.last(replay.history)
     }
+    budget.touch(state)
     const result: JoinResult = {
       ok: true,
       seq: state.seq,
       epoch: state.epoch,
       members: [...state.members.values()],
-      replay: messages.map((message) => encode(message)),
+      replay: frames,
       rejoined,
     }
     if (recovered !== undefined) result.recovered = recovered
@@ -116,7 +194,7 @@ export function createMemoryAdapter(): RoomAdapter {
     const state = rooms.get(room)
     if (state === undefined || !state.members.delete(id)) return
     node!.deliver(room, { type: 'member_left', room, id })
-    scheduleExpiry(room, state)
+    if (state.members.size === 0) becameIdle(room, state)
   }
 
   const setPresence = (room: string, id: string, presence: unknown): boolean => {
@@ -129,12 +207,15 @@ export function createMemoryAdapter(): RoomAdapter {
   }
 
   const publish = (room: string, input: PublishInput): PublishResult => {
+    const created = !rooms.has(room)
     const state = stateOf(room)
+    // A server broadcast to a room nobody joined yet: its state is kept as an idle room's.
+    if (created) becameIdle(room, state)
     if (input.id !== undefined) {
       const seq = state.history.seqOfId(input.id)
       if (seq !== undefined) return { seq, epoch: state.epoch, duplicate: true }
     }
-    const seq = ++state.seq
+    const seq = state.seq + 1
     const message: RoomEventMessage = {
       type: 'message',
       room,
@@ -145,10 +226,25 @@ export function createMemoryAdapter(): RoomAdapter {
       ts: input.ts,
     }
     if (input.id !== undefined) message.id = input.id
-    state.history.push(message)
-    node!.deliver(room, message, input.skip === undefined ? undefined : { skip: input.skip })
+    // Encoded once, for the history and for every member's frame; before any change, so a value that cannot
+    // be encoded changes nothing.
+    const encoded = config!.historySize > 0 ? encode(message) : undefined
+    state.seq = seq
+    let deliverOptions: DeliverOptions | undefined
+    if (encoded !== undefined) {
+      budget.push(state, seq, encoded, input.id)
+      deliverOptions = input.skip === undefined ? { encoded } : { skip: input.skip, encoded }
+    } else if (input.skip !== undefined) deliverOptions = { skip: input.skip }
+    node!.deliver(room, message, deliverOptions)
     return { seq, epoch: state.epoch, duplicate: false }
   }
+
+  const stats = (): AdapterStats => ({
+    idleRooms: idle.size,
+    historyBytes: budget.bytes,
+    idleRoomsEvicted,
+    historyEvicted: budget.evicted,
+  })
 
   return {
     attach(n, c) {
@@ -156,8 +252,9 @@ export function createMemoryAdapter(): RoomAdapter {
       config = c
     },
     close() {
-      for (const state of rooms.values()) cancelExpiry(state)
-      rooms.clear()
+      if (expiry !== undefined) clearTimeout(expiry)
+      expiry = undefined
+      for (const [room, state] of rooms) free(room, state)
     },
     addConnection() {},
     removeConnection() {},
@@ -176,5 +273,6 @@ export function createMemoryAdapter(): RoomAdapter {
       return { seq: state.seq, epoch: state.epoch, members: [...state.members.values()] }
     },
     rooms: () => [...rooms].filter(([, state]) => state.members.size > 0).map(([name]) => name),
+    stats,
   }
 }

@@ -2,7 +2,6 @@ import type {
   ClientMessage,
   DirectMessage,
   ErrorCode,
-  JoinedMessage,
   JoinMessage,
   LeaveMessage,
   Member,
@@ -11,11 +10,15 @@ import type {
   PublishMessage,
   Ref,
 } from '@roomwire/protocol'
-import type { PublishInput, RoomAdapter } from './adapter'
+import type { JoinResult, PublishInput, RoomAdapter } from './adapter'
 import type { Connection } from './connection'
 import { RoomServerError } from './errors'
+import type { InFlight } from './in-flight'
+import { type JoinedHead, joinFrames, membersPageBytes } from './join-frames'
 import type { LocalRooms } from './local-rooms'
 import type { AuthorizeRequest, ResolvedLimits, RoomServerOptions } from './options'
+import { writePaced } from './paced-writer'
+import type { ReplayBudget } from './replay-budget'
 
 /** What the message handlers need from their server. */
 export interface HandlerContext {
@@ -30,6 +33,16 @@ export interface HandlerContext {
   isOpen(connection: Connection): boolean
   /** Run an app notification hook (onJoin, onLeave): a throw or rejection is logged, never surfaced. */
   notify(connection: Connection, hook: string, run: () => unknown): void
+  /** Each connection's budget of bytes its joins may send. */
+  readonly replayBudget: ReplayBudget
+  /** Publishes waiting for an asynchronous adapter: shutdown writes its notice after their acks. */
+  readonly publishes: InFlight
+  /** Whether the server started shutting down: publishes are refused with `unavailable` from then on. */
+  isClosing(): boolean
+  /** Close a connection as a slow consumer (4008), counted and logged. */
+  slowConsumer(connection: Connection): void
+  /** Count the bytes a join's frames took, and joins refused by the replay budget. */
+  readonly replayCounters: { sent(bytes: number): void; refused(): void }
 }
 
 /** Thrown inside a handler to answer its message with an `error` frame. */
@@ -84,7 +97,30 @@ function requireJoined(connection: Connection, room: string): void {
   }
 }
 
+const settledJoins = new WeakMap<Connection, Promise<void>>()
+const ignore = () => {}
+
+/**
+ * The join this connection has in flight, as a promise that settles (never rejects) once the join is done
+ * with the adapter, its cleanup included: a connection that closed must not be removed from the adapter
+ * before a join that outlived its socket left the room again.
+ */
+export function joinInFlight(connection: Connection): Promise<void> | undefined {
+  return settledJoins.get(connection)
+}
+
 async function join(ctx: HandlerContext, connection: Connection, msg: JoinMessage): Promise<void> {
+  const work = joinRoom(ctx, connection, msg)
+  const settled = work.then(ignore, ignore)
+  settledJoins.set(connection, settled)
+  try {
+    await work
+  } finally {
+    if (settledJoins.get(connection) === settled) settledJoins.delete(connection)
+  }
+}
+
+async function joinRoom(ctx: HandlerContext, connection: Connection, msg: JoinMessage): Promise<void> {
   const { room } = msg
   const already = connection.membership(room) === 'joined'
   if (!already && connection.roomCount >= ctx.limits.maxRoomsPerConnection) {
@@ -94,6 +130,13 @@ async function join(ctx: HandlerContext, connection: Connection, msg: JoinMessag
     )
   }
   const presence = msg.presence === undefined ? undefined : checkPresence(ctx, msg.presence, 'presence')
+  if (!ctx.replayBudget.allows(connection, ctx.now())) {
+    ctx.replayCounters.refused()
+    throw new Refusal(
+      'rate_limited',
+      `join: this connection's joins sent over ${ctx.limits.replayBytesPerSec} bytes a second of members and history; join again shortly`,
+    )
+  }
   await authorized(ctx, {
     action: 'join',
     connection: connection.info(),
@@ -114,46 +157,77 @@ async function join(ctx: HandlerContext, connection: Connection, msg: JoinMessag
     connection.setMembership(room, 'pending')
     ctx.local.addPending(room, connection)
   }
-  let result: Awaited<ReturnType<RoomAdapter['join']>>
+  let result: JoinResult
   try {
     result = await ctx.adapter.join(room, member, replay, ctx.limits.maxMembersPerRoom)
   } catch (cause) {
-    if (!already) abandon(ctx, connection, room)
+    // It may have added the member before it failed (a Redis reply lost to a timeout): no ghost member.
+    if (!already) await undoJoin(ctx, connection, room)
     throw cause
   }
   if (!result.ok) {
     if (!already) abandon(ctx, connection, room)
     throw new Refusal('room_full', `room: "${room}" has ${ctx.limits.maxMembersPerRoom} members, the limit`)
   }
-  if (!ctx.isOpen(connection)) {
-    // The socket closed while the adapter worked: its cleanup skipped this pending room, so leave here.
-    ctx.local.remove(room, connection)
-    await ctx.adapter.leave(room, connection.id)
-    return
+  // The adapter holds the member now: every way out but becoming a member leaves the room again, so nobody
+  // sees a member_joined without its member_left.
+  let isMember = already
+  try {
+    if (!ctx.isOpen(connection)) return
+    if (!(await writeJoin(ctx, connection, msg, result))) return
+    if (!already) {
+      if (!ctx.local.activate(room, connection, result)) return
+      connection.setMembership(room, 'joined')
+      isMember = true
+    }
+  } finally {
+    if (!isMember) await undoJoin(ctx, connection, room)
   }
-  const joined: JoinedMessage = {
-    type: 'joined',
-    room,
-    seq: result.seq,
-    epoch: result.epoch,
-    members: result.members,
-  }
-  if (result.recovered !== undefined) joined.recovered = result.recovered
-  if (result.replay.length > 0) joined.replay = result.replay.length
-  if (msg.ref !== undefined) joined.ref = msg.ref
-  // `joined` first, then the replay (PROTOCOL.md, "Joining"): the client learns the epoch before seq 1.
-  connection.send(joined)
-  for (const frame of result.replay) connection.sendText(frame)
   if (already) return
-  connection.setMembership(room, 'joined')
-  ctx.local.activate(room, connection, result.seq, result.members)
   const onJoin = ctx.hooks.onJoin
   if (onJoin !== undefined) ctx.notify(connection, 'onJoin', () => onJoin(connection.info(), room))
+}
+
+/**
+ * Write a join's frames: `joined` first, then the member pages, then the replay (PROTOCOL.md, "Joining": the
+ * client learns the epoch before seq 1), as the socket drains. False when the connection closed or
+ * stalled meanwhile (then closed as a slow consumer: it resumes with `since`).
+ */
+async function writeJoin(
+  ctx: HandlerContext,
+  connection: Connection,
+  msg: JoinMessage,
+  result: Extract<JoinResult, { ok: true }>,
+): Promise<boolean> {
+  const head: JoinedHead = { type: 'joined', room: msg.room, seq: result.seq, epoch: result.epoch }
+  if (result.recovered !== undefined) head.recovered = result.recovered
+  if (result.replay.length > 0) head.replay = result.replay.length
+  if (msg.ref !== undefined) head.ref = msg.ref
+  const maxBuffered = ctx.limits.maxBufferedBytes
+  const frames = joinFrames(head, result.members, result.replay, membersPageBytes(maxBuffered))
+  const outcome = await writePaced(connection, frames, {
+    highWaterBytes: Math.floor(maxBuffered / 2),
+    stallTimeoutMs: ctx.limits.joinDrainTimeoutMs,
+  })
+  ctx.replayBudget.charge(connection, outcome.bytes, ctx.now())
+  ctx.replayCounters.sent(outcome.bytes)
+  if (!outcome.ok && outcome.reason === 'stalled') ctx.slowConsumer(connection)
+  return outcome.ok
 }
 
 function abandon(ctx: HandlerContext, connection: Connection, room: string): void {
   connection.deleteMembership(room)
   ctx.local.remove(room, connection)
+}
+
+/** Forget a join that did not finish, here and in the adapter (which does nothing if it is not a member). */
+async function undoJoin(ctx: HandlerContext, connection: Connection, room: string): Promise<void> {
+  abandon(ctx, connection, room)
+  try {
+    await ctx.adapter.leave(room, connection.id)
+  } catch (err) {
+    connection.log.error({ err, room }, 'could not remove the member of a failed join')
+  }
 }
 
 async function leave(ctx: HandlerContext, connection: Connection, msg: LeaveMessage): Promise<void> {
@@ -201,13 +275,26 @@ async function publish(ctx: HandlerContext, connection: Connection, msg: Publish
   }
   // A hook may have awaited while the member left or the socket closed: publish nothing then.
   requireJoined(connection, msg.room)
+  // Checked here, right before the adapter, not on arrival: nothing is acked after the shutdown notice.
+  if (ctx.isClosing()) {
+    throw new Refusal('unavailable', 'the server is shutting down: publish again on the next connection')
+  }
   const input: PublishInput = { event: msg.event, data, from: connection.id, ts: ctx.now() }
   if (msg.id !== undefined) input.id = msg.id
   if (msg.echo !== true) input.skip = connection.id
   // The memory adapter answers synchronously: no await then, one microtask hop less per publish.
   const pending = ctx.adapter.publish(msg.room, input)
-  const result = pending instanceof Promise ? await pending : pending
-  if (msg.ref !== undefined) connection.sendAck(msg.ref, result.seq)
+  if (!(pending instanceof Promise)) {
+    if (msg.ref !== undefined) connection.sendAck(msg.ref, pending.seq)
+    return
+  }
+  ctx.publishes.begin()
+  try {
+    const result = await pending
+    if (msg.ref !== undefined) connection.sendAck(msg.ref, result.seq)
+  } finally {
+    ctx.publishes.end()
+  }
 }
 
 async function presence(ctx: HandlerContext, connection: Connection, msg: PresenceMessage): Promise<void> {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client'
+import type { AdapterStats } from './adapter'
 
 /** The server's Prometheus metrics, in a registry of its own so several servers can share a process. */
 export interface ServerMetrics {
@@ -14,6 +15,10 @@ export interface ServerMetrics {
   readonly closes: Counter<'code'>
   readonly slowConsumers: Counter
   readonly authFailures: Counter
+  /** Bytes written for joins: `joined`, member pages and replayed messages. */
+  readonly replayedBytes: Counter
+  /** Joins refused with `rate_limited` because the connection's replay budget was spent. */
+  readonly replayRefusals: Counter
 }
 
 /** Per-frame counts not yet handed to their prom-client counters; see {@link ServerMetrics.traffic}. */
@@ -36,6 +41,8 @@ export function createMetrics(read: {
   rooms: () => number
   /** The adapter's shared store: 1 up, 0 down; absent for adapters without one (no gauge then). */
   store?: (() => boolean) | undefined
+  /** What the adapter holds in memory; absent for adapters that keep rooms elsewhere (no gauges then). */
+  adapterStats?: (() => AdapterStats) | undefined
 }): ServerMetrics {
   const registry = new Registry()
   const registers = [registry]
@@ -65,6 +72,48 @@ export function createMetrics(read: {
         this.set(store() ? 1 : 0)
       },
     })
+  }
+  const adapterStats = read.adapterStats
+  if (adapterStats !== undefined) {
+    const stat = (name: string, help: string, key: keyof AdapterStats, kind: 'gauge' | 'counter') => {
+      if (kind === 'gauge') {
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            this.set(adapterStats()[key])
+          },
+        })
+        return
+      }
+      // The adapter counts since it started; the counter is handed what it added since the last scrape.
+      let seen = 0
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const total = adapterStats()[key]
+          if (total > seen) this.inc(total - seen)
+          seen = total
+        },
+      })
+    }
+    stat('roomwire_idle_rooms', 'Rooms without members kept for resume by this process', 'idleRooms', 'gauge')
+    stat('roomwire_history_bytes', 'Bytes of room history held by this process', 'historyBytes', 'gauge')
+    stat(
+      'roomwire_idle_rooms_evicted_total',
+      'Idle rooms freed before their idle timeout because too many were kept',
+      'idleRoomsEvicted',
+      'counter',
+    )
+    stat(
+      'roomwire_history_evicted_total',
+      "Messages dropped from history to keep the process's history budget",
+      'historyEvicted',
+      'counter',
+    )
   }
   const traffic: Traffic = { framesOut: 0, bytesOut: 0, bytesIn: 0, messagesIn: new Map() }
   new Counter({
@@ -114,6 +163,16 @@ export function createMetrics(read: {
     authFailures: new Counter({
       name: 'roomwire_auth_failures_total',
       help: 'Connections refused with 4001',
+      registers,
+    }),
+    replayedBytes: new Counter({
+      name: 'roomwire_replayed_bytes_total',
+      help: 'Bytes written for joins: joined, member pages and replayed messages',
+      registers,
+    }),
+    replayRefusals: new Counter({
+      name: 'roomwire_replay_refusals_total',
+      help: "Joins refused with rate_limited because the connection's replay budget was spent",
       registers,
     }),
   }

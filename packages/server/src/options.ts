@@ -139,6 +139,25 @@ export interface RoomServerOptions {
    */
   idleTimeoutMs?: number
   /**
+   * Bytes a second one connection's joins may send of `joined`, member pages and replayed messages (the
+   * replay budget); a join while the budget is spent gets `rate_limited` and changes nothing. 0 turns it off.
+   * @default 1_048_576
+   */
+  replayBytesPerSec?: number
+  /**
+   * What a connection's replay budget holds when full, and when it connects: enough for a reconnect that
+   * joins every room again with its whole history (`maxRoomsPerConnection` x (`historyMaxBytes` + a full
+   * member list)) is never refused.
+   * @default 33_554_432
+   */
+  replayBurstBytes?: number
+  /**
+   * How long a join's member pages and replay may wait for the connection's socket to drain, at a time,
+   * before the connection is closed as a slow consumer (4008; it resumes with `since`).
+   * @default 30_000
+   */
+  joinDrainTimeoutMs?: number
+  /**
    * Interval between WebSocket pings.
    * @default 30_000
    */
@@ -227,6 +246,9 @@ export interface ResolvedLimits {
   historySize: number
   historyMaxBytes: number
   idleTimeoutMs: number
+  replayBytesPerSec: number
+  replayBurstBytes: number
+  joinDrainTimeoutMs: number
   pingIntervalMs: number
   pongTimeoutMs: number
   maxConnections: number
@@ -247,6 +269,9 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   historySize: 100,
   historyMaxBytes: 1_048_576,
   idleTimeoutMs: 3_600_000,
+  replayBytesPerSec: 1_048_576,
+  replayBurstBytes: 33_554_432,
+  joinDrainTimeoutMs: 30_000,
   pingIntervalMs: 30_000,
   pongTimeoutMs: 10_000,
   maxConnections: 10_000,
@@ -268,6 +293,8 @@ const positive = new Set<keyof ResolvedLimits>([
   'maxConnections',
   'maxBufferedBytes',
   'historyMaxBytes',
+  'replayBurstBytes',
+  'joinDrainTimeoutMs',
   'authTimeoutMs',
   'closeTimeoutMs',
 ])

@@ -24,14 +24,16 @@ import { Connection, type ConnectionHost, framePayload, textFrame, WriteCoalesce
 import { RoomServerError } from './errors'
 import { startHeartbeat } from './heartbeat'
 import { createHttpHandler } from './http-routes'
+import { InFlight } from './in-flight'
 import { LocalRooms } from './local-rooms'
 import { createLogger } from './logger'
 import { createMemoryAdapter } from './memory-adapter'
-import { asRefusal, type HandlerContext, handleMessage } from './message-handlers'
+import { asRefusal, type HandlerContext, handleMessage, joinInFlight } from './message-handlers'
 import { countIn, createMetrics } from './metrics'
 import type { ConnectionInfo, RoomServerOptions } from './options'
 import { resolveLimits } from './options'
 import { isOriginAllowed } from './origin'
+import { ReplayBudget } from './replay-budget'
 
 /** A room's state across the cluster, from {@link RoomServer.roomInfo}. */
 export interface RoomInfo {
@@ -148,6 +150,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     connections: () => connections.size,
     rooms: () => local.size,
     store: adapter.health === undefined ? undefined : () => adapter.health!().up,
+    adapterStats: adapter.stats === undefined ? undefined : () => adapter.stats!(),
   })
   const traffic = metrics.traffic
   const host: ConnectionHost = {
@@ -165,7 +168,13 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       connection.close(4008, 'slow consumer: send buffer overflowed')
     },
   }
-  const local = new LocalRooms(host.sent)
+  const local = new LocalRooms({
+    sent: host.sent,
+    maxPendingBytes: limits.maxBufferedBytes,
+    overflow: (connection) => host.slowConsumer(connection),
+  })
+  // Publishes accepted and not yet acked (asynchronous adapters only): shutdown's notice waits for them.
+  const publishes = new InFlight()
 
   const node: AdapterNode = {
     nodeId: `n_${randomBytes(6).toString('base64url')}`,
@@ -231,6 +240,14 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     sendError,
     isOpen: (connection) => connections.get(connection.id) === connection && !connection.closing,
     notify: runHook,
+    replayBudget: new ReplayBudget(limits.replayBytesPerSec, limits.replayBurstBytes),
+    publishes,
+    isClosing: () => closing,
+    slowConsumer: (connection) => host.slowConsumer(connection),
+    replayCounters: {
+      sent: (bytes) => metrics.replayedBytes.inc(bytes),
+      refused: () => metrics.replayRefusals.inc(),
+    },
   }
 
   // Messages of one connection are handled one at a time, in order: a publish right after a join waits for it.
@@ -421,6 +438,8 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     connection.clearMemberships()
     track(connection, async () => {
       for (const room of joined) await adapter.leave(room, connection.id)
+      // A join that outlived the socket leaves its room itself; the connection goes from the adapter after.
+      await joinInFlight(connection)
       await adapter.removeConnection(connection.id)
     })
     const onDisconnect = options.onDisconnect
@@ -485,8 +504,15 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     health: () => {
       const store = adapter.health?.()
       const status = closing ? 'closing' : store?.up === false ? 'degraded' : 'ok'
-      const body = { status, connections: connections.size, rooms: local.size }
-      return store?.up === false ? { ...body, reason: store.reason } : body
+      const stats = adapter.stats?.()
+      const body: Record<string, unknown> = { status, connections: connections.size, rooms: local.size }
+      // Empty rooms kept for resume cost memory too (issue 12: 72,500 of them while this said rooms: 0).
+      if (stats !== undefined) {
+        body.idleRooms = stats.idleRooms
+        body.historyBytes = stats.historyBytes
+      }
+      if (store?.up === false) body.reason = store.reason
+      return body
     },
     broadcast: (room, event, data) => api.broadcast(room, event, data),
     roomInfo: (room) => api.roomInfo(room),
@@ -575,6 +601,9 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       if (ownServer) httpClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       else server.off('upgrade', onUpgrade)
     }
+    // Publishes are refused from here on (closing); those an asynchronous adapter still works on are
+    // acked first, so that nothing is acked after the notice (PROTOCOL.md, `system`).
+    if (publishes.count > 0) await publishes.idle(Math.max(0, deadline - now()))
     const open = [...connections.values()]
     for (const connection of open)
       connection.send({ type: 'system', message: 'server shutting down', code: 'shutdown' })
@@ -632,8 +661,14 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
         if (!result.success) throw new RoomServerError('invalid_argument', result.error.message)
         data = result.data
       }
-      const { seq } = await adapter.publish(room, { event, data, from: 'server', ts: now() })
-      return { seq }
+      if (closing) throw new RoomServerError('closed', 'the server is shutting down: broadcast refused')
+      publishes.begin()
+      try {
+        const { seq } = await adapter.publish(room, { event, data, from: 'server', ts: now() })
+        return { seq }
+      } finally {
+        publishes.end()
+      }
     },
     async broadcastAll(event, data) {
       await adapter.broadcastDirect({ kind: 'all' }, serverDirect(event, data))

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { configToOptions, envName, flagName, loadConfig } from '../src/config'
+import { configToMemoryOptions, configToOptions, envName, flagName, loadConfig } from '../src/config'
+import { DEFAULT_LIMITS, DEFAULT_MEMORY_ADAPTER_OPTIONS } from '../src/index'
 
 function dirWith(config?: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'roomwire-config-'))
@@ -153,5 +154,30 @@ describe('loadConfig', () => {
       staticDir: cwd,
       logLevel: 'info',
     })
+  })
+
+  it('maps the room bounds of issue 12 onto the server and memory adapter options, with their defaults', () => {
+    const defaults = loadConfig({ env: {}, cwd: dirWith() }).config
+    expect(configToOptions(defaults)).toMatchObject({
+      historyMaxBytes: DEFAULT_LIMITS.historyMaxBytes,
+      replayBytesPerSec: DEFAULT_LIMITS.replayBytesPerSec,
+      replayBurstBytes: DEFAULT_LIMITS.replayBurstBytes,
+      joinDrainTimeoutMs: DEFAULT_LIMITS.joinDrainTimeoutMs,
+    })
+    expect(configToMemoryOptions(defaults)).toEqual(DEFAULT_MEMORY_ADAPTER_OPTIONS)
+    const { config } = loadConfig({
+      env: { ROOMWIRE_MEMORY_MAX_IDLE_ROOMS: '50', ROOMWIRE_ROOMS_REPLAY_BYTES_PER_SEC: '0' },
+      argv: ['--memory-max-history-bytes', '1000', '--rooms-join-drain-timeout-secs', '0.5'],
+      cwd: dirWith({ rooms: { replay_burst_bytes: 4096 } }),
+    })
+    expect(configToOptions(config)).toMatchObject({
+      replayBytesPerSec: 0,
+      replayBurstBytes: 4096,
+      joinDrainTimeoutMs: 500,
+    })
+    expect(configToMemoryOptions(config)).toEqual({ maxHistoryBytes: 1000, maxIdleRooms: 50 })
+    expect(() => loadConfig({ env: { ROOMWIRE_MEMORY_MAX_IDLE_ROOMS: '0' }, cwd: dirWith() })).toThrow(
+      'memory.max_idle_rooms',
+    )
   })
 })

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import pino from 'pino'
 import { describe, expect, it, vi } from 'vitest'
 import { HistoryRing } from '../src/index'
-import { msg, startTestServer } from './helpers'
+import { framesOf, msg, pushMessage, seqsOf, startTestServer } from './helpers'
 
 // The per-connection and per-room structures are made lazily (see docs/BENCHMARKS.md, idle memory): these
 // tests pin down that they behave as the eager ones did, and are freed again.
@@ -83,26 +83,26 @@ describe('per-connection loggers made on first use', () => {
 describe('HistoryRing grown on demand', () => {
   it('holds what was pushed before it is full, in order', () => {
     const ring = new HistoryRing(100)
-    for (let seq = 1; seq <= 3; seq++) ring.push(msg(seq))
+    for (let seq = 1; seq <= 3; seq++) pushMessage(ring, msg(seq))
     expect(ring.size).toBe(3)
-    expect(ring.last(100).map((m) => m.seq)).toEqual([1, 2, 3])
-    expect(ring.since(1, 3)).toEqual({ recovered: true, messages: [msg(2), msg(3)] })
+    expect(seqsOf(ring.last(100))).toEqual([1, 2, 3])
+    expect(ring.since(1, 3)).toEqual({ recovered: true, frames: framesOf(msg(2), msg(3)) })
     expect(ring.since(0, 4)).toEqual({ recovered: false })
   })
 
   it('wraps at capacity many times over and keeps the ids of held messages only', () => {
     const ring = new HistoryRing(4)
-    for (let seq = 1; seq <= 23; seq++) ring.push(msg(seq, `m${seq}`))
+    for (let seq = 1; seq <= 23; seq++) pushMessage(ring, msg(seq, `m${seq}`))
     expect(ring.size).toBe(4)
-    expect(ring.last(10).map((m) => m.seq)).toEqual([20, 21, 22, 23])
+    expect(seqsOf(ring.last(10))).toEqual([20, 21, 22, 23])
     expect(ring.seqOfId('m19')).toBeUndefined()
     expect(ring.seqOfId('m20')).toBe(20)
-    expect(ring.since(21, 23)).toEqual({ recovered: true, messages: [msg(22, 'm22'), msg(23, 'm23')] })
+    expect(ring.since(21, 23)).toEqual({ recovered: true, frames: framesOf(msg(22, 'm22'), msg(23, 'm23')) })
   })
 
   it('knows no ids before a message carries one', () => {
     const ring = new HistoryRing(4)
-    ring.push(msg(1))
+    pushMessage(ring, msg(1))
     expect(ring.seqOfId('m1')).toBeUndefined()
   })
 })

@@ -1,6 +1,6 @@
 import type { ClientMessage, RoomEventMessage, ServerMessage, ServerMessageType } from '@roomwire/protocol'
 import WebSocket from 'ws'
-import { createRoomServer, type RoomServer, type RoomServerOptions } from '../src/index'
+import { createRoomServer, type HistoryRing, type RoomServer, type RoomServerOptions } from '../src/index'
 
 type Of<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>
 
@@ -191,6 +191,19 @@ export async function startTestServer(
     [Symbol.asyncDispose]: close,
   }
 }
+
+/** Push a room message onto a history ring as its encoded frame. */
+export function pushMessage(ring: HistoryRing, message: RoomEventMessage): void {
+  ring.push(message.seq, JSON.stringify(message), message.id)
+}
+
+/** The seqs of encoded `message` frames. */
+export const seqsOf = (frames: readonly string[]): number[] =>
+  frames.map((frame) => (JSON.parse(frame) as RoomEventMessage).seq)
+
+/** The encoded frames of these messages, as a history ring returns them. */
+export const framesOf = (...messages: RoomEventMessage[]): string[] =>
+  messages.map((message) => JSON.stringify(message))
 
 /** A stored room message in room `r` with this `seq` (and `id`), for history and adapter tests. */
 export const msg = (seq: number, id?: string): RoomEventMessage => ({

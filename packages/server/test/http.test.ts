@@ -14,7 +14,13 @@ describe('health and metrics', () => {
     await using _alice = await server.connect({ join: 'r' })
     const res = await fetch(`${server.httpUrl}/health`)
     expect(res.status).toBe(200)
-    await expect(res.json()).resolves.toEqual({ status: 'ok', connections: 1, rooms: 1 })
+    await expect(res.json()).resolves.toEqual({
+      status: 'ok',
+      connections: 1,
+      rooms: 1,
+      idleRooms: 0,
+      historyBytes: 0,
+    })
   })
 
   it('serves Prometheus metrics: connections, rooms, messages, bytes, errors by code', async () => {

@@ -1,6 +1,7 @@
 import type { RoomEventMessage } from '@roomwire/protocol'
 import { describe, expect, it, vi } from 'vitest'
 import { type AdapterNode, createMemoryAdapter, type RoomAdapter } from '../src/index'
+import { heldJoinAdapter } from './adapter-doubles'
 import { startTestServer, type TestClient } from './helpers'
 
 async function publishN(client: TestClient, room: string, n: number): Promise<void> {
@@ -78,26 +79,9 @@ describe('history and resume', () => {
   })
 })
 
-/** The memory adapter, with joins held until `release()` so publishes can land in the middle of one. */
-function slowJoinAdapter(): RoomAdapter & { release(): void; waiting(): number } {
-  const inner = createMemoryAdapter()
-  const held: (() => void)[] = []
-  return {
-    ...inner,
-    async join(room, member, replay, max) {
-      await new Promise<void>((resolve) => held.push(resolve))
-      return inner.join(room, member, replay, max)
-    },
-    release() {
-      for (const resolve of held.splice(0)) resolve()
-    },
-    waiting: () => held.length,
-  }
-}
-
 describe('the join invariant', () => {
   it('gives a joiner no gap and no duplicate between replay and live messages while others publish', async () => {
-    const adapter = slowJoinAdapter()
+    const adapter = heldJoinAdapter()
     await using server = await startTestServer({ adapter, rateLimitPerSec: 0 })
     const first = server.connect({ join: 'r' })
     await vi.waitFor(() => expect(adapter.waiting()).toBe(1))

@@ -1,0 +1,59 @@
+import type { JoinedMessage, Member } from '@roomwire/protocol'
+
+/** The most bytes of members one `joined` or `members` frame carries (less with a small send buffer). */
+export const MEMBERS_PAGE_BYTES = 64 * 1024
+
+/**
+ * The member page size for a send buffer of `maxBufferedBytes`: well under it, so a page never makes its
+ * joiner a slow consumer (issue 12: a `joined` listing 515 members with 2 KB presence each was larger than
+ * the buffer, and every newcomer was closed with 4008).
+ */
+export function membersPageBytes(maxBufferedBytes: number): number {
+  return Math.max(1, Math.min(MEMBERS_PAGE_BYTES, Math.floor(maxBufferedBytes / 4)))
+}
+
+/** `joined` without its member list, which {@link joinFrames} pages. */
+export type JoinedHead = Omit<JoinedMessage, 'members' | 'more'>
+
+/**
+ * The frames answering a join, in the protocol's order (PROTOCOL.md, "Joining"): `joined` with the first
+ * page of members, the rest of them in `members` frames (`more: true` until the last), then the replay.
+ * Made one at a time as they are written, so a join into a big room holds one page of text at a time.
+ * Each page holds at least one member, and at most `pageBytes` of them otherwise.
+ */
+export function* joinFrames(
+  head: JoinedHead,
+  members: readonly Member[],
+  replay: readonly string[],
+  pageBytes: number,
+): Generator<string, void, undefined> {
+  let next = 0
+  let carried: string | undefined
+  const page: string[] = []
+  do {
+    page.length = 0
+    let bytes = 0
+    while (next < members.length) {
+      const json = carried ?? JSON.stringify(members[next])
+      carried = undefined
+      const size = Buffer.byteLength(json) + 1
+      if (page.length > 0 && bytes + size > pageBytes) {
+        carried = json
+        break
+      }
+      page.push(json)
+      bytes += size
+      next++
+    }
+    const more = next < members.length
+    const list = `"members":[${page.join(',')}]`
+    if (next === page.length) {
+      // The first page goes in `joined`, its members last so the head is encoded as the object it is.
+      const text = JSON.stringify(more ? { ...head, more: true } : head)
+      yield `${text.slice(0, -1)},${list}}`
+    } else {
+      yield `{"type":"members","room":${JSON.stringify(head.room)},${list}${more ? ',"more":true' : ''}}`
+    }
+  } while (next < members.length)
+  yield* replay
+}
