@@ -45,7 +45,7 @@ describe('typed by the protocol', () => {
       expectTypeOf(member.presence).toEqualTypeOf<{ name: string } | undefined>()
     })
     room.on('resync', (info) => {
-      expectTypeOf(info.reason).toEqualTypeOf<'not_recovered' | 'reset'>()
+      expectTypeOf(info.reason).toEqualTypeOf<'not_recovered' | 'epoch' | 'reset' | 'gap'>()
     })
     expectTypeOf(room.getSnapshot()).toEqualTypeOf<RoomSnapshot<typeof chat>>()
   })

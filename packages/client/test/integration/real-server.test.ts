@@ -107,7 +107,7 @@ describe('against the real server', () => {
     expect(data).toEqual(Array.from({ length: 20 }, (_, i) => i))
   })
 
-  it('a server restarted on the same port gets all its clients back', async () => {
+  it('a server restarted gracefully on the same port gets all its clients back without a resync', async () => {
     const first = await startServer()
     const port = first.port
     const clients = Array.from({ length: 5 }, () => connect(port))
@@ -128,8 +128,62 @@ describe('against the real server', () => {
     await vi.waitFor(() => expect(clients.every((c) => c.status === 'open')).toBe(true), { timeout: 5_000 })
     await vi.waitFor(() => expect(rooms.every((r) => r.status === 'joined')).toBe(true))
     await vi.waitFor(() => expect(rooms[0]!.members).toHaveLength(5))
-    // The new process lost the room's sequence: every client is told its state is stale.
-    expect(resyncs).toEqual([1, 1, 1, 1, 1])
+    // Every client saw the shutdown notice and the new epoch starts at seq 1: nothing acknowledged was
+    // lost, so nobody is told to refetch (PROTOCOL.md, "What an SDK client does").
+    expect(resyncs).toEqual([0, 0, 0, 0, 0])
     await expect(rooms[1]!.publish('e', 'after')).resolves.toEqual({ seq: 1 })
+  })
+
+  it('a server that went away without its shutdown notice makes every client resync with reason epoch', async () => {
+    const first = await startServer()
+    const port = first.port
+    const proxy = await startTcpProxy(port)
+    cleanup.push(() => proxy.close())
+    const client = connect(proxy.port)
+    const room = client.join('lobby')
+    const resyncs: unknown[] = []
+    room.on('resync', (info) => resyncs.push(info))
+    await room.ready
+    await room.publish('e', 'before')
+    // The link dies first, then the process: the client never gets the notice (as in a crash).
+    proxy.refuse = true
+    proxy.cut()
+    await vi.waitFor(() => expect(client.status).toBe('reconnecting'))
+    await first.close()
+    const second = await startServer(port)
+    cleanup.push(() => second.close())
+    proxy.refuse = false
+    await vi.waitFor(() => expect(resyncs).toHaveLength(1), { timeout: 5_000 })
+    expect(resyncs[0]).toMatchObject({ reason: 'epoch', seq: 0 })
+    expect(room.getSnapshot().epoch).not.toBe(null)
+  })
+
+  it('a client back late after a graceful restart gets every message published meanwhile, once, in order', async () => {
+    const first = await startServer()
+    const port = first.port
+    const proxy = await startTcpProxy(port)
+    cleanup.push(() => proxy.close())
+    const early = connect(port)
+    const late = connect(proxy.port)
+    const earlyRoom = early.join('lobby')
+    const lateRoom = late.join('lobby')
+    const data: unknown[] = []
+    const resyncs: unknown[] = []
+    lateRoom.onMessage((m) => data.push(m.data))
+    lateRoom.on('resync', (info) => resyncs.push(info))
+    await Promise.all([earlyRoom.ready, lateRoom.ready])
+    await earlyRoom.publish('e', 'before')
+    await vi.waitFor(() => expect(data).toEqual(['before']))
+    // Issue 13, case 2: the late one is kept away while the other comes back and publishes.
+    proxy.refuse = true
+    await first.close()
+    const second = await startServer(port)
+    cleanup.push(() => second.close())
+    await vi.waitFor(() => expect(earlyRoom.status).toBe('joined'), { timeout: 5_000 })
+    for (let i = 1; i <= 5; i++) await earlyRoom.publish('e', `after ${i}`)
+    proxy.refuse = false
+    await vi.waitFor(() => expect(data).toHaveLength(6), { timeout: 5_000 })
+    expect(data).toEqual(['before', 'after 1', 'after 2', 'after 3', 'after 4', 'after 5'])
+    expect(resyncs).toEqual([])
   })
 })
