@@ -149,7 +149,7 @@ export class Connection {
       try {
         this.#receive(event.data)
       } catch (cause) {
-        this.#badFrame(new RoomwireError('bad_frame', 'a server frame threw while handled', { cause }))
+        this.#badFrame(new RoomwireError('bad_frame', 'a frame threw while handled', { cause }))
       }
     }
     socket.onclose = (event) => {
@@ -180,7 +180,7 @@ export class Connection {
   #receive(raw: unknown): void {
     // Text frames only (PROTOCOL.md, "Transport"); a browser or `ws` hands binary ones over as bytes.
     if (typeof raw !== 'string') {
-      this.#badFrame(new RoomwireError('bad_frame', 'ignored a binary server frame: the protocol uses text'))
+      this.#badFrame(new RoomwireError('bad_frame', 'ignored a binary frame'))
       return
     }
     const decoded = decodeServerMessage(raw)

@@ -44,14 +44,9 @@ export class MessageLogImpl {
   constructor(source: LogSource, limit: number, events: readonly string[] | undefined, seed: Recent[]) {
     this.#source = source
     this.#limit = Math.max(1, limit)
-    this.#only = events === undefined ? null : new Set(events)
+    this.#only = events === undefined || events.length === 0 ? null : new Set(events)
     this.#listeners = new Listeners((error) => source.handlerFailed(error, 'message log listener'))
     for (const recent of seed) this.record(recent)
-    this.subscribe = this.subscribe.bind(this)
-    this.getSnapshot = this.getSnapshot.bind(this)
-    this.send = this.send.bind(this)
-    this.retry = this.retry.bind(this)
-    this.dismiss = this.dismiss.bind(this)
   }
 
   /** A message the room delivered (the room notifies its listeners right after). */
@@ -74,7 +69,8 @@ export class MessageLogImpl {
     this.#version++
   }
 
-  subscribe(listener: () => void): () => void {
+  // Arrow properties, so that each can be handed out on its own (`useSyncExternalStore`, an onClick).
+  subscribe = (listener: () => void): (() => void) => {
     const fromRoom = this.#source.subscribe(listener)
     const fromLog = this.#listeners.subscribe(listener)
     return () => {
@@ -83,7 +79,7 @@ export class MessageLogImpl {
     }
   }
 
-  getSnapshot(): readonly MessageLogEntry[] {
+  getSnapshot = (): readonly MessageLogEntry[] => {
     const pending = this.#source.pending()
     const cache = this.#cache
     if (cache !== null && cache.version === this.#version && cache.pending === pending) return cache.list
@@ -117,7 +113,7 @@ export class MessageLogImpl {
     return result
   }
 
-  async send(event: string, data: unknown): Promise<void> {
+  send = async (event: string, data: unknown): Promise<void> => {
     const key = this.#source.newId()
     try {
       await this.#source.publish(event, data, { id: key })
@@ -141,14 +137,14 @@ export class MessageLogImpl {
     }
   }
 
-  retry(key: string): void {
+  retry = (key: string): void => {
     const failed = this.#failed.find((f) => f.entry.key === key)
     if (failed === undefined) return
     this.dismiss(key)
     void this.send(failed.entry.event, failed.input)
   }
 
-  dismiss(key: string): void {
+  dismiss = (key: string): void => {
     const rest = this.#failed.filter((f) => f.entry.key !== key)
     if (rest.length === this.#failed.length) return
     this.#failed = rest

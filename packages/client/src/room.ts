@@ -107,12 +107,7 @@ export class RoomImpl {
     this.#listeners = new Listeners((error) => host.handlerFailed(error, `room "${name}" listener`))
     this.#members = new Members(host.maxMembers)
     this.#order = new MessageOrder(
-      {
-        clock: host.clock,
-        gapTimeoutMs: host.gapTimeoutMs,
-        maxHeld: host.maxHeld,
-        maxHeldBytes: host.maxHeldBytes,
-      },
+      host,
       (arrival) => this.#deliver(arrival),
       (action) => this.#onGap(action),
     )
@@ -419,10 +414,7 @@ export class RoomImpl {
   #onMembers(message: MembersMessage): void {
     if (!this.#members.paging) {
       this.#host.report(
-        new RoomwireError(
-          'bad_frame',
-          `ignored a members frame for room "${this.name}": no joined announced it`,
-        ),
+        new RoomwireError('bad_frame', `room "${this.name}": members frame without joined.more`),
       )
       return
     }
@@ -447,10 +439,7 @@ export class RoomImpl {
   #refused(members: number): void {
     if (members === 0) return
     this.#host.report(
-      new RoomwireError(
-        'bad_frame',
-        `room "${this.name}": left out ${members} members past maxMembers (${this.#host.maxMembers})`,
-      ),
+      new RoomwireError('bad_frame', `room "${this.name}": ${members} members over maxMembers`),
     )
   }
 

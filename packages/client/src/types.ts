@@ -308,7 +308,7 @@ export interface MessageLogOptions<P extends Protocol = UntypedProtocol> {
    * @default 100
    */
   limit?: number
-  /** Only list these events. @default every event */
+  /** Only list these events (an empty list: every event). @default every event */
   events?: readonly EventName<P>[]
 }
 

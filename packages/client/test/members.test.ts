@@ -83,9 +83,9 @@ describe('paged member lists', () => {
     send({ type: 'presence', id: 'm7', state: 'here' })
     expect(room.members).toHaveLength(3)
     expect(errors).toEqual([
-      'room "r": left out 2 members past maxMembers (3)',
-      'room "r": left out 1 members past maxMembers (3)',
-      'room "r": left out 1 members past maxMembers (3)',
+      'room "r": 2 members over maxMembers',
+      'room "r": 1 members over maxMembers',
+      'room "r": 1 members over maxMembers',
     ])
     client.close()
   })
@@ -95,7 +95,7 @@ describe('paged member lists', () => {
     send({ type: 'joined', seq: 0, epoch: 'e1', members: ids(1, 1), ref: ref() })
     send({ type: 'members', members: ids(2, 3) })
     expect(room.members.map((m) => m.id)).toEqual(['m1'])
-    expect(errors).toEqual(['ignored a members frame for room "r": no joined announced it'])
+    expect(errors).toEqual(['room "r": members frame without joined.more'])
     client.close()
   })
 
