@@ -1,8 +1,7 @@
 import type { Clock } from './clock'
 import { Listeners } from './emitter'
 import { RoomwireError } from './errors'
-import type { Recent } from './recent-messages'
-import type { MessageLogEntry, PendingPublish, PublishOptions, PublishResult } from './types'
+import type { MessageLogEntry, PendingPublish, PublishOptions, PublishResult, RoomMessage } from './types'
 
 /** What a message log needs from its room. */
 export interface LogSource {
@@ -41,21 +40,26 @@ export class MessageLogImpl {
   readonly #sending = new WeakMap<PendingPublish, MessageLogEntry>()
   readonly #listeners: Listeners
 
-  constructor(source: LogSource, limit: number, events: readonly string[] | undefined, seed: Recent[]) {
+  constructor(
+    source: LogSource,
+    limit: number,
+    events: readonly string[] | undefined,
+    seed: readonly RoomMessage[],
+  ) {
     this.#source = source
     this.#limit = Math.max(1, limit)
     this.#only = events === undefined || events.length === 0 ? null : new Set(events)
     this.#listeners = new Listeners((error) => source.handlerFailed(error, 'message log listener'))
-    for (const recent of seed) this.record(recent)
+    for (const message of seed) this.record(message)
   }
 
   /** A message the room delivered (the room notifies its listeners right after). */
-  record({ message, epoch }: Recent): void {
+  record(message: RoomMessage): void {
     if (this.#only !== null && !this.#only.has(message.event)) return
     this.#received.push(
       Object.freeze({
         // A seq is unique within one epoch only: after a reset, seq 1 comes again.
-        key: message.id ?? `seq:${epoch}:${message.seq}`,
+        key: message.id ?? `seq:${message.epoch}:${message.seq}`,
         event: message.event,
         data: message.data,
         from: message.from,

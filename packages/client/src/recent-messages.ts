@@ -1,18 +1,12 @@
 import type { RoomMessage } from './types'
 
-/** A room message with the epoch it was delivered in (a `seq` is only unique within one). */
-export interface Recent {
-  readonly message: RoomMessage
-  readonly epoch: string
-}
-
 /**
  * The last messages a room delivered, from its `joined` on: a ring of at most `capacity`, O(1) per
  * message. Message logs made after the messages arrived start from it (issue 13: a component that
  * mounts after the join must still show the history the join replayed).
  */
 export class RecentMessages {
-  #ring: Recent[] = []
+  #ring: RoomMessage[] = []
   #start = 0
   #capacity: number
 
@@ -28,18 +22,18 @@ export class RecentMessages {
     this.#capacity = capacity
   }
 
-  push(recent: Recent): void {
+  push(message: RoomMessage): void {
     if (this.#capacity === 0) return
     if (this.#ring.length < this.#capacity) {
-      this.#ring.push(recent)
+      this.#ring.push(message)
       return
     }
-    this.#ring[this.#start] = recent
+    this.#ring[this.#start] = message
     this.#start = (this.#start + 1) % this.#capacity
   }
 
   /** Oldest first. */
-  list(): Recent[] {
+  list(): RoomMessage[] {
     return [...this.#ring.slice(this.#start), ...this.#ring.slice(0, this.#start)]
   }
 }

@@ -245,6 +245,7 @@ export class RoomImpl {
   shutdown(error: RoomwireError): void {
     this.#graceTimer = cancelTimer(this.#host.clock, this.#graceTimer)
     this.refs = 0
+    this.#joinRetry.cancel()
     this.#forgetJoin()
     this.#failPending(error)
     this.#order.clear()
@@ -404,9 +405,11 @@ export class RoomImpl {
     this.#cleanEnd = false
     this.#joinedHere = true
     this.#refused(this.#members.begin(message.members, message.more === true))
+    this.#snapshot = null
+    // Before anything of the new state goes out or comes in: first the app learns what may be gone.
+    if (next.resync !== null) this.#resync(next.resync)
     if (this.#members.paging) this.#changed()
     else this.#complete()
-    if (next.resync !== null) this.#resync(next.resync)
     // Held messages past the gap a rejoin was for, now in order.
     this.#order.drain()
   }
@@ -497,6 +500,7 @@ export class RoomImpl {
     const meta: MessageMeta = {
       from: message.from,
       seq: message.seq,
+      epoch: this.#epoch ?? '',
       ts: message.ts,
       own: entry !== undefined || (self !== null && message.from === self),
       ...(message.id === undefined ? {} : { id: message.id }),
@@ -527,6 +531,7 @@ export class RoomImpl {
     const meta: MessageMeta = {
       from: this.#host.clientId() ?? '',
       seq,
+      epoch: this.#epoch ?? '',
       ts: this.#host.clock.now(),
       id: entry.id,
       own: true,
@@ -536,9 +541,8 @@ export class RoomImpl {
 
   #deliver(arrival: Arrival): void {
     const message = { event: arrival.event, data: arrival.data, ...arrival.meta } as RoomMessage
-    const recent = { message, epoch: this.#epoch ?? '' }
-    this.#recent.push(recent)
-    for (const log of this.#logs.values()) log.record(recent)
+    this.#recent.push(message)
+    for (const log of this.#logs.values()) log.record(message)
     this.#changed()
     if (arrival.toHandlers) this.#emitter.emit(arrival.event, arrival.data, arrival.meta)
     this.#emitter.emit(MESSAGE, message)

@@ -224,6 +224,8 @@ export interface MessageMeta {
   /** Connection id of the publisher, or `"server"`. */
   readonly from: string
   readonly seq: number
+  /** The epoch `seq` belongs to: after the server lost a room's sequence, seq 1 comes again in a new one. */
+  readonly epoch: string
   /** Server time, epoch milliseconds (client time for a message synthesized from an ack). */
   readonly ts: number
   /** The message id the publisher gave. */

@@ -184,3 +184,28 @@ describe('retryable refusals: join', () => {
     client.close()
   })
 })
+
+describe('nothing outlives close()', () => {
+  it('a join retry or a publish retry waiting at close() leaves no timer', async () => {
+    startFake()
+    const client = fakeClient()
+    await flush()
+    const socket = FakeWebSocket.latest()
+    const handle = socket.onSend
+    socket.onSend = (frame) => {
+      const m = JSON.parse(frame)
+      if (m.type === 'join' && m.room === 'a') {
+        socket.receive({ type: 'error', code: 'unavailable', message: 'later', ref: m.ref })
+      } else if (m.type === 'publish') {
+        socket.receive({ type: 'error', code: 'rate_limited', message: 'later', ref: m.ref })
+      } else handle?.(frame)
+    }
+    client.join('a')
+    const b = client.join('b')
+    await flush()
+    const result = b.publish('e', 1)
+    client.close()
+    await expect(result).rejects.toMatchObject({ code: 'closed' })
+    expect(vi.getTimerCount()).toBe(0)
+  })
+})

@@ -76,6 +76,19 @@ describe('resync', () => {
     client.close()
   })
 
+  it('tells in each message the epoch its seq belongs to', async () => {
+    const { server, client, room } = await joined()
+    const epochs: string[] = []
+    room.onMessage((m) => epochs.push(`${m.epoch}/${m.seq}`))
+    server.publish('r', 'e', 'old 1')
+    restart(server, { notice: true })
+    server.publish('r', 'e', 'new 1')
+    await flush(250)
+    await room.publish('e', 'mine')
+    expect(epochs).toEqual(['e1/1', 'e2/1', 'e2/2'])
+    client.close()
+  })
+
   it('is emitted with reason epoch after a new epoch without a shutdown notice, and the replay follows', async () => {
     const { server, client, seen, resyncs } = await joined()
     server.publish('r', 'e', 'old 1')
