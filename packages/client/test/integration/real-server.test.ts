@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import { createRoomServer, type RoomServer } from '@roomwire/server'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type Client, createClient, type RoomMessage } from '../../src/index'
+import WebSocket from 'ws'
+import { type Client, createClient, type RoomMessage, type WebSocketConstructor } from '../../src/index'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy'
 
 const cleanup: Array<() => unknown> = []
@@ -185,5 +186,50 @@ describe('against the real server', () => {
     await vi.waitFor(() => expect(data).toHaveLength(6), { timeout: 5_000 })
     expect(data).toEqual(['before', 'after 1', 'after 2', 'after 3', 'after 4', 'after 5'])
     expect(resyncs).toEqual([])
+  })
+
+  it('a message lost on a live connection comes back through a rejoin on the same connection', async () => {
+    const server = await startServer()
+    cleanup.push(() => server.close())
+    let lost = 0
+    // `ws`, but the first frame carrying seq 3 never reaches the client (as when an ack overtook it).
+    const accessor = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!
+    function LossyWebSocket(url: string, protocols?: string | string[]) {
+      const socket = new WebSocket(url, protocols)
+      Object.defineProperty(socket, 'onmessage', {
+        get: () => accessor.get!.call(socket),
+        set: (handler: ((event: WebSocket.MessageEvent) => void) | null) =>
+          accessor.set!.call(
+            socket,
+            handler &&
+              ((event: WebSocket.MessageEvent) => {
+                if (lost === 0 && String(event.data).includes('"seq":3,')) lost++
+                else handler(event)
+              }),
+          ),
+      })
+      return socket
+    }
+    const publisher = connect(server.port)
+    const subscriber = createClient({
+      url: `ws://127.0.0.1:${server.port}/ws`,
+      WebSocket: LossyWebSocket as unknown as WebSocketConstructor,
+      gapTimeoutMs: 100,
+      logger: { error: () => {} },
+    })
+    cleanup.push(() => subscriber.close())
+    const pubRoom = publisher.join('feed')
+    const subRoom = subscriber.join('feed')
+    const seqs: number[] = []
+    const resyncs: unknown[] = []
+    subRoom.onMessage((m) => seqs.push(m.seq))
+    subRoom.on('resync', (info) => resyncs.push(info))
+    await Promise.all([pubRoom.ready, subRoom.ready])
+    const firstId = subscriber.id
+    for (let i = 1; i <= 5; i++) await pubRoom.publish('tick', i)
+    await vi.waitFor(() => expect(seqs).toEqual([1, 2, 3, 4, 5]))
+    expect(lost).toBe(1)
+    expect(resyncs).toEqual([])
+    expect(subscriber.id).toBe(firstId)
   })
 })
