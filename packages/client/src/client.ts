@@ -13,6 +13,7 @@ import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { Emitter, Listeners } from './emitter'
 import { RoomwireError } from './errors'
+import { HealthWait } from './health-wait'
 import { createMessageIds } from './message-ids'
 import { createOutboxBudget } from './outbox-budget'
 import { PendingRequests } from './pending-requests'
@@ -67,8 +68,7 @@ class ClientImpl {
   /** The current connection received the server's `shutdown` notice (rooms judge a new epoch by it). */
   #sawShutdown = false
   /** Runs from `welcome` for `healthyAfterMs`; the connection is healthy once it ran out and rooms settled. */
-  #healthTimer: TimerHandle | null = null
-  #healthWaitOver = false
+  readonly #health: HealthWait
   #detachBrowser: (() => void) | null = null
 
   constructor(options: ClientOptions<Protocol>) {
@@ -85,6 +85,7 @@ class ClientImpl {
     this.#listeners = new Listeners((error) => this.#handlerFailed(error, 'client listener'))
     this.subscribe = this.subscribe.bind(this)
     this.getSnapshot = this.getSnapshot.bind(this)
+    this.#health = new HealthWait(this.#clock, options.healthyAfterMs ?? 5_000, () => this.#checkHealthy())
     this.#host = this.#createHost()
     if (options.autoConnect !== false) this.connect()
   }
@@ -212,7 +213,7 @@ class ClientImpl {
 
   #lostConnection(): void {
     this.#welcome = null
-    this.#stopHealthWait()
+    this.#health.stop()
     const sawShutdown = this.#sawShutdown
     this.#sawShutdown = false
     for (const request of this.#requests.takeAll()) request.disconnect()
@@ -235,28 +236,9 @@ class ClientImpl {
       retryAt: null,
       lastError: null,
     })
-    this.#startHealthWait()
+    this.#health.start()
     this.#emitter.emit('welcome', welcome)
     for (const room of [...this.#rooms.values()]) room.sendJoin()
-  }
-
-  #startHealthWait(): void {
-    this.#stopHealthWait()
-    const healthyAfterMs = this.#options.healthyAfterMs ?? 5_000
-    if (healthyAfterMs <= 0) {
-      this.#healthWaitOver = true
-      return
-    }
-    this.#healthTimer = this.#clock.setTimeout(() => {
-      this.#healthTimer = null
-      this.#healthWaitOver = true
-      this.#checkHealthy()
-    }, healthyAfterMs)
-  }
-
-  #stopHealthWait(): void {
-    this.#healthTimer = cancelTimer(this.#clock, this.#healthTimer)
-    this.#healthWaitOver = false
   }
 
   /**
@@ -265,7 +247,7 @@ class ClientImpl {
    * does"; issue 12: a server closing right after `welcome` was retried 5 times a second forever).
    */
   #checkHealthy(): void {
-    if (!this.#healthWaitOver || this.#connection?.welcomed !== true) return
+    if (!this.#health.over || this.#connection?.welcomed !== true) return
     for (const room of this.#rooms.values()) if (!room.settled) return
     this.#patch({ attempt: 0 })
   }
@@ -369,7 +351,7 @@ class ClientImpl {
   #halt(): void {
     this.#active = false
     this.#cancelRetry()
-    this.#stopHealthWait()
+    this.#health.stop()
     this.#connection?.dispose()
     this.#connection = null
     this.#detachBrowser?.()

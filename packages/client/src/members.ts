@@ -1,5 +1,19 @@
-import type { Member as WireMember } from '@roomwire/protocol'
+import type {
+  MemberJoinedMessage,
+  MemberLeftMessage,
+  PresenceChangedMessage,
+  Member as WireMember,
+} from '@roomwire/protocol'
 import type { Member } from './types'
+
+/** A live membership frame. */
+export type MemberFrame = MemberJoinedMessage | MemberLeftMessage | PresenceChangedMessage
+
+/** What a membership frame changed, as the room's lifecycle event says it. */
+export interface MemberChange {
+  readonly event: 'member_joined' | 'member_left' | 'presence'
+  readonly member: Member
+}
 
 /**
  * The members of one room, keyed by connection id, with the frozen list snapshots hand out. The list is
@@ -58,6 +72,29 @@ export class Members {
   /** Drop a list being collected (the connection dropped mid-pages). */
   abort(): void {
     this.#paging = null
+  }
+
+  /**
+   * Apply a live membership frame. Returns the event to emit; null when nothing visible changed (an
+   * unknown id left, or a list being collected took it); `full` when `max` members left no room.
+   */
+  apply(frame: MemberFrame): MemberChange | 'full' | null {
+    const paging = this.#paging !== null
+    let member: Member | undefined
+    let event: MemberChange['event']
+    if (frame.type === 'member_joined') {
+      member = this.add(frame.member)
+      event = 'member_joined'
+    } else if (frame.type === 'presence') {
+      member = this.setPresence(frame.id, frame.state)
+      event = 'presence'
+    } else {
+      member = this.remove(frame.id)
+      if (member === undefined) return null
+      event = 'member_left'
+    }
+    if (member === undefined) return 'full'
+    return paging ? null : { event, member }
   }
 
   /** Add or replace a member from `member_joined`; returns it, or undefined when the room is full. */

@@ -1,9 +1,6 @@
 import type {
   JoinedMessage,
-  MemberJoinedMessage,
-  MemberLeftMessage,
   MembersMessage,
-  PresenceChangedMessage,
   Protocol,
   ResetMessage,
   RoomEventMessage,
@@ -11,7 +8,7 @@ import type {
 import { cancelTimer, type TimerHandle } from './clock'
 import { Emitter, Listeners } from './emitter'
 import { isRetryable, RoomwireError } from './errors'
-import { Members } from './members'
+import { type MemberFrame, Members } from './members'
 import { MessageLogImpl } from './message-log'
 import { type Arrival, type GapAction, MessageOrder } from './message-order'
 import { Outbox, type PublishEntry } from './outbox'
@@ -34,14 +31,7 @@ import type {
 } from './types'
 
 /** The server frames that concern one room. */
-export type RoomFrame =
-  | JoinedMessage
-  | MembersMessage
-  | RoomEventMessage
-  | MemberJoinedMessage
-  | MemberLeftMessage
-  | PresenceChangedMessage
-  | ResetMessage
+export type RoomFrame = JoinedMessage | MembersMessage | RoomEventMessage | MemberFrame | ResetMessage
 
 const MESSAGE = '\u0000message'
 const noop = () => {}
@@ -379,13 +369,9 @@ export class RoomImpl {
         this.#onRoomMessage(message, bytes)
         break
       case 'member_joined':
-        this.#onMemberJoined(message)
-        break
       case 'member_left':
-        this.#onMemberLeft(message)
-        break
       case 'presence':
-        this.#onPresence(message)
+        this.#onMemberFrame(message)
         break
       case 'reset':
         this.#onReset(message)
@@ -469,28 +455,12 @@ export class RoomImpl {
     if (this.#status === 'joined' && this.#joinRef === null && this.#host.isOpen()) this.sendJoin()
   }
 
-  #onMemberJoined(message: MemberJoinedMessage): void {
-    const member = this.#members.add(message.member)
-    if (member === undefined) this.#refused(1)
-    else if (!this.#members.paging) {
+  #onMemberFrame(frame: MemberFrame): void {
+    const change = this.#members.apply(frame)
+    if (change === 'full') this.#refused(1)
+    else if (change !== null) {
       this.#changed()
-      this.#emitter.emit('member_joined', member)
-    }
-  }
-
-  #onMemberLeft(message: MemberLeftMessage): void {
-    const member = this.#members.remove(message.id)
-    if (member === undefined || this.#members.paging) return
-    this.#changed()
-    this.#emitter.emit('member_left', member)
-  }
-
-  #onPresence(message: PresenceChangedMessage): void {
-    const member = this.#members.setPresence(message.id, message.state)
-    if (member === undefined) this.#refused(1)
-    else if (!this.#members.paging) {
-      this.#changed()
-      this.#emitter.emit('presence', member)
+      this.#emitter.emit(change.event, change.member)
     }
   }
 
