@@ -482,10 +482,12 @@ class ClientImpl {
     else this.#log(`roomwire: ${where} threw`, error)
   }
 
-  /** Tell the app what it cannot see in the state: on `error`, else through the logger. */
+  /**
+   * Tell the app what it cannot see in the state (a refused frame, a server error without a request)
+   * on `error`. Not through the logger when nobody listens: a hostile server would flood the console.
+   */
   #report(error: RoomwireError): void {
-    if (this.#emitter.has('error')) this.#emitter.emit('error', error)
-    else this.#log(`roomwire: ${error.message}`, error)
+    this.#emitter.emit('error', error)
   }
 
   /** The app's logger may throw too; nothing it does may reach the socket's handlers. */
