@@ -13,6 +13,7 @@ import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { Emitter, Listeners } from './emitter'
 import { RoomwireError } from './errors'
+import { HealthWait } from './health-wait'
 import { createMessageIds } from './message-ids'
 import { createOutboxBudget } from './outbox-budget'
 import { PendingRequests } from './pending-requests'
@@ -64,6 +65,10 @@ class ClientImpl {
   /** The current attempt is the one token refresh a 4001 allows. */
   #refreshingToken = false
   #welcome: WelcomeMessage | null = null
+  /** The current connection received the server's `shutdown` notice (rooms judge a new epoch by it). */
+  #sawShutdown = false
+  /** Runs from `welcome` for `healthyAfterMs`; the connection is healthy once it ran out and rooms settled. */
+  readonly #health: HealthWait
   #detachBrowser: (() => void) | null = null
 
   constructor(options: ClientOptions<Protocol>) {
@@ -73,13 +78,14 @@ class ClientImpl {
     this.#backoff = options.reconnect === false ? null : { ...reconnectDefaults, ...options.reconnect }
     this.#logger = options.logger ?? console
     this.#emitter = new Emitter((error, event) => {
-      if (event === 'error') this.#logger.error('roomwire: an error handler threw', error)
+      if (event === 'error') this.#log('roomwire: an error handler threw', error)
       else this.#handlerFailed(error, `client ${event} handler`)
     })
     this.#directs = new Emitter((error, event) => this.#handlerFailed(error, `direct ${event} handler`))
     this.#listeners = new Listeners((error) => this.#handlerFailed(error, 'client listener'))
     this.subscribe = this.subscribe.bind(this)
     this.getSnapshot = this.getSnapshot.bind(this)
+    this.#health = new HealthWait(this.#clock, options.healthyAfterMs ?? 5_000, () => this.#checkHealthy())
     this.#host = this.#createHost()
     if (options.autoConnect !== false) this.connect()
   }
@@ -180,10 +186,12 @@ class ClientImpl {
         onWelcome: (welcome) => {
           if (this.#connection === connection) this.#onWelcome(welcome)
         },
-        onFrame: (message) => {
-          if (this.#connection === connection) this.#onFrame(message)
+        onFrame: (message, bytes) => {
+          if (this.#connection === connection) this.#onFrame(message, bytes)
         },
-        onBadFrame: (error) => this.#emitter.emit('error', error),
+        onBadFrame: (error) => {
+          if (this.#connection === connection) this.#report(error)
+        },
         onEnd: (end) => {
           if (this.#connection === connection) this.#onEnd(end)
         },
@@ -205,26 +213,43 @@ class ClientImpl {
 
   #lostConnection(): void {
     this.#welcome = null
+    this.#health.stop()
+    const sawShutdown = this.#sawShutdown
+    this.#sawShutdown = false
     for (const request of this.#requests.takeAll()) request.disconnect()
-    for (const room of this.#rooms.values()) room.disconnected()
+    for (const room of this.#rooms.values()) room.disconnected(sawShutdown)
     this.#patch({ id: null, user: null })
   }
 
   #onWelcome(welcome: WelcomeMessage): void {
     this.#welcome = welcome
     this.#everOpen = true
+    this.#sawShutdown = false
+    // The close-code table: a `welcome` between 1008 closes restarts their count. The backoff's attempt
+    // counter waits until the connection proved healthy (#checkHealthy).
     this.#policyCloses = 0
     this.#refreshingToken = false
     this.#patch({
       status: 'open',
       id: welcome.id,
       user: welcome.user ?? null,
-      attempt: 0,
       retryAt: null,
       lastError: null,
     })
+    this.#health.start()
     this.#emitter.emit('welcome', welcome)
     for (const room of [...this.#rooms.values()]) room.sendJoin()
+  }
+
+  /**
+   * A connection proved healthy once it stayed open `healthyAfterMs` and every room's join settled:
+   * only then does the backoff start again from its shortest delay (PROTOCOL.md, "What an SDK client
+   * does"; issue 12: a server closing right after `welcome` was retried 5 times a second forever).
+   */
+  #checkHealthy(): void {
+    if (!this.#health.over || this.#connection?.welcomed !== true) return
+    for (const room of this.#rooms.values()) if (!room.settled) return
+    this.#patch({ attempt: 0 })
   }
 
   #onEnd(end: ConnectionEnd): undefined {
@@ -326,6 +351,7 @@ class ClientImpl {
   #halt(): void {
     this.#active = false
     this.#cancelRetry()
+    this.#health.stop()
     this.#connection?.dispose()
     this.#connection = null
     this.#detachBrowser?.()
@@ -341,15 +367,16 @@ class ClientImpl {
 
   // ---- frames ----------------------------------------------------------------------------------------
 
-  #onFrame(message: ServerMessage): void {
+  #onFrame(message: ServerMessage, bytes: number): void {
     switch (message.type) {
       case 'joined':
+      case 'members':
       case 'message':
       case 'member_joined':
       case 'member_left':
       case 'presence':
       case 'reset':
-        this.#rooms.get(message.room)?.receive(message)
+        this.#rooms.get(message.room)?.receive(message, bytes)
         return
       case 'ack': {
         this.#requests.take(message.ref)?.ack(message)
@@ -359,7 +386,7 @@ class ClientImpl {
         const error = new RoomwireError(message.code, message.message)
         const request = this.#requests.take(message.ref)
         if (request !== undefined) request.error(error)
-        else this.#emitter.emit('error', error)
+        else this.#report(error)
         return
       }
       case 'direct':
@@ -368,8 +395,11 @@ class ClientImpl {
       case 'left':
         this.#requests.take(message.ref)
         return
-      case 'pong':
       case 'system':
+        // Every publish acknowledged before it was written before it (PROTOCOL.md, "Server to client").
+        if (message.code === 'shutdown') this.#sawShutdown = true
+        return
+      case 'pong':
       case 'welcome':
         return
     }
@@ -422,6 +452,11 @@ class ClientImpl {
       protocol: this.#options.protocol,
       ackTimeoutMs: this.#options.ackTimeoutMs ?? 10_000,
       leaveGraceMs: this.#options.leaveGraceMs ?? 500,
+      gapTimeoutMs: this.#options.gapTimeoutMs ?? 5_000,
+      maxHeld: this.#options.hold?.maxMessages ?? 1_000,
+      maxHeldBytes: this.#options.hold?.maxBytes ?? 1_048_576,
+      maxMembers: this.#options.maxMembers ?? 10_000,
+      recentMessages: this.#options.recentMessages ?? 100,
       isOpen: () => this.#connection?.welcomed === true,
       clientId: () => this.#snapshot.id,
       limits: () => this.#welcome?.limits ?? null,
@@ -429,8 +464,12 @@ class ClientImpl {
         this.#requests.send(this.#connection, this.#welcome?.limits.maxMessageBytes, message, pending),
       forget: (ref) => this.#requests.forget(ref),
       newMessageId: createMessageIds(this.#random),
+      // Retryable refusals wait like reconnects do (full jitter, the same bounds).
+      retryDelay: (attempt) => backoffDelay(attempt, this.#backoff ?? reconnectDefaults, this.#random),
       ...createOutboxBudget(this.#options.outbox),
       handlerFailed: (error, where) => this.#handlerFailed(error, where),
+      report: (error) => this.#report(error),
+      settled: () => this.#checkHealthy(),
       removeRoom: (name) => {
         this.#rooms.delete(name)
       },
@@ -440,7 +479,24 @@ class ClientImpl {
   #handlerFailed(error: unknown, where: string): void {
     const wrapped = new RoomwireError('handler_failed', `${where} threw`, { cause: error })
     if (this.#emitter.has('error')) this.#emitter.emit('error', wrapped)
-    else this.#logger.error(`roomwire: ${where} threw`, error)
+    else this.#log(`roomwire: ${where} threw`, error)
+  }
+
+  /**
+   * Tell the app what it cannot see in the state (a refused frame, a server error without a request)
+   * on `error`. Not through the logger when nobody listens: a hostile server would flood the console.
+   */
+  #report(error: RoomwireError): void {
+    this.#emitter.emit('error', error)
+  }
+
+  /** The app's logger may throw too; nothing it does may reach the socket's handlers. */
+  #log(message: string, error: unknown): void {
+    try {
+      this.#logger.error(message, error)
+    } catch {
+      // Nowhere left to report to.
+    }
   }
 
   #patch(patch: Partial<ClientSnapshot>): void {

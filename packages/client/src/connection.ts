@@ -15,9 +15,22 @@ export interface ConnectionEnd {
 
 export interface ConnectionCallbacks {
   onWelcome(welcome: WelcomeMessage): void
-  onFrame(message: ServerMessage): void
+  /** A decoded frame after `welcome`; `bytes` is its length (what holding it costs). */
+  onFrame(message: ServerMessage, bytes: number): void
+  /** A frame that failed to decode or threw while handled: reported, and dropped. */
   onBadFrame(error: RoomwireError): void
   onEnd(end: ConnectionEnd): void
+}
+
+/**
+ * Longest delay a timer takes: Node and browsers run a longer one (such as a hostile `welcome`'s
+ * `interval: 1e300`) after 1 ms, which would make a ping loop.
+ */
+const MAX_TIMER_MS = 2_147_483_647
+
+/** A heartbeat bound from `welcome` as given (within what timers can do), shortened by the client's own. */
+function heartbeatMs(server: number, own: number | undefined): number {
+  return Math.min(server, own ?? MAX_TIMER_MS, MAX_TIMER_MS)
 }
 
 export interface ConnectionConfig {
@@ -106,6 +119,7 @@ export class Connection {
     try {
       socket = new WebSocketImpl(buildUrl(this.#config.url, token), SUBPROTOCOL)
     } catch (cause) {
+      // A URL that does not parse ends here too, also when an async token resolved it (no rejection).
       this.#fail(null, 'connection_lost', 'the WebSocket constructor threw', cause)
       return
     }
@@ -129,7 +143,14 @@ export class Connection {
     socket.onmessage = (event) => {
       if (this.#done) return
       this.#frames++
-      this.#receive(event.data)
+      // The frame boundary (issue 12): nothing a server sends may reach an uncaught exception, which in
+      // Node kills the process (`ws` calls this from its socket's data handler). A frame that throws
+      // while handled is reported and dropped; the next one is handled as usual.
+      try {
+        this.#receive(event.data)
+      } catch (cause) {
+        this.#badFrame(new RoomwireError('bad_frame', 'a frame threw while handled', { cause }))
+      }
     }
     socket.onclose = (event) => {
       if (this.#done) return
@@ -148,15 +169,23 @@ export class Connection {
     }
   }
 
+  #badFrame(error: RoomwireError): void {
+    try {
+      this.#callbacks.onBadFrame(error)
+    } catch {
+      // Reporting is the last resort: it must not throw into the socket either.
+    }
+  }
+
   #receive(raw: unknown): void {
-    const decoded =
-      typeof raw === 'string' || raw instanceof ArrayBuffer || ArrayBuffer.isView(raw)
-        ? decodeServerMessage(raw)
-        : ({ success: false, error: { code: 'bad_request', message: 'frame is not text' } } as const)
+    // Text frames only (PROTOCOL.md, "Transport"); a browser or `ws` hands binary ones over as bytes.
+    if (typeof raw !== 'string') {
+      this.#badFrame(new RoomwireError('bad_frame', 'ignored a binary frame'))
+      return
+    }
+    const decoded = decodeServerMessage(raw)
     if (!decoded.success) {
-      this.#callbacks.onBadFrame(
-        new RoomwireError('bad_frame', `ignored a server frame: ${decoded.error.message}`),
-      )
+      this.#badFrame(new RoomwireError('bad_frame', `ignored a server frame: ${decoded.error.message}`))
       return
     }
     const message = decoded.data
@@ -165,14 +194,14 @@ export class Connection {
       this.#welcomed = true
       this.#connectTimer = cancelTimer(this.#config.clock, this.#connectTimer)
       const own = this.#config.heartbeat
-      this.#intervalMs = Math.min(message.heartbeat.interval, own?.intervalMs ?? Number.POSITIVE_INFINITY)
-      this.#timeoutMs = Math.min(message.heartbeat.timeout, own?.timeoutMs ?? Number.POSITIVE_INFINITY)
+      this.#intervalMs = heartbeatMs(message.heartbeat.interval, own?.intervalMs)
+      this.#timeoutMs = heartbeatMs(message.heartbeat.timeout, own?.timeoutMs)
       this.#schedulePing()
       this.#callbacks.onWelcome(message)
       return
     }
     if (!this.#welcomed) return
-    this.#callbacks.onFrame(message)
+    this.#callbacks.onFrame(message, raw.length)
   }
 
   #schedulePing(): void {

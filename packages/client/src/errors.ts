@@ -58,6 +58,11 @@ export class RoomwireError extends Error {
   }
 }
 
+/** Refusals the server says to send again after a backoff (PROTOCOL.md, "Errors"); every other code is final. */
+export function isRetryable(code: RoomwireErrorCode): boolean {
+  return code === 'unavailable' || code === 'rate_limited'
+}
+
 /** The local refusal of a frame over the server's `maxMessageBytes`: it is never sent, so 1009 cannot loop. */
 export function tooLarge(bytes: number, max: number): RoomwireError {
   return new RoomwireError('too_large', `message is ${bytes} bytes, over the server's limit of ${max}`)

@@ -1,9 +1,9 @@
 import type { AckMessage } from '@roomwire/protocol'
 import { cancelTimer, type TimerHandle } from './clock'
-import { RoomwireError, tooLarge } from './errors'
-import type { MessageOrder } from './message-order'
+import { isRetryable, RoomwireError, tooLarge } from './errors'
+import { RetryTimer } from './retry-timer'
 import type { RoomHost } from './room-host'
-import type { MessageMeta, PendingPublish, PublishOptions, PublishResult } from './types'
+import type { PendingPublish, PublishOptions, PublishResult } from './types'
 import { utf8Length } from './utf8'
 
 /** One own publish from `room.publish()` until its ack or its refusal. */
@@ -17,37 +17,49 @@ export interface PublishEntry {
   readonly timeoutMs: number
   status: 'queued' | 'sent'
   ref: number | null
+  /** The ack deadline: from the first write on this connection, through retried refusals. */
   timer: TimerHandle | null
+  /** The retryable refusal it waits to be sent again after, if any. */
+  refusal: RoomwireError | null
   view: PendingPublish
   resolve(result: PublishResult): void
   reject(error: RoomwireError): void
 }
 
+/** What an outbox tells its room. */
+export interface OutboxEvents {
+  /** The pending list or what the room shows may have changed. */
+  changed(): void
+  /** Whether the room is joined, the first condition for writing. */
+  canWrite(): boolean
+  /** The server acknowledged `entry` with `seq` (0 when the ack carried none). */
+  acked(entry: PublishEntry, seq: number): void
+}
+
 /**
  * A room's own publishes, in order, until acknowledged: queued while the room is not joined, written
  * once joined, put back in the queue when the connection drops and written again with the same id (the
- * server dedupes on it). Each write has its ack timeout; the bytes count against the client-wide bounds
- * the host keeps. The acks of publishes without echo feed the room's {@link MessageOrder}.
+ * server dedupes on it). A retryable refusal (`unavailable`, `rate_limited`) puts a publish back in the
+ * queue too and pauses writing for a jittered backoff. Each publish settles exactly once: at its ack,
+ * a final refusal, its ack deadline (`timeoutMs` from its first write on the current connection, which
+ * retries do not extend), or when the room is left or the client closed. The bytes count against the
+ * client-wide bounds the host keeps.
  */
 export class Outbox {
   readonly #host: RoomHost
   readonly #room: string
-  readonly #order: MessageOrder
-  readonly #changed: () => void
-  readonly #joined: () => boolean
+  readonly #events: OutboxEvents
   readonly #entries: PublishEntry[] = []
+  /** The entry of each message id, for the room's lookups of arriving messages. */
+  readonly #byId = new Map<string, PublishEntry>()
+  readonly #retry: RetryTimer
   #pending: readonly PendingPublish[] | null = null
 
-  /**
-   * `changed` runs whenever the pending list or what the room shows may have changed; `joined` tells
-   * whether the room is joined, the first condition for writing.
-   */
-  constructor(host: RoomHost, room: string, order: MessageOrder, changed: () => void, joined: () => boolean) {
+  constructor(host: RoomHost, room: string, events: OutboxEvents) {
     this.#host = host
     this.#room = room
-    this.#order = order
-    this.#changed = changed
-    this.#joined = joined
+    this.#events = events
+    this.#retry = new RetryTimer(host.clock, host.retryDelay)
   }
 
   /** The snapshot's `pending`: the same frozen array until an entry was added, removed or changed status. */
@@ -58,12 +70,7 @@ export class Outbox {
 
   /** The entry of an own publish still waiting, by message id. */
   find(id: string): PublishEntry | undefined {
-    return this.#entries.find((entry) => entry.id === id)
-  }
-
-  /** Whether an own publish without echo waits for its ack (its `seq` is known only then). */
-  ownInFlight(): boolean {
-    return this.#entries.some((entry) => entry.status === 'sent' && !entry.echo)
+    return this.#byId.get(id)
   }
 
   /**
@@ -88,7 +95,7 @@ export class Outbox {
     if (overflow !== null) return Promise.reject(overflow)
     return new Promise<PublishResult>((resolve, reject) => {
       const createdAt = host.clock.now()
-      this.#entries.push({
+      const entry: PublishEntry = {
         id,
         event,
         data,
@@ -99,21 +106,25 @@ export class Outbox {
         status: 'queued',
         ref: null,
         timer: null,
+        refusal: null,
         view: Object.freeze({ id, event, data, status: 'queued', createdAt }),
         resolve,
         reject,
-      })
+      }
+      this.#entries.push(entry)
+      this.#byId.set(id, entry)
       this.#pending = null
-      this.#changed()
+      this.#events.changed()
       this.flush()
     })
   }
 
-  /** Write queued publishes in order, once the room is joined on an open connection. */
+  /** Write queued publishes in order, once the room is joined on an open connection and no retry waits. */
   flush(): void {
-    if (!this.#joined() || !this.#host.isOpen()) return
+    if (!this.#events.canWrite() || !this.#host.isOpen()) return
     let sent = false
     for (const entry of [...this.#entries]) {
+      if (this.#retry.pending) break
       if (entry.status !== 'queued') continue
       const message: Record<string, unknown> = {
         type: 'publish',
@@ -123,9 +134,17 @@ export class Outbox {
         id: entry.id,
       }
       if (entry.echo) message.echo = true
+      let answered = false
       const ref = this.#host.request(message, {
-        ack: (ack) => this.#acked(entry, ack),
-        error: (error) => this.#settle(entry, error),
+        ack: (ack) => {
+          answered = true
+          this.#acked(entry, ack)
+        },
+        error: (error) => {
+          answered = true
+          if (isRetryable(error.code)) this.#refused(entry, error)
+          else this.#settle(entry, error)
+        },
         disconnect: () => {},
       })
       if (typeof ref !== 'number') {
@@ -135,23 +154,38 @@ export class Outbox {
       }
       sent = true
       // An in-process transport may have answered inside send().
+      if (!answered) {
+        entry.ref = ref
+        entry.refusal = null
+        this.#setStatus(entry, 'sent')
+      }
       if (!this.#entries.includes(entry)) continue
-      entry.ref = ref
-      entry.timer = this.#host.clock.setTimeout(() => {
+      entry.timer ??= this.#host.clock.setTimeout(() => {
         entry.timer = null
-        this.#settle(entry, new RoomwireError('timeout', `no ack within ${entry.timeoutMs} ms`))
+        const refused = entry.status === 'queued' ? entry.refusal : null
+        this.#settle(
+          entry,
+          refused === null
+            ? new RoomwireError('timeout', `no ack within ${entry.timeoutMs} ms`)
+            : new RoomwireError(refused.code, `${refused.message} (retried for ${entry.timeoutMs} ms)`),
+        )
       }, entry.timeoutMs)
-      this.#setStatus(entry, 'sent')
     }
-    if (sent) this.#changed()
+    if (sent) this.#events.changed()
   }
 
-  /** The connection is gone: what was written goes back to the queue, to be resent with the same id. */
+  /**
+   * The connection is gone: what was written goes back to the queue, to be resent with the same id on
+   * the next connection, with a new ack deadline there and no retry pause (a new connection is a new
+   * chance; the refusal count stays, so a repeated refusal waits longer).
+   */
   requeue(): boolean {
+    this.#retry.cancel()
     let changed = false
     for (const entry of this.#entries) {
+      this.#clearTimer(entry)
+      entry.refusal = null
       if (entry.status === 'sent') {
-        this.#clearTimer(entry)
         entry.ref = null
         this.#setStatus(entry, 'queued')
         changed = true
@@ -162,7 +196,9 @@ export class Outbox {
 
   /** Reject every publish with `error` and release what it held. */
   failAll(error: RoomwireError): void {
+    this.#retry.cancel()
     const entries = this.#entries.splice(0)
+    this.#byId.clear()
     if (entries.length > 0) this.#pending = null
     for (const entry of entries) {
       this.#clearTimer(entry)
@@ -195,36 +231,38 @@ export class Outbox {
   }
 
   #acked(entry: PublishEntry, ack: AckMessage): void {
-    const seq = ack.seq ?? 0
     if (!this.#remove(entry)) return
-    entry.resolve({ seq })
-    // Without echo the server sends the message to everyone else only: its place in the room's order
-    // comes with the ack, so onMessage gets a copy synthesized from it.
-    if (!entry.echo && seq > 0) {
-      const self = this.#host.clientId() ?? ''
-      const meta: MessageMeta = { from: self, seq, ts: this.#host.clock.now(), id: entry.id, own: true }
-      this.#order.arrive({ event: entry.event, data: entry.data, meta, toHandlers: false })
-    }
-    this.#order.drain()
+    this.#retry.succeeded()
+    entry.resolve({ seq: ack.seq ?? 0 })
+    this.#events.acked(entry, ack.seq ?? 0)
   }
 
-  /** A publish that ends without an ack (refused, timed out, too large). */
+  /** Refused for now: back in the queue, and writing waits for the backoff (once per round of refusals). */
+  #refused(entry: PublishEntry, error: RoomwireError): void {
+    if (!this.#entries.includes(entry)) return
+    entry.ref = null
+    entry.refusal = error
+    this.#setStatus(entry, 'queued')
+    this.#events.changed()
+    if (!this.#retry.pending) this.#retry.schedule(() => this.flush())
+  }
+
+  /** A publish that ends without an ack (refused for good, timed out, too large). */
   #settle(entry: PublishEntry, error: RoomwireError): void {
-    if (!this.#remove(entry)) return
-    entry.reject(error)
-    // Held messages may have waited for this publish's seq, which will now never come.
-    this.#order.drain()
+    if (this.#remove(entry)) entry.reject(error)
   }
 
   #remove(entry: PublishEntry): boolean {
     const index = this.#entries.indexOf(entry)
     if (index === -1) return false
     this.#entries.splice(index, 1)
+    if (this.#entries.length === 0) this.#retry.cancel()
+    if (this.#byId.get(entry.id) === entry) this.#byId.delete(entry.id)
     this.#clearTimer(entry)
     if (entry.ref !== null) this.#host.forget(entry.ref)
     this.#host.release(entry.bytes)
     this.#pending = null
-    this.#changed()
+    this.#events.changed()
     return true
   }
 

@@ -16,6 +16,14 @@ export interface RoomHost {
   readonly protocol: Protocol | undefined
   readonly ackTimeoutMs: number
   readonly leaveGraceMs: number
+  readonly gapTimeoutMs: number
+  /** Most messages and bytes held behind a gap, per room. */
+  readonly maxHeld: number
+  readonly maxHeldBytes: number
+  /** Most members kept per room. */
+  readonly maxMembers: number
+  /** How many recent messages a room keeps for message logs made after they arrived. */
+  readonly recentMessages: number
   /** True once the current connection got its `welcome`. */
   isOpen(): boolean
   clientId(): string | null
@@ -27,10 +35,19 @@ export interface RoomHost {
   request(message: Record<string, unknown>, pending: PendingRequest): number | RoomwireError
   forget(ref: number): void
   newMessageId(): string
+  /** The jittered wait before retry `attempt` (0-based) of a retryable refusal. */
+  retryDelay(attempt: number): number
   /** Take room in the outbox; an error when it would overflow. */
   reserve(bytes: number): RoomwireError | null
   release(bytes: number): void
   handlerFailed(error: unknown, where: string): void
+  /** Report what the app cannot see in the state (a refused frame) on the client's `error` event. */
+  report(error: RoomwireError): void
+  /**
+   * The room's join settled: joined with its whole member list, or refused for good. Once all have,
+   * the connection may count as healthy.
+   */
+  settled(): void
   /** The room was left for good: forget it. */
   removeRoom(name: string): void
 }

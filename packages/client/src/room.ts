@@ -1,23 +1,26 @@
 import type {
   JoinedMessage,
-  MemberJoinedMessage,
-  MemberLeftMessage,
-  PresenceChangedMessage,
+  MembersMessage,
   Protocol,
   ResetMessage,
   RoomEventMessage,
 } from '@roomwire/protocol'
 import { cancelTimer, type TimerHandle } from './clock'
 import { Emitter, Listeners } from './emitter'
-import { RoomwireError } from './errors'
-import { Members } from './members'
-import { type Arrival, MessageOrder } from './message-order'
-import { Outbox } from './outbox'
+import { isRetryable, RoomwireError } from './errors'
+import { type MemberFrame, Members } from './members'
+import { MessageLogImpl } from './message-log'
+import { type Arrival, type GapAction, MessageOrder } from './message-order'
+import { Outbox, type PublishEntry } from './outbox'
 import { PresenceSync } from './presence-sync'
+import { RecentMessages } from './recent-messages'
+import { resume } from './resume'
+import { RetryTimer } from './retry-timer'
 import type { RoomHost } from './room-host'
 import type {
   JoinOptions,
   Member,
+  MessageLogOptions,
   MessageMeta,
   PublishOptions,
   PublishResult,
@@ -28,21 +31,18 @@ import type {
 } from './types'
 
 /** The server frames that concern one room. */
-export type RoomFrame =
-  | JoinedMessage
-  | RoomEventMessage
-  | MemberJoinedMessage
-  | MemberLeftMessage
-  | PresenceChangedMessage
-  | ResetMessage
+export type RoomFrame = JoinedMessage | MembersMessage | RoomEventMessage | MemberFrame | ResetMessage
 
 const MESSAGE = '\u0000message'
+const noop = () => {}
 
 /**
  * Room handle; created and ref-counted by the client. It owns the room's status, the join handshake
- * (resume from `epoch`/`seq` after a reconnect), ref counting with the leave grace, and the snapshot;
- * the parts it coordinates keep their own books: {@link Members}, {@link MessageOrder} (delivery in
- * `seq` order), {@link Outbox} (own publishes) and {@link PresenceSync} (own presence).
+ * (resume from `epoch`/`seq` after a reconnect, retried after a retryable refusal, resync decided by
+ * {@link resume}), ref counting with the leave grace, and the snapshot; the parts it coordinates keep
+ * their own books: {@link Members} (with paged member lists), {@link MessageOrder} (delivery in `seq`
+ * order with no gap), {@link Outbox} (own publishes), {@link PresenceSync} (own presence) and
+ * {@link RecentMessages} with the message logs fed from it. It is the only caller of each part.
  */
 export class RoomImpl {
   readonly name: string
@@ -54,10 +54,20 @@ export class RoomImpl {
   #status: RoomStatus = 'joining'
   #error: RoomwireError | null = null
   #epoch: string | null = null
-  readonly #members = new Members()
+  /** Joined on the current connection: room frames before its `joined` are not for this member. */
+  #joinedHere = false
+  /** The connection the room was last joined on saw the server's `shutdown` notice before it closed. */
+  #cleanEnd = false
+  readonly #members: Members
   readonly #order: MessageOrder
   readonly #outbox: Outbox
+  readonly #recent: RecentMessages
+  /** One log per options, for the life of the handle (a Map: event names come from the app). */
+  readonly #logs = new Map<string, MessageLogImpl>()
   #joinRef: number | null = null
+  /** A `joined` came since the last `join` was written (an in-process transport answers inside send). */
+  #joinAnswered = false
+  readonly #joinRetry: RetryTimer
   #graceTimer: TimerHandle | null = null
   #readySettled = false
   #resolveReady!: () => void
@@ -80,22 +90,24 @@ export class RoomImpl {
       this.#rejectReady = reject
     })
     // Nobody may await `ready`; a refused join must not become an unhandled rejection.
-    this.ready.catch(() => {})
+    this.ready.catch(noop)
     this.#emitter = new Emitter((error, event) =>
       host.handlerFailed(error, `room "${name}" ${event} handler`),
     )
     this.#listeners = new Listeners((error) => host.handlerFailed(error, `room "${name}" listener`))
+    this.#members = new Members(host.maxMembers)
     this.#order = new MessageOrder(
-      (arrival) => this.#deliver(arrival),
-      () => this.#outbox.ownInFlight(),
-    )
-    this.#outbox = new Outbox(
       host,
-      name,
-      this.#order,
-      () => this.#changed(),
-      () => this.#status === 'joined',
+      (arrival) => this.#deliver(arrival),
+      (action) => this.#onGap(action),
     )
+    this.#outbox = new Outbox(host, name, {
+      changed: () => this.#changed(),
+      canWrite: () => this.#status === 'joined',
+      acked: (entry, seq) => this.#onAcked(entry, seq),
+    })
+    this.#recent = new RecentMessages(Math.max(host.recentMessages, this.#history ?? 0))
+    this.#joinRetry = new RetryTimer(host.clock, host.retryDelay)
     this.subscribe = this.subscribe.bind(this)
     this.getSnapshot = this.getSnapshot.bind(this)
   }
@@ -111,6 +123,11 @@ export class RoomImpl {
   /** Handler and listener count (for leak tests). */
   get handlerCount(): number {
     return this.#emitter.size + this.#listeners.size
+  }
+
+  /** Messages held behind a gap (for bound tests). */
+  get heldCount(): number {
+    return this.#order.held
   }
 
   subscribe(listener: () => void): () => void {
@@ -147,6 +164,31 @@ export class RoomImpl {
     return this.#emitter.on(MESSAGE, handler as (...args: never[]) => void)
   }
 
+  messageLog(options?: MessageLogOptions<Protocol>): MessageLogImpl {
+    const limit = options?.limit ?? 100
+    const events = options?.events
+    const key = `${limit}\u0000${events?.join('\u0000') ?? '*'}`
+    let log = this.#logs.get(key)
+    if (log === undefined) {
+      this.#recent.grow(limit)
+      log = new MessageLogImpl(
+        {
+          clock: this.#host.clock,
+          newId: this.#host.newMessageId,
+          pending: () => this.#outbox.pending,
+          subscribe: this.subscribe,
+          publish: (event, data, publishOptions) => this.publish(event, data, publishOptions),
+          handlerFailed: this.#host.handlerFailed,
+        },
+        limit,
+        events,
+        this.#recent.list(),
+      )
+      this.#logs.set(key, log)
+    }
+    return log
+  }
+
   // ---- references ------------------------------------------------------------------------------------
 
   /**
@@ -156,7 +198,10 @@ export class RoomImpl {
    */
   retain(options?: JoinOptions<Protocol>): void {
     if (this.#epoch === null && this.#joinRef === null && options !== undefined) {
-      if (options.history !== undefined) this.#history = Math.max(this.#history ?? 0, options.history)
+      if (options.history !== undefined) {
+        this.#history = Math.max(this.#history ?? 0, options.history)
+        this.#recent.grow(this.#history)
+      }
       if (this.#presence.state === null && options.presence !== undefined)
         this.#presence.state = { value: options.presence }
     }
@@ -180,7 +225,7 @@ export class RoomImpl {
 
   #leaveNow(): void {
     if (this.#host.isOpen()) {
-      this.#host.request({ type: 'leave', room: this.name }, { ack() {}, error() {}, disconnect() {} })
+      this.#host.request({ type: 'leave', room: this.name }, { ack: noop, error: noop, disconnect: noop })
     }
     this.shutdown(new RoomwireError('left', `room "${this.name}" was left`))
     this.#host.removeRoom(this.name)
@@ -190,6 +235,7 @@ export class RoomImpl {
   shutdown(error: RoomwireError): void {
     this.#graceTimer = cancelTimer(this.#host.clock, this.#graceTimer)
     this.refs = 0
+    this.#joinRetry.cancel()
     this.#forgetJoin()
     this.#failPending(error)
     this.#order.clear()
@@ -205,9 +251,15 @@ export class RoomImpl {
     return this.#status === 'joining' && this.#joinRef === null && this.#epoch === null
   }
 
-  /** Send `join` (first time, or again after a reconnect) with what is needed to resume. */
+  /** Whether the join settled on this connection: joined with all members, or refused for good. */
+  get settled(): boolean {
+    return this.#status === 'error' || (this.#status === 'joined' && !this.#members.paging)
+  }
+
+  /** Send `join` (first time, again after a reconnect, a refusal or a gap) with what is needed to resume. */
   sendJoin(): void {
     if (this.#status === 'left') return
+    this.#joinRetry.cancel()
     this.#forgetJoin()
     const message: Record<string, unknown> = { type: 'join', room: this.name }
     if (this.#presence.state !== null) message.presence = this.#presence.state.value
@@ -217,12 +269,20 @@ export class RoomImpl {
     } else if (this.#history !== undefined && this.#history > 0) {
       message.history = this.#history
     }
+    this.#joinAnswered = false
     const ref = this.#host.request(message, {
-      ack: () => {},
+      ack: noop,
       error: (error) => this.#joinRefused(error),
-      disconnect: () => {},
+      disconnect: noop,
     })
-    this.#joinRef = typeof ref === 'number' ? ref : null
+    // `joined` is routed by room, not by ref: the request is forgotten once it came.
+    if (typeof ref === 'number') {
+      if (this.#joinAnswered) this.#host.forget(ref)
+      else this.#joinRef = ref
+    }
+    // Too large (a presence state over maxMessageBytes) can never be sent: final. Not connected: the
+    // next `welcome` sends it.
+    else if (ref.code !== 'not_connected') this.#joinRefused(ref)
   }
 
   #forgetJoin(): void {
@@ -234,15 +294,32 @@ export class RoomImpl {
 
   #joinRefused(error: RoomwireError): void {
     this.#joinRef = null
+    this.#joinAnswered = true
+    // Retryable: nothing changed on the server; send it again after a backoff (on this connection; a
+    // new one sends its own join at `welcome`).
+    if (isRetryable(error.code)) {
+      this.#joinRetry.schedule(() => {
+        if (this.#host.isOpen()) this.sendJoin()
+      })
+      return
+    }
     this.#status = 'error'
     this.#error = error
     this.#failPending(error)
     this.#changed()
+    this.#host.settled()
   }
 
-  /** The connection is gone: what was in flight waits for the rejoin. */
-  disconnected(): void {
+  /**
+   * The connection is gone: what was in flight waits for the rejoin. `sawShutdown`: it received the
+   * server's `shutdown` notice, which a new epoch at the next `joined` is then measured against.
+   */
+  disconnected(sawShutdown: boolean): void {
+    if (this.#joinedHere) this.#cleanEnd = sawShutdown
+    this.#joinedHere = false
     this.#joinRef = null
+    this.#joinRetry.cancel()
+    this.#members.abort()
     this.#order.clear()
     let changed = this.#outbox.requeue()
     if (this.#status === 'joined') {
@@ -254,6 +331,7 @@ export class RoomImpl {
 
   /** The client stopped for good (a final close code): reject what waits; a later reconnect rejoins. */
   stopped(error: RoomwireError): void {
+    this.#joinRetry.cancel()
     this.#failPending(error)
     if (this.#status !== 'left') {
       this.#status = 'error'
@@ -273,23 +351,27 @@ export class RoomImpl {
 
   // ---- server frames ---------------------------------------------------------------------------------
 
-  /** A frame addressed to this room (the client routes by `room`). */
-  receive(message: RoomFrame): void {
+  /** A frame addressed to this room (the client routes by `room`); `bytes` is the frame's length. */
+  receive(message: RoomFrame, bytes: number): void {
+    if (this.#status === 'left') return
+    if (message.type === 'joined') {
+      this.#onJoined(message)
+      return
+    }
+    // Before its `joined` a connection is no member: whatever comes is not this member's (and the
+    // replay after `joined` brings every message the member is owed).
+    if (!this.#joinedHere) return
     switch (message.type) {
-      case 'joined':
-        this.#onJoined(message)
+      case 'members':
+        this.#onMembers(message)
         break
       case 'message':
-        this.#onRoomMessage(message)
+        this.#onRoomMessage(message, bytes)
         break
       case 'member_joined':
-        this.#onMemberJoined(message)
-        break
       case 'member_left':
-        this.#onMemberLeft(message)
-        break
       case 'presence':
-        this.#onPresence(message)
+        this.#onMemberFrame(message)
         break
       case 'reset':
         this.#onReset(message)
@@ -298,16 +380,39 @@ export class RoomImpl {
   }
 
   #onJoined(message: JoinedMessage): void {
-    if (this.#status === 'left') return
     this.#forgetJoin()
-    const stale = this.#epoch !== null && (message.epoch !== this.#epoch || message.recovered === false)
-    const sameEpoch = this.#epoch === message.epoch
+    this.#joinAnswered = true
+    this.#joinRetry.succeeded()
+    const next = resume({ epoch: this.#epoch, seq: this.#order.seq, cleanEnd: this.#cleanEnd }, message)
+    // Seqs of another epoch say nothing about this one: drop what was held.
+    if (next.newEpoch) this.#order.clear()
+    this.#order.rebase(next.seq, message.seq)
     this.#epoch = message.epoch
-    // The replay follows `joined` (PROTOCOL.md, "Joining"): last seen becomes the seq just before it, so
-    // each replayed message is delivered once. In the same epoch, what was already seen stays seen.
-    const base = message.seq - (message.replay ?? 0)
-    this.#order.seq = sameEpoch && !stale ? Math.max(this.#order.seq, base) : base
-    this.#members.reset(message.members)
+    this.#cleanEnd = false
+    this.#joinedHere = true
+    this.#refused(this.#members.begin(message.members, message.more === true))
+    this.#snapshot = null
+    // Before anything of the new state goes out or comes in: first the app learns what may be gone.
+    if (next.resync !== null) this.#resync(next.resync)
+    if (this.#members.paging) this.#changed()
+    else this.#complete()
+    // Held messages past the gap a rejoin was for, now in order.
+    this.#order.drain()
+  }
+
+  #onMembers(message: MembersMessage): void {
+    if (!this.#members.paging) {
+      this.#host.report(
+        new RoomwireError('bad_frame', `room "${this.name}": members frame without joined.more`),
+      )
+      return
+    }
+    this.#refused(this.#members.page(message.members, message.more === true))
+    if (!this.#members.paging) this.#complete()
+  }
+
+  /** The member list is whole: the room is joined, what waited for it goes out. */
+  #complete(): void {
     this.#status = 'joined'
     this.#error = null
     this.#changed()
@@ -316,14 +421,21 @@ export class RoomImpl {
       this.#resolveReady()
     }
     this.#presence.joined()
-    if (stale) this.#resync({ reason: 'not_recovered', epoch: message.epoch, seq: message.seq })
     this.#outbox.flush()
+    this.#host.settled()
+  }
+
+  #refused(members: number): void {
+    if (members === 0) return
+    this.#host.report(
+      new RoomwireError('bad_frame', `room "${this.name}": ${members} members over maxMembers`),
+    )
   }
 
   #onReset(message: ResetMessage): void {
-    this.#epoch = message.epoch
-    this.#order.seq = message.seq
     this.#order.clear()
+    this.#order.rebase(message.seq, message.seq)
+    this.#epoch = message.epoch
     this.#changed()
     this.#resync({ reason: 'reset', epoch: message.epoch, seq: message.seq })
   }
@@ -332,57 +444,97 @@ export class RoomImpl {
     this.#emitter.emit('resync', info)
   }
 
-  #onMemberJoined(message: MemberJoinedMessage): void {
-    const member = this.#members.add(message.member)
-    this.#changed()
-    this.#emitter.emit('member_joined', member)
+  #onGap(action: GapAction): void {
+    if (action === 'give-up') {
+      this.#changed()
+      this.#resync({ reason: 'gap', epoch: this.#epoch ?? '', seq: this.#order.seq })
+      return
+    }
+    // Join again with `since` on this connection: the server replays the gap (or says recovered:
+    // false). A join already in flight does the same; a dropped connection rejoins on its own.
+    if (this.#status === 'joined' && this.#joinRef === null && this.#host.isOpen()) this.sendJoin()
   }
 
-  #onMemberLeft(message: MemberLeftMessage): void {
-    const member = this.#members.remove(message.id)
-    if (member === undefined) return
-    this.#changed()
-    this.#emitter.emit('member_left', member)
+  #onMemberFrame(frame: MemberFrame): void {
+    const change = this.#members.apply(frame)
+    if (change === 'full') this.#refused(1)
+    else if (change !== null) {
+      this.#changed()
+      this.#emitter.emit(change.event, change.member)
+    }
   }
 
-  #onPresence(message: PresenceChangedMessage): void {
-    const member = this.#members.setPresence(message.id, message.state)
-    this.#changed()
-    this.#emitter.emit('presence', member)
-  }
-
-  #onRoomMessage(message: RoomEventMessage): void {
+  #onRoomMessage(message: RoomEventMessage, bytes: number): void {
     const self = this.#host.clientId()
     const entry = message.id === undefined ? undefined : this.#outbox.find(message.id)
     const meta: MessageMeta = {
       from: message.from,
       seq: message.seq,
+      epoch: this.#epoch ?? '',
       ts: message.ts,
       own: entry !== undefined || (self !== null && message.from === self),
       ...(message.id === undefined ? {} : { id: message.id }),
     }
     // An own publish without echo reaches this client only through a replay after a reconnect: it goes
-    // to onMessage like the ack-synthesized copy would, and the later ack will find it delivered.
-    this.#order.arrive({ event: message.event, data: message.data, meta, toHandlers: entry?.echo ?? true })
+    // to onMessage like the ack-synthesized copy would, and the later ack finds it delivered.
+    this.#order.arrive({
+      event: message.event,
+      data: message.data,
+      meta,
+      toHandlers: entry?.echo ?? true,
+      bytes,
+    })
+  }
+
+  /**
+   * An own publish was acknowledged. Without echo the server sends it to everyone else only, so the ack
+   * stands for the message: a copy goes through the order like any message (held behind a gap, so an
+   * ack never moves last seen past messages not received). With echo the message itself comes; the ack
+   * only says its seq exists.
+   */
+  #onAcked(entry: PublishEntry, seq: number): void {
+    if (seq <= 0) return
+    if (entry.echo) {
+      this.#order.expect(seq)
+      return
+    }
+    const meta: MessageMeta = {
+      from: this.#host.clientId() ?? '',
+      seq,
+      epoch: this.#epoch ?? '',
+      ts: this.#host.clock.now(),
+      id: entry.id,
+      own: true,
+    }
+    this.#order.arrive({ event: entry.event, data: entry.data, meta, toHandlers: false, bytes: entry.bytes })
   }
 
   #deliver(arrival: Arrival): void {
+    const message = { event: arrival.event, data: arrival.data, ...arrival.meta } as RoomMessage
+    this.#recent.push(message)
+    for (const log of this.#logs.values()) log.record(message)
     this.#changed()
     if (arrival.toHandlers) this.#emitter.emit(arrival.event, arrival.data, arrival.meta)
-    this.#emitter.emit(MESSAGE, { event: arrival.event, data: arrival.data, ...arrival.meta })
+    this.#emitter.emit(MESSAGE, message)
   }
 
   // ---- publishing ------------------------------------------------------------------------------------
 
   publish(event: string, data: unknown, options?: PublishOptions): Promise<PublishResult> {
-    if (this.#status === 'left') {
-      return Promise.reject(new RoomwireError('left', `room "${this.name}" was left`))
-    }
+    const refused = this.#unusable()
+    if (refused !== null) return Promise.reject(refused)
     const validation = this.#host.protocol?.validateEvent(event, data)
     if (validation !== undefined && !validation.success) {
       return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
     }
     return this.#outbox.add(event, data, options)
+  }
+
+  /** Why nothing can be sent in this room now: left, or refused for good (until a reconnect rejoins). */
+  #unusable(): RoomwireError | null {
+    if (this.#status === 'left') return new RoomwireError('left', `room "${this.name}" was left`)
+    if (this.#status === 'error') return this.#error
+    return null
   }
 
   /** After a 1009 close: the largest publish in flight is the one the server refused to read. */
@@ -398,9 +550,8 @@ export class RoomImpl {
   // ---- presence --------------------------------------------------------------------------------------
 
   setPresence(state: unknown): Promise<void> {
-    if (this.#status === 'left') {
-      return Promise.reject(new RoomwireError('left', `room "${this.name}" was left`))
-    }
+    const refused = this.#unusable()
+    if (refused !== null) return Promise.reject(refused)
     const validation = this.#host.protocol?.validatePresence(state)
     if (validation !== undefined && !validation.success) {
       return Promise.reject(new RoomwireError('invalid_event', validation.error.message))

@@ -48,6 +48,22 @@ export interface OutboxOptions {
   maxBytes?: number
 }
 
+/** Bounds of what a room holds behind a gap in `seq` until the gap fills. */
+export interface HoldOptions {
+  /**
+   * Most messages held per room; one more joins the room again with `since` at once (the server
+   * replays the gap and what was not held). About ten times the server's default history (100).
+   * @default 1_000
+   */
+  maxMessages?: number
+  /**
+   * Most bytes of held frames per room (counted as the frames' length). An honest server has at most
+   * its `max_buffered_bytes` (1 MiB by default) in flight to a connection, so more is not a reorder.
+   * @default 1_048_576
+   */
+  maxBytes?: number
+}
+
 /** Where the client reports what it cannot throw: failed handlers, odd frames. */
 export interface Logger {
   error(message: string, error: unknown): void
@@ -111,6 +127,35 @@ export interface ClientOptions<P extends Protocol = UntypedProtocol> {
    */
   resumeAfterHiddenMs?: number
   /**
+   * How long a room waits for a missing `seq` (a gap) before it joins again with `since`, and then
+   * how long it waits for that rejoin to fill it before it gives up (`resync` with reason `gap`).
+   * Nothing after a gap is delivered meanwhile.
+   * @default 5_000
+   */
+  gapTimeoutMs?: number
+  /** Bounds of the messages each room holds behind a gap. */
+  hold?: HoldOptions
+  /**
+   * A connection counts as healthy once every held room is joined (or refused for good) and it stayed
+   * open this long; only then does the backoff's attempt counter restart. Not at `welcome`: a server
+   * that closes right after `welcome` would otherwise be retried at the shortest delay forever.
+   * @default 5_000
+   */
+  healthyAfterMs?: number
+  /**
+   * Most members kept per room, whatever a server sends; members past it are left out and reported as
+   * `bad_frame` on `error`. Ten times the reference server's default room size.
+   * @default 10_000
+   */
+  maxMembers?: number
+  /**
+   * How many recent messages each room keeps from its `joined` on (at least the join's `history`), so
+   * that a {@link MessageLog} made later, such as by a component that mounts after the join, starts
+   * with them.
+   * @default 100
+   */
+  recentMessages?: number
+  /**
    * Receives handler exceptions when nothing listens to `error`.
    * @default console
    */
@@ -127,7 +172,10 @@ export interface ClientSnapshot {
   readonly id: string | null
   /** The authenticated user from `welcome`; null while not open or anonymous. */
   readonly user: string | null
-  /** Failed attempts in a row since the last `welcome`. */
+  /**
+   * Failed attempts in a row since the last healthy connection (rooms joined, open for
+   * `healthyAfterMs`): a connection that drops soon after `welcome` does not restart the backoff.
+   */
   readonly attempt: number
   /** When the next attempt starts, on the clock's scale (`Date.now()` by default); null unless waiting. */
   readonly retryAt: number | null
@@ -176,6 +224,8 @@ export interface MessageMeta {
   /** Connection id of the publisher, or `"server"`. */
   readonly from: string
   readonly seq: number
+  /** The epoch `seq` belongs to: after the server lost a room's sequence, seq 1 comes again in a new one. */
+  readonly epoch: string
   /** Server time, epoch milliseconds (client time for a message synthesized from an ack). */
   readonly ts: number
   /** The message id the publisher gave. */
@@ -189,11 +239,27 @@ export type RoomMessage<P extends Protocol = UntypedProtocol> = {
   [K in EventName<P>]: MessageMeta & { readonly event: K; readonly data: EventData<P, K> }
 }[EventName<P>]
 
-/** Why a room's state may be stale. */
+/**
+ * Why a room's messages may have a hole the client cannot fill, and where delivery goes on. It is
+ * emitted only when messages may really be gone (PROTOCOL.md, "What an SDK client does"); a clean
+ * server restart (the `shutdown` notice seen, the new epoch replayed from its seq 1) emits none.
+ */
 export interface ResyncInfo {
-  /** `not_recovered`: the rejoin could not replay what was missed; `reset`: the server lost the room's sequence. */
-  readonly reason: 'not_recovered' | 'reset'
+  /**
+   * - `not_recovered`: a rejoin in the same epoch could not replay everything after the last seen `seq`
+   *   (`recovered: false`, history too short);
+   * - `epoch`: a rejoin found a new epoch (the server lost the room's sequence, as in a crash);
+   * - `reset`: the server said so while the room was joined (its store lost the room);
+   * - `gap`: a missing `seq` did not arrive, not even after a rejoin for it, and was skipped.
+   */
+  readonly reason: 'not_recovered' | 'epoch' | 'reset' | 'gap'
+  /** The epoch delivery goes on in. */
   readonly epoch: string
+  /**
+   * The room's last seen `seq` after the resync: every message after it is still delivered, once and
+   * in order (the replay that follows a `joined`, or the live stream); what may be missing is at or
+   * below it.
+   */
   readonly seq: number
 }
 
@@ -215,6 +281,57 @@ export interface JoinOptions<P extends Protocol = UntypedProtocol> {
   presence?: PresenceInput<P>
   /** On the first join, how many past messages to replay (clamped by the server). */
   history?: number
+}
+
+/** Where a message of a {@link MessageLog} stands. Own messages go `sending` → `delivered` (acked) or `failed`. */
+export type DeliveryStatus = 'sending' | 'delivered' | 'received' | 'failed'
+
+/** One entry of a {@link MessageLog}, frozen. */
+export interface MessageLogEntry<P extends Protocol = UntypedProtocol> {
+  /** Stable key (a React key): the message id, kept from `sending` to `delivered`. */
+  readonly key: string
+  readonly event: EventName<P>
+  readonly data: EventData<P, EventName<P>>
+  /** The sender's connection id (`"server"` for server broadcasts); null while sending or after a failure. */
+  readonly from: string | null
+  /** The room's sequence number; null while sending or after a failure. */
+  readonly seq: number | null
+  readonly ts: number
+  readonly own: boolean
+  readonly status: DeliveryStatus
+  /** Why sending failed (`rate_limited`, `too_large`, …), for `failed` entries. */
+  readonly error?: RoomwireError
+}
+
+/** Options of `room.messageLog()`. */
+export interface MessageLogOptions<P extends Protocol = UntypedProtocol> {
+  /**
+   * Keep at most this many received and delivered messages (the newest).
+   * @default 100
+   */
+  limit?: number
+  /** Only list these events (an empty list: every event). @default every event */
+  events?: readonly EventName<P>[]
+}
+
+/**
+ * A bounded list of a room's recent messages with the delivery state of own ones, for chat UIs: a
+ * `subscribe`/`getSnapshot` store (`useSyncExternalStore`). It starts with what the room received since
+ * its `joined` (up to `recentMessages`), so a log made after the join misses nothing.
+ */
+export interface MessageLog<P extends Protocol = UntypedProtocol> {
+  subscribe(listener: () => void): () => void
+  /**
+   * Oldest first: received and delivered messages in `seq` order, then failed and sending ones. Frozen,
+   * the same array until something in it changed.
+   */
+  getSnapshot(): readonly MessageLogEntry<P>[]
+  /** Publish and list a message; it shows as `sending`, then `delivered` or `failed`. Never rejects. */
+  send<K extends EventName<P>>(event: K, data: EventInput<P, K>): Promise<void>
+  /** Publish a failed message again (with a new key). */
+  retry(key: string): void
+  /** Remove a failed message from the list. */
+  dismiss(key: string): void
 }
 
 /** Options of `room.publish()`. */
@@ -262,6 +379,14 @@ export interface Room<P extends Protocol = UntypedProtocol> {
   ): () => void
   /** Every application message in `seq` order, once, own publishes included once acknowledged. */
   onMessage(handler: (message: RoomMessage<P>) => void): () => void
+  /**
+   * The room's message log for these options: the same log for the same options while the room is
+   * held. It lists what the room received since its `joined`, also before the log was asked for.
+   * @example
+   * const log = room.messageLog({ limit: 200, events: ['chat'] })
+   * log.subscribe(() => render(log.getSnapshot()))
+   */
+  messageLog(options?: MessageLogOptions<P>): MessageLog<P>
   /** Replace this member's presence state; resolves when the server has it. */
   setPresence(state: PresenceInput<P>): Promise<void>
   /** Release one reference; the last one leaves after `leaveGraceMs`. */

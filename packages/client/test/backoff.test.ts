@@ -47,7 +47,7 @@ describe('reconnect schedule', () => {
     client.close()
   })
 
-  it('resets the attempt counter at welcome', async () => {
+  it('keeps the attempt counter at welcome, so a server that closes right after it is backed off', async () => {
     const server = startFake()
     server.autoAccept = false
     const client = fakeClient()
@@ -57,9 +57,63 @@ describe('reconnect schedule', () => {
     expect(client.getSnapshot().attempt).toBe(2)
     await flush(500)
     FakeWebSocket.latest().welcome()
-    expect(client.getSnapshot()).toMatchObject({ status: 'open', attempt: 0, retryAt: null })
+    expect(client.getSnapshot()).toMatchObject({ status: 'open', attempt: 2, retryAt: null })
+    FakeWebSocket.latest().serverClose(1001)
+    expect(client.getSnapshot().retryAt! - Date.now()).toBe(1_000)
+    client.close()
+  })
+
+  it('restarts the attempt counter once a connection stayed open healthyAfterMs with its rooms joined', async () => {
+    const server = startFake()
+    server.autoAccept = false
+    const client = fakeClient()
+    client.join('r')
+    FakeWebSocket.latest().serverClose(1006)
+    await flush(250)
+    FakeWebSocket.latest().serverClose(1006)
+    await flush(500)
+    server.accept(FakeWebSocket.latest())
+    await flush(4_999)
+    expect(client.getSnapshot().attempt).toBe(2)
+    await flush(1)
+    expect(client.getSnapshot().attempt).toBe(0)
     FakeWebSocket.latest().serverClose(1001)
     expect(client.getSnapshot().retryAt! - Date.now()).toBe(250)
+    client.close()
+  })
+
+  it('does not count a connection as healthy while one of its rooms is not joined', async () => {
+    const server = startFake()
+    server.autoAccept = false
+    const client = fakeClient()
+    FakeWebSocket.latest().serverClose(1006)
+    await flush(250)
+    const socket = FakeWebSocket.latest()
+    let joinRef = 0
+    server.accept(socket)
+    socket.onSend = (frame) => {
+      const m = JSON.parse(frame)
+      if (m.type === 'join') joinRef = m.ref
+    }
+    client.join('r')
+    await flush(10_000)
+    expect(client.getSnapshot().attempt).toBe(1)
+    socket.receive({ type: 'joined', room: 'r', seq: 0, epoch: 'e1', members: [], ref: joinRef })
+    expect(client.getSnapshot().attempt).toBe(0)
+    client.close()
+  })
+
+  it('honours healthyAfterMs', async () => {
+    const server = startFake()
+    server.autoAccept = false
+    const client = fakeClient({ healthyAfterMs: 60_000 })
+    FakeWebSocket.latest().serverClose(1006)
+    await flush(250)
+    server.accept(FakeWebSocket.latest())
+    await flush(59_999)
+    expect(client.getSnapshot().attempt).toBe(1)
+    await flush(1)
+    expect(client.getSnapshot().attempt).toBe(0)
     client.close()
   })
 

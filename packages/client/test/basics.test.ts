@@ -50,7 +50,9 @@ describe('client basics', () => {
     room.on('chat', (data, meta) => seen.push([data, meta]))
     await flush()
     server.publish('general', 'chat', { text: 'yo' }, 'c9', 'm1')
-    expect(seen).toEqual([[{ text: 'yo' }, { from: 'c9', seq: 1, ts: 1001, id: 'm1', own: false }]])
+    expect(seen).toEqual([
+      [{ text: 'yo' }, { from: 'c9', seq: 1, epoch: 'e1', ts: 1001, id: 'm1', own: false }],
+    ])
     client.close()
   })
 })

@@ -166,7 +166,7 @@ describe('outbox', () => {
     client.close()
   })
 
-  it('rejects with the server error code when the server refuses a publish', async () => {
+  it('rejects with the server error code when the server refuses a publish for good', async () => {
     startFake()
     const client = fakeClient()
     const room = client.join('r')
@@ -175,11 +175,11 @@ describe('outbox', () => {
     socket.onSend = (frame) => {
       const m = JSON.parse(frame)
       if (m.type === 'publish')
-        socket.receive({ type: 'error', code: 'rate_limited', message: 'slow', ref: m.ref })
+        socket.receive({ type: 'error', code: 'forbidden', message: 'not here', ref: m.ref })
     }
     const error = await room.publish('e', 1).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RoomwireError)
-    expect(error).toMatchObject({ code: 'rate_limited', message: 'slow' })
+    expect(error).toMatchObject({ code: 'forbidden', message: 'not here' })
     client.close()
   })
 

@@ -101,6 +101,8 @@ describe('regressions from reliability.md section 3', () => {
       expect(FakeWebSocket.latest().sentOfType('join')[0]).toMatchObject({
         since: server.rooms.get('r')?.seq,
       })
+      // Healthy (joined, open for healthyAfterMs): the next drop backs off from the shortest delay.
+      await flush(5_000)
     }
     client.close()
   })
@@ -119,6 +121,7 @@ describe('regressions from reliability.md section 3', () => {
     for (let i = 0; i < 10; i++) {
       server.drop(FakeWebSocket.latest())
       await flush(250)
+      await flush(5_000)
     }
     server.publish('r', 'e', 'once')
     expect(onEvent).toHaveBeenCalledTimes(1)
@@ -345,13 +348,14 @@ describe('leaks', () => {
     const room = client.join('r')
     room.onMessage(() => {})
     client.on('status', () => {})
-    await flush()
+    await flush(5_000)
     const timers = vi.getTimerCount()
     const handlers = (client as unknown as { handlerCount: number }).handlerCount
     const listeners = browser.listeners()
     for (let i = 0; i < 1_000; i++) {
       server.drop(FakeWebSocket.latest(), i % 2 === 0 ? 1006 : 1012)
       await flush(250)
+      await flush(5_000)
     }
     expect(client.status).toBe('open')
     expect(vi.getTimerCount()).toBe(timers)

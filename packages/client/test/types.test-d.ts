@@ -4,7 +4,9 @@ import * as z from 'zod'
 import {
   type ClientSnapshot,
   createClient,
+  type DeliveryStatus,
   type Member,
+  type MessageLogEntry,
   type MessageMeta,
   type PublishResult,
   type RoomSnapshot,
@@ -45,7 +47,7 @@ describe('typed by the protocol', () => {
       expectTypeOf(member.presence).toEqualTypeOf<{ name: string } | undefined>()
     })
     room.on('resync', (info) => {
-      expectTypeOf(info.reason).toEqualTypeOf<'not_recovered' | 'reset'>()
+      expectTypeOf(info.reason).toEqualTypeOf<'not_recovered' | 'epoch' | 'reset' | 'gap'>()
     })
     expectTypeOf(room.getSnapshot()).toEqualTypeOf<RoomSnapshot<typeof chat>>()
   })
@@ -70,6 +72,17 @@ describe('typed by the protocol', () => {
       expectTypeOf(data).toEqualTypeOf<{ n: number }>()
       expectTypeOf(meta.from).toBeString()
     })
+  })
+
+  it('types the message log by the protocol', () => {
+    const log = room.messageLog({ limit: 50, events: ['chat'] })
+    void log.send('chat', { text: 'hi' })
+    // @ts-expect-error: wrong payload
+    void log.send('chat', { text: 1 })
+    // @ts-expect-error: not a declared event
+    room.messageLog({ events: ['shout'] })
+    expectTypeOf(log.getSnapshot()).toEqualTypeOf<readonly MessageLogEntry<typeof chat>[]>()
+    expectTypeOf(log.getSnapshot()[0]?.status).toEqualTypeOf<DeliveryStatus | undefined>()
   })
 
   it('has a flat client snapshot', () => {

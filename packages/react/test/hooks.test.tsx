@@ -189,9 +189,10 @@ describe('useMessages', () => {
       { wrapper: wrapperFor(newClient()) },
     )
     await waitFor(() => expect(result.current.room.status).toBe('joined'))
-    script.state.refuse = 'rate_limited'
-    await act(() => result.current.log.send('chat', { text: 'too fast' }))
-    expect(result.current.log.messages).toMatchObject([{ status: 'failed', error: { code: 'rate_limited' } }])
+    // A final refusal (rate_limited and unavailable are retried by the client, PROTOCOL.md "Errors").
+    script.state.refuse = 'forbidden'
+    await act(() => result.current.log.send('chat', { text: 'not allowed' }))
+    expect(result.current.log.messages).toMatchObject([{ status: 'failed', error: { code: 'forbidden' } }])
     const key = result.current.log.messages[0]?.key as string
     act(() => result.current.log.retry(key))
     await waitFor(() => expect(result.current.log.messages).toMatchObject([{ status: 'delivered', seq: 1 }]))

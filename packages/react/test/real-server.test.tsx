@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { type Client, createClient } from '@roomwire/client'
 import { defineProtocol } from '@roomwire/protocol'
 import { createRoomServer, type RoomServer } from '@roomwire/server'
 import { act, cleanup, render, waitFor } from '@testing-library/react'
@@ -15,11 +16,52 @@ const chat = defineProtocol({
 type Chat = typeof chat
 
 let server: RoomServer | undefined
+const clients: Client<Chat>[] = []
 afterEach(async () => {
   cleanup()
+  for (const client of clients.splice(0)) client.close()
   await server?.close({ timeoutMs: 500 })
   server = undefined
 })
+
+function nodeClient(url: string): Client<Chat> {
+  const client = createClient({
+    url,
+    protocol: chat,
+    WebSocket,
+    leaveGraceMs: 50,
+    logger: { error: () => {} },
+  })
+  clients.push(client)
+  return client
+}
+
+/** Publish `count` messages into `room` from a client of its own, then let it go. */
+async function seed(url: string, room: string, count: number): Promise<void> {
+  const publisher = nodeClient(url)
+  const handle = publisher.join(room)
+  await handle.ready
+  for (let i = 1; i <= count; i++) await handle.publish('chat', { text: `old ${i}` })
+  publisher.close()
+}
+
+/** The room, with a message list that mounts only once the room is joined (a common UI shape). */
+function LateList({ history }: { history: number }) {
+  const { status } = useRoom<Chat>('general', { history })
+  return status === 'joined' ? <List /> : <p>joining</p>
+}
+
+function List() {
+  const { messages } = useMessages<Chat>('general')
+  return <p data-testid="list">{messages.map((m) => m.data.text).join('|')}</p>
+}
+
+function Both({ history }: { history: number }) {
+  useRoom<Chat>('general', { history })
+  return <List />
+}
+
+const oldTexts = (n: number) => Array.from({ length: n }, (_, i) => `old ${i + 1}`).join('|')
 
 async function start(counts: { connects: number; joins: number }) {
   server = createRoomServer({
@@ -116,5 +158,52 @@ describe('against the real @roomwire/server', () => {
     await waitFor(async () => expect(await server?.rooms()).toContain('general'))
     act(() => view.getByText('send empty').click())
     await waitFor(() => expect(view.getByTestId('log').textContent).toBe('failed:invalid_event'))
+  })
+
+  it('a list that mounts once its room is joined shows the whole history the join replayed', async () => {
+    const url = await start({ connects: 0, joins: 0 })
+    await seed(url, 'general', 10)
+    const client = nodeClient(url)
+    const view = render(
+      <RoomwireProvider client={client}>
+        <LateList history={10} />
+      </RoomwireProvider>,
+    )
+    await waitFor(() => expect(view.getByTestId('list').textContent).toBe(oldTexts(10)))
+  })
+
+  it.each([
+    ['', false],
+    [' in StrictMode', true],
+  ])('a room that mounts while the socket is already open shows all of its history%s', async (_, strict) => {
+    const url = await start({ connects: 0, joins: 0 })
+    await seed(url, 'general', 7)
+    const client = nodeClient(url)
+    await waitFor(() => expect(client.status).toBe('open'))
+    const tree = (
+      <RoomwireProvider client={client}>
+        <Both history={7} />
+      </RoomwireProvider>
+    )
+    const view = render(strict ? <StrictMode>{tree}</StrictMode> : tree)
+    await waitFor(() => expect(view.getByTestId('list').textContent).toBe(oldTexts(7)))
+  })
+
+  it('a second list that mounts on a room already joined shows the history too', async () => {
+    const url = await start({ connects: 0, joins: 0 })
+    await seed(url, 'general', 5)
+    const client = nodeClient(url)
+    const first = render(
+      <RoomwireProvider client={client}>
+        <Both history={5} />
+      </RoomwireProvider>,
+    )
+    await waitFor(() => expect(first.getByTestId('list').textContent).toBe(oldTexts(5)))
+    const second = render(
+      <RoomwireProvider client={client}>
+        <List />
+      </RoomwireProvider>,
+    )
+    await waitFor(() => expect(second.getAllByTestId('list')[1]?.textContent).toBe(oldTexts(5)))
   })
 })

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import { createRoomServer, type RoomServer } from '@roomwire/server'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type Client, createClient, type RoomMessage } from '../../src/index'
+import WebSocket from 'ws'
+import { type Client, createClient, type RoomMessage, type WebSocketConstructor } from '../../src/index'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy'
 
 const cleanup: Array<() => unknown> = []
@@ -107,7 +108,7 @@ describe('against the real server', () => {
     expect(data).toEqual(Array.from({ length: 20 }, (_, i) => i))
   })
 
-  it('a server restarted on the same port gets all its clients back', async () => {
+  it('a server restarted gracefully on the same port gets all its clients back without a resync', async () => {
     const first = await startServer()
     const port = first.port
     const clients = Array.from({ length: 5 }, () => connect(port))
@@ -128,8 +129,107 @@ describe('against the real server', () => {
     await vi.waitFor(() => expect(clients.every((c) => c.status === 'open')).toBe(true), { timeout: 5_000 })
     await vi.waitFor(() => expect(rooms.every((r) => r.status === 'joined')).toBe(true))
     await vi.waitFor(() => expect(rooms[0]!.members).toHaveLength(5))
-    // The new process lost the room's sequence: every client is told its state is stale.
-    expect(resyncs).toEqual([1, 1, 1, 1, 1])
+    // Every client saw the shutdown notice and the new epoch starts at seq 1: nothing acknowledged was
+    // lost, so nobody is told to refetch (PROTOCOL.md, "What an SDK client does").
+    expect(resyncs).toEqual([0, 0, 0, 0, 0])
     await expect(rooms[1]!.publish('e', 'after')).resolves.toEqual({ seq: 1 })
+  })
+
+  it('a server that went away without its shutdown notice makes every client resync with reason epoch', async () => {
+    const first = await startServer()
+    const port = first.port
+    const proxy = await startTcpProxy(port)
+    cleanup.push(() => proxy.close())
+    const client = connect(proxy.port)
+    const room = client.join('lobby')
+    const resyncs: unknown[] = []
+    room.on('resync', (info) => resyncs.push(info))
+    await room.ready
+    await room.publish('e', 'before')
+    // The link dies first, then the process: the client never gets the notice (as in a crash).
+    proxy.refuse = true
+    proxy.cut()
+    await vi.waitFor(() => expect(client.status).toBe('reconnecting'))
+    await first.close()
+    const second = await startServer(port)
+    cleanup.push(() => second.close())
+    proxy.refuse = false
+    await vi.waitFor(() => expect(resyncs).toHaveLength(1), { timeout: 5_000 })
+    expect(resyncs[0]).toMatchObject({ reason: 'epoch', seq: 0 })
+    expect(room.getSnapshot().epoch).not.toBe(null)
+  })
+
+  it('a client back late after a graceful restart gets every message published meanwhile, once, in order', async () => {
+    const first = await startServer()
+    const port = first.port
+    const proxy = await startTcpProxy(port)
+    cleanup.push(() => proxy.close())
+    const early = connect(port)
+    const late = connect(proxy.port)
+    const earlyRoom = early.join('lobby')
+    const lateRoom = late.join('lobby')
+    const data: unknown[] = []
+    const resyncs: unknown[] = []
+    lateRoom.onMessage((m) => data.push(m.data))
+    lateRoom.on('resync', (info) => resyncs.push(info))
+    await Promise.all([earlyRoom.ready, lateRoom.ready])
+    await earlyRoom.publish('e', 'before')
+    await vi.waitFor(() => expect(data).toEqual(['before']))
+    // Issue 13, case 2: the late one is kept away while the other comes back and publishes.
+    proxy.refuse = true
+    await first.close()
+    const second = await startServer(port)
+    cleanup.push(() => second.close())
+    await vi.waitFor(() => expect(earlyRoom.status).toBe('joined'), { timeout: 5_000 })
+    for (let i = 1; i <= 5; i++) await earlyRoom.publish('e', `after ${i}`)
+    proxy.refuse = false
+    await vi.waitFor(() => expect(data).toHaveLength(6), { timeout: 5_000 })
+    expect(data).toEqual(['before', 'after 1', 'after 2', 'after 3', 'after 4', 'after 5'])
+    expect(resyncs).toEqual([])
+  })
+
+  it('a message lost on a live connection comes back through a rejoin on the same connection', async () => {
+    const server = await startServer()
+    cleanup.push(() => server.close())
+    let lost = 0
+    // `ws`, but the first frame carrying seq 3 never reaches the client (as when an ack overtook it).
+    const accessor = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!
+    function LossyWebSocket(url: string, protocols?: string | string[]) {
+      const socket = new WebSocket(url, protocols)
+      Object.defineProperty(socket, 'onmessage', {
+        get: () => accessor.get!.call(socket),
+        set: (handler: ((event: WebSocket.MessageEvent) => void) | null) =>
+          accessor.set!.call(
+            socket,
+            handler &&
+              ((event: WebSocket.MessageEvent) => {
+                if (lost === 0 && String(event.data).includes('"seq":3,')) lost++
+                else handler(event)
+              }),
+          ),
+      })
+      return socket
+    }
+    const publisher = connect(server.port)
+    const subscriber = createClient({
+      url: `ws://127.0.0.1:${server.port}/ws`,
+      WebSocket: LossyWebSocket as unknown as WebSocketConstructor,
+      gapTimeoutMs: 100,
+      logger: { error: () => {} },
+    })
+    cleanup.push(() => subscriber.close())
+    const pubRoom = publisher.join('feed')
+    const subRoom = subscriber.join('feed')
+    const seqs: number[] = []
+    const resyncs: unknown[] = []
+    subRoom.onMessage((m) => seqs.push(m.seq))
+    subRoom.on('resync', (info) => resyncs.push(info))
+    await Promise.all([pubRoom.ready, subRoom.ready])
+    const firstId = subscriber.id
+    for (let i = 1; i <= 5; i++) await pubRoom.publish('tick', i)
+    await vi.waitFor(() => expect(seqs).toEqual([1, 2, 3, 4, 5]))
+    expect(lost).toBe(1)
+    expect(resyncs).toEqual([])
+    expect(subscriber.id).toBe(firstId)
   })
 })

@@ -1,6 +1,6 @@
 import { FakeWebSocket } from './fake-web-socket'
 
-interface StoredMessage {
+type StoredMessage = {
   type: 'message'
   room: string
   event: string
@@ -31,6 +31,8 @@ export class FakeServer {
   /** Accept new sockets automatically (open + welcome). */
   autoAccept = true
   historySize = 100
+  /** Frames for which this returns false are lost on the way to the client (after the server sent them). */
+  deliver: (socket: FakeWebSocket, frame: Record<string, unknown>) => boolean = () => true
   welcomeOverrides: Record<string, unknown> = {}
   received: Array<Record<string, unknown>> = []
   #nextId = 1
@@ -91,6 +93,13 @@ export class FakeServer {
     }
   }
 
+  /** The `system` notice a server sends when it starts shutting down, to every open socket. */
+  notifyShutdown(): void {
+    for (const socket of this.ids.keys()) {
+      this.#send(socket, { type: 'system', message: 'server shutting down', code: 'shutdown' })
+    }
+  }
+
   /** Close a client's connection from the server side (or the network: 1006). */
   drop(socket: FakeWebSocket, code = 1006): void {
     this.#forget(socket)
@@ -112,8 +121,8 @@ export class FakeServer {
     }
   }
 
-  #send(socket: FakeWebSocket, message: unknown): undefined {
-    if (socket.readyState !== 1 || this.silent.has(socket)) return
+  #send(socket: FakeWebSocket, message: Record<string, unknown>): undefined {
+    if (socket.readyState !== 1 || this.silent.has(socket) || !this.deliver(socket, message)) return
     socket.receive(message)
   }
 

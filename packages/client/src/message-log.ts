@@ -1,0 +1,162 @@
+import type { Clock } from './clock'
+import { Listeners } from './emitter'
+import { RoomwireError } from './errors'
+import type { MessageLogEntry, PendingPublish, PublishOptions, PublishResult, RoomMessage } from './types'
+
+/** What a message log needs from its room. */
+export interface LogSource {
+  readonly clock: Clock
+  newId(): string
+  /** The room's own publishes not acknowledged yet (the snapshot's `pending`, identity-stable). */
+  pending(): readonly PendingPublish[]
+  /** The room's listeners: they run after every delivery and every change of `pending`. */
+  subscribe(listener: () => void): () => void
+  publish(event: string, data: unknown, options: PublishOptions): Promise<PublishResult>
+  handlerFailed(error: unknown, where: string): void
+}
+
+interface Failed {
+  readonly entry: MessageLogEntry
+  readonly input: unknown
+}
+
+/**
+ * The framework-free message log behind `room.messageLog()` (issue 14): the room records every message
+ * it delivers into each of its logs, and a log made later starts from the room's recent messages, so a
+ * UI that subscribes a render after the join misses nothing (issue 13). `useMessages` adapts it with
+ * `useSyncExternalStore`. Snapshots are frozen and keep their identity until an entry changed.
+ */
+export class MessageLogImpl {
+  readonly #source: LogSource
+  readonly #limit: number
+  readonly #only: ReadonlySet<string> | null
+  #received: MessageLogEntry[] = []
+  #failed: Failed[] = []
+  /** Bumped by every change of `received` or `failed`; `pending` is compared by identity. */
+  #version = 0
+  #cache: { version: number; pending: readonly PendingPublish[]; list: readonly MessageLogEntry[] } | null =
+    null
+  /** Entries of sending messages by the outbox's view, so an entry keeps its identity. */
+  readonly #sending = new WeakMap<PendingPublish, MessageLogEntry>()
+  readonly #listeners: Listeners
+
+  constructor(
+    source: LogSource,
+    limit: number,
+    events: readonly string[] | undefined,
+    seed: readonly RoomMessage[],
+  ) {
+    this.#source = source
+    this.#limit = Math.max(1, limit)
+    this.#only = events === undefined || events.length === 0 ? null : new Set(events)
+    this.#listeners = new Listeners((error) => source.handlerFailed(error, 'message log listener'))
+    for (const message of seed) this.record(message)
+  }
+
+  /** A message the room delivered (the room notifies its listeners right after). */
+  record(message: RoomMessage): void {
+    if (this.#only !== null && !this.#only.has(message.event)) return
+    this.#received.push(
+      Object.freeze({
+        // A seq is unique within one epoch only: after a reset, seq 1 comes again.
+        key: message.id ?? `seq:${message.epoch}:${message.seq}`,
+        event: message.event,
+        data: message.data,
+        from: message.from,
+        seq: message.seq,
+        ts: message.ts,
+        own: message.own,
+        status: message.own ? 'delivered' : 'received',
+      }),
+    )
+    if (this.#received.length > this.#limit) this.#received.shift()
+    this.#version++
+  }
+
+  // Arrow properties, so that each can be handed out on its own (`useSyncExternalStore`, an onClick).
+  subscribe = (listener: () => void): (() => void) => {
+    const fromRoom = this.#source.subscribe(listener)
+    const fromLog = this.#listeners.subscribe(listener)
+    return () => {
+      fromRoom()
+      fromLog()
+    }
+  }
+
+  getSnapshot = (): readonly MessageLogEntry[] => {
+    const pending = this.#source.pending()
+    const cache = this.#cache
+    if (cache !== null && cache.version === this.#version && cache.pending === pending) return cache.list
+    const listed = new Set<string>()
+    for (const entry of this.#received) listed.add(entry.key)
+    const list: MessageLogEntry[] = [...this.#received]
+    for (const failed of this.#failed) list.push(failed.entry)
+    for (const p of pending) {
+      if (listed.has(p.id) || (this.#only !== null && !this.#only.has(p.event))) continue
+      let entry = this.#sending.get(p)
+      if (entry === undefined) {
+        entry = Object.freeze({
+          key: p.id,
+          event: p.event,
+          data: p.data,
+          from: null,
+          seq: null,
+          ts: p.createdAt,
+          own: true,
+          status: 'sending',
+        })
+        this.#sending.set(p, entry)
+      }
+      list.push(entry)
+    }
+    // A change elsewhere in the room (another event's publish) leaves this list as it was.
+    const same =
+      cache !== null && cache.list.length === list.length && list.every((entry, i) => entry === cache.list[i])
+    const result = same ? cache.list : Object.freeze(list)
+    this.#cache = { version: this.#version, pending, list: result }
+    return result
+  }
+
+  send = async (event: string, data: unknown): Promise<void> => {
+    const key = this.#source.newId()
+    try {
+      await this.#source.publish(event, data, { id: key })
+    } catch (cause) {
+      const error =
+        cause instanceof RoomwireError ? cause : new RoomwireError('internal', 'publish failed', { cause })
+      const entry: MessageLogEntry = Object.freeze({
+        key,
+        event,
+        data,
+        from: null,
+        seq: null,
+        ts: this.#source.clock.now(),
+        own: true,
+        status: 'failed',
+        error,
+      })
+      // Bounded like the rest of the list: the oldest failure goes first.
+      this.#failed = [...this.#failed, { entry, input: data }].slice(-this.#limit)
+      this.#bump()
+    }
+  }
+
+  retry = (key: string): void => {
+    const failed = this.#failed.find((f) => f.entry.key === key)
+    if (failed === undefined) return
+    this.dismiss(key)
+    void this.send(failed.entry.event, failed.input)
+  }
+
+  dismiss = (key: string): void => {
+    const rest = this.#failed.filter((f) => f.entry.key !== key)
+    if (rest.length === this.#failed.length) return
+    this.#failed = rest
+    this.#bump()
+  }
+
+  #bump(): void {
+    this.#version++
+    this.#listeners.notify()
+  }
+}
