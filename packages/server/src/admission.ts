@@ -6,7 +6,7 @@ import type WebSocket from 'ws'
 import type { WebSocketServer } from 'ws'
 import { type AuthOutcome, redactUrl } from './auth'
 import { AuthBackoff } from './auth-backoff'
-import { addressKey, clientAddress, parseTrustedProxies } from './client-address'
+import { addressKey, clientAddress, isLoopback, parseTrustedProxies } from './client-address'
 import { LogThrottle, REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_LINES } from './log-throttle'
 import { closeCodeLabel, type ServerMetrics, type UpgradeRefusal } from './metrics'
 import type { ResolvedLimits } from './options'
@@ -82,7 +82,8 @@ function loggedOrigin(origin: string): string {
  * capacity, in that order, each refused per PROTOCOL.md's conventions: a disallowed `Origin` with HTTP 403
  * before the upgrade; everything a client can act on after it, with a close code a browser can read
  * (4001, 4400, 1013). Sockets are counted per client address (an IPv6 address by its /64) from the upgrade
- * request until the socket closes, with one shared `close` listener and no closure per socket.
+ * request until the socket closes, with one shared `close` listener and no closure per socket. Loopback
+ * peers are neither counted nor backed off (see `isLoopback`).
  */
 export function createAdmission(deps: AdmissionDeps): Admission {
   const { wss, limits, metrics, log, now } = deps
@@ -212,7 +213,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     head: Buffer,
     auth: AuthOutcome,
     address: string | undefined,
-    key: string,
+    key: string | undefined,
   ): void {
     if (!deps.isAccepting()) {
       count('closing')
@@ -227,7 +228,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         { url: redactUrl(request.url), reason: auth.reason, address },
         'connection refused',
       )
-      if (auth.internal !== true && auth.unverified !== true) {
+      if (key !== undefined && auth.internal !== true && auth.unverified !== true) {
         const backoffMs = backoff.failed(key, now())
         if (backoffMs > 0) {
           logLine(
@@ -266,6 +267,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return
     }
     const address = clientAddress(request, trusted)
+    if (isLoopback(address)) {
+      authenticateThen(request, socket, head, address, undefined)
+      return
+    }
     const key = addressKey(address)
     const blockedMs = backoff.blockedFor(key, now())
     if (blockedMs > 0) {
@@ -283,7 +288,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     const cap = limits.maxConnectionsPerAddress
     if (cap > 0 && (byAddress.get(key)?.open ?? 0) >= cap) {
       count('address_cap')
-      logLine('address', 'warn', { address: key, max: cap }, 'connection limit per address reached')
+      logLine(
+        'address',
+        'warn',
+        { address: key, max: cap },
+        'connection limit per address reached (a proxy in front? set trustedProxies)',
+      )
       refuseAfterUpgrade(
         request,
         socket,
@@ -298,6 +308,17 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     slots.open++
     openSlot.set(socket, slots)
     socket.once('close', onSocketClosed)
+    authenticateThen(request, socket, head, address, key)
+  }
+
+  /** Authenticate, then upgrade; `key` is the address's slot key, undefined for an uncounted (loopback) one. */
+  function authenticateThen(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    address: string | undefined,
+    key: string | undefined,
+  ): void {
     deps.authenticate(request).then(
       (auth) => {
         try {

@@ -92,6 +92,15 @@ function ipv6Groups(address: string): string[] {
 }
 
 /**
+ * Whether `address` is this host's own (127.0.0.0/8, ::1): the host itself, or a reverse proxy on it whose
+ * clients all arrive from here unless it is trusted and sends X-Forwarded-For. Such peers are not capped
+ * per address nor backed off: one cap for every client of a local proxy would refuse all of them at once.
+ */
+export function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address))
+}
+
+/**
  * The key connection caps and failed-auth backoff count by: an IPv4 address as is, an IPv6 address by its
  * /64 prefix, since one host is routinely given a whole /64 and could otherwise take a new address for
  * every connection.

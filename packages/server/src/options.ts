@@ -199,8 +199,10 @@ export interface RoomServerOptions {
   rateLimitBytesBurst?: number
   /**
    * Connections one client address may have open or opening (an IPv6 address counts by its /64); more are
-   * closed with 1013 right after the upgrade. Behind a proxy, set `trustedProxies`, or every client counts
-   * as the proxy's address. 0 turns the cap off.
+   * closed with 1013 right after the upgrade. Loopback peers (127.0.0.0/8, ::1) are not capped: they are
+   * this host or a proxy on it. Behind a proxy elsewhere, set `trustedProxies`, or every client counts as
+   * the proxy's address. 0 turns the cap off. The default lets an office behind one NAT in (browsers open
+   * at most 200-255 WebSockets each) while one host cannot take more than a tenth of `maxConnections`.
    * @default 1000
    */
   maxConnectionsPerAddress?: number
@@ -213,7 +215,8 @@ export interface RoomServerOptions {
   trustedProxies?: readonly string[]
   /**
    * Failed authentications from one address within `authFailureWindowMs` that start a backoff: its
-   * upgrades are then closed with 1013 without being authenticated. 0 turns backoff off.
+   * upgrades are then closed with 1013 without being authenticated. Loopback peers are never backed off.
+   * 0 turns backoff off.
    * @default 20
    */
   authFailuresPerAddress?: number
@@ -228,7 +231,7 @@ export interface RoomServerOptions {
    */
   authBackoffMs?: number
   /**
-   * The longest backoff; an address quiet this long starts over at `authBackoffMs`.
+   * The longest backoff; an address quiet this long after its backoff starts over at `authBackoffMs`.
    * @default 300_000
    */
   authBackoffMaxMs?: number

@@ -16,18 +16,24 @@ async function closeCode(server: TestServer, headers: Record<string, string> = {
   return { code: closed.code, reason: closed.reason, welcomed: client.received('welcome').length > 0 }
 }
 
+// Every test client connects from 127.0.0.1, which is never capped (the host itself, or a local proxy):
+// a trusted proxy's X-Forwarded-For stands for a remote client.
+const proxied = { trustedProxies: ['127.0.0.1'] }
+const from = (address: string) => ({ 'x-forwarded-for': address })
+
 describe('connections per address', () => {
   it('closes connections past maxConnectionsPerAddress with 1013 and no welcome, and takes one again once a slot is free', async () => {
-    await using server = await startTestServer({ maxConnectionsPerAddress: 3 })
-    const open = await Promise.all([server.connect(), server.connect(), server.connect()])
-    await expect(closeCode(server)).resolves.toEqual({
+    await using server = await startTestServer({ ...proxied, maxConnectionsPerAddress: 3 })
+    const headers = from('203.0.113.9')
+    const open = await Promise.all([1, 2, 3].map(() => server.connect({ headers })))
+    await expect(closeCode(server, headers)).resolves.toEqual({
       code: 1013,
       reason: 'too many connections from this address; try again later',
       welcomed: false,
     })
     await open[0]!.close()
     await vi.waitFor(async () => {
-      const next = await server.connect({ welcome: false })
+      const next = await server.connect({ welcome: false, headers })
       await expect(next.next('welcome', () => true, 500)).resolves.toBeDefined()
     })
     expect(server.server.connections()).toHaveLength(3)
@@ -37,19 +43,24 @@ describe('connections per address', () => {
   })
 
   it('ignores X-Forwarded-For unless the peer is a trusted proxy', async () => {
-    await using server = await startTestServer({ maxConnectionsPerAddress: 1 })
-    await using _first = await server.connect({ headers: { 'x-forwarded-for': '203.0.113.1' } })
-    await expect(closeCode(server, { 'x-forwarded-for': '203.0.113.2' })).resolves.toMatchObject({
-      code: 1013,
-    })
+    await using server = await startTestServer()
+    await using _client = await server.connect({ headers: from('203.0.113.1') })
     expect(server.server.connections().map((c) => c.remoteAddress)).toEqual(['127.0.0.1'])
   })
 
-  it('counts clients behind a trusted proxy by the address X-Forwarded-For names', async () => {
+  it('never caps or backs off loopback peers', async () => {
     await using server = await startTestServer({
+      authenticate,
       maxConnectionsPerAddress: 1,
-      trustedProxies: ['127.0.0.1'],
+      authFailuresPerAddress: 1,
     })
+    for (let i = 0; i < 3; i++) await expect(closeCode(server)).resolves.toMatchObject({ code: 4001 })
+    const clients = await Promise.all([1, 2, 3].map(() => server.connect({ headers: { 'x-user': 'u' } })))
+    expect(clients.every((c) => c.id.startsWith('c_'))).toBe(true)
+  })
+
+  it('counts clients behind a trusted proxy by the address X-Forwarded-For names', async () => {
+    await using server = await startTestServer({ ...proxied, maxConnectionsPerAddress: 1 })
     await using _a = await server.connect({ headers: { 'x-forwarded-for': '203.0.113.1' } })
     await using _b = await server.connect({ headers: { 'x-forwarded-for': '203.0.113.2' } })
     await expect(closeCode(server, { 'x-forwarded-for': '203.0.113.1' })).resolves.toMatchObject({
@@ -73,7 +84,7 @@ describe('connections per address', () => {
   })
 
   it('counts IPv6 clients by their /64', async () => {
-    await using server = await startTestServer({ maxConnectionsPerAddress: 1, trustedProxies: ['127.0.0.1'] })
+    await using server = await startTestServer({ ...proxied, maxConnectionsPerAddress: 1 })
     await using _first = await server.connect({ headers: { 'x-forwarded-for': '2001:db8:1:2::1' } })
     await expect(closeCode(server, { 'x-forwarded-for': '2001:db8:1:2:ffff::9' })).resolves.toMatchObject({
       code: 1013,
@@ -87,6 +98,7 @@ describe('failed-auth backoff', () => {
   it('refuses an address with 1013 for a growing time after repeated failures, valid identities included', async () => {
     let t = 1_000_000
     await using server = await startTestServer({
+      ...proxied,
       authenticate,
       now: () => t,
       authFailuresPerAddress: 3,
@@ -94,22 +106,29 @@ describe('failed-auth backoff', () => {
       authBackoffMs: 5_000,
       authBackoffMaxMs: 300_000,
     })
-    for (let i = 0; i < 4; i++) await expect(closeCode(server)).resolves.toMatchObject({ code: 4001 })
+    const mallory = from('198.51.100.66')
+    const alice = { ...mallory, 'x-user': 'alice' }
+    for (let i = 0; i < 4; i++)
+      await expect(closeCode(server, mallory)).resolves.toMatchObject({ code: 4001 })
     const refused = {
       code: 1013,
       reason: 'too many failed authentications from this address; try again later',
       welcomed: false,
     }
-    await expect(closeCode(server, { 'x-user': 'alice' })).resolves.toEqual(refused)
+    await expect(closeCode(server, alice)).resolves.toEqual(refused)
+    // Another address is not affected.
+    await using bob = await server.connect({ headers: { ...from('198.51.100.67'), 'x-user': 'bob' } })
+    expect(bob.id).toMatch(/^c_/)
     t += 5_000
-    await using alice = await server.connect({ headers: { 'x-user': 'alice' } })
-    expect(alice.received('welcome')[0]?.user).toBe('alice')
+    await using first = await server.connect({ headers: alice })
+    expect(first.received('welcome')[0]?.user).toBe('alice')
     // Failing again soon after doubles the backoff.
-    for (let i = 0; i < 4; i++) await expect(closeCode(server)).resolves.toMatchObject({ code: 4001 })
+    for (let i = 0; i < 4; i++)
+      await expect(closeCode(server, mallory)).resolves.toMatchObject({ code: 4001 })
     t += 9_999
-    await expect(closeCode(server, { 'x-user': 'alice' })).resolves.toEqual(refused)
+    await expect(closeCode(server, alice)).resolves.toEqual(refused)
     t += 1
-    await using again = await server.connect({ headers: { 'x-user': 'alice' } })
+    await using again = await server.connect({ headers: alice })
     expect(again.id).toMatch(/^c_/)
     expect(await server.server.metrics.getSingleMetricAsString('roomwire_upgrades_refused_total')).toMatch(
       /reason="auth_backoff"} 2$/m,

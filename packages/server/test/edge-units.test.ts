@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { extractToken, redactUrl } from '../src/auth'
 import { AuthBackoff } from '../src/auth-backoff'
-import { addressKey, clientAddress, parseTrustedProxies } from '../src/client-address'
+import { addressKey, clientAddress, isLoopback, parseTrustedProxies } from '../src/client-address'
 import { LogThrottle } from '../src/log-throttle'
 import { closeCodeLabel, errorCodeLabel } from '../src/metrics'
 import { InboundBudget } from '../src/rate-limiter'
@@ -71,6 +71,17 @@ describe('client addresses', () => {
     expect(addressKey('2001:db8:1:2::')).toBe('2001:0db8:0001:0002::/64')
     expect(addressKey('::1')).toBe('0000:0000:0000:0000::/64')
     expect(addressKey(undefined)).toBe('unknown')
+  })
+
+  it('knows the loopback addresses', () => {
+    expect(['127.0.0.1', '127.9.8.7', '::1', '::2', '128.0.0.1', undefined].map(isLoopback)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ])
   })
 
   it('refuses trusted proxies that are not addresses or ranges', () => {
