@@ -35,8 +35,9 @@ export interface Inbound {
 const QUEUE_SLACK = 1000
 
 /**
- * The inbound path: each frame is charged to the connection's budgets (messages and bytes, `ping`
- * included), decoded within the nesting bound, and handed to the handlers one message at a time, in order.
+ * The inbound path: each frame is charged to the connection's byte budget (before it is parsed), decoded
+ * within the nesting bound, charged to its message budget (`ping` included), and handed to the handlers one
+ * message at a time, in order.
  * Every frame runs inside a guard: whatever throws while it is handled (decoding, a handler, a hook called
  * from one, sending the reply) answers that frame `internal` with its `ref` and `room`, is logged and counted
  * once, and nothing else notices. No path leads from a peer's frame to `uncaughtException` or
@@ -51,6 +52,7 @@ export function createInbound(deps: InboundDeps): Inbound {
   const messagesLimited = metrics.rateLimited.labels('messages')
   const bytesLimited = metrics.rateLimited.labels('bytes')
   const queueLimit = limits.rateLimitBurst + QUEUE_SLACK
+  const messageLimitText = `rate limit of ${limits.rateLimitPerSec} messages per second exceeded`
 
   function replyError(
     connection: Connection,
@@ -91,37 +93,31 @@ export function createInbound(deps: InboundDeps): Inbound {
     replyError(connection, 'internal', `the server failed to handle this ${what}`, ref, room)
   }
 
-  /** Charge a frame to the connection's budgets; false (and the refusal sent) when it overdrew one. */
-  function admit(connection: Connection, t: number, bytes: number, ref?: Ref, room?: string): boolean {
-    const overdrawn = connection.budget.take(t, bytes)
-    if (overdrawn === undefined) return true
+  /** A frame overdrew a budget: refuse it, or close the connection when it keeps doing so (1008). */
+  function refuse(
+    connection: Connection,
+    t: number,
+    budget: 'messages' | 'bytes',
+    message: string,
+    ref?: Ref,
+    room?: string,
+  ): void {
     if (connection.budget.refused(t) > limits.rateLimitBurst) {
       const suppressed = floodLog.take(t)
       if (suppressed !== undefined) {
         connection.log.warn(suppressed > 0 ? { suppressed } : {}, 'rate limit exceeded persistently')
       }
       connection.close(1008, 'rate limit exceeded persistently')
-      return false
+      return
     }
-    if (overdrawn === 'messages') {
-      messagesLimited.inc()
-      replyError(
-        connection,
-        'rate_limited',
-        `rate limit of ${limits.rateLimitPerSec} messages per second exceeded`,
-        ref,
-        room,
-      )
-    } else {
-      bytesLimited.inc()
-      replyError(
-        connection,
-        'rate_limited',
-        `byte budget of ${limits.rateLimitBytesPerSec} bytes per second exceeded (this frame: ${bytes} bytes)`,
-        ref,
-        room,
-      )
-    }
+    ;(budget === 'messages' ? messagesLimited : bytesLimited).inc()
+    replyError(connection, 'rate_limited', message, ref, room)
+  }
+
+  /** Take one message from the connection's message budget; false (and the refusal sent) when empty. */
+  function admit(connection: Connection, t: number, ref?: Ref, room?: string): boolean {
+    if (connection.budget.takeMessage(t)) return true
+    refuse(connection, t, 'messages', messageLimitText, ref, room)
     return false
   }
 
@@ -167,9 +163,16 @@ export function createInbound(deps: InboundDeps): Inbound {
       const t = now()
       connection.lastSeenAt = t
       traffic.bytesIn += raw.length
+      // The byte budget is charged before the frame is read at all: a frame past it costs no parsing (60 KB
+      // pings used to be parsed however fast they came). It carries no ref then, as it was never parsed.
+      if (!connection.budget.takeBytes(t, raw.length)) {
+        const text = `byte budget of ${limits.rateLimitBytesPerSec} bytes per second exceeded (this frame: ${raw.length} bytes)`
+        refuse(connection, t, 'bytes', text)
+        return
+      }
       if (isBinary) {
         countIn(traffic, 'binary')
-        if (!admit(connection, t, raw.length)) return
+        if (!admit(connection, t)) return
         replyError(connection, 'bad_request', 'binary frames are not supported: send JSON text frames')
         return
       }
@@ -179,7 +182,7 @@ export function createInbound(deps: InboundDeps): Inbound {
         const { code, message } = result.error
         ref = result.error.ref
         room = result.error.room
-        if (!admit(connection, t, raw.length, ref, room)) return
+        if (!admit(connection, t, ref, room)) return
         replyError(connection, code, message, ref, room)
         return
       }
@@ -188,7 +191,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       ref = msg.ref
       room = 'room' in msg ? msg.room : undefined
       countIn(traffic, msg.type)
-      if (!admit(connection, t, raw.length, ref, room)) return
+      if (!admit(connection, t, ref, room)) return
       // A connection whose handlers stall is bounded here too: its queue never outgrows the burst by much.
       if ((connection.inbox?.length ?? 0) > queueLimit) {
         connection.close(1008, 'too many messages waiting')

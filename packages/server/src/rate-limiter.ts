@@ -64,9 +64,6 @@ export interface InboundRates {
   readonly windowMs: number
 }
 
-/** Which budget a frame overdrew. */
-export type Overdrawn = 'messages' | 'bytes'
-
 /**
  * One connection's inbound budgets: a token bucket of messages, a token bucket of frame bytes, and the
  * refusals counted over a sliding window (for the 1008 close of a persistent flood). Held as plain number
@@ -89,22 +86,32 @@ export class InboundBudget implements SlidingWindow {
     this.windowStart = now
   }
 
-  /** Charge one frame of `bytes`: undefined when it may go on, else the budget it overdrew (nothing taken). */
-  take(now: number, bytes: number): Overdrawn | undefined {
+  /** Charge a frame's `bytes` to the byte budget; false (nothing taken) when it has fewer left. */
+  takeBytes(now: number, bytes: number): boolean {
     const rates = this.#rates
+    if (rates.bytesPerSec <= 0) return true
+    this.#refill(now)
+    if (this.#bytes < bytes) return false
+    this.#bytes -= bytes
+    return true
+  }
+
+  /** Take one message from the message budget; false when it is empty. */
+  takeMessage(now: number): boolean {
+    if (this.#rates.messagesPerSec <= 0) return true
+    this.#refill(now)
+    if (this.#messages < 1) return false
+    this.#messages -= 1
+    return true
+  }
+
+  #refill(now: number): void {
     const elapsed = now - this.#updatedAt
-    if (elapsed > 0) {
-      this.#updatedAt = now
-      this.#messages = Math.min(rates.messageBurst, this.#messages + (elapsed * rates.messagesPerSec) / 1000)
-      this.#bytes = Math.min(rates.byteBurst, this.#bytes + (elapsed * rates.bytesPerSec) / 1000)
-    }
-    const countMessages = rates.messagesPerSec > 0
-    const countBytes = rates.bytesPerSec > 0
-    if (countMessages && this.#messages < 1) return 'messages'
-    if (countBytes && this.#bytes < bytes) return 'bytes'
-    if (countMessages) this.#messages -= 1
-    if (countBytes) this.#bytes -= bytes
-    return undefined
+    if (elapsed <= 0) return
+    const rates = this.#rates
+    this.#updatedAt = now
+    this.#messages = Math.min(rates.messageBurst, this.#messages + (elapsed * rates.messagesPerSec) / 1000)
+    this.#bytes = Math.min(rates.byteBurst, this.#bytes + (elapsed * rates.bytesPerSec) / 1000)
   }
 
   /** Record a refusal; returns how many there were in the sliding window, this one included. */

@@ -94,13 +94,21 @@ describe('client addresses', () => {
 describe('InboundBudget', () => {
   const rates = { messagesPerSec: 10, messageBurst: 2, bytesPerSec: 100, byteBurst: 150, windowMs: 1000 }
 
-  it('charges messages and bytes, and says which budget a frame overdrew', () => {
+  it('charges bytes and messages apart, refilling both with time', () => {
     const budget = new InboundBudget(rates, 0)
-    expect(budget.take(0, 100)).toBeUndefined()
-    expect(budget.take(0, 100)).toBe('bytes')
-    expect(budget.take(0, 50)).toBeUndefined()
-    expect(budget.take(0, 1)).toBe('messages')
-    expect(budget.take(100, 10)).toBeUndefined()
+    expect([budget.takeBytes(0, 100), budget.takeBytes(0, 100), budget.takeBytes(0, 50)]).toEqual([
+      true,
+      false,
+      true,
+    ])
+    expect([budget.takeMessage(0), budget.takeMessage(0), budget.takeMessage(0)]).toEqual([true, true, false])
+    expect([budget.takeBytes(100, 10), budget.takeMessage(100)]).toEqual([true, true])
+  })
+
+  it('takes anything when a budget is off', () => {
+    const budget = new InboundBudget({ ...rates, messagesPerSec: 0, bytesPerSec: 0 }, 0)
+    for (let i = 0; i < 10; i++)
+      expect([budget.takeBytes(0, 1e9), budget.takeMessage(0)]).toEqual([true, true])
   })
 
   it('counts refusals over a sliding window', () => {

@@ -241,7 +241,9 @@ describe('rate limits on an injected clock', () => {
     f.client.send({ ...big, ref: 1 })
     await expect(f.client.next('pong', (m) => m.ref === 1)).resolves.toBeDefined()
     f.client.send({ ...big, ref: 2 })
-    await expect(f.client.next('error', (m) => m.ref === 2)).resolves.toMatchObject({
+    // Refused before it is parsed: no ref.
+    await expect(f.client.next('error')).resolves.toEqual({
+      type: 'error',
       code: 'rate_limited',
       message: expect.stringMatching(
         /^byte budget of 10000 bytes per second exceeded \(this frame: 30\d\d bytes\)$/,
