@@ -97,17 +97,21 @@ export function createInbound(deps: InboundDeps): Inbound {
   function refuse(
     connection: Connection,
     t: number,
+    bytes: number,
     budget: 'messages' | 'bytes',
     message: string,
     ref?: Ref,
     room?: string,
   ): void {
-    if (connection.budget.refused(t) > limits.rateLimitBurst) {
+    if (connection.budget.refused(t, bytes)) {
       const suppressed = floodLog.take(t)
       if (suppressed !== undefined) {
         connection.log.warn(suppressed > 0 ? { suppressed } : {}, 'rate limit exceeded persistently')
       }
       connection.close(1008, 'rate limit exceeded persistently')
+      // Read nothing more from a flooder: what it already sent would still be unmasked and checked, frame
+      // by frame, until the close times out. TCP backpressure stops it instead.
+      connection.ws.pause()
       return
     }
     ;(budget === 'messages' ? messagesLimited : bytesLimited).inc()
@@ -115,9 +119,9 @@ export function createInbound(deps: InboundDeps): Inbound {
   }
 
   /** Take one message from the connection's message budget; false (and the refusal sent) when empty. */
-  function admit(connection: Connection, t: number, ref?: Ref, room?: string): boolean {
+  function admit(connection: Connection, t: number, bytes: number, ref?: Ref, room?: string): boolean {
     if (connection.budget.takeMessage(t)) return true
-    refuse(connection, t, 'messages', messageLimitText, ref, room)
+    refuse(connection, t, bytes, 'messages', messageLimitText, ref, room)
     return false
   }
 
@@ -160,6 +164,8 @@ export function createInbound(deps: InboundDeps): Inbound {
     let ref: Ref | undefined
     let room: string | undefined
     try {
+      // A connection being closed handles nothing more (a flooder's frames still buffered after its 1008).
+      if (connection.closing) return
       const t = now()
       connection.lastSeenAt = t
       traffic.bytesIn += raw.length
@@ -167,12 +173,12 @@ export function createInbound(deps: InboundDeps): Inbound {
       // pings used to be parsed however fast they came). It carries no ref then, as it was never parsed.
       if (!connection.budget.takeBytes(t, raw.length)) {
         const text = `byte budget of ${limits.rateLimitBytesPerSec} bytes per second exceeded (this frame: ${raw.length} bytes)`
-        refuse(connection, t, 'bytes', text)
+        refuse(connection, t, raw.length, 'bytes', text)
         return
       }
       if (isBinary) {
         countIn(traffic, 'binary')
-        if (!admit(connection, t)) return
+        if (!admit(connection, t, raw.length)) return
         replyError(connection, 'bad_request', 'binary frames are not supported: send JSON text frames')
         return
       }
@@ -182,7 +188,7 @@ export function createInbound(deps: InboundDeps): Inbound {
         const { code, message } = result.error
         ref = result.error.ref
         room = result.error.room
-        if (!admit(connection, t, ref, room)) return
+        if (!admit(connection, t, raw.length, ref, room)) return
         replyError(connection, code, message, ref, room)
         return
       }
@@ -191,7 +197,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       ref = msg.ref
       room = 'room' in msg ? msg.room : undefined
       countIn(traffic, msg.type)
-      if (!admit(connection, t, ref, room)) return
+      if (!admit(connection, t, raw.length, ref, room)) return
       // A connection whose handlers stall is bounded here too: its queue never outgrows the burst by much.
       if ((connection.inbox?.length ?? 0) > queueLimit) {
         connection.close(1008, 'too many messages waiting')

@@ -111,12 +111,24 @@ describe('InboundBudget', () => {
       expect([budget.takeBytes(0, 1e9), budget.takeMessage(0)]).toEqual([true, true])
   })
 
-  it('counts refusals over a sliding window', () => {
-    const budget = new InboundBudget(rates, 0)
-    expect([budget.refused(0), budget.refused(500), budget.refused(999)]).toEqual([1, 2, 3])
-    // Half of the previous window still overlaps: 3 × 0.5 + 1.
-    expect(budget.refused(1500)).toBe(2.5)
-    expect(budget.refused(5000)).toBe(1)
+  it('calls more than burst refusals within the sliding window a flood', () => {
+    const budget = new InboundBudget({ ...rates, messageBurst: 3 }, 0)
+    expect([0, 300, 600].map((t) => budget.refused(t, 1))).toEqual([false, false, false])
+    expect(budget.refused(900, 1)).toBe(true)
+  })
+
+  it('forgets refusals as they leave the window, weighting the previous one by its overlap', () => {
+    const budget = new InboundBudget({ ...rates, messageBurst: 3 }, 0)
+    for (const t of [0, 300, 600]) budget.refused(t, 1)
+    // At 1500 half of the first window still overlaps: 3 × 0.5 + 1 = 2.5, not a flood.
+    expect(budget.refused(1500, 1)).toBe(false)
+    expect(budget.refused(5000, 1)).toBe(false)
+  })
+
+  it('calls more than the byte burst refused within the window a flood, however few frames', () => {
+    const budget = new InboundBudget({ ...rates, messageBurst: 100 }, 0)
+    expect(budget.refused(0, 100)).toBe(false)
+    expect(budget.refused(10, 60)).toBe(true)
   })
 })
 
