@@ -15,7 +15,7 @@ import { WebSocketServer } from 'ws'
 import type { AdapterNode, ConnectionTarget, RoomAdapter } from './adapter'
 import { createAdmission } from './admission'
 import { type AuthOutcome, createAuthenticator, redactUrl } from './auth'
-import { PER_MESSAGE_DEFLATE } from './compression'
+import { PER_MESSAGE_DEFLATE, startZlibSweep } from './compression'
 import { Connection, type ConnectionHost, framePayload, textFrame, WriteCoalescer } from './connection'
 import { RoomServerError } from './errors'
 import { startHeartbeat } from './heartbeat'
@@ -463,10 +463,16 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     return { type: 'direct', event, data, from: 'server', ts: now() }
   }
 
+  const stopZlibSweep =
+    options.perMessageDeflate === true
+      ? startZlibSweep(limits.pingIntervalMs, () => connections.values())
+      : () => {}
+
   async function shutdown(timeoutMs: number): Promise<void> {
     closing = true
     const deadline = now() + timeoutMs
     stopHeartbeat()
+    stopZlibSweep()
     // Stop accepting now; 'close' fires once the last socket is gone (closeAllConnections below).
     let httpClosed: Promise<void> = Promise.resolve()
     if (httpServer !== undefined) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { releaseIdleZlib } from '../src/compression'
 import { startTestServer, TestClient } from './helpers'
 
 // permessage-deflate with bounded memory (issue 12; src/compression.ts). What it costs per connection is
@@ -49,5 +50,53 @@ describe('permessage-deflate', () => {
     alice.send({ type: 'publish', room: 'r', event: 'e', data, ref: 1 })
     await expect(bob.next('message')).resolves.toMatchObject({ data })
     await Promise.all([alice.close(), bob.close()])
+  })
+})
+
+describe('freeing idle zlib streams', () => {
+  const data = Array.from({ length: 500 }, (_, i) => ({ i, text: `message ${i}` }))
+
+  it('frees both streams of an idle socket, which ws makes again for the next message', async () => {
+    await using server = await startTestServer({ perMessageDeflate: true })
+    const options = { clientOptions: { perMessageDeflate: { threshold: 0 } } }
+    const alice = new TestClient(server.url, options)
+    await alice.next('welcome')
+    alice.send({ type: 'join', room: 'r' })
+    await alice.next('joined')
+    for (let round = 0; round < 3; round++) {
+      alice.send({ type: 'publish', room: 'r', event: 'e', data, echo: true, ref: round })
+      await expect(alice.next('message', (m) => m.seq === round + 1)).resolves.toMatchObject({ data })
+      // The client's own ws: it deflated the publish and inflated the echo.
+      expect(releaseIdleZlib(alice.ws)).toBe(2)
+      expect(releaseIdleZlib(alice.ws)).toBe(0)
+    }
+    await alice.close()
+  })
+
+  it('keeps large messages intact while the server frees its streams every few milliseconds', async () => {
+    await using server = await startTestServer({ perMessageDeflate: true, pingIntervalMs: 5 })
+    const options = { clientOptions: { perMessageDeflate: { threshold: 0 } } }
+    const alice = new TestClient(server.url, options)
+    const bob = new TestClient(server.url, options)
+    await Promise.all([alice.next('welcome'), bob.next('welcome')])
+    for (const client of [alice, bob]) {
+      client.send({ type: 'join', room: 'r' })
+      await client.next('joined')
+    }
+    for (let i = 1; i <= 30; i++) {
+      alice.send({ type: 'publish', room: 'r', event: 'e', data: { i, data } })
+      if (i % 3 === 0) await bob.next('message', (m) => m.seq === i)
+    }
+    expect(bob.received('message').map((m) => (m.data as { i: number }).i)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    )
+    await Promise.all([alice.close(), bob.close()])
+  })
+
+  it('does nothing to a socket without compression', async () => {
+    await using server = await startTestServer()
+    await using alice = await server.connect()
+    expect(releaseIdleZlib(alice.ws)).toBe(0)
+    expect(releaseIdleZlib({})).toBe(0)
   })
 })
