@@ -72,7 +72,7 @@ export const CONFIG_KEYS = {
   'rate_limit.burst': {
     kind: 'int',
     default: 200,
-    doc: 'burst size; also how many refusals within rate_limit.window_secs close with 1008',
+    doc: 'burst size; also how many refusals within rate_limit.window_secs close with 1008 (or refused bytes past rate_limit.bytes_burst)',
   },
   'rate_limit.window_secs': {
     kind: 'secs',

@@ -174,13 +174,15 @@ export interface RoomServerOptions {
   rateLimitPerSec?: number
   /**
    * Token bucket size of the message rate; also how many `rate_limited` refusals within
-   * `rateLimitWindowMs` a connection may get before it is closed with 1008.
+   * `rateLimitWindowMs` a connection may get before it is closed with 1008 (as it is once the frames
+   * refused in that window add up to more than `rateLimitBytesBurst` bytes).
    * @default 200
    */
   rateLimitBurst?: number
   /**
    * The sliding window over which refusals are counted for the 1008 close: a flood at any rate over the
-   * limit is closed once it collects more than `rateLimitBurst` refusals within this window.
+   * limit is closed once it collects more than `rateLimitBurst` refusals, or more than
+   * `rateLimitBytesBurst` refused bytes, within this window.
    * @default 10_000
    */
   rateLimitWindowMs?: number
