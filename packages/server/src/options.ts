@@ -251,9 +251,10 @@ export interface RoomServerOptions {
   /** Serve the files of this folder over HTTP (own server only, or through `handleRequest`). */
   staticDir?: string
   /**
-   * Negotiate permessage-deflate, with small windows and no context takeover so a compressed connection
-   * holds tens of KB of zlib state, not hundreds (see `PER_MESSAGE_DEFLATE`). Off: compression costs CPU
-   * and memory and leaks through CRIME-style attacks.
+   * Negotiate permessage-deflate, without context takeover, with a small server window, and with idle
+   * zlib streams freed every `pingIntervalMs`, so an idle compressed connection holds no zlib state (the
+   * server README, "Bounds at the edges"). Off: compression costs CPU and memory and leaks through
+   * CRIME-style attacks.
    * @default false
    */
   perMessageDeflate?: boolean

@@ -1,34 +1,4 @@
 /**
- * A token bucket: `ratePerSec` tokens a second, holding at most `burst`. Time comes from the caller so the
- * bucket needs no timer.
- */
-export class TokenBucket {
-  readonly #ratePerMs: number
-  readonly #burst: number
-  #tokens: number
-  #updatedAt: number
-
-  constructor(ratePerSec: number, burst: number, now: number) {
-    this.#ratePerMs = ratePerSec / 1000
-    this.#burst = Math.max(1, burst)
-    this.#tokens = this.#burst
-    this.#updatedAt = now
-  }
-
-  /** Take `cost` tokens (1 by default) if there are that many. */
-  take(now: number, cost = 1): boolean {
-    const elapsed = now - this.#updatedAt
-    if (elapsed > 0) {
-      this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#ratePerMs)
-      this.#updatedAt = now
-    }
-    if (this.#tokens < cost) return false
-    this.#tokens -= cost
-    return true
-  }
-}
-
-/**
  * Counts events over a sliding window of `windowMs` without keeping their times: the count of the current
  * fixed window plus the previous window's count weighted by how much of it still overlaps the sliding one
  * (the approximation Cloudflare's rate limiter uses). Exact for a steady rate; a burst at the very end of
