@@ -5,9 +5,29 @@ import type { AuthOptions, AuthResult } from './options'
 /** Outcome of authenticating an upgrade request. */
 export type AuthOutcome =
   | { ok: true; user: string | undefined; data: unknown }
-  | { ok: false; reason: string; internal?: boolean }
+  | {
+      ok: false
+      reason: string
+      /** The server failed (the `authenticate` hook threw): 1011, not 4001. */
+      internal?: boolean
+      /** The token could not be checked (a timeout, keys unavailable): not held against the address. */
+      unverified?: boolean
+    }
 
-/** The token of a request: `?token=` first, then `Authorization: Bearer`. */
+/**
+ * Whether a query parameter, as `name=value` text, is the token: its name decoded exactly as
+ * `URLSearchParams` decodes it (so `%74oken` and `tok%65n` are `token`), compared without case. The one
+ * rule for both reading and redacting, so nothing the server reads as a token is logged.
+ */
+function isTokenParam(pair: string): boolean {
+  const eq = pair.indexOf('=')
+  const rawName = eq === -1 ? pair : pair.slice(0, eq)
+  if (rawName.length > 64) return false
+  const [name] = new URLSearchParams(`${rawName}=`).keys()
+  return name?.toLowerCase() === 'token'
+}
+
+/** The token of a request: the first non-empty `?token=` first, then `Authorization: Bearer`. */
 export function extractToken(request: IncomingMessage): string | undefined {
   const url = request.url ?? ''
   const q = url.indexOf('?')
@@ -23,10 +43,28 @@ export function extractToken(request: IncomingMessage): string | undefined {
   return undefined
 }
 
-/** A URL fit for logs: the `token` query parameter's value replaced. */
+/** Longest URL a log line quotes: a peer chooses the URL, up to Node's 16 KiB of headers. */
+const MAX_LOGGED_URL = 256
+
+/**
+ * A URL fit for logs: the value of every query parameter the server would read as the token replaced
+ * (whatever its case or percent-encoding), and the result cut to 256 characters.
+ */
 export function redactUrl(url: string | undefined): string {
   if (url === undefined) return ''
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]')
+  const q = url.indexOf('?')
+  let redacted = url
+  if (q !== -1) {
+    const pairs = url.slice(q + 1).split('&')
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]!
+      if (!isTokenParam(pair)) continue
+      const eq = pair.indexOf('=')
+      pairs[i] = `${eq === -1 ? pair : pair.slice(0, eq)}=[redacted]`
+    }
+    redacted = `${url.slice(0, q)}?${pairs.join('&')}`
+  }
+  return redacted.length > MAX_LOGGED_URL ? `${redacted.slice(0, MAX_LOGGED_URL)}…` : redacted
 }
 
 type Verify = (token: string) => Promise<JWTPayload>
@@ -89,7 +127,7 @@ export function createAuthenticator(init: {
       } catch {
         return { ok: false, reason: 'authentication failed', internal: true }
       }
-      if (result === TIMED_OUT) return { ok: false, reason: 'authentication timed out' }
+      if (result === TIMED_OUT) return { ok: false, reason: 'authentication timed out', unverified: true }
       if (result === null || typeof result !== 'object') return { ok: false, reason: 'unauthorized' }
       return { ok: true, user: typeof result.user === 'string' ? result.user : undefined, data: result.data }
     }
@@ -100,13 +138,16 @@ export function createAuthenticator(init: {
     }
     try {
       const payload = await withTimeout(verify(token), init.timeoutMs)
-      if (payload === TIMED_OUT) return { ok: false, reason: 'token keys are unavailable' }
+      if (payload === TIMED_OUT) return { ok: false, reason: 'token keys are unavailable', unverified: true }
       if (typeof payload.sub !== 'string' || payload.sub === '') {
         return { ok: false, reason: 'token has no sub claim' }
       }
       return { ok: true, user: payload.sub, data: payload }
     } catch (cause) {
-      return { ok: false, reason: describeJwtError(cause) }
+      const reason = describeJwtError(cause)
+      return reason === 'token keys are unavailable'
+        ? { ok: false, reason, unverified: true }
+        : { ok: false, reason }
     }
   }
 }

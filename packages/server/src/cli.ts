@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import type { Protocol } from '@roomwire/protocol'
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
 import {
   CONFIG_KEYS,
@@ -14,6 +14,7 @@ import {
   type ServerConfig,
 } from './config'
 import { RoomServerError } from './errors'
+import { createLogger } from './logger'
 import { createMemoryAdapter } from './memory-adapter'
 import { createRedisAdapter } from './redis/redis-adapter'
 import { createRoomServer } from './room-server'
@@ -95,6 +96,31 @@ async function loadProtocol(file: string): Promise<Protocol> {
   )
 }
 
+/** Exit code for a bug that escaped (EX_SOFTWARE from sysexits.h), apart from 1 (could not start). */
+const EXIT_BUG = 70
+
+/**
+ * What the reference server does with an exception nothing caught. The library installs no process-wide
+ * handler (an embedding app owns its process), and nothing a peer sends can get here: every frame, close
+ * and upgrade runs inside a guard that answers `internal` and goes on (issue 12). What does get here is a
+ * bug outside any connection's frame path (a timer, an adapter's own event), after which the process
+ * state is unknown: going on could serve wrong data, and a graceful `close()` would send `shutdown`, whose
+ * promise (nothing acknowledged was lost) the server can no longer keep. So it logs the error at `fatal`
+ * (pino writes synchronously) and exits with 70 for the supervisor to restart it; clients see 1006 and
+ * resume with `since`.
+ */
+function exitOnBug(logger: Logger): void {
+  const fatal = (kind: string) => (err: unknown) => {
+    try {
+      logger.fatal({ err, kind }, 'a bug escaped: exiting')
+    } finally {
+      process.exit(EXIT_BUG)
+    }
+  }
+  process.on('uncaughtException', fatal('uncaughtException'))
+  process.on('unhandledRejection', fatal('unhandledRejection'))
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(help())
@@ -117,7 +143,9 @@ async function main(argv: string[]): Promise<number> {
     throw err
   }
   const options = configToOptions(config)
-  const logger = pino({ name: 'roomwire', level: options.logLevel ?? 'info' })
+  // The library's logger: the same redaction of tokens and Authorization headers as an embedded server's.
+  const logger = createLogger(undefined, options.logLevel ?? 'info')
+  exitOnBug(logger)
   const adapter = adapterFor(config, logger)
   const server = createRoomServer({
     ...options,

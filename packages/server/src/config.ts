@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { parseTrustedProxies } from './client-address'
 import { RoomServerError } from './errors'
 import type { MemoryAdapterOptions } from './memory-adapter'
 import type { RoomServerOptions } from './options'
@@ -45,6 +46,20 @@ export const CONFIG_KEYS = {
     doc: 'silence allowed after a ping interval before terminating',
   },
   max_connections: { kind: 'posint', default: 10_000, doc: 'open connections; more are closed with 1013' },
+  max_connections_per_address: {
+    kind: 'int',
+    default: 1000,
+    doc: 'connections per client address (IPv6: per /64); more are closed with 1013; 0 turns it off',
+  },
+  trusted_proxies: {
+    kind: 'list',
+    doc: 'proxy addresses or CIDR ranges whose X-Forwarded-For names the client (comma-separated in env)',
+  },
+  max_nesting_depth: {
+    kind: 'posint',
+    default: 32,
+    doc: 'levels data and presence state may nest (at most 32); deeper frames get bad_request',
+  },
   max_buffered_bytes: {
     kind: 'posint',
     default: 1_048_576,
@@ -55,7 +70,24 @@ export const CONFIG_KEYS = {
     default: 100,
     doc: 'messages per second per connection; 0 turns it off',
   },
-  'rate_limit.burst': { kind: 'int', default: 200, doc: 'burst size; also refusals in a row before 1008' },
+  'rate_limit.burst': {
+    kind: 'int',
+    default: 200,
+    doc: 'burst size; also how many refusals within rate_limit.window_secs close with 1008 (or refused bytes past rate_limit.bytes_burst)',
+  },
+  'rate_limit.window_secs': {
+    kind: 'secs',
+    default: 10,
+    doc: 'sliding window over which rate-limit refusals are counted for the 1008 close',
+  },
+  'rate_limit.bytes_per_sec': {
+    kind: 'int',
+    doc: 'frame bytes per second per connection, ping included (default 262144, or 0 when rate_limit.messages_per_sec is 0); 0 turns it off',
+  },
+  'rate_limit.bytes_burst': {
+    kind: 'posint',
+    doc: 'byte budget bucket size, at least max_message_size_bytes (default 1048576, or max_message_size_bytes when larger)',
+  },
   'rooms.max_members': { kind: 'posint', default: 1000, doc: 'members per room (room_full)' },
   'rooms.max_rooms_per_connection': {
     kind: 'posint',
@@ -108,6 +140,26 @@ export const CONFIG_KEYS = {
     doc: 'largest presence state in JSON bytes (too_large)',
   },
   'auth.required': { kind: 'bool', default: false, doc: 'refuse connections without a valid token (4001)' },
+  'auth.failures_per_address': {
+    kind: 'int',
+    default: 20,
+    doc: 'failed authentications per address within auth.failure_window_secs that start a backoff (1013); 0 off',
+  },
+  'auth.failure_window_secs': {
+    kind: 'secs',
+    default: 60,
+    doc: 'sliding window over which failed authentications per address are counted',
+  },
+  'auth.backoff_secs': {
+    kind: 'secs',
+    default: 5,
+    doc: "first backoff of an address's upgrades; each further one doubles",
+  },
+  'auth.backoff_max_secs': {
+    kind: 'secs',
+    default: 300,
+    doc: 'longest backoff; an address quiet this long starts over',
+  },
   'auth.jwt_secret': { kind: 'string', doc: 'HS256 secret for JWT tokens' },
   'auth.jwks_url': {
     kind: 'url',
@@ -202,6 +254,7 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, fromText: bool
       if (integer && !Number.isSafeInteger(value)) throw fail()
       if (value < 0 || ((spec.kind === 'posint' || spec.kind === 'secs') && value === 0)) throw fail()
       if (spec.kind === 'port' && value > 65_535) throw fail()
+      if (key === 'max_nesting_depth' && value > 32) throw fail('an integer from 1 to 32')
       return value
     }
     case 'bool':
@@ -252,6 +305,13 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, fromText: bool
           .filter((s) => s !== '')
       }
       if (!Array.isArray(value) || !value.every((s) => typeof s === 'string' && s !== '')) throw fail()
+      if (key === 'trusted_proxies') {
+        try {
+          parseTrustedProxies(value as string[])
+        } catch {
+          throw fail('a list of IP addresses or CIDR ranges such as 10.0.0.0/8')
+        }
+      }
       if (key === 'allowed_origins') {
         for (const origin of value as string[]) {
           let normalized: string | undefined
@@ -425,6 +485,13 @@ export function configToOptions(config: ServerConfig): RoomServerOptions & { por
     maxBufferedBytes: num('max_buffered_bytes'),
     rateLimitPerSec: num('rate_limit.messages_per_sec'),
     rateLimitBurst: num('rate_limit.burst'),
+    rateLimitWindowMs: num('rate_limit.window_secs') * 1000,
+    maxConnectionsPerAddress: num('max_connections_per_address'),
+    maxNestingDepth: num('max_nesting_depth'),
+    authFailuresPerAddress: num('auth.failures_per_address'),
+    authFailureWindowMs: num('auth.failure_window_secs') * 1000,
+    authBackoffMs: num('auth.backoff_secs') * 1000,
+    authBackoffMaxMs: num('auth.backoff_max_secs') * 1000,
     maxMembersPerRoom: num('rooms.max_members'),
     maxRoomsPerConnection: num('rooms.max_rooms_per_connection'),
     idleTimeoutMs: num('rooms.idle_timeout_secs') * 1000,
@@ -445,6 +512,13 @@ export function configToOptions(config: ServerConfig): RoomServerOptions & { por
   const admin = str('admin_token')
   if (admin !== undefined) options.adminToken = admin
   if (config.allowed_origins !== undefined) options.allowedOrigins = config.allowed_origins as string[]
+  if (config.trusted_proxies !== undefined) options.trustedProxies = config.trusted_proxies as string[]
+  if (config['rate_limit.bytes_per_sec'] !== undefined) {
+    options.rateLimitBytesPerSec = num('rate_limit.bytes_per_sec')
+  }
+  if (config['rate_limit.bytes_burst'] !== undefined) {
+    options.rateLimitBytesBurst = num('rate_limit.bytes_burst')
+  }
   const dir = str('static_dir')
   if (dir !== undefined) options.staticDir = dir
   return options

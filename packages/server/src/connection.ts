@@ -2,7 +2,7 @@ import { type ClientMessage, encode, type Ref, type ServerMessage } from '@roomw
 import type { Logger } from 'pino'
 import type WebSocket from 'ws'
 import type { ConnectionInfo } from './options'
-import { TokenBucket } from './rate-limiter'
+import { InboundBudget, type InboundRates } from './rate-limiter'
 
 /** ws takes a Buffer as binary unless told otherwise; room frames are text. */
 const TEXT = { binary: false } as const
@@ -146,8 +146,8 @@ export class Connection implements ConnectionInfo {
   /** Last time anything arrived (a frame or a pong). */
   lastSeenAt: number
   lastPingAt: number
-  /** Consecutive `rate_limited` refusals. */
-  refusals = 0
+  /** Its message and byte budgets and recent refusals (charged by the inbound path, one per frame). */
+  readonly budget: InboundBudget
   /** Set once a close was started: nothing more is sent. */
   closing = false
   /** Whether one of its messages is being handled (they are handled one at a time, in order). */
@@ -160,7 +160,6 @@ export class Connection implements ConnectionInfo {
   /** The turn ({@link WriteCoalescer.turn}) of this connection's last write, and whether it is corked. */
   #writeTurn = -1
   #corkedTurn = -1
-  readonly #bucket: TokenBucket | undefined
   #closeTimer: ReturnType<typeof setTimeout> | undefined
   #log: Logger | undefined
   /** The one room while there is at most one; undefined with `#moreRooms` when there are several. */
@@ -176,8 +175,8 @@ export class Connection implements ConnectionInfo {
     ws: WebSocket
     host: ConnectionHost
     now: number
-    rateLimitPerSec: number
-    rateLimitBurst: number
+    /** The server's rate limits, shared by every connection. */
+    rates: InboundRates
   }) {
     this.id = init.id
     this.user = init.user
@@ -193,10 +192,7 @@ export class Connection implements ConnectionInfo {
         : undefined
     this.lastSeenAt = init.now
     this.lastPingAt = init.now
-    this.#bucket =
-      init.rateLimitPerSec > 0
-        ? new TokenBucket(init.rateLimitPerSec, init.rateLimitBurst, init.now)
-        : undefined
+    this.budget = new InboundBudget(init.rates, init.now)
   }
 
   /** This connection's logger (the server's, bound to `conn: id`), made on first use. */
@@ -266,16 +262,6 @@ export class Connection implements ConnectionInfo {
   /** The hook-facing view: a plain object, so hooks cannot reach the socket. */
   info(): ConnectionInfo {
     return { id: this.id, user: this.user, data: this.data, remoteAddress: this.remoteAddress }
-  }
-
-  /** Take a rate-limit token; true when the message may go on. */
-  allow(now: number): boolean {
-    if (this.#bucket === undefined || this.#bucket.take(now)) {
-      this.refusals = 0
-      return true
-    }
-    this.refusals++
-    return false
   }
 
   /** Send one message (serialized here: for a single recipient). */

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { EventNameSchema, RoomNameSchema } from '@roomwire/protocol'
+import { EventNameSchema, fieldNameBefore, findNestingOverflow, RoomNameSchema } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { RoomServerError } from './errors'
@@ -11,7 +11,10 @@ export interface HttpRouteDeps {
   registry: Registry
   adminToken: string | undefined
   staticDir: string | undefined
+  /** Largest request body read; larger ones get 413. */
   maxBodyBytes: number
+  /** How deep a body's JSON may nest (one level more than a payload: the `{ event, data }` object). */
+  maxNestingDepth: number
   log: Logger
   health: () => Record<string, unknown>
   broadcast: (room: string, event: string, data: unknown) => Promise<{ seq: number }>
@@ -36,22 +39,61 @@ function tokenMatches(header: string | undefined, expected: string): boolean {
   return given.length === wanted.length && timingSafeEqual(given, wanted)
 }
 
-function readBody(request: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+/** How long the rest of a refused body may take to arrive before the socket is dropped. */
+const DRAIN_TIMEOUT_MS = 5_000
+
+/** A request body: its text, `too_large` past `maxBytes`, or `failed` when the request broke off. */
+type Body = { ok: true; text: string } | { ok: false; reason: 'too_large' | 'failed' }
+
+/**
+ * Read a request body of at most `maxBytes`. A declared `Content-Length` over it is refused at once;
+ * a body that grows past it stops being kept (what is left is read and dropped, see {@link refuseBody}).
+ */
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Body> {
+  const declared = Number(request.headers['content-length'])
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    return Promise.resolve({ ok: false, reason: 'too_large' })
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     let size = 0
-    request.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length
-      if (size > maxBytes) {
-        resolve(undefined)
-        request.destroy()
+      if (size <= maxBytes) {
+        chunks.push(chunk)
         return
       }
-      chunks.push(chunk)
-    })
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    request.on('error', () => resolve(undefined))
+      request.off('data', onData)
+      chunks.length = 0
+      resolve({ ok: false, reason: 'too_large' })
+    }
+    request.on('data', onData)
+    request.on('end', () => resolve({ ok: true, text: Buffer.concat(chunks).toString('utf8') }))
+    request.on('error', () => resolve({ ok: false, reason: 'failed' }))
   })
+}
+
+/**
+ * Answer 413, then close, the way nginx's lingering close does: the rest of the body is read and dropped
+ * first (for at most 5 s), because closing a socket with unread data makes the kernel send a reset, and the
+ * client then sees a reset instead of the answer (a 10 MB admin body did, issue 12). The answer goes out
+ * at once; `Connection: close` is not set, since Node would then close before the body is drained.
+ */
+function refuseBody(request: IncomingMessage, response: ServerResponse, maxBytes: number): void {
+  sendJson(response, 413, { error: `body is larger than the limit of ${maxBytes} bytes` })
+  const socket = request.socket
+  const timer = setTimeout(() => socket.destroy(), DRAIN_TIMEOUT_MS)
+  timer.unref()
+  const close = () => {
+    clearTimeout(timer)
+    socket.end()
+  }
+  if (request.complete) close()
+  else {
+    request.once('end', close)
+    request.once('close', () => clearTimeout(timer))
+    request.resume()
+  }
 }
 
 /**
@@ -89,10 +131,21 @@ export function createHttpHandler(
     if (!broadcast || request.method !== 'POST')
       return sendJson(response, 405, { error: 'method not allowed' })
     const body = await readBody(request, deps.maxBodyBytes)
-    if (body === undefined) return sendJson(response, 413, { error: 'body is too large' })
+    if (!body.ok) {
+      if (body.reason === 'too_large') return refuseBody(request, response, deps.maxBodyBytes)
+      return sendJson(response, 400, { error: 'the request body broke off' })
+    }
+    // Nesting is bounded on the text, before JSON.parse builds a value every later step would recurse into.
+    const overflow = findNestingOverflow(body.text, deps.maxNestingDepth + 1)
+    if (overflow !== undefined) {
+      const field = overflow.field === 0 ? undefined : fieldNameBefore(body.text, overflow.field)
+      return sendJson(response, 400, {
+        error: `${field === 'data' ? 'data' : 'body'}: must not nest more than ${deps.maxNestingDepth} levels deep`,
+      })
+    }
     let input: unknown
     try {
-      input = JSON.parse(body)
+      input = JSON.parse(body.text)
     } catch {
       return sendJson(response, 400, { error: 'body must be JSON: { "event": string, "data": any }' })
     }

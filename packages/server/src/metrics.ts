@@ -1,5 +1,37 @@
+import { ERROR_CODES } from '@roomwire/protocol'
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { AdapterStats } from './adapter'
+
+/**
+ * Close codes counted under their own label: RFC 6455's registered codes and roomwire's own. A peer picks
+ * the code of a close it starts, so any other is counted as `other`: 2,000 connections closing with 2,000
+ * codes made 2,000 series (issue 12). Every label value of every metric here comes from a closed set.
+ */
+const CLOSE_CODE_LABELS = new Set([
+  1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015, 4001, 4003, 4008,
+  4400,
+])
+const ERROR_CODE_LABELS = new Set<string>(ERROR_CODES)
+
+/** The `code` label of `roomwire_closes_total` for a close code. */
+export function closeCodeLabel(code: number): string {
+  return CLOSE_CODE_LABELS.has(code) ? String(code) : 'other'
+}
+
+/** The `code` label of `roomwire_errors_total`: an error code, or `other` for one a hook made up. */
+export function errorCodeLabel(code: string): string {
+  return ERROR_CODE_LABELS.has(code) ? code : 'other'
+}
+
+/** Why an upgrade was refused, as `roomwire_upgrades_refused_total` labels it. */
+export type UpgradeRefusal =
+  | 'origin'
+  | 'closing'
+  | 'unauthorized'
+  | 'auth_backoff'
+  | 'address_cap'
+  | 'capacity'
+  | 'subprotocol'
 
 /** The server's Prometheus metrics, in a registry of its own so several servers can share a process. */
 export interface ServerMetrics {
@@ -19,6 +51,12 @@ export interface ServerMetrics {
   readonly replayedBytes: Counter
   /** Joins refused with `rate_limited` because the connection's replay budget was spent. */
   readonly replayRefusals: Counter
+  /** Frames whose handling threw (a bug), answered `internal`. */
+  readonly frameFailures: Counter
+  /** Frames refused with `rate_limited`, by the budget they overdrew (`messages` or `bytes`). */
+  readonly rateLimited: Counter<'budget'>
+  /** Upgrades refused, by {@link UpgradeRefusal}. */
+  readonly upgradesRefused: Counter<'reason'>
 }
 
 /** Per-frame counts not yet handed to their prom-client counters; see {@link ServerMetrics.traffic}. */
@@ -173,6 +211,23 @@ export function createMetrics(read: {
     replayRefusals: new Counter({
       name: 'roomwire_replay_refusals_total',
       help: "Joins refused with rate_limited because the connection's replay budget was spent",
+      registers,
+    }),
+    frameFailures: new Counter({
+      name: 'roomwire_frame_failures_total',
+      help: 'Client frames whose handling failed with an exception (a server bug), answered internal',
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'roomwire_rate_limited_total',
+      help: 'Client frames refused with rate_limited, by the budget overdrawn (messages or bytes)',
+      labelNames: ['budget'],
+      registers,
+    }),
+    upgradesRefused: new Counter({
+      name: 'roomwire_upgrades_refused_total',
+      help: 'WebSocket upgrades refused (by HTTP status or a close right after the upgrade), by reason',
+      labelNames: ['reason'],
       registers,
     }),
   }

@@ -1,5 +1,5 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
-import type { ErrorCode, Protocol } from '@roomwire/protocol'
+import { type ErrorCode, excerpt, MAX_NESTING_DEPTH, type Protocol } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
 import { RoomServerError } from './errors'
@@ -178,15 +178,84 @@ export interface RoomServerOptions {
    */
   maxBufferedBytes?: number
   /**
-   * Messages per second per connection (all but `ping`); 0 turns the limit off.
+   * How many levels of arrays and objects `data` and presence `state` may nest. Deeper client frames are
+   * refused with `bad_request` before they are parsed (the connection stays), and the server's own entry
+   * points (`broadcast*`, `sendDirect`, the admin API, data returned by `onPublish`) refuse the same depth.
+   * Announced in `welcome.limits.maxNestingDepth`. At most 32, the protocol's own bound.
+   * @default 32
+   */
+  maxNestingDepth?: number
+  /**
+   * Messages per second per connection, `ping` included. Past it: `rate_limited`. 0 turns rate limiting off
+   * (the byte budget too, unless `rateLimitBytesPerSec` is given).
    * @default 100
    */
   rateLimitPerSec?: number
   /**
-   * Token bucket size; also how many refusals in a row close the connection with 1008.
+   * Token bucket size of the message rate; also how many `rate_limited` refusals within
+   * `rateLimitWindowMs` a connection may get before it is closed with 1008 (as it is once the frames
+   * refused in that window add up to more than `rateLimitBytesBurst` bytes).
    * @default 200
    */
   rateLimitBurst?: number
+  /**
+   * The sliding window over which refusals are counted for the 1008 close: a flood at any rate over the
+   * limit is closed once it collects more than `rateLimitBurst` refusals, or more than
+   * `rateLimitBytesBurst` refused bytes, within this window.
+   * @default 10_000
+   */
+  rateLimitWindowMs?: number
+  /**
+   * Bytes of frames per second per connection (every frame counts its payload, `ping` and refused frames
+   * included); 0 turns the budget off. Past it: `rate_limited` naming the byte budget. At the default a
+   * connection may keep sending 100 messages a second of up to 2.6 KB each, or four of the largest.
+   * @default 262_144, or 0 when `rateLimitPerSec` is 0
+   */
+  rateLimitBytesPerSec?: number
+  /**
+   * Bucket size of the byte budget: how many bytes may arrive at once. At least `maxMessageBytes` (so the
+   * largest frame can always pass when the bucket is full).
+   * @default 1_048_576, or maxMessageBytes when that is larger
+   */
+  rateLimitBytesBurst?: number
+  /**
+   * Connections one client address may have open or opening (an IPv6 address counts by its /64); more are
+   * closed with 1013 right after the upgrade. Loopback peers (127.0.0.0/8, ::1) are not capped: they are
+   * this host or a proxy on it. Behind a proxy elsewhere, set `trustedProxies`, or every client counts as
+   * the proxy's address. 0 turns the cap off. The default lets an office behind one NAT in (browsers open
+   * at most 200-255 WebSockets each) while one host cannot take more than a tenth of `maxConnections`.
+   * @default 1000
+   */
+  maxConnectionsPerAddress?: number
+  /**
+   * Addresses or CIDR ranges (`10.0.0.0/8`, `::1`) of reverse proxies whose `X-Forwarded-For` names the
+   * client: only then is the header read (from the right, skipping these proxies). The client address is
+   * what connection caps, failed-auth backoff, logs and `ConnectionInfo.remoteAddress` use.
+   * @default []
+   */
+  trustedProxies?: readonly string[]
+  /**
+   * Failed authentications from one address within `authFailureWindowMs` that start a backoff: its
+   * upgrades are then closed with 1013 without being authenticated. Loopback peers are never backed off.
+   * 0 turns backoff off.
+   * @default 20
+   */
+  authFailuresPerAddress?: number
+  /**
+   * The sliding window over which failed authentications per address are counted.
+   * @default 60_000
+   */
+  authFailureWindowMs?: number
+  /**
+   * The first backoff of an address; each further one doubles, up to `authBackoffMaxMs`.
+   * @default 5_000
+   */
+  authBackoffMs?: number
+  /**
+   * The longest backoff; an address quiet this long after its backoff starts over at `authBackoffMs`.
+   * @default 300_000
+   */
+  authBackoffMaxMs?: number
   /** Exact `Origin` values allowed to connect (403 otherwise). Requests with no `Origin` are allowed. */
   allowedOrigins?: readonly string[]
   /** Built-in JWT verification. */
@@ -201,7 +270,10 @@ export interface RoomServerOptions {
   /** Serve the files of this folder over HTTP (own server only, or through `handleRequest`). */
   staticDir?: string
   /**
-   * Negotiate permessage-deflate. Off: compression costs CPU and memory and leaks through CRIME-style attacks.
+   * Negotiate permessage-deflate, without context takeover, with a small server window, and with idle
+   * zlib streams freed every `pingIntervalMs`, so an idle compressed connection holds no zlib state (the
+   * server README, "Bounds at the edges"). Off: compression costs CPU and memory and leaks through
+   * CRIME-style attacks.
    * @default false
    */
   perMessageDeflate?: boolean
@@ -253,8 +325,17 @@ export interface ResolvedLimits {
   pongTimeoutMs: number
   maxConnections: number
   maxBufferedBytes: number
+  maxNestingDepth: number
   rateLimitPerSec: number
   rateLimitBurst: number
+  rateLimitWindowMs: number
+  rateLimitBytesPerSec: number
+  rateLimitBytesBurst: number
+  maxConnectionsPerAddress: number
+  authFailuresPerAddress: number
+  authFailureWindowMs: number
+  authBackoffMs: number
+  authBackoffMaxMs: number
   authTimeoutMs: number
   closeTimeoutMs: number
   shutdownSpreadMs: number
@@ -276,8 +357,17 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   pongTimeoutMs: 10_000,
   maxConnections: 10_000,
   maxBufferedBytes: 1_048_576,
+  maxNestingDepth: MAX_NESTING_DEPTH,
   rateLimitPerSec: 100,
   rateLimitBurst: 200,
+  rateLimitWindowMs: 10_000,
+  rateLimitBytesPerSec: 262_144,
+  rateLimitBytesBurst: 1_048_576,
+  maxConnectionsPerAddress: 1000,
+  authFailuresPerAddress: 20,
+  authFailureWindowMs: 60_000,
+  authBackoffMs: 5_000,
+  authBackoffMaxMs: 300_000,
   authTimeoutMs: 10_000,
   closeTimeoutMs: 2000,
   shutdownSpreadMs: 1000,
@@ -297,6 +387,11 @@ const positive = new Set<keyof ResolvedLimits>([
   'joinDrainTimeoutMs',
   'authTimeoutMs',
   'closeTimeoutMs',
+  'maxNestingDepth',
+  'rateLimitWindowMs',
+  'authFailureWindowMs',
+  'authBackoffMs',
+  'authBackoffMaxMs',
 ])
 
 /** Apply defaults and check every limit; throws `RoomServerError('invalid_config')` naming the option. */
@@ -309,7 +404,7 @@ export function resolveLimits(options: RoomServerOptions): ResolvedLimits {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
       throw new RoomServerError(
         'invalid_config',
-        `option ${key} is ${JSON.stringify(value)}; expected a number ${min === 1 ? 'above 0' : 'of 0 or more'}`,
+        `option ${key} is ${excerpt(value)}; expected a number ${min === 1 ? 'above 0' : 'of 0 or more'}`,
       )
     }
     limits[key] = value
@@ -319,11 +414,35 @@ export function resolveLimits(options: RoomServerOptions): ResolvedLimits {
     'maxMembersPerRoom',
     'maxRoomsPerConnection',
     'historySize',
+    'maxNestingDepth',
+    'maxConnectionsPerAddress',
+    'authFailuresPerAddress',
   ] as const) {
     if (!Number.isInteger(limits[key])) {
       throw new RoomServerError('invalid_config', `option ${key} is ${limits[key]}; expected an integer`)
     }
   }
+  // The protocol's decoders (the SDK's too) refuse deeper frames whatever a server announces.
+  if (limits.maxNestingDepth > MAX_NESTING_DEPTH) {
+    throw new RoomServerError(
+      'invalid_config',
+      `option maxNestingDepth is ${limits.maxNestingDepth}; expected an integer from 1 to ${MAX_NESTING_DEPTH}`,
+    )
+  }
+  // `rateLimitPerSec: 0` has always meant "no rate limiting": it turns the byte budget off too unless that
+  // is set on its own (tests, benchmarks and floods of trusted peers rely on it).
+  if (options.rateLimitBytesPerSec === undefined && limits.rateLimitPerSec === 0) {
+    limits.rateLimitBytesPerSec = 0
+  }
+  if (options.rateLimitBytesBurst === undefined) {
+    limits.rateLimitBytesBurst = Math.max(limits.rateLimitBytesBurst, limits.maxMessageBytes)
+  } else if (limits.rateLimitBytesPerSec > 0 && limits.rateLimitBytesBurst < limits.maxMessageBytes) {
+    throw new RoomServerError(
+      'invalid_config',
+      `option rateLimitBytesBurst is ${limits.rateLimitBytesBurst}; expected at least maxMessageBytes (${limits.maxMessageBytes}), or the largest frames could never pass`,
+    )
+  }
+  limits.authBackoffMaxMs = Math.max(limits.authBackoffMaxMs, limits.authBackoffMs)
   // Timers past 2^31-1 ms fire at once in Node; an idle timeout that long means "keep forever" in practice.
   limits.idleTimeoutMs = Math.min(limits.idleTimeoutMs, 2_147_483_647)
   return limits

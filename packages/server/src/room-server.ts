@@ -3,15 +3,9 @@ import { createServer, type Server as HttpServer, type IncomingMessage, type Ser
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import {
-  type ClientMessage,
   type DirectEventMessage,
-  decodeClientMessage,
-  type ErrorCode,
-  type ErrorMessage,
-  EventNameSchema,
   type Member,
   PROTOCOL_VERSION,
-  type Ref,
   RoomNameSchema,
   SUBPROTOCOL,
 } from '@roomwire/protocol'
@@ -19,21 +13,24 @@ import type { Registry } from 'prom-client'
 import type WebSocket from 'ws'
 import { WebSocketServer } from 'ws'
 import type { AdapterNode, ConnectionTarget, RoomAdapter } from './adapter'
+import { createAdmission } from './admission'
 import { type AuthOutcome, createAuthenticator, redactUrl } from './auth'
+import { PER_MESSAGE_DEFLATE, startZlibSweep } from './compression'
 import { Connection, type ConnectionHost, framePayload, textFrame, WriteCoalescer } from './connection'
 import { RoomServerError } from './errors'
 import { startHeartbeat } from './heartbeat'
 import { createHttpHandler } from './http-routes'
 import { InFlight } from './in-flight'
+import { createInbound } from './inbound'
 import { LocalRooms } from './local-rooms'
 import { createLogger } from './logger'
 import { createMemoryAdapter } from './memory-adapter'
-import { asRefusal, type HandlerContext, handleMessage, joinInFlight } from './message-handlers'
-import { countIn, createMetrics } from './metrics'
-import type { ConnectionInfo, RoomServerOptions } from './options'
+import { type HandlerContext, handleMessage, joinInFlight } from './message-handlers'
+import { closeCodeLabel, createMetrics } from './metrics'
+import type { ConnectionInfo, PublishContext, RoomServerOptions } from './options'
 import { resolveLimits } from './options'
-import { isOriginAllowed } from './origin'
 import { ReplayBudget } from './replay-budget'
+import { checkConnectionId, checkConnectionIds, checkEvent, checkPayload, checkRoom } from './server-input'
 
 /** A room's state across the cluster, from {@link RoomServer.roomInfo}. */
 export interface RoomInfo {
@@ -93,8 +90,13 @@ function newConnectionId(): string {
   return `c_${randomBytes(9).toString('base64url')}`
 }
 
-function destroyOnError(this: Duplex): void {
-  this.destroy()
+/** Whether `value` is a promise-like (a hook may return one from another realm, or a thenable). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
 }
 
 function abortHandshake(socket: Duplex, status: number, text: string): void {
@@ -126,6 +128,14 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   const log = createLogger(options.logger, options.logLevel)
   const adapter: RoomAdapter = options.adapter ?? createMemoryAdapter()
   const allowedOrigins = options.allowedOrigins === undefined ? undefined : new Set(options.allowedOrigins)
+  const bounds = { maxNestingDepth: limits.maxNestingDepth, maxMessageBytes: limits.maxMessageBytes }
+  const rates = {
+    messagesPerSec: limits.rateLimitPerSec,
+    messageBurst: limits.rateLimitBurst,
+    bytesPerSec: limits.rateLimitBytesPerSec,
+    byteBurst: limits.rateLimitBytesBurst,
+    windowMs: limits.rateLimitWindowMs,
+  }
   const authenticate = createAuthenticator({
     authenticate: options.authenticate,
     auth: options.auth ?? {},
@@ -206,38 +216,49 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     }),
   )
 
-  function sendError(
-    connection: Connection,
-    code: ErrorCode,
-    message: string,
-    ref?: Ref,
-    room?: string,
-  ): void {
-    const frame: ErrorMessage = { type: 'error', code, message }
-    if (ref !== undefined) frame.ref = ref
-    if (room !== undefined) frame.room = room
-    metrics.errors.inc({ code })
-    connection.send(frame)
-  }
-
   function runHook(connection: Connection | undefined, name: string, run: () => unknown): void {
     const fail = (err: unknown) => (connection?.log ?? log).error({ err, hook: name }, 'hook failed')
     try {
       const result = run()
-      if (result instanceof Promise) result.catch(fail)
+      if (isThenable(result)) Promise.resolve(result).catch(fail)
     } catch (err) {
       fail(err)
     }
   }
+
+  // What onPublish returns goes to every member and into history: it obeys the client's bounds. A hook
+  // that returns too much is a bug of the app's, answered `internal` at the frame boundary (issue 12).
+  const onPublish = options.onPublish
+  const hooks: RoomServerOptions =
+    onPublish === undefined
+      ? options
+      : {
+          ...options,
+          async onPublish(context: PublishContext) {
+            const decision = await onPublish(context)
+            if (decision !== null && typeof decision === 'object' && 'data' in decision) {
+              checkPayload(decision.data, 'onPublish returned data', bounds)
+            }
+            return decision
+          },
+        }
+
+  const inbound = createInbound({
+    limits,
+    metrics,
+    now,
+    log,
+    handle: (connection, msg) => handleMessage(ctx, connection, msg),
+  })
 
   const ctx: HandlerContext = {
     limits,
     protocol,
     adapter,
     local,
-    hooks: options,
+    hooks,
     now,
-    sendError,
+    sendError: inbound.replyError,
     isOpen: (connection) => connections.get(connection.id) === connection && !connection.closing,
     notify: runHook,
     replayBudget: new ReplayBudget(limits.replayBytesPerSec, limits.replayBurstBytes),
@@ -250,98 +271,11 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     },
   }
 
-  // Messages of one connection are handled one at a time, in order: a publish right after a join waits for it.
-  function process(connection: Connection, msg: ClientMessage): void {
-    if (connection.busy) {
-      connection.inbox ??= []
-      connection.inbox.push(msg)
-      return
-    }
-    connection.busy = true
-    void run(connection, msg)
-  }
-  async function run(connection: Connection, first: ClientMessage): Promise<void> {
-    let msg: ClientMessage | undefined = first
-    while (msg !== undefined) {
-      try {
-        await handleMessage(ctx, connection, msg)
-      } catch (err) {
-        const ref = msg.ref
-        const room = 'room' in msg ? msg.room : undefined
-        const refusal = asRefusal(err)
-        if (refusal !== undefined) sendError(connection, refusal.code, refusal.message, ref, room)
-        else {
-          connection.log.error({ err, type: msg.type }, 'message handling failed')
-          sendError(connection, 'internal', `the server failed to handle this ${msg.type}`, ref, room)
-        }
-      }
-      msg = connection.inbox?.shift()
-    }
-    connection.inbox = undefined
-    connection.busy = false
-  }
-
-  function onFrame(connection: Connection, raw: Buffer, isBinary: boolean): void {
-    const t = now()
-    connection.lastSeenAt = t
-    traffic.bytesIn += raw.length
-    if (isBinary) {
-      countIn(traffic, 'binary')
-      if (!limit(connection, t)) return
-      sendError(connection, 'bad_request', 'binary frames are not supported: send JSON text frames')
-      return
-    }
-    const result = decodeClientMessage(raw)
-    if (!result.success) {
-      countIn(traffic, 'invalid')
-      if (!limit(connection, t)) return
-      sendError(connection, result.error.code, result.error.message, result.error.ref, result.error.room)
-      return
-    }
-    const msg = result.data
-    countIn(traffic, msg.type)
-    if (msg.type !== 'ping' && !limit(connection, t, msg.ref, 'room' in msg ? msg.room : undefined)) return
-    // A connection that floods past the rate limit is bounded here too: its queue never outgrows the burst.
-    if ((connection.inbox?.length ?? 0) > limits.rateLimitBurst + 1000) {
-      connection.close(1008, 'too many messages waiting')
-      return
-    }
-    process(connection, msg)
-  }
-
-  function limit(connection: Connection, t: number, ref?: Ref, room?: string): boolean {
-    if (connection.allow(t)) return true
-    if (connection.refusals > limits.rateLimitBurst) {
-      connection.log.warn('rate limit exceeded persistently')
-      connection.close(1008, 'rate limit exceeded')
-    } else {
-      sendError(
-        connection,
-        'rate_limited',
-        `rate limit of ${limits.rateLimitPerSec} messages per second exceeded`,
-        ref,
-        room,
-      )
-    }
-    return false
-  }
-
-  function refuse(ws: WebSocket, code: number, reason: string): void {
-    metrics.closes.inc({ code: String(code) })
-    ws.close(code, reason)
-    const timer = setTimeout(() => ws.terminate(), limits.closeTimeoutMs)
-    timer.unref()
-    ws.once('close', () => clearTimeout(timer))
-  }
-
   // One set of socket listeners for every connection (`this` is the socket), rather than closures per socket.
   const bySocket = new WeakMap<WebSocket, Connection>()
-  function onSocketError(err: Error): void {
-    log.debug({ err }, 'socket error')
-  }
   function onSocketMessage(this: WebSocket, raw: Buffer, isBinary: boolean): void {
     const connection = bySocket.get(this)
-    if (connection !== undefined) onFrame(connection, raw, isBinary)
+    if (connection !== undefined) inbound.onFrame(connection, raw, isBinary)
   }
   function onSocketActivity(this: WebSocket): void {
     const connection = bySocket.get(this)
@@ -351,41 +285,40 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     const connection = bySocket.get(this)
     if (connection === undefined) return
     bySocket.delete(this)
-    onClose(connection, code, reason.toString())
+    // A close is a peer's frame too: nothing in its cleanup may reach the socket's event emitter as a throw.
+    try {
+      onClose(connection, code, reason.toString())
+    } catch (err) {
+      metrics.frameFailures.inc()
+      connection.log.error({ err }, 'connection cleanup failed')
+    }
   }
 
-  function accept(ws: WebSocket, request: IncomingMessage, auth: AuthOutcome): void {
-    ws.on('error', onSocketError)
-    if (!auth.ok) {
-      metrics.authFailures.inc()
-      log.info({ url: redactUrl(request.url), reason: auth.reason }, 'connection refused')
-      refuse(ws, auth.internal === true ? 1011 : 4001, auth.reason)
-      return
-    }
-    if (ws.protocol !== '' && ws.protocol !== SUBPROTOCOL) {
-      refuse(ws, 4400, `unsupported subprotocol; this server speaks ${SUBPROTOCOL}`)
-      return
-    }
-    if (closing) {
-      refuse(ws, 1001, 'server shutting down')
-      return
-    }
-    if (connections.size >= limits.maxConnections) {
-      log.warn({ max: limits.maxConnections }, 'connection limit reached')
-      refuse(ws, 1013, 'server at its connection limit; try again later')
-      return
-    }
+  const welcomeLimits = {
+    maxMessageBytes: limits.maxMessageBytes,
+    maxRoomsPerConnection: limits.maxRoomsPerConnection,
+    maxPresenceBytes: limits.maxPresenceBytes,
+    maxMembersPerRoom: limits.maxMembersPerRoom,
+    historySize: limits.historySize,
+    maxNestingDepth: limits.maxNestingDepth,
+  }
+
+  function accept(
+    ws: WebSocket,
+    request: IncomingMessage,
+    auth: AuthOutcome & { ok: true },
+    address: string | undefined,
+  ): void {
     const id = newConnectionId()
     const connection = new Connection({
       id,
       user: auth.user,
       data: auth.data,
-      remoteAddress: request.socket.remoteAddress,
+      remoteAddress: address,
       ws,
       host,
       now: now(),
-      rateLimitPerSec: limits.rateLimitPerSec,
-      rateLimitBurst: limits.rateLimitBurst,
+      rates,
     })
     connections.set(id, connection)
     // Shared listeners that find their connection by socket: no closures per connection.
@@ -402,13 +335,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       id,
       protocol: PROTOCOL_VERSION,
       heartbeat: { interval: limits.pingIntervalMs, timeout: limits.pongTimeoutMs },
-      limits: {
-        maxMessageBytes: limits.maxMessageBytes,
-        maxRoomsPerConnection: limits.maxRoomsPerConnection,
-        maxPresenceBytes: limits.maxPresenceBytes,
-        maxMembersPerRoom: limits.maxMembersPerRoom,
-        historySize: limits.historySize,
-      },
+      limits: welcomeLimits,
     }
     connection.send(auth.user === undefined ? welcome : { ...welcome, user: auth.user })
     track(connection, async () => adapter.addConnection(id, auth.user))
@@ -427,7 +354,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   function onClose(connection: Connection, code: number, reason: string): void {
     connection.dispose()
     connections.delete(connection.id)
-    metrics.closes.inc({ code: String(code) })
+    metrics.closes.inc({ code: closeCodeLabel(code) })
     if (connection.logs('info')) connection.log.info({ code, reason }, 'disconnected')
     const joined: string[] = []
     for (const [room, state] of connection.memberships()) {
@@ -453,41 +380,27 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     noServer: true,
     clientTracking: false,
     maxPayload: limits.maxMessageBytes,
-    perMessageDeflate: options.perMessageDeflate ?? false,
+    perMessageDeflate: options.perMessageDeflate === true ? PER_MESSAGE_DEFLATE : false,
     // Select roomwire.v1 when offered. When only unknown subprotocols are offered, select one anyway so the
     // handshake completes and the client can read the 4400 close (a missing answer fails it as 1006).
     handleProtocols: (offered: Set<string>) =>
       offered.has(SUBPROTOCOL) ? SUBPROTOCOL : (offered.values().next().value ?? false),
   })
 
-  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // A reset during authentication must not become an unhandled 'error' (CVE-2024-38355 class).
-    socket.on('error', destroyOnError)
-    if (closing) {
-      abortHandshake(socket, 503, 'Service Unavailable')
-      return
-    }
-    const origin = request.headers.origin
-    if (!isOriginAllowed(origin, allowedOrigins)) {
-      log.warn({ origin }, 'origin refused')
-      abortHandshake(socket, 403, 'Forbidden')
-      return
-    }
-    authenticate(request).then(
-      (auth) => {
-        if (closing) {
-          abortHandshake(socket, 503, 'Service Unavailable')
-          return
-        }
-        if (socket.destroyed) return
-        wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request, auth))
-      },
-      (err: unknown) => {
-        log.error({ err }, 'authentication failed unexpectedly')
-        abortHandshake(socket, 500, 'Internal Server Error')
-      },
-    )
-  }
+  const admission = createAdmission({
+    wss,
+    limits,
+    allowedOrigins,
+    trustedProxies: options.trustedProxies ?? [],
+    authenticate,
+    metrics,
+    log,
+    now,
+    isAccepting: () => !closing,
+    openConnections: () => connections.size,
+    accepted: accept,
+  })
+  const handleUpgrade = admission.handleUpgrade
 
   function pathOf(request: IncomingMessage): string {
     const url = request.url ?? '/'
@@ -500,6 +413,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     adminToken: options.adminToken,
     staticDir: options.staticDir,
     maxBodyBytes: limits.maxMessageBytes,
+    maxNestingDepth: limits.maxNestingDepth,
     log,
     health: () => {
       const store = adapter.health?.()
@@ -532,7 +446,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     // a slow handshake would live up to 40 s instead of the 10 s below.
     const server = createServer({ connectionsCheckingInterval: 1_000 }, (request, response) => {
       void handleRequest(request, response).then((handled) => {
-        if (handled) return
+        if (handled || response.headersSent) return
         response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
         response.end('not found\n')
       })
@@ -569,31 +483,22 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     },
   })
 
-  function checkRoom(room: string): void {
-    if (!RoomNameSchema.safeParse(room).success) {
-      throw new RoomServerError(
-        'invalid_argument',
-        `room "${room}" must be 1 to 128 characters of A-Z a-z 0-9 _ - . : / @`,
-      )
-    }
-  }
-  function checkEvent(event: string): void {
-    if (!EventNameSchema.safeParse(event).success) {
-      throw new RoomServerError(
-        'invalid_argument',
-        `event "${event}" must be 1 to 64 characters of A-Z a-z 0-9 _ - . :`,
-      )
-    }
-  }
   function serverDirect(event: string, data: unknown): DirectEventMessage {
     checkEvent(event)
+    checkPayload(data, 'data', bounds)
     return { type: 'direct', event, data, from: 'server', ts: now() }
   }
+
+  const stopZlibSweep =
+    options.perMessageDeflate === true
+      ? startZlibSweep(limits.pingIntervalMs, () => connections.values())
+      : () => {}
 
   async function shutdown(timeoutMs: number): Promise<void> {
     closing = true
     const deadline = now() + timeoutMs
     stopHeartbeat()
+    stopZlibSweep()
     // Stop accepting now; 'close' fires once the last socket is gone (closeAllConnections below).
     let httpClosed: Promise<void> = Promise.resolve()
     if (httpServer !== undefined) {
@@ -656,10 +561,13 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     async broadcast(room, event, data) {
       checkRoom(room)
       checkEvent(event)
+      // Bounded before the application's schema sees it, and again after (a transform may change it).
+      checkPayload(data, 'data', bounds)
       if (protocol !== undefined) {
         const result = protocol.validateEvent(event, data)
         if (!result.success) throw new RoomServerError('invalid_argument', result.error.message)
         data = result.data
+        checkPayload(data, 'data', bounds)
       }
       if (closing) throw new RoomServerError('closed', 'the server is shutting down: broadcast refused')
       publishes.begin()
@@ -674,15 +582,20 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       await adapter.broadcastDirect({ kind: 'all' }, serverDirect(event, data))
     },
     async broadcastTo(ids, event, data) {
+      checkConnectionIds(ids)
       await adapter.broadcastDirect({ kind: 'only', ids }, serverDirect(event, data))
     },
     async broadcastExcept(ids, event, data) {
+      checkConnectionIds(ids)
       await adapter.broadcastDirect({ kind: 'except', ids }, serverDirect(event, data))
     },
     async sendDirect(connectionId, event, data) {
+      checkConnectionId(connectionId, 'connectionId')
       return adapter.sendDirect(connectionId, serverDirect(event, data))
     },
     async roomInfo(room) {
+      // No room can have an invalid name: no need to ask the adapter (or hand it a caller's odd string).
+      if (!RoomNameSchema.safeParse(room).success) return null
       const info = await adapter.roomInfo(room)
       if (info === null) return null
       return {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { realpath, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, resolve, sep } from 'node:path'
 
@@ -43,9 +43,28 @@ export function resolveStaticPath(root: string, urlPath: string): string | undef
   return file
 }
 
+/** Whether `path` is `root` or inside it (both real, absolute paths). */
+function isInside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep)
+}
+
+/**
+ * The real path of `file` (every symlink resolved) when it exists and stays under `root`'s real path;
+ * undefined otherwise. A link inside the folder that points out of it (`ln -s /etc passwords`) would
+ * otherwise serve whatever it points to (issue 12).
+ */
+async function realFileUnder(root: string, file: string): Promise<string | undefined> {
+  const [realRoot, real] = await Promise.all([
+    realpath(root).catch(() => undefined),
+    realpath(file).catch(() => undefined),
+  ])
+  if (realRoot === undefined || real === undefined || !isInside(realRoot, real)) return undefined
+  return real
+}
+
 /**
  * Serve a GET or HEAD from `root`: directories (and `/`) get their index.html. Returns false when no
- * file matches, so the caller can answer 404.
+ * file matches, or the file's real path (symlinks resolved) leaves `root`, so the caller can answer 404.
  */
 export async function serveStatic(
   root: string,
@@ -53,19 +72,24 @@ export async function serveStatic(
   response: ServerResponse,
   urlPath: string,
 ): Promise<boolean> {
-  let file = resolveStaticPath(root, urlPath)
+  let name = resolveStaticPath(root, urlPath)
+  if (name === undefined) return false
+  let file = await realFileUnder(root, name)
   if (file === undefined) return false
   let info = await stat(file).catch(() => undefined)
   if (info?.isDirectory()) {
-    file = join(file, 'index.html')
+    name = join(name, 'index.html')
+    file = await realFileUnder(root, join(file, 'index.html'))
+    if (file === undefined) return false
     info = await stat(file).catch(() => undefined)
   }
   if (info === undefined || !info.isFile()) return false
+  // Typed by the name asked for (a link's target may be named otherwise); read from the checked real path.
   response.writeHead(200, {
-    'content-type': contentTypeOf(file),
+    'content-type': contentTypeOf(name),
     'content-length': info.size,
     'x-content-type-options': 'nosniff',
-    'cache-control': file.endsWith('.html') ? 'no-cache' : 'public, max-age=300',
+    'cache-control': name.endsWith('.html') ? 'no-cache' : 'public, max-age=300',
   })
   if (request.method === 'HEAD') {
     response.end()

@@ -128,6 +128,34 @@ describe('roomwire-server', () => {
     expect(await server.exited).toBe(0)
   })
 
+  it('logs a bug that escaped every guard at fatal and exits with 70', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
+    // A protocol module (shape only) that plants a bug outside any connection: a timer that throws.
+    writeFileSync(
+      join(cwd, 'buggy.mjs'),
+      'const ok = (_e, data) => ({ success: true, data })\n' +
+        'export default { validateEvent: ok, validatePresence: (s) => ({ success: true, data: s }), validateDirect: ok }\n' +
+        "setTimeout(() => { throw new Error('planted bug') }, 300)\n",
+    )
+    const server = run(['--port', '0', '--host', '127.0.0.1', '--protocol', 'buggy.mjs'], {
+      cwd,
+      env: { ROOMWIRE_LOG_LEVEL: 'warn' },
+    })
+    expect(await server.exited).toBe(70)
+    const fatal = server
+      .output()
+      .stdout.split('\n')
+      .filter((line) => line.includes('"level":60'))
+      .map((line) => JSON.parse(line) as { msg: string; kind: string; err: { message: string } })
+    expect(fatal).toEqual([
+      expect.objectContaining({
+        msg: 'a bug escaped: exiting',
+        kind: 'uncaughtException',
+        err: expect.objectContaining({ message: 'planted bug' }),
+      }),
+    ])
+  })
+
   it('stops with a clear message when the protocol module exports no protocol', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
     writeFileSync(join(cwd, 'not-a-protocol.mjs'), 'export const x = 1\n')

@@ -131,6 +131,42 @@ describe('loadConfig', () => {
     )
   })
 
+  it('maps the edge limits (issue 12) onto the server options', () => {
+    const cwd = dirWith({
+      max_nesting_depth: 16,
+      max_connections_per_address: 50,
+      trusted_proxies: ['10.0.0.0/8', '::1'],
+      rate_limit: { window_secs: 5, bytes_per_sec: 1000, bytes_burst: 70_000 },
+      auth: { failures_per_address: 5, failure_window_secs: 30, backoff_secs: 2, backoff_max_secs: 60 },
+    })
+    expect(configToOptions(loadConfig({ env: {}, cwd }).config)).toMatchObject({
+      maxNestingDepth: 16,
+      maxConnectionsPerAddress: 50,
+      trustedProxies: ['10.0.0.0/8', '::1'],
+      rateLimitWindowMs: 5000,
+      rateLimitBytesPerSec: 1000,
+      rateLimitBytesBurst: 70_000,
+      authFailuresPerAddress: 5,
+      authFailureWindowMs: 30_000,
+      authBackoffMs: 2000,
+      authBackoffMaxMs: 60_000,
+    })
+  })
+
+  it('leaves the byte budget to the server default unless it is configured', () => {
+    const options = configToOptions(loadConfig({ env: {}, cwd: dirWith() }).config)
+    expect(options.rateLimitBytesPerSec).toBeUndefined()
+    expect(options.rateLimitBytesBurst).toBeUndefined()
+    expect(options).toMatchObject({ maxNestingDepth: 32, maxConnectionsPerAddress: 1000 })
+  })
+
+  it.each([
+    [{ ROOMWIRE_MAX_NESTING_DEPTH: '33' }, 'expected an integer from 1 to 32'],
+    [{ ROOMWIRE_TRUSTED_PROXIES: '10.0.0.1,proxy.internal' }, 'expected a list of IP addresses or CIDR'],
+  ])('refuses an edge limit out of range (%o)', (env, message) => {
+    expect(() => loadConfig({ env, cwd: dirWith() })).toThrow(message)
+  })
+
   it('stops when the file is not JSON', () => {
     const cwd = dirWith()
     writeFileSync(join(cwd, 'roomwire.config.json'), '{ port: 1 ')

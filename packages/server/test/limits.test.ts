@@ -76,15 +76,19 @@ describe('limits', () => {
     expect(alice.received('error').filter((m) => m.code === 'not_joined')).toHaveLength(3)
   })
 
-  it('does not count ping against the rate limit', async () => {
+  it('counts ping against the rate limit like any message', async () => {
     await using server = await startTestServer({ rateLimitPerSec: 1, rateLimitBurst: 2 })
     await using alice = await server.connect()
-    for (let i = 0; i < 10; i++) alice.send({ type: 'ping', ref: i })
-    await alice.next('pong', (m) => m.ref === 9)
-    expect(alice.received('error')).toHaveLength(0)
+    for (let i = 0; i < 4; i++) alice.send({ type: 'ping', ref: i })
+    await alice.next('error', (m) => m.ref === 3)
+    expect(alice.received('pong').map((m) => m.ref)).toEqual([0, 1])
+    expect(alice.received('error').map((m) => [m.code, m.ref])).toEqual([
+      ['rate_limited', 2],
+      ['rate_limited', 3],
+    ])
   })
 
-  it('closes with 1008 after more than burst refusals in a row', async () => {
+  it('closes with 1008 after more than burst refusals within the window', async () => {
     await using server = await startTestServer({ rateLimitPerSec: 1, rateLimitBurst: 3 })
     await using alice = await server.connect()
     for (let i = 0; i < 20; i++) alice.send({ type: 'leave', room: 'r' })

@@ -16,6 +16,7 @@ describe('connecting', () => {
         maxPresenceBytes: 2048,
         maxMembersPerRoom: 1000,
         historySize: 100,
+        maxNestingDepth: 32,
       },
     })
     expect(client.ws.protocol).toBe('roomwire.v1')

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { redactUrl } from '../src/auth'
 import { HistoryRing } from '../src/index'
-import { TokenBucket } from '../src/rate-limiter'
 import { resolveStaticPath } from '../src/static-files'
 import { framesOf, msg, pushMessage, seqsOf } from './helpers'
 
@@ -36,20 +35,6 @@ describe('HistoryRing', () => {
     pushMessage(ring, msg(1, 'a'))
     expect(ring.size).toBe(0)
     expect(ring.since(0, 1)).toEqual({ recovered: false })
-  })
-})
-
-describe('TokenBucket', () => {
-  it('allows a burst, then refills at the rate', () => {
-    const bucket = new TokenBucket(10, 3, 0)
-    expect([bucket.take(0), bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([
-      true,
-      true,
-      true,
-      false,
-    ])
-    expect(bucket.take(50)).toBe(false)
-    expect(bucket.take(100)).toBe(true)
   })
 })
 
