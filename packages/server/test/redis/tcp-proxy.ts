@@ -19,8 +19,9 @@ export interface TcpProxy {
   /** `redis://127.0.0.1:port` */
   readonly url: string
   /**
-   * Stall connections: every open one and every new one until {@link resume}, or with `match` only the open
-   * connections it picks (new ones then flow).
+   * Stall every connection, open now or opened later, until {@link resume}; with `match`, only those it
+   * picks (it is asked again whenever a connection sends more, so a new subscriber stalls once it
+   * subscribes: its `subscribe` is held too).
    */
   pause(match?: (connection: ProxiedConnection) => boolean): void
   /** Deliver what was held, in order, and forward again. */
@@ -43,8 +44,15 @@ class Pair implements ProxiedConnection {
   readonly upstream: Side
   #dead = false
   readonly #onDead: () => void
+  readonly #stalls: () => ((connection: ProxiedConnection) => boolean) | undefined
 
-  constructor(client: Socket, upstream: Socket, onDead: () => void) {
+  constructor(
+    client: Socket,
+    upstream: Socket,
+    stalls: () => ((connection: ProxiedConnection) => boolean) | undefined,
+    onDead: () => void,
+  ) {
+    this.#stalls = stalls
     this.#onDead = onDead
     this.client = { socket: client, held: [] }
     this.upstream = { socket: upstream, held: [] }
@@ -55,6 +63,7 @@ class Pair implements ProxiedConnection {
   #wire(from: Side, to: Side, fromClient: boolean): void {
     from.socket.on('data', (chunk: Buffer) => {
       if (fromClient && this.sent.length < 8192) this.sent += chunk.toString('latin1')
+      if (fromClient && !this.paused && this.#stalls()?.(this) === true) this.paused = true
       if (this.paused) to.held.push(chunk)
       else to.socket.write(chunk)
     })
@@ -96,13 +105,18 @@ class Pair implements ProxiedConnection {
 /** Start a proxy on 127.0.0.1 (a free port) to `target` (`host:port`, default the shared Redis). */
 export async function startTcpProxy(target = { host: '127.0.0.1', port: 6379 }): Promise<TcpProxy> {
   const pairs = new Set<Pair>()
-  let pausedAll = false
+  let stalls: ((connection: ProxiedConnection) => boolean) | undefined
   const server = createServer((client) => {
     client.setNoDelay(true)
     const upstream = tcpConnect(target.port, target.host)
     upstream.setNoDelay(true)
-    const pair: Pair = new Pair(client, upstream, () => pairs.delete(pair))
-    pair.paused = pausedAll
+    const pair: Pair = new Pair(
+      client,
+      upstream,
+      () => stalls,
+      () => pairs.delete(pair),
+    )
+    pair.paused = stalls?.(pair) === true
     pairs.add(pair)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -111,12 +125,12 @@ export async function startTcpProxy(target = { host: '127.0.0.1', port: 6379 }):
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    pause(match) {
-      if (match === undefined) pausedAll = true
-      for (const pair of pairs) if (match === undefined || match(pair)) pair.paused = true
+    pause(match = () => true) {
+      stalls = match
+      for (const pair of pairs) if (match(pair)) pair.paused = true
     },
     resume() {
-      pausedAll = false
+      stalls = undefined
       for (const pair of pairs) pair.resume()
     },
     connections: () => [...pairs],
