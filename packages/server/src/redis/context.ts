@@ -28,7 +28,7 @@ export async function runStore<T>(link: StoreLink, what: string, work: () => Pro
     if (err instanceof Error && err.name === 'ReplyError') {
       throw new RoomServerError('adapter_failed', `${what} failed in Redis: ${message}`, { cause: err })
     }
-    link.failed()
+    link.suspect()
     throw new RoomServerError(
       'unavailable',
       `${what} refused: the cluster store (Redis) is unavailable (${message}); retry shortly`,

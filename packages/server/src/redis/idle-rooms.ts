@@ -22,12 +22,14 @@ const EVICT = defineScript({
 -- Entries whose room expired by its TTL (set when it became empty, the entry's score) go first.
 local expired = redis.call('ZRANGEBYSCORE', K.idle, '-inf', now_ms() - tonumber(A.idle_ms), 'LIMIT', 0, 100)
 for _, room in ipairs(expired) do forget_idle(room) end
-if idle_over() == 0 then return 0 end
+if idle_over() == 0 then return { 0, 0 } end
+local evicted = 0
 if redis.call('ZSCORE', K.idle, A.room) and redis.call('HLEN', K.members) == 0 then
   for _, name in ipairs(ROOM_KEYS) do redis.call('DEL', K[name]) end
   forget_idle(A.room)
+  evicted = 1
 end
-return idle_over()
+return { evicted, idle_over() }
 `,
 })
 
@@ -37,13 +39,16 @@ const MAX_EVICTIONS_PER_SWEEP = 200
 /** The idle sweep bound to one connection. */
 export function idleSweeper(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
   const evict = bindScript(redis, EVICT)
-  /** Free the rooms idle longest until the index is within its bounds; returns how many were freed. */
-  return async function sweepIdleRooms(): Promise<number> {
+  /**
+   * Free the rooms idle longest until the index is within its bounds (or the sweep did its share): how many
+   * were freed, and whether the index is still past a bound.
+   */
+  return async function sweepIdleRooms(): Promise<{ freed: number; over: boolean }> {
     let freed = 0
-    while (freed < MAX_EVICTIONS_PER_SWEEP) {
+    for (let round = 0; round < MAX_EVICTIONS_PER_SWEEP; round++) {
       const [oldest] = await redis.zrange(keys.idle.idle, '0', '0')
-      if (oldest === undefined) return freed
-      const over = await evict(
+      if (oldest === undefined) return { freed, over: false }
+      const [evicted, over] = (await evict(
         { ...keys.room(oldest), rooms: keys.rooms, ...keys.idle },
         {
           room: oldest,
@@ -51,10 +56,10 @@ export function idleSweeper(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
           max_idle_rooms: limits.maxIdleRooms,
           max_idle_bytes: limits.maxIdleHistoryBytes,
         },
-      )
-      freed++
-      if (over !== 1) return freed
+      )) as [number, number]
+      freed += evicted
+      if (over !== 1) return { freed, over: false }
     }
-    return freed
+    return { freed, over: true }
   }
 }

@@ -7,7 +7,7 @@ export interface Upkeep {
   /** Remove the members of dead nodes (reaper.ts). */
   reap(scope: NodeScope): Promise<{ removed: number; idleOver: boolean }>
   /** Free idle rooms past their bounds (idle-rooms.ts). */
-  sweepIdleRooms(): Promise<number>
+  sweepIdleRooms(): Promise<{ freed: number; over: boolean }>
 }
 
 /**
@@ -75,7 +75,7 @@ export class NodeRegistry {
     } catch (err) {
       // The member is gone here; Redis learns it when the link allows (and the others get member_left then).
       this.#dirty.add(room)
-      link.failed()
+      link.suspect()
       log?.warn({ err, room }, 'a leave could not reach the cluster store; it is applied later')
     }
   }
@@ -93,18 +93,23 @@ export class NodeRegistry {
       return
     }
     this.#sweepAgain = false
+    let more = false
     this.#sweeping = this.#upkeep
       .sweepIdleRooms()
       .then(
-        () => undefined,
+        // Still past a bound after its share: go on at once.
+        ({ over }) => {
+          more = over || this.#sweepAgain
+        },
         (err: unknown) => {
+          // Tried again by the next upkeep, once the link is up.
           this.#sweepAgain = true
           this.#ctx.log?.debug({ err }, 'sweeping idle rooms failed')
         },
       )
       .finally(() => {
         this.#sweeping = undefined
-        if (this.#sweepAgain && !this.#closed) this.sweepSoon()
+        if (more && !this.#closed) this.sweepSoon()
       })
   }
 

@@ -187,9 +187,9 @@ class RedisAdapter implements RoomAdapter {
           ))
         ) {
           // Added and announced, but this node cannot hear the room: take the member back (issue 13: it
-          // stayed a ghost without member_left), then start the link over.
+          // stayed a ghost without member_left), and have the link probed.
           if (!wasMember) await registry.removeMember(room, member.id)
-          link.stalled("a join's mark was not heard back on the subscriber")
+          link.suspect()
           throw link.unavailable(what)
         }
         if (!feed.members.has(member.id)) feed.members.set(member.id, member)
@@ -249,9 +249,10 @@ class RedisAdapter implements RoomAdapter {
     if (feed !== undefined && feed.members.size > 0) {
       const delivered = await feed.delivered(reply.epoch, reply.seq, commandTimeoutMs)
       // Still acked: the message is published, and refusing it would make a retry without an id publish it
-      // twice. The subscriber is not delivering, so the link goes down and the room catches up from the
-      // history once it is back; the client holds the gap the ack leaves until then, or rejoins.
-      if (!delivered) link.stalled(`a published message was not heard back within ${commandTimeoutMs} ms`)
+      // twice. The subscriber may have stalled: the probe finds out, and then the link goes down and the
+      // room catches up from the history once it is back. The client holds the gap the ack leaves until
+      // the frames come, or rejoins with `since`.
+      if (!delivered) link.suspect()
     }
     return { seq: reply.seq, epoch: reply.epoch, duplicate: reply.duplicate }
   }

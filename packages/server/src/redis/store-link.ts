@@ -147,8 +147,11 @@ export class StoreLink {
     )
   }
 
-  /** A command failed without a Redis error (a timeout, a closed connection): probe the link now. */
-  failed(): void {
+  /**
+   * Something suggests the link stalled (a command timed out, a frame was not heard back on the
+   * subscriber): probe it now. The probe alone decides, so a slow moment does not drop the connections.
+   */
+  suspect(): void {
     const state = this.#state
     if (state.status === 'up') void this.#probe(state.generation)
   }
@@ -159,11 +162,6 @@ export class StoreLink {
     this.#options.logger?.warn({ nodeId: this.#nodeId }, 'this node lost its registration; registering again')
     this.#down("this node's registration lapsed (it may have been reaped); registering again")
     void this.#register()
-  }
-
-  /** Evidence that the subscriber stopped delivering (a published frame never came back). */
-  stalled(reason: string): void {
-    if (this.#state.status === 'up') this.#stall(reason)
   }
 
   /** A probe token heard on this node's channel. */
