@@ -180,9 +180,9 @@ export interface RoomAdapter {
    * Assign the room's next seq, append to its history, and deliver to every node, atomically and in seq
    * order; or, when `input.id` is still in the history, return the original seq with `duplicate: true`.
    * Creates the room's state when it has none (a server broadcast to a room nobody joined yet).
-   * Settles only once this node's `deliver` has been called with this message (and so with every earlier
-   * one of the room): the server writes the publisher's `ack` after it, and an ack must never overtake
-   * the room frames it follows (PROTOCOL.md, `ack`).
+   * Settles only once this message (and so every earlier one of the room) was delivered to this node's
+   * local members of the room, if it has any: the server writes the publisher's `ack` after it, and an ack
+   * must never overtake the room frames it follows (PROTOCOL.md, `ack`).
    */
   publish(room: string, input: PublishInput): PublishResult | Promise<PublishResult>
   /** Deliver a direct message to one connection on any node. False when no node has it. */

@@ -59,6 +59,8 @@ function adapterFor(config: ServerConfig, logger: Logger): RoomAdapter {
     nodeTtlMs,
     heartbeatIntervalMs: Math.max(50, Math.round(nodeTtlMs * 0.3)),
     reapIntervalMs: Math.max(50, Math.round(nodeTtlMs * 0.3)),
+    maxIdleRooms: config.redis_max_idle_rooms as number,
+    maxIdleHistoryBytes: config.redis_max_idle_history_bytes as number,
     logger: logger.child({ component: 'redis' }),
   })
 }

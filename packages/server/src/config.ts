@@ -188,6 +188,16 @@ export const CONFIG_KEYS = {
     default: 5,
     doc: 'a node silent this long is dead and its members leave (heartbeat every 30% of it)',
   },
+  redis_max_idle_rooms: {
+    kind: 'posint',
+    default: 10_000,
+    doc: 'rooms without members whose state Redis keeps, cluster-wide; past it the longest idle are freed',
+  },
+  redis_max_idle_history_bytes: {
+    kind: 'posint',
+    default: 67_108_864,
+    doc: 'bytes of history the rooms without members may hold in Redis; past it the longest idle are freed',
+  },
   compression: { kind: 'bool', default: false, doc: 'negotiate permessage-deflate' },
   shutdown_timeout_secs: {
     kind: 'secs',

@@ -1,14 +1,38 @@
+/** The keys of one room, as every room script names them. */
+export interface RoomKeys {
+  /** Hash: `epoch`, `seq`, `bytes` (bytes of frames in `hist`). */
+  state: string
+  /** List, newest first, of `skip\nframe`. */
+  hist: string
+  /** Sorted set: message id -> seq, exactly the ids of the messages in `hist`. */
+  ids: string
+  /** Hash: member id -> member JSON. */
+  members: string
+  /** Hash: member id -> id of the node that holds its connection. */
+  owners: string
+}
+
+/** The index of rooms without members whose state is still kept (see idle-rooms.ts). */
+export interface IdleKeys {
+  /** Sorted set: room -> when it became empty (Redis clock, ms). */
+  idle: string
+  /** Hash: room -> bytes of its history, as counted in `idle_total`. */
+  idle_bytes: string
+  /** Integer: bytes of history held by every room in `idle`. */
+  idle_total: string
+}
+
 /** Every Redis key and channel name of the adapter, under one prefix. */
 export interface KeyLayout {
-  /** The keys of one room, in the order the scripts take them: state hist ids members owners. */
-  room(room: string): [string, string, string, string, string]
+  room(room: string): RoomKeys
   /** The pub/sub channel of one room's frames. */
   roomChannel(room: string): string
+  readonly idle: IdleKeys
   /** Set of rooms with at least one member. */
   readonly rooms: string
   /** Set of node ids that registered (live or not yet reaped). */
   readonly nodes: string
-  /** A node's heartbeat key (a TTL a live node refreshes); also the channel of its direct messages. */
+  /** A node's heartbeat key (its generation, with a TTL the live node refreshes); also its channel. */
   node(nodeId: string): string
   /** Set of rooms where a node has (or had) members, for reaping. */
   nodeRooms(nodeId: string): string
@@ -28,9 +52,16 @@ export function keyLayout(prefix: string): KeyLayout {
   return {
     room: (room) => {
       const base = `${prefix}room:{${room}}:`
-      return [`${base}state`, `${base}hist`, `${base}ids`, `${base}members`, `${base}owners`]
+      return {
+        state: `${base}state`,
+        hist: `${base}hist`,
+        ids: `${base}ids`,
+        members: `${base}members`,
+        owners: `${base}owners`,
+      }
     },
     roomChannel: (room) => `${prefix}room:{${room}}`,
+    idle: { idle: `${prefix}idle`, idle_bytes: `${prefix}idle:bytes`, idle_total: `${prefix}idle:total` },
     rooms: `${prefix}rooms`,
     nodes: `${prefix}nodes`,
     node: (nodeId) => `${prefix}node:${nodeId}`,

@@ -1,62 +1,33 @@
 import type { Member } from '@roomwire/protocol'
 import type { AdapterNode, RoomBroadcast } from '../adapter'
+import type { Frame, Mark } from './frames'
+import type { Position, Snapshot } from './script-shared'
 
-/** A frame off a room channel: who to skip, the JSON as it came, and the parsed message. */
-export interface Frame {
-  skip: string | undefined
-  encoded: string
-  message: RoomBroadcast
-}
-
-/** A join's mark on a room channel (`#token`): delivers nothing, tells the joining node it is caught up. */
-export interface Mark {
-  mark: string
-}
-
-/** What a catch-up read from Redis (the sync script's answer). */
-export interface Snapshot {
-  /** Empty when the room has no state and this node has no member in it. */
-  epoch: string
-  seq: number
-  /** -1: no `since` was asked; 0: some messages after it are gone; 1: `replay` holds all of them. */
-  recovered: -1 | 0 | 1
-  members: Member[]
-  replay: Frame[]
-}
-
-/** Frames a feed holds while it catches up; past this it gives up on replay and sends `reset`. */
+/** Frames a feed holds while it catches up; past this it drops them and catches up once more. */
 const MAX_BUFFERED_FRAMES = 10_000
 
-/** Parse a join's `#mark` or `skip\nframe` as published by the scripts; undefined if malformed. */
-export function parseFrame(payload: string): Frame | Mark | undefined {
-  if (payload.startsWith('#')) return { mark: payload.slice(1) }
-  const cut = payload.indexOf('\n')
-  if (cut === -1) return undefined
-  const encoded = payload.slice(cut + 1)
-  try {
-    const message = JSON.parse(encoded) as RoomBroadcast
-    if (typeof message !== 'object' || message === null || typeof message.type !== 'string') return undefined
-    return { skip: cut === 0 ? undefined : payload.slice(0, cut), encoded, message }
-  } catch {
-    return undefined
-  }
+interface Waiter {
+  epoch: string
+  seq: number
+  resolve: (delivered: boolean) => void
+  timer: ReturnType<typeof setTimeout>
 }
 
 /**
  * This node's view of one room it has local members in: the frames it forwards to `deliver`, in seq
  * order and once each. It tracks the room's epoch and last seq; a gap in seq, a lost subscription or a
  * lost store makes it buffer live frames while the adapter reads what was missed (a catch-up), then
- * replay the missed messages or, when they are gone, send `reset`. Membership seen by the local members
- * is tracked too, so a catch-up can announce the joins and leaves they missed.
+ * replay the missed messages, with a `reset` first when the epoch changed. Membership seen by the local
+ * members is tracked too, so a catch-up can announce the joins and leaves they missed.
  */
 export class RoomFeed {
   readonly room: string
   readonly channel: string
   /** This node's members of the room, with their latest presence. */
   readonly members = new Map<string, Member>()
-  /** Joins in flight on this node. */
-  joining = 0
-  /** Resolves once this node's subscriber receives the room's channel. */
+  /** Members whose join is in flight on this node (a catch-up must not remove them from Redis). */
+  readonly pending = new Map<string, Member>()
+  /** Resolves once this node's subscriber receives the room's channel; reset when the link drops. */
   subscribed: Promise<unknown> | undefined
   #epoch: string | undefined
   #lastSeq: number | undefined
@@ -64,6 +35,7 @@ export class RoomFeed {
   #view: Map<string, Member> | undefined
   #buffer: (Frame | Mark)[] | undefined
   readonly #marks = new Map<string, () => void>()
+  #waiters: Waiter[] = []
   #overflow = false
   readonly #node: AdapterNode
   readonly #needCatchUp: (feed: RoomFeed) => void
@@ -77,7 +49,7 @@ export class RoomFeed {
 
   /** Whether the feed holds no member and no join, so its subscription can go. */
   get idle(): boolean {
-    return this.members.size === 0 && this.joining === 0
+    return this.members.size === 0 && this.pending.size === 0
   }
 
   /** Whether live frames are held back until a catch-up completes. */
@@ -85,8 +57,14 @@ export class RoomFeed {
     return this.#buffer !== undefined
   }
 
+  /** The members this node stands for in Redis: the joined ones, and those whose join is in flight. */
+  *local(): Iterable<Member> {
+    yield* this.members.values()
+    for (const [id, member] of this.pending) if (!this.members.has(id)) yield member
+  }
+
   /** What a catch-up asks Redis for: the seq the local members saw last, in its epoch. */
-  get position(): { since: number; epoch: string } | undefined {
+  get position(): Position | undefined {
     const since = this.#lastSeq ?? this.#floor
     if (this.#epoch === undefined || since === undefined) return undefined
     return { since, epoch: this.#epoch }
@@ -101,13 +79,15 @@ export class RoomFeed {
   receive(frame: Frame | Mark): void {
     if (this.#buffer !== undefined) {
       if (this.#buffer.length >= MAX_BUFFERED_FRAMES) {
+        // Dropped frames are read again by one more catch-up once this one is done.
         this.#overflow = true
-        this.#buffer = []
+        this.#buffer = this.#buffer.filter((held) => 'mark' in held)
       }
       this.#buffer.push(frame)
       return
     }
     this.#apply(frame)
+    this.#settle()
   }
 
   /**
@@ -135,12 +115,42 @@ export class RoomFeed {
     return { promise, cancel }
   }
 
+  /**
+   * Resolve true once this feed has delivered message `seq` of `epoch` (and so every one before it), or
+   * false after `timeoutMs`. A publish's ack waits for it (PROTOCOL.md, `ack`).
+   */
+  delivered(epoch: string, seq: number, timeoutMs: number): Promise<boolean> {
+    if (this.#reached(epoch, seq)) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        epoch,
+        seq,
+        resolve,
+        timer: setTimeout(() => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter)
+          resolve(false)
+        }, timeoutMs),
+      }
+      waiter.timer.unref()
+      this.#waiters.push(waiter)
+    })
+  }
+
+  /** The feed is let go (no local member is left): nothing waits for it any more. */
+  release(): void {
+    for (const waiter of this.#waiters.splice(0)) {
+      clearTimeout(waiter.timer)
+      waiter.resolve(true)
+    }
+  }
+
   /** A join of this node answered: learn the room's epoch, seq and members if this is the first. */
   joined(epoch: string, seq: number, members: readonly Member[]): void {
     if (this.#buffer !== undefined) return
     if (this.#epoch !== undefined && this.#epoch !== epoch) {
-      // The store lost the room and this join started a new epoch: the members here saw the old one.
-      this.#reset(epoch, seq)
+      // The store lost the room and this node missed the reset: a catch-up replays the new epoch.
+      this.suspend()
+      this.#needCatchUp(this)
       return
     }
     this.#epoch = epoch
@@ -149,30 +159,58 @@ export class RoomFeed {
     // is where a catch-up would start.
     if (this.#lastSeq === undefined) this.#floor = Math.min(this.#floor ?? seq, seq)
     this.#view ??= new Map(members.map((member) => [member.id, member]))
+    this.#settle()
   }
 
-  /** A catch-up read: replay what was missed (or `reset`), announce membership changes, then go live. */
+  /**
+   * A catch-up read: replay what was missed (after a `reset` when the epoch changed), announce membership
+   * changes, then go live. A reset never skips a message still held: it carries the seq before the first
+   * replayed one (issue 13: it carried the latest seq, and the new epoch's first messages reached nobody).
+   */
   finishCatchUp(snapshot: Snapshot): void {
     const buffered = this.#buffer ?? []
+    const overflowed = this.#overflow
     this.#buffer = undefined
+    this.#overflow = false
+    // The replay ends at the snapshot's seq without gaps: it starts right after `base`.
+    const base = snapshot.seq - snapshot.replay.length
     if (snapshot.epoch === '') {
       this.#epoch = undefined
       this.#lastSeq = undefined
       this.#floor = undefined
-    } else if (
-      this.#epoch !== undefined &&
-      (this.#epoch !== snapshot.epoch || snapshot.recovered !== 1 || this.#overflow)
-    ) {
-      this.#reset(snapshot.epoch, snapshot.seq)
+    } else if (this.#epoch !== undefined && this.#epoch !== snapshot.epoch) {
+      this.#reset(snapshot.epoch, base)
     } else {
       this.#epoch = snapshot.epoch
       this.#lastSeq ??= this.#floor
-      for (const frame of snapshot.replay) this.#apply(frame)
-      this.#lastSeq = Math.max(this.#lastSeq ?? snapshot.seq, snapshot.seq)
+      // Some messages after the position are gone (too old): the members see the gap, and their rejoin
+      // with `since` says `recovered: false`. A reset would hide it, and it means a new epoch.
+      if (snapshot.recovered === 0 || this.#lastSeq === undefined) this.#lastSeq = base
     }
-    this.#overflow = false
+    for (const frame of snapshot.replay) this.#apply(frame)
+    if (this.#epoch !== undefined) this.#lastSeq = Math.max(this.#lastSeq ?? snapshot.seq, snapshot.seq)
     this.#diffMembers(snapshot.members)
     for (const frame of buffered) this.#apply(frame)
+    this.#settle()
+    if (overflowed && this.#buffer === undefined) {
+      this.suspend()
+      this.#needCatchUp(this)
+    }
+  }
+
+  #reached(epoch: string, seq: number): boolean {
+    const at = this.#lastSeq ?? this.#floor
+    return this.#epoch === epoch && at !== undefined && at >= seq
+  }
+
+  #settle(): void {
+    if (this.#waiters.length === 0) return
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!this.#reached(waiter.epoch, waiter.seq)) return true
+      clearTimeout(waiter.timer)
+      waiter.resolve(true)
+      return false
+    })
   }
 
   #deliver(message: RoomBroadcast, skip?: string, encoded?: string): void {
@@ -201,10 +239,13 @@ export class RoomFeed {
       case 'reset': {
         if (this.#epoch === message.epoch) return
         if (this.#epoch === undefined) {
-          // A room created by a join of this node: nothing to tell anyone.
+          // A room created by a join of this node: nothing to tell anyone. Frames seen before it (of the
+          // epoch it replaced) say nothing about this one.
           this.#epoch = message.epoch
+          if (this.#lastSeq !== undefined) this.#lastSeq = message.seq
           return
         }
+        // Published when the state was created, before any message of the new epoch: nothing is skipped.
         this.#reset(message.epoch, message.seq)
         // The store lost the room, so it lost this node's members too: register them again.
         this.suspend()
@@ -251,9 +292,9 @@ export class RoomFeed {
     }
     for (const [id, member] of now) {
       const before = view.get(id)
+      // The sync script announces this node's own members itself, on the channel.
+      if (this.members.has(id)) continue
       if (before === undefined) {
-        // The sync script announces this node's own members itself, on the channel.
-        if (this.members.has(id)) continue
         this.#deliver({ type: 'member_joined', room: this.room, member }, id)
       } else if (JSON.stringify(before.presence) !== JSON.stringify(member.presence)) {
         this.#deliver({ type: 'presence', room: this.room, id, state: member.presence }, id)

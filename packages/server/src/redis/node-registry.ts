@@ -1,0 +1,170 @@
+import { type AdapterContext, fencedError, runStore } from './context'
+import type { RoomFeeds } from './room-feeds'
+import type { NodeScope } from './script-shared'
+
+/** The cluster upkeep a {@link NodeRegistry} runs while the link is up. */
+export interface Upkeep {
+  /** Remove the members of dead nodes (reaper.ts). */
+  reap(scope: NodeScope): Promise<{ removed: number; idleOver: boolean }>
+  /** Free idle rooms past their bounds (idle-rooms.ts). */
+  sweepIdleRooms(): Promise<{ freed: number; over: boolean }>
+}
+
+/**
+ * What this node keeps registered in Redis beside its rooms' feeds: its connections (for direct messages
+ * from other nodes) and the rooms whose membership in Redis may be wrong (a leave or an undone join that
+ * did not reach Redis), both made right again as soon as the link allows; and the idle sweep.
+ */
+export class NodeRegistry {
+  readonly #ctx: AdapterContext
+  readonly #feeds: RoomFeeds
+  readonly #upkeep: Upkeep
+  readonly #connections = new Set<string>()
+  /** Connections Redis does not know yet: a write failed while the link stayed up. */
+  readonly #unregistered = new Set<string>()
+  readonly #dirty = new Set<string>()
+  #sweeping: Promise<void> | undefined
+  #sweepAgain = false
+  #closed = false
+
+  constructor(ctx: AdapterContext, feeds: RoomFeeds, upkeep: Upkeep) {
+    this.#ctx = ctx
+    this.#feeds = feeds
+    this.#upkeep = upkeep
+  }
+
+  async addConnection(id: string): Promise<void> {
+    this.#connections.add(id)
+    const { link } = this.#ctx
+    if (link.state.status !== 'up') return // registered on restore
+    await runStore(link, 'registering the connection', () => this.#register([id])).catch((err: unknown) => {
+      // Meanwhile direct messages from other nodes cannot reach it; the next upkeep registers it.
+      this.#unregistered.add(id)
+      throw err
+    })
+  }
+
+  async removeConnection(id: string): Promise<void> {
+    this.#connections.delete(id)
+    this.#unregistered.delete(id)
+    const { link, keys, node, log } = this.#ctx
+    if (this.#closed || link.state.status !== 'up') return
+    await link.cmd
+      .multi()
+      .hdel(keys.conns, id)
+      .srem(keys.nodeConns(node.nodeId), id)
+      .exec()
+      .catch((err: unknown) => log?.warn({ err }, 'unregistering a connection failed'))
+  }
+
+  /** Remove a member from a room in Redis (announced), or mark the room to be synced when it cannot. */
+  async removeMember(room: string, id: string): Promise<void> {
+    const { link, rooms, log } = this.#ctx
+    if (link.state.status !== 'up') {
+      this.#dirty.add(room)
+      return
+    }
+    try {
+      const reply = await rooms.leave(link.require(`leave of ${room}`), room, id)
+      if (!reply.ok) {
+        this.#dirty.add(room)
+        link.lapsed()
+        return
+      }
+      if (reply.idleOver) this.sweepSoon()
+    } catch (err) {
+      // The member is gone here; Redis learns it when the link allows (and the others get member_left then).
+      this.#dirty.add(room)
+      link.suspect()
+      log?.warn({ err, room }, 'a leave could not reach the cluster store; it is applied later')
+    }
+  }
+
+  /** A sync made `room`'s membership right. */
+  synced(room: string, idleOver: boolean): void {
+    this.#dirty.delete(room)
+    if (idleOver) this.sweepSoon()
+  }
+
+  /** Free idle rooms past their bounds, one sweep at a time. */
+  sweepSoon(): void {
+    if (this.#sweeping !== undefined || this.#closed) {
+      this.#sweepAgain = true
+      return
+    }
+    this.#sweepAgain = false
+    let more = false
+    this.#sweeping = this.#upkeep
+      .sweepIdleRooms()
+      .then(
+        // Still past a bound after its share: go on at once.
+        ({ over }) => {
+          more = over || this.#sweepAgain
+        },
+        (err: unknown) => {
+          // Tried again by the next upkeep, once the link is up.
+          this.#sweepAgain = true
+          this.#ctx.log?.debug({ err }, 'sweeping idle rooms failed')
+        },
+      )
+      .finally(() => {
+        this.#sweeping = undefined
+        if (more && !this.#closed) this.sweepSoon()
+      })
+  }
+
+  /** The node registered again: its connections, the rooms it left meanwhile, then every feed. */
+  async restore(scope: NodeScope): Promise<void> {
+    await this.#register([...this.#connections])
+    for (const room of [...this.#dirty]) {
+      if (this.#feeds.get(room) !== undefined) continue // the feed's catch-up syncs it
+      await this.#sync(scope, room)
+    }
+    await this.#feeds.restore(scope)
+  }
+
+  /** Periodic upkeep while up: what failed while the link stayed up, dead nodes, idle rooms. */
+  async maintain(scope: NodeScope): Promise<void> {
+    if (this.#unregistered.size > 0) await this.#register([...this.#unregistered])
+    for (const room of [...this.#dirty]) await this.#sync(scope, room)
+    this.#feeds.retryStalled()
+    const { removed, idleOver } = await this.#upkeep.reap(scope)
+    if (removed > 0) this.#ctx.log?.info({ removed }, 'removed the members of dead nodes')
+    if (idleOver || this.#sweepAgain) this.sweepSoon()
+  }
+
+  /** Start no more work, and let a sweep in flight finish (the adapter closes). */
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.#sweeping
+  }
+
+  /** Unregister this node and its connections, last thing before the link quits. */
+  async farewell(): Promise<void> {
+    const { link, keys, node } = this.#ctx
+    const multi = link.cmd.multi()
+    if (this.#connections.size > 0) multi.hdel(keys.conns, ...this.#connections)
+    await multi
+      .del(keys.node(node.nodeId), keys.nodeConns(node.nodeId), keys.nodeRooms(node.nodeId))
+      .srem(keys.nodes, node.nodeId)
+      .exec()
+    this.#connections.clear()
+  }
+
+  async #sync(scope: NodeScope, room: string): Promise<void> {
+    const reply = await this.#ctx.rooms.sync(scope, room, this.#feeds.get(room)?.local() ?? [], undefined)
+    if (!reply.ok) throw fencedError(this.#ctx.link, `syncing ${room}`)
+    this.synced(room, reply.idleOver)
+  }
+
+  async #register(ids: string[]): Promise<void> {
+    if (ids.length === 0) return
+    const { link, keys, node } = this.#ctx
+    await link.cmd
+      .multi()
+      .hset(keys.conns, ...ids.flatMap((id) => [id, node.nodeId]))
+      .sadd(keys.nodeConns(node.nodeId), ...ids)
+      .exec()
+    for (const id of ids) this.#unregistered.delete(id)
+  }
+}

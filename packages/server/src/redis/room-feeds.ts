@@ -1,0 +1,129 @@
+import type { AdapterContext } from './context'
+import { fencedError } from './context'
+import { RoomFeed } from './room-feed'
+import type { NodeScope } from './script-shared'
+
+/**
+ * This node's room feeds, one per room with a local member or a join in flight, found by room or by
+ * channel; and the catch-ups that bring a feed back in step with Redis (at most one per feed at a time).
+ */
+export class RoomFeeds {
+  readonly #ctx: AdapterContext
+  readonly #synced: (room: string, idleOver: boolean) => void
+  readonly #byRoom = new Map<string, RoomFeed>()
+  readonly #byChannel = new Map<string, RoomFeed>()
+  readonly #catchingUp = new Map<RoomFeed, { again: boolean }>()
+
+  /** `synced` hears of every room whose membership a catch-up made right. */
+  constructor(ctx: AdapterContext, synced: (room: string, idleOver: boolean) => void) {
+    this.#ctx = ctx
+    this.#synced = synced
+  }
+
+  get(room: string): RoomFeed | undefined {
+    return this.#byRoom.get(room)
+  }
+
+  byChannel(channel: string): RoomFeed | undefined {
+    return this.#byChannel.get(channel)
+  }
+
+  /** The feed of `room`, made if needed. */
+  open(room: string): RoomFeed {
+    let feed = this.#byRoom.get(room)
+    if (feed === undefined) {
+      feed = new RoomFeed(room, this.#ctx.keys.roomChannel(room), this.#ctx.node, (f) => this.#request(f))
+      this.#byRoom.set(room, feed)
+      this.#byChannel.set(feed.channel, feed)
+    }
+    return feed
+  }
+
+  /** Let a feed go once it has no member and no join left, with its subscription. */
+  release(feed: RoomFeed): void {
+    if (!feed.idle || this.#byRoom.get(feed.room) !== feed) return
+    this.#byRoom.delete(feed.room)
+    this.#byChannel.delete(feed.channel)
+    feed.release()
+    const { sub } = this.#ctx.link
+    if (sub.status === 'ready') sub.unsubscribe(feed.channel).catch(() => undefined)
+  }
+
+  /** Resolves once the subscriber receives the feed's channel. */
+  async subscribe(feed: RoomFeed): Promise<void> {
+    feed.subscribed ??= this.#ctx.link.sub.subscribe(feed.channel)
+    try {
+      await feed.subscribed
+    } catch (err) {
+      feed.subscribed = undefined
+      throw err
+    }
+  }
+
+  /** The link went down: frames published meanwhile are read back from the history by {@link restore}. */
+  suspendAll(): void {
+    for (const feed of this.#byRoom.values()) {
+      feed.suspend()
+      feed.subscribed = undefined
+    }
+  }
+
+  /** The node registered again: subscribe every room again, then catch each one up. */
+  async restore(scope: NodeScope): Promise<void> {
+    const feeds = [...this.#byRoom.values()]
+    for (const feed of feeds) feed.suspend()
+    if (feeds.length > 0) {
+      const subscribing = this.#ctx.link.sub.subscribe(...feeds.map((feed) => feed.channel))
+      for (const feed of feeds) feed.subscribed = subscribing
+      await subscribing
+    }
+    for (const feed of feeds) await this.#catchUp(feed, scope)
+  }
+
+  /** A catch-up that failed while the link stayed up is tried again. */
+  retryStalled(): void {
+    for (const feed of this.#byRoom.values()) {
+      if (feed.catchingUp && !this.#catchingUp.has(feed)) this.#request(feed)
+    }
+  }
+
+  /** Forget every feed (the adapter closed). */
+  clear(): void {
+    for (const feed of this.#byRoom.values()) feed.release()
+    this.#byRoom.clear()
+    this.#byChannel.clear()
+  }
+
+  /** Register a feed's members again and replay what they missed. */
+  async #catchUp(feed: RoomFeed, scope: NodeScope): Promise<void> {
+    const reply = await this.#ctx.rooms.sync(scope, feed.room, feed.local(), feed.position)
+    if (!reply.ok) throw fencedError(this.#ctx.link, `catching up ${feed.room}`)
+    this.#synced(feed.room, reply.idleOver)
+    if (this.#byRoom.get(feed.room) === feed) feed.finishCatchUp(reply.snapshot)
+  }
+
+  /** A feed saw a gap or a reset: catch it up now (while the link is down, {@link restore} does). */
+  #request(feed: RoomFeed): void {
+    const { link, log } = this.#ctx
+    if (link.state.status !== 'up') return
+    const running = this.#catchingUp.get(feed)
+    if (running !== undefined) {
+      running.again = true
+      return
+    }
+    const run = { again: true }
+    this.#catchingUp.set(feed, run)
+    void (async () => {
+      try {
+        while (run.again && this.#byRoom.get(feed.room) === feed) {
+          run.again = false
+          await this.#catchUp(feed, link.require(`catching up ${feed.room}`))
+        }
+      } catch (err) {
+        log?.warn({ err, room: feed.room }, 'catching up a room failed; retrying')
+      } finally {
+        this.#catchingUp.delete(feed)
+      }
+    })()
+  }
+}
