@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // The client's loopback proxy: the one way to really take a browser offline on 127.0.0.1 (Chromium's
 // offline emulation leaves loopback WebSockets open).
 import { startTcpProxy, type TcpProxy } from '../../../packages/client/test/integration/tcp-proxy'
+import { testEnv } from '../../../scripts/test-env'
 import { freePort, startDemoServer, stopDemoServer } from './demo-server'
 
 const demo = fileURLToPath(new URL('../', import.meta.url))
@@ -26,7 +27,7 @@ beforeAll(async () => {
   server = await startDemoServer(port)
   bobsLink = await startTcpProxy(port)
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: testEnv('CHROMIUM_PATH'),
     headless: true,
     args: [
       '--no-sandbox',
