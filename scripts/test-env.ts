@@ -1,15 +1,16 @@
 /**
  * Where the tests find their services. The test run's global setup (`scripts/test-setup.ts`) makes sure each
  * one is there, starting or installing it where it can, and sets these variables before any test runs; set
- * one yourself to point the tests at a service of your own.
+ * one yourself to point the tests at a service of your own. Not `ROOMWIRE_*`: the reference server refuses
+ * unknown `ROOMWIRE_*` variables, and tests start it with their environment.
  */
 export const TEST_ENV = {
   /** A Redis the cluster tests share, each under its own key prefix. Default `redis://127.0.0.1:6379`. */
-  redisUrl: 'ROOMWIRE_TEST_REDIS_URL',
+  redisUrl: 'RW_TEST_REDIS_URL',
   /** The `redis-server` binary, for tests that start, stop or break a private Redis. Default: from `PATH`. */
-  redisServer: 'ROOMWIRE_TEST_REDIS_SERVER',
+  redisServer: 'RW_TEST_REDIS_SERVER',
   /** A PostgreSQL database with trust auth. Default `postgres://postgres@127.0.0.1:5432/test`. */
-  postgresUrl: 'ROOMWIRE_TEST_POSTGRES_URL',
+  postgresUrl: 'RW_TEST_POSTGRES_URL',
   /** The Chromium the browser tests drive. Default `/usr/bin/chromium`. */
   chromiumPath: 'CHROMIUM_PATH',
 } as const

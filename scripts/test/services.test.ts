@@ -18,7 +18,7 @@ describe('test services', () => {
   })
 
   it('starts a private Redis that answers PING, and stops it', async () => {
-    const redis = await startPrivateRedis(testEnv('ROOMWIRE_TEST_REDIS_SERVER'))
+    const redis = await startPrivateRedis(testEnv('RW_TEST_REDIS_SERVER'))
     expect(redis.url).not.toBe('redis://127.0.0.1:6379')
     expect(await redisAnswers(redis.url)).toBe(true)
     await redis.stop()

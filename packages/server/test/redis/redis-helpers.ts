@@ -9,7 +9,7 @@ import { createRedisAdapter, type RedisAdapterOptions } from '../../src/redis/in
 import { startTestServer, type TestServer } from '../helpers'
 
 /** The shared Redis every cluster test uses (the test run's global setup provides it). */
-export const REDIS_URL = testEnv('ROOMWIRE_TEST_REDIS_URL')
+export const REDIS_URL = testEnv('RW_TEST_REDIS_URL')
 
 /** A key prefix of its own for one test, so tests never see each other's rooms. */
 export function uniquePrefix(): string {
@@ -87,7 +87,7 @@ export async function privateRedis(): Promise<PrivateRedis> {
     url,
     async start() {
       const proc = spawn(
-        testEnv('ROOMWIRE_TEST_REDIS_SERVER'),
+        testEnv('RW_TEST_REDIS_SERVER'),
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       )
