@@ -22,7 +22,16 @@ const contexts: BrowserContext[] = []
 const pageErrors: string[] = []
 
 beforeAll(async () => {
-  await build({ root: demo, configFile: join(demo, 'vite.config.ts'), logLevel: 'warn' })
+  // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build (and warn that the
+  // chunk is over 500 kB): build what `pnpm start` serves.
+  const nodeEnv = process.env.NODE_ENV
+  process.env.NODE_ENV = 'production'
+  try {
+    await build({ root: demo, configFile: join(demo, 'vite.config.ts'), logLevel: 'warn' })
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV
+    else process.env.NODE_ENV = nodeEnv
+  }
   port = await freePort()
   server = await startDemoServer(port)
   bobsLink = await startTcpProxy(port)
