@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import type { Protocol } from '@roomwire/protocol'
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
+import { cliLogger, listenFailure, listeningLines } from './cli-output'
 import {
   CONFIG_KEYS,
   type ConfigKey,
@@ -115,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
     throw err
   }
   const options = configToOptions(config)
-  const logger = pino({ name: 'roomwire', level: options.logLevel ?? 'info' })
+  const logger = await cliLogger(options.logLevel ?? 'info')
   const adapter = adapterFor(config, logger)
   const server = createRoomServer({
     ...options,
@@ -151,21 +152,17 @@ async function main(argv: string[]): Promise<number> {
   try {
     await server.ready
   } catch (err) {
-    process.stderr.write(
-      `roomwire-server: cannot listen on ${options.host}:${options.port}: ${(err as Error).message}\n`,
-    )
+    process.stderr.write(listenFailure(options.host, options.port, err as NodeJS.ErrnoException))
     await server.close({ timeoutMs: 0 })
     return 1
   }
   if (!stopping) {
     const address = server.address()!
-    const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
-    const base = `${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`
-    process.stdout.write(
-      `roomwire-server listening on ws://${base}${options.path} (health: http://${base}/health)\n` +
-        (options.staticDir === undefined ? '' : `serving ${options.staticDir} at http://${base}/\n`),
-    )
-    logger.info({ port: address.port, host: options.host, path: options.path }, 'listening')
+    process.stdout.write(listeningLines(version(), options, address))
+    // A log collector gets the event too; in a terminal the lines above say it.
+    if (process.stdout.isTTY !== true) {
+      logger.info({ port: address.port, host: options.host, path: options.path }, 'listening')
+    }
   }
   return exit
 }
