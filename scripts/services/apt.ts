@@ -14,15 +14,16 @@ export function canAptInstall(): boolean {
   return process.getuid?.() === 0 && aptGet() !== undefined
 }
 
-/** `apt-get update` once, then install `packages`; their output goes to a log shown only on failure. */
+/** `apt-get update`, then install `packages`; their output goes to a log, and its error line into a failure. */
 export function aptInstall(packages: string[]): void {
   const log = join(mkdtempSync(join(tmpdir(), 'roomwire-apt-')), 'apt.log')
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   for (const args of [['update'], ['install', '-y', ...packages]]) {
     const result = spawnSync('/bin/sh', ['-c', `"$0" -q "$@" >>"${log}" 2>&1`, aptGet()!, ...args], { env })
     if (result.status !== 0) {
-      const tail = readFileSync(log, 'utf8').trimEnd().split('\n').slice(-15).join('\n')
-      throw new Error(`apt-get ${args[0]} failed (log ${log}):\n${tail}`)
+      const lines = readFileSync(log, 'utf8').trimEnd().split('\n')
+      const reason = lines.filter((l) => l.startsWith('E: ')).pop() ?? lines.pop() ?? ''
+      throw new Error(`apt-get ${args[0]} ${args.slice(2).join(' ')} failed: ${reason} (log ${log})`)
     }
   }
 }
