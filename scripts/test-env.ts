@@ -13,6 +13,8 @@ export const TEST_ENV = {
   postgresUrl: 'RW_TEST_POSTGRES_URL',
   /** The Chromium the browser tests drive. Default `/usr/bin/chromium`. */
   chromiumPath: 'CHROMIUM_PATH',
+  /** Set to 1 to never install with apt-get, even as root: the run says what to install instead. */
+  noInstall: 'RW_TEST_NO_INSTALL',
 } as const
 
 /** One of the variables in {@link TEST_ENV}. */
