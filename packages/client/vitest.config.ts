@@ -11,7 +11,6 @@ export default mergeConfig(
       // msw's WebSocket interceptor needs a global WebSocket, which Node 20 has only behind this flag.
       execArgv: ['--experimental-websocket'],
       restoreMocks: true,
-      typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     },
   }),
 )

@@ -9,7 +9,6 @@ export default mergeConfig(
       environment: 'node',
       include: ['test/**/*.test.ts'],
       benchmark: { include: ['bench/**/*.bench.ts'] },
-      typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     },
   }),
 )

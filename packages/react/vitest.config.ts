@@ -9,7 +9,6 @@ export default mergeConfig(
       environment: 'happy-dom',
       include: ['test/**/*.test.{ts,tsx}'],
       execArgv: Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-websocket'] : [],
-      typecheck: { enabled: true, include: ['test/**/*.test-d.{ts,tsx}'], tsconfig: './tsconfig.json' },
     },
   }),
 )

@@ -5,7 +5,6 @@ export default defineConfig([
     entry: { index: 'src/index.ts', redis: 'src/redis/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
-    sourcemap: true,
     clean: true,
     target: 'node20',
     platform: 'node',
@@ -14,7 +13,6 @@ export default defineConfig([
     // The CLI is run by bin/roomwire-server.js, an ES module: one format is enough.
     entry: ['src/cli.ts'],
     format: ['esm'],
-    sourcemap: true,
     target: 'node20',
     platform: 'node',
   },

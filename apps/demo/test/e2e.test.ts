@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // The client's loopback proxy: the one way to really take a browser offline on 127.0.0.1 (Chromium's
 // offline emulation leaves loopback WebSockets open).
 import { startTcpProxy, type TcpProxy } from '../../../packages/client/test/integration/tcp-proxy'
+import { testEnv } from '../../../scripts/test-env'
 import { freePort, startDemoServer, stopDemoServer } from './demo-server'
 
 const demo = fileURLToPath(new URL('../', import.meta.url))
@@ -21,12 +22,21 @@ const contexts: BrowserContext[] = []
 const pageErrors: string[] = []
 
 beforeAll(async () => {
-  await build({ root: demo, configFile: join(demo, 'vite.config.ts'), logLevel: 'warn' })
+  // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build (and warn that the
+  // chunk is over 500 kB): build what `pnpm start` serves.
+  const nodeEnv = process.env.NODE_ENV
+  process.env.NODE_ENV = 'production'
+  try {
+    await build({ root: demo, configFile: join(demo, 'vite.config.ts'), logLevel: 'warn' })
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV
+    else process.env.NODE_ENV = nodeEnv
+  }
   port = await freePort()
   server = await startDemoServer(port)
   bobsLink = await startTcpProxy(port)
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: testEnv('CHROMIUM_PATH'),
     headless: true,
     args: [
       '--no-sandbox',

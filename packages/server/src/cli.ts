@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import type { Protocol } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
+import { cliLogger, listenFailure, listeningLines } from './cli-output'
 import {
   CONFIG_KEYS,
   type ConfigKey,
@@ -14,7 +15,6 @@ import {
   type ServerConfig,
 } from './config'
 import { RoomServerError } from './errors'
-import { createLogger } from './logger'
 import { createMemoryAdapter } from './memory-adapter'
 import { createRedisAdapter } from './redis/redis-adapter'
 import { createRoomServer } from './room-server'
@@ -145,8 +145,8 @@ async function main(argv: string[]): Promise<number> {
     throw err
   }
   const options = configToOptions(config)
-  // The library's logger: the same redaction of tokens and Authorization headers as an embedded server's.
-  const logger = createLogger(undefined, options.logLevel ?? 'info')
+  // Redacts tokens and Authorization headers like an embedded server's logger (REDACT, logger.ts).
+  const logger = await cliLogger(options.logLevel ?? 'info')
   exitOnBug(logger)
   const adapter = adapterFor(config, logger)
   const server = createRoomServer({
@@ -183,21 +183,17 @@ async function main(argv: string[]): Promise<number> {
   try {
     await server.ready
   } catch (err) {
-    process.stderr.write(
-      `roomwire-server: cannot listen on ${options.host}:${options.port}: ${(err as Error).message}\n`,
-    )
+    process.stderr.write(listenFailure(options.host, options.port, err as NodeJS.ErrnoException))
     await server.close({ timeoutMs: 0 })
     return 1
   }
   if (!stopping) {
     const address = server.address()!
-    const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
-    const base = `${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`
-    process.stdout.write(
-      `roomwire-server listening on ws://${base}${options.path} (health: http://${base}/health)\n` +
-        (options.staticDir === undefined ? '' : `serving ${options.staticDir} at http://${base}/\n`),
-    )
-    logger.info({ port: address.port, host: options.host, path: options.path }, 'listening')
+    process.stdout.write(listeningLines(version(), options, address))
+    // A log collector gets the event too; in a terminal the lines above say it.
+    if (process.stdout.isTTY !== true) {
+      logger.info({ port: address.port, host: options.host, path: options.path }, 'listening')
+    }
   }
   return exit
 }

@@ -7,12 +7,11 @@ import pino, { type Logger } from 'pino'
  */
 export function createLogger(logger: Logger | undefined, level: string | undefined): Logger {
   if (logger !== undefined) return logger
-  return pino({
-    name: 'roomwire',
-    level: level ?? 'silent',
-    redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token'],
-      censor: '[redacted]',
-    },
-  })
+  return pino({ name: 'roomwire', level: level ?? 'silent', redact: REDACT })
+}
+
+/** What the server's loggers never print: authorization headers and tokens, should a caller log them. */
+export const REDACT = {
+  paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token'],
+  censor: '[redacted]',
 }

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TestClient } from './helpers'
+import { REDIS_URL } from './redis/redis-helpers'
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = join(packageDir, 'src', 'cli.ts')
@@ -167,16 +168,7 @@ describe('roomwire-server', () => {
   it('joins the Redis cluster when redis_url is set and reports the store in /health and /metrics', async () => {
     const prefix = `rwtest:cli-${process.pid}-${Date.now()}:`
     const server = run(
-      [
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--redis-url',
-        'redis://127.0.0.1:6379',
-        '--redis-key-prefix',
-        prefix,
-      ],
+      ['--port', '0', '--host', '127.0.0.1', '--redis-url', REDIS_URL, '--redis-key-prefix', prefix],
       { env: { ROOMWIRE_LOG_LEVEL: 'warn' } },
     )
     const port = await server.listening()

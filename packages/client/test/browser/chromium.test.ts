@@ -5,6 +5,7 @@ import { createRoomServer, type RoomServer } from '@roomwire/server'
 import * as esbuild from 'esbuild'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { testEnv } from '../../../../scripts/test-env'
 import { createClient } from '../../src/index'
 
 const entry = fileURLToPath(new URL('../../src/index.ts', import.meta.url))
@@ -47,7 +48,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve))
   pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: testEnv('CHROMIUM_PATH'),
     args: [
       '--headless',
       '--no-sandbox',

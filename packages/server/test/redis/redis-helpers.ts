@@ -4,11 +4,12 @@ import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { testEnv } from '../../../../scripts/test-env'
 import { createRedisAdapter, type RedisAdapterOptions } from '../../src/redis/index'
 import { startTestServer, type TestServer } from '../helpers'
 
-/** The shared Redis every cluster test uses (CI makes sure it runs). */
-export const REDIS_URL = 'redis://127.0.0.1:6379'
+/** The shared Redis every cluster test uses (the test run's global setup provides it). */
+export const REDIS_URL = testEnv('RW_TEST_REDIS_URL')
 
 /** A key prefix of its own for one test, so tests never see each other's rooms. */
 export function uniquePrefix(): string {
@@ -86,7 +87,7 @@ export async function privateRedis(): Promise<PrivateRedis> {
     url,
     async start() {
       const proc = spawn(
-        'redis-server',
+        testEnv('RW_TEST_REDIS_SERVER'),
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       )

@@ -1,0 +1,36 @@
+/**
+ * `pnpm start`: the demo chat, served by the reference server. Only the page is built (Vite, quiet); the
+ * server runs from source, so the first thing a user sees once it is up is the URL to open (issue #16).
+ * Arguments go to roomwire-server: `pnpm start --port 3000`.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const demo = `${root}apps/demo`
+
+const built = spawnSync(`${demo}/node_modules/.bin/vite`, ['build', '--logLevel', 'warn'], {
+  cwd: demo,
+  stdio: 'inherit',
+})
+if (built.status !== 0) process.exit(built.status ?? 1)
+
+const server = spawn(
+  process.execPath,
+  [
+    '--conditions=@roomwire/source',
+    '--import',
+    'tsx',
+    `${root}packages/server/src/cli.ts`,
+    '--static-dir',
+    'apps/demo/dist',
+    '--protocol',
+    'apps/demo/src/protocol.ts',
+    ...process.argv.slice(2),
+  ],
+  { cwd: root, stdio: 'inherit' },
+)
+// Ctrl-C reaches the server from the terminal itself, and it shuts down gracefully; wait for it.
+process.on('SIGINT', () => {})
+process.on('SIGTERM', () => server.kill('SIGTERM'))
+server.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 0 : 1)))
