@@ -126,7 +126,7 @@ describe('issue 13, case 1: Redis mode loses nothing at publishers, with no faul
       }),
     )
     const total = PER * publishers.length
-    await waitUntil(() => clients.every((c) => keys(c).length >= total), 10_000)
+    await waitUntil(() => clients.every((c) => keys(c).length >= total), 5000)
     const lost = clients.map((c) => total - new Set(keys(c)).size)
     report('regression 1: Redis publishers', { total, lostPerClient: lost })
     expect(verdict(traceOf(clients, publishes, [], 100))).toEqual([])
@@ -171,7 +171,7 @@ describe('issue 13, case 2: a user back 10 s after a restart', () => {
     await restart('SIGTERM')
     await publish(5)
     bob.link.online()
-    await waitUntil(() => keys(bob).length >= 8, 10_000)
+    await waitUntil(() => keys(bob).length >= 8, 6000)
     expect(keys(bob)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8'])
     // Nothing acknowledged was lost: the notice came after every acked message (PROTOCOL.md, `system`).
     expect(resyncs(bob)).toEqual([])
@@ -186,7 +186,7 @@ describe('issue 13, case 2: a user back 10 s after a restart', () => {
     await restart('SIGKILL')
     await publish(5)
     bob.link.online()
-    await waitUntil(() => keys(bob).length >= 8, 10_000)
+    await waitUntil(() => keys(bob).length >= 8, 6000)
     expect(keys(bob)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8'])
     expect(resyncs(bob)).toHaveLength(1)
     expect(verdict(traceOf([alice, bob], publishes, losses, 100))).toEqual([])
@@ -203,7 +203,7 @@ describe('issue 13, case 2: a user back 10 s after a restart', () => {
     await restart('SIGKILL')
     await publish(1)
     bob.link.online()
-    await waitUntil(() => keys(bob).includes('a4'), 10_000)
+    await waitUntil(() => keys(bob).includes('a4'), 6000)
     expect(keys(bob).includes('a3') || resyncs(bob).length > 0).toBe(true)
     // About Bob only: Alice's own resync after the clean restart is the previous test's subject.
     expect(verdict(traceOf([alice, bob], publishes, losses, 100), [bob.index])).toEqual([])
@@ -276,7 +276,7 @@ describe("issue 13, case 5: a node's link to Redis stalls", () => {
     await vi.waitFor(() => expect(joined(clients)()).toBe(true), { timeout: 10_000 })
     const publishes: PublishRecord[] = []
     stall.stall()
-    const degraded = await waitUntil(async () => (await a.health()).status === 'degraded', 4000)
+    const degraded = await waitUntil(async () => (await a.health()).status === 'degraded', 3000)
     // The stall lasts twice the node key's 1.5 s lifetime: the fault's length, not a wait for a result.
     const stalledUntil = now() + 3000
     let n = 0
@@ -285,14 +285,14 @@ describe("issue 13, case 5: a node's link to Redis stalls", () => {
       await pause(50)
     }
     stall.heal()
-    await waitUntil(() => keys(onA).includes(`b${n}`), 10_000)
+    await waitUntil(() => keys(onA).includes(`b${n}`), 6000)
     const membersAgree = await waitUntil(() => {
       const ids = new Set(clients.map((c) => c.client.id))
       return clients.every((c) => {
         const listed = new Set(c.room?.members.map((m) => m.id))
         return listed.size === ids.size && [...ids].every((id) => listed.has(id ?? ''))
       })
-    }, 5000)
+    }, 4000)
     const reachable = await b.server.sendDirect(onA.client.id ?? '', 'ping', null)
     report('regression 5: stalled Redis link', {
       degraded,
@@ -344,7 +344,7 @@ describe("issue 13, case 5: a node's link to Redis stalls", () => {
     const consistent = await waitUntil(async () => {
       const seen = await listedBy()
       return seen.node === accepted && seen.witness === accepted
-    }, 6000)
+    }, 4000)
     report('regression 5: stalled join', {
       answer: answer.type === 'error' ? answer.code : answer.type,
       consistent,
@@ -379,14 +379,14 @@ describe("issue 13, case 5: a node's link to Redis stalls", () => {
     // Paused past the key's 1.5 s lifetime, until node b has reaped a's member: the issue's 9 s, scaled.
     const reaped = await waitUntil(
       async () => !(await b.room('room')).members.includes(onA.client.id ?? ''),
-      6000,
+      5000,
     )
     await a.resume()
     const ids = [onA.client.id, onB.client.id]
     const back = await waitUntil(async () => {
       const [fromA, fromB] = await Promise.all([a.room('room'), b.room('room')])
       return ids.every((id) => fromA.members.includes(id ?? '') && fromB.members.includes(id ?? ''))
-    }, 6000)
+    }, 5000)
     const listed = await waitUntil(() => onB.room!.members.some((m) => m.id === onA.client.id), 3000)
     report('regression 5: SIGSTOP', { reaped, back, listed })
     expect(back).toBe(true)
@@ -410,8 +410,8 @@ describe('issue 13, case 6: retries that never come', () => {
     await redis.start()
     const publishes: PublishRecord[] = []
     const sent = client.publish('after', false, publishes)
-    const recovered = await waitUntil(() => client.room?.status === 'joined', 10_000)
-    await Promise.race([sent, pause(5000)])
+    const recovered = await waitUntil(() => client.room?.status === 'joined', 6000)
+    await Promise.race([sent, pause(3000)])
     report('regression 6: join while Redis is down', {
       status: client.room?.status,
       error: client.room?.getSnapshot().error?.code ?? null,

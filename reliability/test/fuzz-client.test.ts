@@ -12,9 +12,9 @@ import { type FuzzFrame, grammarFrames, NESTING_LIMIT, nested, nestingSweep } fr
  * Grammar-wide fuzzing of the SDK client (issue 12, "Tests that keep it fixed"): a scripted hostile
  * server sends frames generated from ServerMessageSchema (every message type, every field), valid and
  * mutated, before `welcome` and between the honest messages of room "r". Budget: 40 % of
- * ROOMWIRE_FUZZ_SECONDS (default 60, shared with fuzz-server.test.ts).
+ * ROOMWIRE_FUZZ_SECONDS (default 45, shared with fuzz-server.test.ts).
  */
-const budgetMs = fuzzSeconds(60) * 1000 * 0.4
+const budgetMs = fuzzSeconds(45) * 1000 * 0.4
 const HONEST = 5
 /** Event names the application listens to with `onDirect`; generated frames prefer them. */
 const DIRECT_EVENTS = ['chat', 'e', '__proto__', 'constructor']

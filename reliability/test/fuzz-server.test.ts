@@ -25,10 +25,10 @@ import {
 /**
  * Grammar-wide fuzzing of the server (issue 12, "Tests that keep it fixed"): frames generated from
  * ClientMessageSchema (every message type, every field), valid and mutated, sent to a server process
- * while two SDK witnesses chat in room "r". Budget: ROOMWIRE_FUZZ_SECONDS (default 60, shared with
+ * while two SDK witnesses chat in room "r". Budget: ROOMWIRE_FUZZ_SECONDS (default 45, shared with
  * fuzz-client.test.ts: 60 % here).
  */
-const budgetMs = fuzzSeconds(60) * 1000 * 0.6
+const budgetMs = fuzzSeconds(45) * 1000 * 0.6
 
 // The same application protocol as the server process (fixtures/server-process.ts, `chatProtocol`).
 const chat = defineProtocol({

@@ -43,6 +43,11 @@ interface AckedMessage {
  * The model of the delivery guarantee (issue 13, PROTOCOL.md "Joining" and "What an SDK client does"),
  * checked over one run's trace. A message is `(epoch, seq)`; "acked" means its `publish()` resolved.
  *
+ * "The server really no longer holds it" is made precise two ways: its epoch is gone (a {@link Loss}
+ * the harness caused: the memory store's process restarted, or Redis came back empty), or it fell out
+ * of the room's history (more than `historySize` messages of the epoch were published after it; the
+ * byte budget never binds here). Nothing else may make a message unavailable.
+ *
  * 1. One history: a `(epoch, seq)` names one message for every client (no fork), and an ack's `seq` is
  *    the one its message was delivered with.
  * 2. Per client, the SDK delivers in order and once: the next message delivered is always last seen + 1,
@@ -54,7 +59,11 @@ interface AckedMessage {
  *    above what the server has already forgotten; an epoch changes only after a {@link Loss}.
  * 4. The SDK emits `resync` exactly when messages may really be gone: for `recovered: false`, for a
  *    `reset`, and for a new epoch in `joined`, except when that replay starts at seq 1 and the client's
- *    previous connection received the server's shutdown notice (then nothing acknowledged was lost).
+ *    previous connection received the server's shutdown notice after it had joined (then nothing
+ *    acknowledged was lost): there a resync is a finding. The exemption is only sound when that clean
+ *    shutdown is the one loss since the client was caught up; after two (a client away across two
+ *    restarts) and when the notice came before the join did, either answer is accepted here and rule 5
+ *    decides whether something was lost without a resync.
  * 5. Every acked message reaches every client that holds the room at the end, unless it published before
  *    the client's join (at or below its first `joined` base), or a `resync` excused it: a resync into
  *    another epoch excuses what the client had not received of the epochs before; in the resync's own
