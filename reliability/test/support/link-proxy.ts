@@ -41,11 +41,6 @@ export interface LinkProxy {
   readonly offline: boolean
   /** Whether every byte is held (see {@link stall}). */
   readonly stalled: boolean
-  /**
-   * True when the link works for its user: online, not stalled, and no black-holed connection is still
-   * open on the client side (a client that has not noticed yet is cut off).
-   */
-  readonly healthy: boolean
   /** Reset every open connection (RST both ways: no close frame, no FIN). Returns how many. */
   cut(): number
   /** Stop forwarding on every open connection, silently; new connections work. Returns how many. */
@@ -184,11 +179,6 @@ export async function startLinkProxy(route: Route, path = '/ws'): Promise<LinkPr
     },
     get stalled() {
       return stalled || [...pairs].some((pair) => pair.stalled)
-    },
-    get healthy() {
-      if (offline || stalled) return false
-      for (const pair of pairs) if (pair.blackholed && pair.clientOpen) return false
-      return true
     },
     cut() {
       const open = [...pairs]
