@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { RoomServerOptions } from '@roomwire/server'
+import type { RedisAdapterOptions } from '@roomwire/server/redis'
 
 const fixture = fileURLToPath(new URL('../fixtures/server-process.ts', import.meta.url))
 const packageDir = fileURLToPath(new URL('../..', import.meta.url))
@@ -14,27 +15,62 @@ export interface ServerMemory {
   connections: number
 }
 
+/** A room as the server process sees it (`epoch` null when it holds no state for it). */
+export interface ServerRoom {
+  memberCount: number
+  seq: number
+  epoch: string | null
+  members: string[]
+}
+
+/** How a server process ended. */
+export interface ServerExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+  /** Set when it died of an uncaught exception or unhandled rejection. */
+  crash: string | undefined
+}
+
 /** A room server in a child process (see fixtures/server-process.ts). */
 export interface ChildServer {
   readonly port: number
   readonly url: string
+  readonly httpUrl: string
   readonly process: ChildProcess
-  /** Set when it exited (a crash is an uncaught exception or unhandled rejection in the server). */
-  readonly exit: { code: number | null; crash: string | undefined } | undefined
+  /** Set when it exited. */
+  readonly exit: ServerExit | undefined
+  /** Resolves when it exited. */
+  readonly exited: Promise<ServerExit>
+  /** Everything it wrote to stderr (the last 64 KiB). */
+  stderr(): string
   memory(): Promise<ServerMemory>
-  /** A room's member count and seq, as the server sees them. */
-  room(name: string): Promise<{ memberCount: number; seq: number }>
+  /** A room's members and seq, as the server sees them. */
+  room(name: string): Promise<ServerRoom>
+  /** Send a signal and, unless it is SIGSTOP or SIGCONT, wait for the exit. */
+  signal(signal: NodeJS.Signals): Promise<ServerExit | undefined>
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 }
 
 export interface ChildServerOptions
-  extends Omit<RoomServerOptions, 'port' | 'server' | 'noServer' | 'logger'> {
+  extends Omit<RoomServerOptions, 'port' | 'server' | 'noServer' | 'logger' | 'adapter'> {
+  /** Listen on this port. @default 0 (a free one) */
+  port?: number
   headersTimeoutMs?: number
   connectionsCheckingIntervalMs?: number
+  /** Use the Redis adapter with these options. */
+  redis?: RedisAdapterOptions
+  /** Log server errors to stderr. */
+  logErrors?: boolean
+  /** How long close() may take on SIGTERM. */
+  shutdownTimeoutMs?: number
+  /** Validate with the fuzz tests' `chat` protocol (fixtures/server-process.ts). */
+  chatProtocol?: boolean
 }
 
-/** Start a server process with --expose-gc on a free loopback port. */
+const STDERR_KEEP = 65_536
+
+/** Start a server process with --expose-gc on a loopback port. */
 export function startChildServer(options: ChildServerOptions = {}): Promise<ChildServer> {
   const child = spawn(
     process.execPath,
@@ -47,17 +83,17 @@ export function startChildServer(options: ChildServerOptions = {}): Promise<Chil
   )
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000)
+    stderr = (stderr + chunk.toString()).slice(-STDERR_KEEP)
   })
-  let exit: ChildServer['exit']
+  let exit: ServerExit | undefined
   let crash: string | undefined
   let nextId = 0
   const replies = new Map<number, (reply: never) => void>()
   const ask = <T>(message: Record<string, unknown>): Promise<T> => {
     const id = nextId++
     return new Promise((res, rej) => {
-      if (exit !== undefined) {
-        rej(new Error(`server process exited (${exit.code}): ${exit.crash ?? stderr}`))
+      if (exit !== undefined || !child.connected) {
+        rej(new Error(`server process exited (${exit?.code}): ${exit?.crash ?? stderr}`))
         return
       }
       replies.set(id, (reply: T) => {
@@ -67,10 +103,14 @@ export function startChildServer(options: ChildServerOptions = {}): Promise<Chil
       child.send({ ...message, id })
     })
   }
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code) => {
-      exit = { code, crash }
-      resolve()
+  const exited = new Promise<ServerExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exit = { code, signal, crash }
+      for (const [id, reply] of replies) {
+        replies.delete(id)
+        ;(reply as (r: unknown) => void)({ error: 'exited' })
+      }
+      resolve(exit)
     })
   })
   return new Promise((resolve, reject) => {
@@ -88,7 +128,7 @@ export function startChildServer(options: ChildServerOptions = {}): Promise<Chil
         const port = message.port!
         const close = async () => {
           if (exit !== undefined) return
-          child.send({ cmd: 'close' })
+          if (child.connected) child.send({ cmd: 'close' })
           const force = setTimeout(() => child.kill('SIGKILL'), 5000)
           await exited
           clearTimeout(force)
@@ -96,12 +136,21 @@ export function startChildServer(options: ChildServerOptions = {}): Promise<Chil
         resolve({
           port,
           url: `ws://127.0.0.1:${port}/ws`,
+          httpUrl: `http://127.0.0.1:${port}`,
           process: child,
           get exit() {
             return exit
           },
+          exited,
+          stderr: () => stderr,
           memory: () => ask<ServerMemory>({ cmd: 'mem' }),
-          room: (name) => ask<{ memberCount: number; seq: number }>({ cmd: 'room', room: name }),
+          room: (name) => ask<ServerRoom>({ cmd: 'room', room: name }),
+          async signal(signal) {
+            if (exit !== undefined) return exit
+            child.kill(signal)
+            if (signal === 'SIGSTOP' || signal === 'SIGCONT') return undefined
+            return exited
+          },
           close,
           [Symbol.asyncDispose]: close,
         })
