@@ -131,11 +131,15 @@ export interface AdapterHealth {
   reason?: string
 }
 
-/** What an adapter holds in this process, for `/health` and the metrics; see {@link RoomAdapter.stats}. */
+/**
+ * What an adapter keeps of its rooms, for `/health` and the metrics; see {@link RoomAdapter.stats}. The
+ * memory adapter counts what this process holds; the Redis adapter counts what Redis holds for the whole
+ * cluster (its rooms without members), so every node shows the same `idleRooms` and `historyBytes`.
+ */
 export interface AdapterStats {
   /** Rooms without members whose seq, epoch and history are kept for resume. */
   idleRooms: number
-  /** Bytes of history held (encoded `message` frames). */
+  /** Bytes of history held (encoded `message` frames); the Redis adapter counts its idle rooms' only. */
   historyBytes: number
   /** Idle rooms freed before their idle timeout because too many were held (since the adapter started). */
   idleRoomsEvicted: number
@@ -196,9 +200,9 @@ export interface RoomAdapter {
   /** The shared store's state, for adapters that have one (`/health` and `roomwire_cluster_store_up`). */
   health?(): AdapterHealth
   /**
-   * What this adapter holds in this process's memory (`/health` and the `roomwire_idle_rooms`,
-   * `roomwire_history_bytes` metrics); adapters that keep rooms elsewhere leave it out. Cheap: read at
-   * every scrape.
+   * What this adapter keeps of its rooms (`/health` and the `roomwire_idle_rooms`,
+   * `roomwire_history_bytes` and eviction metrics); an adapter that cannot tell leaves it out. Cheap and
+   * synchronous: read at every scrape, so an adapter whose rooms live elsewhere returns numbers it cached.
    */
   stats?(): AdapterStats
 }

@@ -138,8 +138,18 @@ export function createMetrics(read: {
         },
       })
     }
-    stat('roomwire_idle_rooms', 'Rooms without members kept for resume by this process', 'idleRooms', 'gauge')
-    stat('roomwire_history_bytes', 'Bytes of room history held by this process', 'historyBytes', 'gauge')
+    stat(
+      'roomwire_idle_rooms',
+      'Rooms without members kept for resume (memory adapter: by this process; Redis: cluster-wide)',
+      'idleRooms',
+      'gauge',
+    )
+    stat(
+      'roomwire_history_bytes',
+      'Bytes of room history held (memory adapter: by this process; Redis: of its idle rooms, cluster-wide)',
+      'historyBytes',
+      'gauge',
+    )
     stat(
       'roomwire_idle_rooms_evicted_total',
       'Idle rooms freed before their idle timeout because too many were kept',

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import type { AdapterStats } from '../adapter'
 import type { KeyLayout } from './keys'
 import { bindScript, defineScript, TOUCH_ROOM } from './lua'
 import type { RoomLimits } from './script-shared'
@@ -33,11 +34,27 @@ return { evicted, idle_over() }
 `,
 })
 
+const COUNT = defineScript({
+  name: 'roomwireCountIdle',
+  keys: ['idle', 'idle_bytes', 'idle_total'],
+  args: ['idle_ms', 'max_forgotten'],
+  // A room whose idle TTL passed is gone with its keys, but its entry stays in the index until a script
+  // forgets it: forget those first, so the count holds only rooms Redis still keeps.
+  lua: `${TOUCH_ROOM}
+local expired = redis.call('ZRANGEBYSCORE', K.idle, '-inf', now_ms() - tonumber(A.idle_ms), 'LIMIT', 0, tonumber(A.max_forgotten))
+for _, room in ipairs(expired) do forget_idle(room) end
+return { redis.call('ZCARD', K.idle), tonumber(redis.call('GET', K.idle_total) or '0') }
+`,
+})
+
+/** Expired index entries one count forgets at most (more are left for the next count, or a sweep). */
+const MAX_FORGOTTEN_PER_COUNT = 1000
+
 /** Rooms one sweep frees at most: the rest waits for the next one (a sweep never runs long). */
 const MAX_EVICTIONS_PER_SWEEP = 200
 
-/** The idle sweep bound to one connection. */
-export function idleSweeper(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
+/** The idle sweep bound to one connection; what it frees is counted in `stats`. */
+export function idleSweeper(redis: Redis, keys: KeyLayout, limits: RoomLimits, stats: IdleStats) {
   const evict = bindScript(redis, EVICT)
   /**
    * Free the rooms idle longest until the index is within its bounds (or the sweep did its share): how many
@@ -58,8 +75,52 @@ export function idleSweeper(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
         },
       )) as [number, number]
       freed += evicted
+      stats.evicted(evicted)
       if (over !== 1) return { freed, over: false }
     }
     return { freed, over: true }
+  }
+}
+
+/**
+ * The idle index's numbers for `/health` and the metrics (`RoomAdapter.stats`, which is synchronous):
+ * cached, and read again by {@link refresh} on the node's maintenance tick, every `reapIntervalMs` (1.5 s by
+ * default) while the link to Redis is up; while it is down they are the last ones read (zero before the
+ * first). `idleRooms` and `historyBytes` are the cluster's, the same on every node: the rooms without
+ * members Redis keeps and the bytes of their history, the two numbers `maxIdleRooms` and
+ * `maxIdleHistoryBytes` bound (history of rooms with members is not counted). `idleRoomsEvicted` counts the
+ * rooms this node's sweeps freed early, as they are freed, so the nodes' counters add up to the cluster's.
+ * `historyEvicted` stays 0: Redis has no history budget across rooms.
+ */
+export class IdleStats {
+  readonly #read: () => Promise<[rooms: number, bytes: number]>
+  #rooms = 0
+  #bytes = 0
+  #evicted = 0
+
+  constructor(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
+    const count = bindScript(redis, COUNT)
+    const args = { idle_ms: limits.idleTimeoutMs, max_forgotten: MAX_FORGOTTEN_PER_COUNT }
+    this.#read = async () => (await count(keys.idle, args)) as [number, number]
+  }
+
+  /** Read the index again (forgetting the entries of rooms that expired). */
+  async refresh(): Promise<void> {
+    ;[this.#rooms, this.#bytes] = await this.#read()
+  }
+
+  /** A sweep of this node freed `count` rooms early. */
+  evicted(count: number): void {
+    this.#evicted += count
+  }
+
+  /** The numbers as last read, with this node's evictions so far. */
+  get snapshot(): AdapterStats {
+    return {
+      idleRooms: this.#rooms,
+      historyBytes: this.#bytes,
+      idleRoomsEvicted: this.#evicted,
+      historyEvicted: 0,
+    }
   }
 }

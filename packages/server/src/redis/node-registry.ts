@@ -8,6 +8,8 @@ export interface Upkeep {
   reap(scope: NodeScope): Promise<{ removed: number; idleOver: boolean }>
   /** Free idle rooms past their bounds (idle-rooms.ts). */
   sweepIdleRooms(): Promise<{ freed: number; over: boolean }>
+  /** Read the idle index's numbers again, for the adapter's stats (idle-rooms.ts, IdleStats). */
+  countIdleRooms(): Promise<void>
 }
 
 /**
@@ -123,7 +125,7 @@ export class NodeRegistry {
     await this.#feeds.restore(scope)
   }
 
-  /** Periodic upkeep while up: what failed while the link stayed up, dead nodes, idle rooms. */
+  /** Periodic upkeep while up: what failed while the link stayed up, dead nodes, idle rooms, their count. */
   async maintain(scope: NodeScope): Promise<void> {
     if (this.#unregistered.size > 0) await this.#register([...this.#unregistered])
     for (const room of [...this.#dirty]) await this.#sync(scope, room)
@@ -131,6 +133,7 @@ export class NodeRegistry {
     const { removed, idleOver } = await this.#upkeep.reap(scope)
     if (removed > 0) this.#ctx.log?.info({ removed }, 'removed the members of dead nodes')
     if (idleOver || this.#sweepAgain) this.sweepSoon()
+    await this.#upkeep.countIdleRooms()
   }
 
   /** Start no more work, and let a sweep in flight finish (the adapter closes). */

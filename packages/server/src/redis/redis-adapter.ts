@@ -5,6 +5,7 @@ import type {
   AdapterHealth,
   AdapterNode,
   AdapterRoomInfo,
+  AdapterStats,
   ConnectionTarget,
   JoinResult,
   PublishInput,
@@ -15,7 +16,7 @@ import type {
 import { RoomServerError } from '../errors'
 import { ChannelRouter } from './channel-router'
 import { type AdapterContext, fencedError, runStore } from './context'
-import { idleSweeper } from './idle-rooms'
+import { IdleStats, idleSweeper } from './idle-rooms'
 import { type KeyLayout, keyLayout } from './keys'
 import { NodeRegistry } from './node-registry'
 import { reapDeadNodes, reaperScripts } from './reaper'
@@ -32,6 +33,7 @@ interface Attached {
   ctx: AdapterContext
   feeds: RoomFeeds
   registry: NodeRegistry
+  idle: IdleStats
 }
 
 const noop = () => {}
@@ -97,13 +99,15 @@ class RedisAdapter implements RoomAdapter {
       rooms: roomScripts(link.cmd, keys, limits),
     }
     const reaper = reaperScripts(link.cmd)
+    const idle = new IdleStats(link.cmd, keys, limits)
     const feeds = new RoomFeeds(ctx, (room, idleOver) => registry.synced(room, idleOver))
     const registry = new NodeRegistry(ctx, feeds, {
       reap: (scope) =>
         reapDeadNodes({ redis: link.cmd, keys, nodeId: scope.nodeId, scripts: reaper, limits }),
-      sweepIdleRooms: idleSweeper(link.cmd, keys, limits),
+      sweepIdleRooms: idleSweeper(link.cmd, keys, limits, idle),
+      countIdleRooms: () => idle.refresh(),
     })
-    this.#state = { ctx, feeds, registry }
+    this.#state = { ctx, feeds, registry, idle }
     const router = new ChannelRouter(keys, node.nodeId, {
       direct: (target, message) => node.deliverDirect(target, message),
       probe: (probe) => link.probeArrived(probe),
@@ -140,6 +144,17 @@ class RedisAdapter implements RoomAdapter {
   health(): AdapterHealth {
     if (this.#closed) return { up: false, reason: 'the Redis adapter is closed' }
     return this.#state?.ctx.link.health() ?? { up: false, reason: 'the Redis adapter is not attached yet' }
+  }
+
+  /**
+   * The idle rooms Redis keeps for the whole cluster (the same numbers on every node), their history
+   * bytes, and the rooms this node's sweeps freed early. Cached: read again every `reapIntervalMs` while
+   * the link is up, the last numbers read while it is down (see IdleStats in idle-rooms.ts).
+   */
+  stats(): AdapterStats {
+    return (
+      this.#state?.idle.snapshot ?? { idleRooms: 0, historyBytes: 0, idleRoomsEvicted: 0, historyEvicted: 0 }
+    )
   }
 
   addConnection(id: string): Promise<void> {

@@ -272,6 +272,14 @@ export class RoomFeed {
         break
       case 'member_left':
         this.#view?.delete(message.id)
+        if (this.members.has(message.id) || this.pending.has(message.id)) {
+          // Removed while this node still stands for it: the reaper took the node for dead (a pause past
+          // its key's lifetime). The others are told; the member itself never left, and its return, once
+          // the heartbeat finds the lapse and the node registers again, is announced only to the others
+          // (issue 13: told it left, it dropped itself from its own member list for good).
+          this.#deliver(message, message.id, frame.encoded)
+          return
+        }
         break
       case 'presence': {
         const member = this.#view?.get(message.id)

@@ -17,12 +17,24 @@ let redis: PrivateRedis
 let admin: Redis
 let server: TestServer | undefined
 
-async function node(adapter: RedisAdapterOptions = {}): Promise<TestServer> {
+async function node(adapter: RedisAdapterOptions = {}, options = {}): Promise<TestServer> {
   server = await startTestServer({
     rateLimitPerSec: 0,
+    ...options,
     adapter: createRedisAdapter({ url: redis.url, keyPrefix: 'rw:', ...adapter }),
   })
   return server
+}
+
+async function health(): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${server!.httpUrl}/health`)).json()) as Record<string, unknown>
+}
+
+/** A metric's value in `/metrics` (without labels), or undefined when it is not there. */
+async function metric(name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${server!.httpUrl}/metrics`)).text()
+  const line = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
+  return line === null ? undefined : Number(line[1])
 }
 
 /** Bytes Redis has allocated (`INFO memory`). */
@@ -118,6 +130,52 @@ describe('the Redis adapter bounding what it keeps in Redis', () => {
       expect(kept).toEqual([5, 6, 7, 8, 9])
     })
     expect(await admin.zcard('rw:idle')).toBe(5)
+  })
+
+  it('counts the idle rooms Redis keeps, their history bytes and its early evictions in /health and /metrics', async () => {
+    await node({ maxIdleRooms: 3, reapIntervalMs: 100 })
+    const client = await server!.connect()
+    // A room with a member counts in neither number.
+    await client.request({ type: 'join', room: 'busy' })
+    await client.request({ type: 'publish', room: 'busy', event: 'e', data: 'x'.repeat(500) })
+    for (let r = 0; r < 5; r++) {
+      await client.request({ type: 'join', room: `r${r}` })
+      await client.request({ type: 'publish', room: `r${r}`, event: 'e', data: 'y'.repeat(100 * (r + 1)) })
+      await client.request({ type: 'leave', room: `r${r}` })
+    }
+    // The three kept are the three left last; what their history holds, as Redis counts it per room.
+    let bytes = 0
+    for (const r of [2, 3, 4]) bytes += Number(await admin.hget(`rw:room:{r${r}}:state`, 'bytes'))
+    expect(bytes).toBeGreaterThan(300 + 400 + 500)
+    await vi.waitFor(
+      async () => expect(await health()).toMatchObject({ idleRooms: 3, historyBytes: bytes }),
+      {
+        timeout: 5000,
+      },
+    )
+    expect(await metric('roomwire_idle_rooms')).toBe(3)
+    expect(await metric('roomwire_history_bytes')).toBe(bytes)
+    expect(await metric('roomwire_idle_rooms_evicted_total')).toBe(2)
+    expect(await metric('roomwire_history_evicted_total')).toBe(0)
+  })
+
+  it('stops counting an idle room once its idle timeout passed, and forgets its index entry', async () => {
+    await node({ reapIntervalMs: 100 }, { idleTimeoutMs: 300 })
+    const client = await server!.connect()
+    await client.request({ type: 'join', room: 'brief' })
+    await client.request({ type: 'publish', room: 'brief', event: 'e', data: 1 })
+    await client.request({ type: 'leave', room: 'brief' })
+    await vi.waitFor(async () => expect(await health()).toMatchObject({ idleRooms: 1 }), { timeout: 5000 })
+    expect((await health()).historyBytes).toBeGreaterThan(0)
+    // The room's keys expire by their TTL; only a script takes its entry out of the index.
+    await vi.waitFor(async () => expect(await admin.exists('rw:room:{brief}:state')).toBe(0), {
+      timeout: 5000,
+    })
+    await vi.waitFor(async () => expect(await health()).toMatchObject({ idleRooms: 0, historyBytes: 0 }), {
+      timeout: 5000,
+    })
+    expect(await admin.zcard('rw:idle')).toBe(0)
+    expect(await admin.hlen('rw:idle:bytes')).toBe(0)
   })
 
   it('takes its idle bound from redis_max_idle_rooms in the reference server', async () => {

@@ -83,4 +83,26 @@ describe('a node paused with SIGSTOP long enough to be reaped', () => {
     })
     await expect(carol.next('direct')).resolves.toMatchObject({ from: bob.id })
   }, 40_000)
+
+  it('never tells its own members that they left themselves', async () => {
+    const alice = await connect(paused.url)
+    const carol = await connect(paused.url)
+    const bob = await connect(other.url)
+    for (const client of [alice, carol, bob]) await join(client, 'self')
+
+    paused.child.kill('SIGSTOP')
+    for (const id of [alice.id, carol.id]) await bob.next('member_left', (m) => m.id === id, 10_000)
+    paused.child.kill('SIGCONT')
+
+    // The paused node hears the reaper's member_left frames before it registers again, and its catch-up
+    // announces the return after them: once each of its members heard of the other's return, both had
+    // what the node did with the reaper's frames. The pong is written after everything before it.
+    await carol.next('member_joined', (m) => m.member.id === alice.id, 10_000)
+    await alice.next('member_joined', (m) => m.member.id === carol.id, 10_000)
+    for (const client of [alice, carol]) await client.request({ type: 'ping' })
+    // A member told it left itself drops itself from its own list, and its return is announced only to
+    // the others (issue 13: "drops its own clients from their member lists for good").
+    expect(alice.received('member_left').map((m) => m.id)).toEqual([carol.id])
+    expect(carol.received('member_left').map((m) => m.id)).toEqual([alice.id])
+  }, 40_000)
 })
