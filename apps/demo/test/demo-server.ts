@@ -19,9 +19,9 @@ export async function freePort(): Promise<number> {
 
 /**
  * The reference server (`roomwire-server`, run from source) serving the built demo and its protocol, as
- * `pnpm start` does with the built packages.
+ * `pnpm start` does with the built packages; `flags` go to the server (`--rooms-history-size 20`).
  */
-export async function startDemoServer(port: number): Promise<ChildProcess> {
+export async function startDemoServer(port: number, flags: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -39,6 +39,7 @@ export async function startDemoServer(port: number): Promise<ChildProcess> {
       `${demo}src/protocol.ts`,
       '--log-level',
       'warn',
+      ...flags,
     ],
     { cwd: demo, stdio: ['ignore', 'pipe', 'pipe'] },
   )
