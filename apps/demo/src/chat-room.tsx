@@ -36,7 +36,7 @@ export function ChatRoom({ room, me, active, online, unreadElsewhere, onUnread, 
   )
   const { messages, send, retry, dismiss } = useMessages<Chat>(room, { limit: 200, events: ['chat'] })
   const roster = useRoster(joined.members, me.uid, joined.status === 'joined')
-  const [resync, clearResync] = useResync(joined.room)
+  const resync = useResync(joined.room, messages)
   const { unread, dividerBefore } = useUnread(room, messages, active, me.uid)
   useEffect(() => onUnread(room, unread), [room, unread, onUnread])
   const typers = roster.entries.filter((e) => e.typing && !e.self).map((e) => e.name)
@@ -56,7 +56,7 @@ export function ChatRoom({ room, me, active, online, unreadElsewhere, onUnread, 
           Could not join #{room}: {describeError(joined.error)}.
         </p>
       )}
-      {resync && <ResyncNotice info={resync} onDismiss={clearResync} />}
+      {resync.notice && <ResyncNotice info={resync.notice} onDismiss={resync.dismiss} />}
       <MessageList
         room={room}
         status={joined.status}
@@ -65,6 +65,7 @@ export function ChatRoom({ room, me, active, online, unreadElsewhere, onUnread, 
         selfName={me.name}
         names={roster.byUid}
         dividerBefore={dividerBefore}
+        gapsAfter={resync.gapsAfter}
         visible={active}
         offline={!online}
         onRetry={retry}

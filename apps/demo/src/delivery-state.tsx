@@ -3,7 +3,7 @@ import type { ChatMessage } from './messages'
 
 interface DeliveryStateProps {
   message: ChatMessage
-  /** The newest own message says "Delivered" in words; older ones only show the check. */
+  /** Only the newest own message says "Delivered": on the others it would be noise (no label means it arrived). */
   latest: boolean
   offline: boolean
   onRetry: () => void
@@ -16,6 +16,7 @@ export function DeliveryState({ message, latest, offline, onRetry, onDismiss }: 
     case 'sending':
       return <span className="delivery sending">{offline ? 'Waiting for connection' : 'Sending…'}</span>
     case 'delivered':
+      if (!latest) return null
       return (
         <span className="delivery delivered" title="Delivered: the server has it">
           <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
@@ -27,7 +28,7 @@ export function DeliveryState({ message, latest, offline, onRetry, onDismiss }: 
               strokeLinecap="round"
             />
           </svg>
-          <span className={latest ? undefined : 'visually-hidden'}>Delivered</span>
+          Delivered
         </span>
       )
     case 'failed':

@@ -15,6 +15,8 @@ interface MessageListProps {
   /** Current names by uid (people present or seen this session): a rename shows on old messages too. */
   names: ReadonlyMap<string, { name: string }>
   dividerBefore: string | null
+  /** Messages after which some may be missing (a `resync`). */
+  gapsAfter: ReadonlySet<string>
   visible: boolean
   offline: boolean
   onRetry: (key: string) => void
@@ -22,7 +24,7 @@ interface MessageListProps {
 }
 
 export function MessageList(props: MessageListProps) {
-  const { room, status, messages, selfUid, selfName, names, dividerBefore, visible } = props
+  const { room, status, messages, selfUid, selfName, names, dividerBefore, gapsAfter, visible } = props
   const scroller = useRef<HTMLDivElement>(null)
   const pinned = useRef(true)
   const last = messages.at(-1)
@@ -50,6 +52,8 @@ export function MessageList(props: MessageListProps) {
         <p className="empty-room">{status === 'error' ? '' : `Joining #${room}…`}</p>
       )
   } else {
+    // Scroll-back (#18) belongs at the top of this list: `useMessages().loadOlder()` when the reader
+    // reaches the top, keeping the scroll position while older messages are put above.
     body = (
       <ol className="messages">
         {messages.map((m, i) => {
@@ -61,6 +65,7 @@ export function MessageList(props: MessageListProps) {
           const continued =
             prev !== undefined &&
             m.key !== dividerBefore &&
+            !gapsAfter.has(prev.key) &&
             (authorOf(prev)?.uid ?? prev.from) === uid &&
             m.ts - prev.ts < GROUP_MS
           return (
@@ -81,6 +86,11 @@ export function MessageList(props: MessageListProps) {
                 onRetry={props.onRetry}
                 onDismiss={props.onDismiss}
               />
+              {gapsAfter.has(m.key) && (
+                <li className="divider gap">
+                  <span>Messages may be missing here</span>
+                </li>
+              )}
             </Fragment>
           )
         })}

@@ -6,7 +6,8 @@ import { useRoster } from './use-roster'
 
 /**
  * Everyone joins the lobby with their name and open rooms as presence, so every client can show who is
- * online and how many people are in each room, with nothing but the protocol.
+ * online and how many people are in each room, with nothing but the protocol. (With typed request/reply,
+ * #17, a "list rooms with member counts" request to the server can replace the counts.)
  */
 export function useLobby(me: Person, openRooms: readonly string[]) {
   const roomsKey = openRooms.join('\n')
