@@ -41,7 +41,8 @@ export async function startDemoServer(port: number, flags: readonly string[] = [
       'warn',
       ...flags,
     ],
-    { cwd: demo, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Without the developer's ROOMWIRE_* settings: the server refuses unknown ones, and the test sets its own.
+    { cwd: demo, stdio: ['ignore', 'pipe', 'pipe'], env: withoutServerConfig(process.env) },
   )
   let output = ''
   child.stdout?.on('data', (chunk) => {
@@ -65,6 +66,10 @@ export async function startDemoServer(port: number, flags: readonly string[] = [
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+}
+
+function withoutServerConfig(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('ROOMWIRE_')))
 }
 
 /** Stop the server as an operator would (SIGTERM: graceful shutdown), and wait for it to exit. */

@@ -85,11 +85,13 @@ afterAll(async () => {
 const direct = (roomName: string) => ({ port, room: roomName })
 const throughLink = (roomName: string) => ({ port: link.port, room: roomName })
 
-/** Save a screenshot under test-results/, and into docs/ with ROOMWIRE_UPDATE_SCREENSHOTS=1. */
+/** Save a screenshot under test-results/, and into docs/ with RW_UPDATE_SCREENSHOTS=1. */
 async function screenshot(page: Page, name: string, docsName?: string): Promise<void> {
   const file = join(results, name)
+  // No hover highlight where the pointer happens to rest.
+  await page.mouse.move(0, 0)
   await page.screenshot({ path: file })
-  if (docsName !== undefined && process.env.ROOMWIRE_UPDATE_SCREENSHOTS === '1')
+  if (docsName !== undefined && process.env.RW_UPDATE_SCREENSHOTS === '1')
     copyFileSync(file, join(demo, '../../docs', docsName))
 }
 
@@ -143,16 +145,26 @@ describe('demo chat in Chromium', () => {
     await expect
       .poll(() => room(ada.page, 'general').locator('.message').getAttribute('data-status'))
       .toBe('delivered')
-    await say(bob.page, 'general', 'Morning! The deploy went out at 9:40, and the reconnect storm is gone.')
-    await say(ada.page, 'general', 'Nice. I dropped my laptop off the network and nothing was lost.')
-    await say(bob.page, 'general', 'The outbox sends what you wrote once you are back, in order.')
-    await expect.poll(() => texts(ada.page, 'general')).toHaveLength(4)
-    expect(await authors(bob.page, 'general')).toEqual(['Ada', 'Bob', 'Ada', 'Bob'])
+    const conversation: [Person, string][] = [
+      [bob, 'Morning! The deploy went out at 9:40, and the reconnect storm is gone.'],
+      [ada, 'Nice. I dropped my laptop off the network on the train and nothing was lost.'],
+      [ada, 'What I wrote offline went out in order once I was back.'],
+      [bob, 'That is the outbox: it keeps them until the server acks, and message ids make retries safe.'],
+      [bob, 'Want to try a server restart next?'],
+      [ada, 'Sure, give me five minutes.'],
+    ]
+    for (const [who, text] of conversation) {
+      await say(who.page, 'general', text)
+      // One at a time, so the screenshot shows them in the order written.
+      await expect.poll(async () => (await texts(ada.page, 'general')).includes(text)).toBe(true)
+    }
+    await expect.poll(() => texts(bob.page, 'general')).toHaveLength(7)
+    expect(await authors(bob.page, 'general')).toEqual(['Ada', 'Bob', 'Ada', 'Ada', 'Bob', 'Bob', 'Ada'])
 
     const times = await room(bob.page, 'general')
       .locator('.message time')
       .evaluateAll((els) => els.map((el) => Date.parse(el.getAttribute('datetime') ?? '')))
-    expect(times).toHaveLength(4)
+    expect(times).toHaveLength(7)
     for (const time of times) expect(time).toBeGreaterThanOrEqual(start - 1000)
     for (const time of times) expect(time).toBeLessThanOrEqual(Date.now() + 1000)
 
@@ -334,22 +346,29 @@ describe('demo chat in Chromium', () => {
     await expect.poll(() => members(bob.page, 'overrun').textContent()).toMatch(/Ada/)
     await watchResync(bob.page, 'kept')
     await watchResync(bob.page, 'overrun')
+    await say(ada.page, 'overrun', 'Before Bob left')
+    await expect.poll(() => texts(bob.page, 'overrun')).toEqual(['Before Bob left'])
 
     await cut(bob)
-    await say(ada.page, 'overrun', 'overrun 1')
     const overrun = Array.from({ length: HISTORY_SIZE + 5 }, (_, i) => `overrun ${i + 1}`)
-    for (const text of overrun.slice(1)) await say(ada.page, 'overrun', text)
+    for (const text of overrun) await say(ada.page, 'overrun', text)
     await ada.page.getByRole('button', { name: /^kept,/ }).click()
     await say(ada.page, 'kept', 'kept 1')
     await expect.poll(() => room(ada.page, 'kept').locator('.message[data-status=delivered]').count()).toBe(1)
     await expect
       .poll(() => room(ada.page, 'overrun').locator('.message[data-status=delivered]').count())
-      .toBe(overrun.length)
+      .toBe(overrun.length + 1)
 
     await reconnect(bob)
     await expect.poll(() => texts(bob.page, 'kept')).toEqual(['kept 1'])
     // The server kept only the last HISTORY_SIZE: Bob gets those, in order, and a warning for the rest.
-    await expect.poll(() => texts(bob.page, 'overrun')).toEqual(overrun.slice(-HISTORY_SIZE))
+    const kept = overrun.slice(-HISTORY_SIZE)
+    await expect.poll(() => texts(bob.page, 'overrun')).toEqual(['Before Bob left', ...kept])
+    // The list marks where: after what Bob had, before what the server still had.
+    const order = await room(bob.page, 'overrun')
+      .locator('.messages > li')
+      .evaluateAll((items) => items.map((li) => li.querySelector('.text')?.textContent ?? li.textContent))
+    expect(order).toEqual(['Before Bob left', 'Messages may be missing here', ...kept])
     expect(await resyncs(bob.page, 'overrun')).toEqual(['not_recovered'])
     expect(await resyncs(bob.page, 'kept')).toEqual([])
     await expect.poll(() => lossNotices(bob.page, 'overrun').count()).toBe(1)
