@@ -3,7 +3,7 @@ import { useConnectionStatus, useRoomwireClient } from '@roomwire/react'
 import { describeError } from './errors'
 import { useCountdown } from './use-countdown'
 
-function sentence({ status, lastError }: ClientSnapshot): string {
+function sentence({ status, lastError, attempt }: ClientSnapshot): string {
   switch (status) {
     case 'open':
       return 'Connected.'
@@ -14,7 +14,9 @@ function sentence({ status, lastError }: ClientSnapshot): string {
     case 'unauthorized':
       return 'The server refused this connection (not authorized).'
     default:
-      return 'Connecting to the server…'
+      return attempt > 0
+        ? 'The server cannot be reached yet. What you write is sent once connected.'
+        : 'Connecting to the server…'
   }
 }
 
@@ -25,20 +27,18 @@ function sentence({ status, lastError }: ClientSnapshot): string {
 export function ConnectionBanner() {
   const client = useRoomwireClient()
   const snapshot = useConnectionStatus()
-  const seconds = useCountdown(snapshot.status === 'reconnecting' ? snapshot.retryAt : null)
-  const down =
-    snapshot.status === 'reconnecting' || snapshot.status === 'closed' || snapshot.status === 'unauthorized'
+  const { status, attempt, retryAt } = snapshot
+  const retrying = status === 'reconnecting' || (status === 'connecting' && attempt > 0)
+  const seconds = useCountdown(retrying ? retryAt : null)
+  // A first connection that has not failed yet is no news: the banner is there for screen readers only.
+  const down = retrying || status === 'closed' || status === 'unauthorized'
   return (
-    <div className="connection-banner" data-status={snapshot.status}>
+    <div className={down ? 'connection-banner' : 'connection-banner silent'} data-status={status}>
       <p role="status">{sentence(snapshot)}</p>
       {down && (
         <p className="connection-retry">
           <span className="countdown" data-countdown="">
-            {snapshot.status !== 'reconnecting'
-              ? ''
-              : seconds > 0
-                ? `Retrying in ${seconds} s`
-                : 'Trying to reconnect…'}
+            {!retrying ? '' : seconds > 0 ? `Retrying in ${seconds} s` : 'Trying to reconnect…'}
           </span>
           <button type="button" className="secondary" onClick={() => client.reconnect()}>
             Reconnect now
