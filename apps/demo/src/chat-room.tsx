@@ -30,10 +30,8 @@ interface ChatRoomProps {
 export function ChatRoom({ room, me, active, online, unreadElsewhere, onUnread, onMenu }: ChatRoomProps) {
   const joined = useRoom<Chat>(room, { presence: me, history: HISTORY })
   const [typing, setTyping] = useState(false)
-  useOwnPresence(
-    joined,
-    useMemo(() => ({ ...me, typing }), [me, typing]),
-  )
+  const presence = useMemo(() => ({ ...me, typing }), [me, typing])
+  useOwnPresence(joined, presence)
   const { messages, send, retry, dismiss } = useMessages<Chat>(room, { limit: 200, events: ['chat'] })
   const roster = useRoster(joined.members, me.uid, joined.status === 'joined')
   const resync = useResync(joined.room, messages)
@@ -47,7 +45,7 @@ export function ChatRoom({ room, me, active, online, unreadElsewhere, onUnread, 
         room={room}
         entries={roster.entries}
         online={roster.online}
-        live={joined.status === 'joined'}
+        status={joined.status}
         onMenu={onMenu}
         unreadElsewhere={unreadElsewhere}
       />

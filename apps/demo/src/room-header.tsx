@@ -1,3 +1,4 @@
+import type { RoomStatus } from '@roomwire/client'
 import { MemberChips } from './member-chips'
 import type { RosterEntry } from './use-roster'
 
@@ -5,14 +6,20 @@ interface RoomHeaderProps {
   room: string
   entries: readonly RosterEntry[]
   online: number
-  /** Joined on an open connection: the member list is current. */
-  live: boolean
+  /** `joined`: the member list is the server's current word; `rejoining`: it is what was last known. */
+  status: RoomStatus
   /** Opens the rooms drawer on a phone (the button is hidden on wider screens). */
   onMenu: () => void
   unreadElsewhere: number
 }
 
-export function RoomHeader({ room, entries, online, live, onMenu, unreadElsewhere }: RoomHeaderProps) {
+function summary(status: RoomStatus, online: number): string {
+  if (status === 'joined') return online === 1 ? 'Only you here' : `${online} people here`
+  if (status === 'rejoining') return 'Not connected: showing who was here'
+  return status === 'joining' ? 'Joining…' : 'Not joined'
+}
+
+export function RoomHeader({ room, entries, online, status, onMenu, unreadElsewhere }: RoomHeaderProps) {
   return (
     <header className="room-header">
       <button type="button" className="menu-button" onClick={onMenu} aria-controls="sidebar">
@@ -34,13 +41,7 @@ export function RoomHeader({ room, entries, online, live, onMenu, unreadElsewher
           </span>
           {room}
         </h2>
-        <p className="room-sub">
-          {!live
-            ? 'Not connected: showing who was here'
-            : online === 1
-              ? 'Only you here'
-              : `${online} people here`}
-        </p>
+        <p className="room-sub">{summary(status, online)}</p>
       </div>
       <MemberChips entries={entries} label="Members here" />
     </header>
