@@ -8,7 +8,7 @@ export default mergeConfig(
       name: 'demo',
       environment: 'node',
       include: ['test/**/*.test.ts'],
-      testTimeout: 60_000,
+      testTimeout: 90_000,
       hookTimeout: 90_000,
     },
   }),

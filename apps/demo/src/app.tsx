@@ -1,86 +1,85 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useConnectionStatus, useRoomwireClient } from '@roomwire/react'
+import { useCallback, useEffect, useMemo, useState } from 'react'
 import { ChatRoom } from './chat-room'
-import { ConnectionBadge } from './connection-badge'
-import { NameForm } from './name-form'
-import { DEFAULT_ROOMS } from './protocol'
-import { RoomList } from './room-list'
+import { ConnectionBanner } from './connection-banner'
+import { browserUid, savedName, saveName } from './identity'
+import type { Chat } from './protocol'
+import { Sidebar } from './sidebar'
 import { useLobby } from './use-lobby'
-
-const NAME_KEY = 'roomwire-demo:name'
-const ROOMS_KEY = 'roomwire-demo:rooms'
-
-function readRooms(): string[] {
-  try {
-    const saved = JSON.parse(localStorage.getItem(ROOMS_KEY) ?? 'null')
-    if (Array.isArray(saved) && saved.every((r) => typeof r === 'string') && saved.length > 0) return saved
-  } catch {
-    // A corrupt entry falls back to the defaults.
-  }
-  return [DEFAULT_ROOMS[0] as string]
-}
+import { useOpenRooms } from './use-open-rooms'
+import { Welcome } from './welcome'
 
 export function App() {
-  const [name, setName] = useState(() => localStorage.getItem(NAME_KEY) ?? '')
-  if (name === '') {
-    return (
-      <NameForm
-        onSubmit={(chosen) => {
-          localStorage.setItem(NAME_KEY, chosen)
-          setName(chosen)
-        }}
-      />
-    )
-  }
-  return <Chat name={name} onRename={() => setName('')} />
+  const client = useRoomwireClient<Chat>()
+  // The client is yours to try in the browser console: `roomwire.getSnapshot()`, `roomwire.join('general')`.
+  useEffect(() => {
+    Object.assign(window, { roomwire: client })
+  }, [client])
+  const [name, setName] = useState(savedName)
+  const rename = useCallback((next: string) => {
+    saveName(next)
+    setName(next)
+  }, [])
+  return name === '' ? <Welcome onJoin={rename} /> : <ChatApp name={name} onRename={rename} />
 }
 
-function Chat({ name, onRename }: { name: string; onRename: () => void }) {
-  const [openRooms, setOpenRooms] = useState(readRooms)
-  const [active, setActive] = useState(() => openRooms[0] ?? 'general')
-  useEffect(() => localStorage.setItem(ROOMS_KEY, JSON.stringify(openRooms)), [openRooms])
-  const lobby = useLobby(name, openRooms)
-
-  const open = useCallback((room: string) => {
-    setOpenRooms((rooms) => (rooms.includes(room) ? rooms : [...rooms, room]))
-    setActive(room)
+function ChatApp({ name, onRename }: { name: string; onRename: (name: string) => void }) {
+  const [uid] = useState(browserUid)
+  const me = useMemo(() => ({ uid, name }), [uid, name])
+  const { openRooms, active, open, close } = useOpenRooms()
+  const lobby = useLobby(me, openRooms)
+  const online = useConnectionStatus((s) => s.status === 'open')
+  const [drawerOpen, setDrawerOpen] = useState(false)
+  const closeDrawer = useCallback(() => setDrawerOpen(false), [])
+  const [unread, setUnread] = useState<ReadonlyMap<string, number>>(new Map())
+  const onUnread = useCallback((room: string, count: number) => {
+    setUnread((prev) => (prev.get(room) === count ? prev : new Map(prev).set(room, count)))
   }, [])
-  const close = (room: string) => {
-    const next = openRooms.filter((r) => r !== room)
-    setOpenRooms(next)
-    if (active === room) setActive(next[0] ?? '')
-  }
+  const unreadTotal = [...unread].reduce((sum, [room, n]) => (openRooms.includes(room) ? sum + n : sum), 0)
 
   return (
-    <div className="layout">
-      <header className="topbar">
-        <h1>roomwire chat</h1>
-        <ConnectionBadge />
-        <p className="me">
-          You are <strong>{name}</strong>{' '}
-          <button type="button" className="link" onClick={onRename}>
-            change name
-          </button>
-        </p>
-      </header>
-      <RoomList
+    <div className={drawerOpen ? 'app drawer-open' : 'app'}>
+      <Sidebar
+        me={me}
         openRooms={openRooms}
         active={active}
         counts={lobby.counts}
+        unread={unread}
+        people={lobby.people}
         online={lobby.online}
-        onOpen={open}
-        onSelect={setActive}
+        drawerOpen={drawerOpen}
+        onCloseDrawer={closeDrawer}
+        onOpen={(room) => {
+          open(room)
+          closeDrawer()
+        }}
         onClose={close}
+        onRename={onRename}
       />
-      <main className="rooms">
-        {openRooms.length === 0 && <p className="empty">Open a room on the left to start chatting.</p>}
+      <button type="button" className="backdrop" tabIndex={-1} aria-hidden="true" onClick={closeDrawer} />
+      <main className="main">
+        <ConnectionBanner />
+        {openRooms.length === 0 && (
+          <div className="no-rooms">
+            <button type="button" className="secondary menu-inline" onClick={() => setDrawerOpen(true)}>
+              Rooms
+            </button>
+            <p>Open a room to start chatting.</p>
+          </div>
+        )}
         {openRooms.map((room) => (
-          <ChatRoom key={room} room={room} name={name} visible={room === active} />
+          <ChatRoom
+            key={room}
+            room={room}
+            me={me}
+            active={room === active}
+            online={online}
+            unreadElsewhere={unreadTotal - (unread.get(room) ?? 0)}
+            onUnread={onUnread}
+            onMenu={() => setDrawerOpen(true)}
+          />
         ))}
       </main>
-      <footer className="note">
-        Messages are kept in the server's memory (the last 100 per room): a restart forgets them unless the
-        server is configured with Redis (<code>redis_url</code>).
-      </footer>
     </div>
   )
 }

@@ -6,30 +6,39 @@ export function describeError(error: RoomwireError | null | undefined): string {
   if (!error) return ''
   switch (error.code) {
     case 'too_large':
-      return 'That message is too large for the server.'
+      return 'it is too large for the server'
     case 'rate_limited':
-      return 'You are sending too fast. Wait a moment and try again.'
+      return 'you are sending too fast'
     case 'invalid_event':
       return /text/.test(error.message)
-        ? `Messages must be 1 to ${MAX_TEXT} characters.`
-        : `The server refused it: ${error.message}`
+        ? `messages are 1 to ${MAX_TEXT.toLocaleString('en')} characters`
+        : `the server refused it (${error.message})`
     case 'forbidden':
-      return 'You are not allowed to do that here.'
+      return 'you are not allowed to do that here'
     case 'room_full':
-      return 'This room is full.'
+      return 'the room is full'
     case 'too_many_rooms':
-      return 'You have too many rooms open. Leave one first.'
+      return 'you have too many rooms open; leave one first'
     case 'not_joined':
-      return 'You are not in this room (yet).'
+      return 'you are not in this room yet'
     case 'unavailable':
-      return 'The server cannot take messages right now. Try again in a moment.'
+      return 'the server cannot take messages right now'
     case 'timeout':
-      return 'The server did not confirm in time.'
+      return 'the server did not confirm it in time'
     case 'closed':
-      return 'The connection was closed.'
+    case 'left':
+      return 'the room was closed'
     case 'outbox_full':
-      return 'Too many messages are waiting for the connection to come back.'
+      return 'too many messages are waiting for the connection'
     default:
       return error.message
   }
+}
+
+/**
+ * Whether sending the same message again can succeed: not when the message itself was refused (its
+ * content, its size, your rights). The composer keeps such messages from being sent in the first place.
+ */
+export function canRetry(error: RoomwireError | undefined): boolean {
+  return !['invalid_event', 'too_large', 'forbidden', 'bad_request'].includes(error?.code ?? '')
 }

@@ -1,8 +1,17 @@
 import { defineProtocol, RoomNameSchema } from '@roomwire/protocol'
 import * as z from 'zod'
 
-/** Longest chat message, in characters. */
-export const MAX_TEXT = 2000
+/** What people call you: 1 to 40 characters once trimmed. */
+export const DisplayNameSchema = z.string().trim().min(1).max(40)
+
+/** A chat message's text: 1 to 2,000 characters once trimmed. */
+export const ChatTextSchema = z.string().trim().min(1).max(2000)
+
+/**
+ * Who someone is: `uid`, a random id this browser keeps (so a reload or a rename is still the same person),
+ * and the name they go by. The server has no accounts in this demo, so both are the client's claim.
+ */
+export const PersonSchema = z.object({ uid: z.string().min(8).max(64), name: DisplayNameSchema })
 
 /**
  * The demo's protocol, declared once and used by its server (validation) and its UI (types): the example to
@@ -10,10 +19,13 @@ export const MAX_TEXT = 2000
  */
 export const chat = defineProtocol({
   events: {
-    chat: z.object({ text: z.string().trim().min(1).max(MAX_TEXT) }),
+    /**
+     * The author travels in the message, so history names who wrote it after they left, reloaded or
+     * renamed (issue 16): the server stamps only a connection id (`from`), which dies with the connection.
+     */
+    chat: z.object({ text: ChatTextSchema, author: PersonSchema }),
   },
-  presence: z.object({
-    name: z.string().trim().min(1).max(40),
+  presence: PersonSchema.extend({
     typing: z.boolean().optional(),
     /** In the lobby: the rooms this person has open, so everyone sees a room list with member counts. */
     rooms: z.array(RoomNameSchema).max(10).optional(),
@@ -21,6 +33,18 @@ export const chat = defineProtocol({
 })
 
 export type Chat = typeof chat
+export type Person = z.infer<typeof PersonSchema>
+
+function maxLength(schema: z.ZodString): number {
+  if (schema.maxLength === null) throw new Error('the schema declares no maximum length')
+  return schema.maxLength
+}
+
+/** Longest chat message, in characters (read from the schema, so the UI says what the server enforces). */
+export const MAX_TEXT = maxLength(ChatTextSchema)
+
+/** Longest display name, in characters. */
+export const MAX_NAME = maxLength(DisplayNameSchema)
 
 /** Every client joins this room; its presence carries names and open rooms. */
 export const LOBBY = 'lobby'

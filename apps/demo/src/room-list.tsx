@@ -1,33 +1,56 @@
-import { ROOM_NAME_PATTERN } from '@roomwire/protocol'
-import { type FormEvent, useId, useState } from 'react'
 import { DEFAULT_ROOMS, LOBBY } from './protocol'
 
 interface RoomListProps {
-  openRooms: string[]
+  openRooms: readonly string[]
   active: string
-  counts: Map<string, number>
-  online: string[]
+  counts: ReadonlyMap<string, number>
+  unread: ReadonlyMap<string, number>
   onOpen: (room: string) => void
-  onSelect: (room: string) => void
   onClose: (room: string) => void
 }
 
-export function RoomList({ openRooms, active, counts, online, onOpen, onSelect, onClose }: RoomListProps) {
+const people = (n: number) => (n === 1 ? '1 person here' : `${n} people here`)
+
+/** How a room button reads out: "general, 2 unread, 3 people here" (the number alone says nothing). */
+const labelOf = (room: string, count: number, unread: number) =>
+  `${room}${unread > 0 ? `, ${unread} unread` : ''}, ${people(count)}`
+
+/** A room's name, unread badge and head count, drawn; {@link labelOf} says it in words. */
+function RoomLabel({ room, count, unread }: { room: string; count: number; unread: number }) {
+  return (
+    <>
+      <span className="hash">#</span>
+      <span className="room-name">{room}</span>
+      {unread > 0 && <span className="unread">{unread > 99 ? '99+' : unread}</span>}
+      <span className="count" title={people(count)}>
+        <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+          <circle cx="8" cy="5.5" r="2.8" fill="currentColor" />
+          <path d="M2.5 14c.6-3 2.8-4.5 5.5-4.5s4.9 1.5 5.5 4.5z" fill="currentColor" />
+        </svg>
+        {count}
+      </span>
+    </>
+  )
+}
+
+export function RoomList({ openRooms, active, counts, unread, onOpen, onClose }: RoomListProps) {
   const known = [...new Set([...DEFAULT_ROOMS, ...counts.keys()])].filter((r) => r !== LOBBY).sort()
   const others = known.filter((r) => !openRooms.includes(r))
   return (
-    <nav className="sidebar" aria-label="Rooms">
-      <h2>Your rooms</h2>
+    <nav className="room-nav" aria-label="Rooms">
+      <h2 className="section-title">Your rooms</h2>
+      {openRooms.length === 0 && <p className="muted small">None open. Pick one below.</p>}
       <ul className="room-list">
         {openRooms.map((room) => (
           <li key={room} className={room === active ? 'active' : undefined}>
             <button
               type="button"
               className="room-button"
+              aria-label={labelOf(room, counts.get(room) ?? 0, unread.get(room) ?? 0)}
               aria-current={room === active ? 'page' : undefined}
-              onClick={() => onSelect(room)}
+              onClick={() => onOpen(room)}
             >
-              #{room} <span className="count">{counts.get(room) ?? 0}</span>
+              <RoomLabel room={room} count={counts.get(room) ?? 0} unread={unread.get(room) ?? 0} />
             </button>
             <button
               type="button"
@@ -35,69 +58,32 @@ export function RoomList({ openRooms, active, counts, online, onOpen, onSelect, 
               aria-label={`Leave #${room}`}
               onClick={() => onClose(room)}
             >
-              ×
+              <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+                <path d="M4 4l8 8M12 4l-8 8" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" />
+              </svg>
             </button>
           </li>
         ))}
       </ul>
       {others.length > 0 && (
         <>
-          <h2>More rooms</h2>
+          <h2 className="section-title">More rooms</h2>
           <ul className="room-list">
             {others.map((room) => (
               <li key={room}>
-                <button type="button" className="room-button" onClick={() => onOpen(room)}>
-                  #{room} <span className="count">{counts.get(room) ?? 0}</span>
+                <button
+                  type="button"
+                  className="room-button"
+                  aria-label={labelOf(room, counts.get(room) ?? 0, 0)}
+                  onClick={() => onOpen(room)}
+                >
+                  <RoomLabel room={room} count={counts.get(room) ?? 0} unread={0} />
                 </button>
               </li>
             ))}
           </ul>
         </>
       )}
-      <NewRoomForm onOpen={onOpen} />
-      <h2>Online ({online.length})</h2>
-      <ul className="online">
-        {online.map((person, i) => (
-          // Two people may pick the same name: the index keeps keys unique.
-          <li key={`${person}:${i}`}>{person}</li>
-        ))}
-      </ul>
     </nav>
-  )
-}
-
-function NewRoomForm({ onOpen }: { onOpen: (room: string) => void }) {
-  const [value, setValue] = useState('')
-  const [error, setError] = useState('')
-  const id = useId()
-  const submit = (event: FormEvent) => {
-    event.preventDefault()
-    const room = value.trim()
-    if (!ROOM_NAME_PATTERN.test(room) || room === LOBBY) {
-      setError('Use 1 to 128 letters, digits or _ - . : / @ (not "lobby").')
-      return
-    }
-    setError('')
-    setValue('')
-    onOpen(room)
-  }
-  return (
-    <form onSubmit={submit} className="new-room">
-      <label htmlFor={id}>Join or create a room</label>
-      <div className="row">
-        <input
-          id={id}
-          value={value}
-          onChange={(e) => setValue(e.target.value)}
-          aria-invalid={error !== ''}
-          aria-describedby={`${id}-error`}
-          placeholder="e.g. design"
-        />
-        <button type="submit">Open</button>
-      </div>
-      <p id={`${id}-error`} className="error" role="alert">
-        {error}
-      </p>
-    </form>
   )
 }

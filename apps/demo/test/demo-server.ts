@@ -19,9 +19,9 @@ export async function freePort(): Promise<number> {
 
 /**
  * The reference server (`roomwire-server`, run from source) serving the built demo and its protocol, as
- * `pnpm start` does with the built packages.
+ * `pnpm start` does with the built packages; `flags` go to the server (`--rooms-history-size 20`).
  */
-export async function startDemoServer(port: number): Promise<ChildProcess> {
+export async function startDemoServer(port: number, flags: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -39,8 +39,10 @@ export async function startDemoServer(port: number): Promise<ChildProcess> {
       `${demo}src/protocol.ts`,
       '--log-level',
       'warn',
+      ...flags,
     ],
-    { cwd: demo, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Without the developer's ROOMWIRE_* settings: the server refuses unknown ones, and the test sets its own.
+    { cwd: demo, stdio: ['ignore', 'pipe', 'pipe'], env: withoutServerConfig(process.env) },
   )
   let output = ''
   child.stdout?.on('data', (chunk) => {
@@ -64,6 +66,10 @@ export async function startDemoServer(port: number): Promise<ChildProcess> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+}
+
+function withoutServerConfig(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('ROOMWIRE_')))
 }
 
 /** Stop the server as an operator would (SIGTERM: graceful shutdown), and wait for it to exit. */
