@@ -78,8 +78,9 @@ function Chat({ name, onRename }: { name: string; onRename: () => void }) {
         ))}
       </main>
       <footer className="note">
-        Messages are kept in the server's memory (the last 100 per room): a restart forgets them unless the
-        server is configured with Redis (<code>redis_url</code>).
+        Messages are kept in the server's memory (the last 100 per room). A graceful restart keeps them when
+        the server has a state file (<code>state_file</code>, as <code>pnpm start</code> sets) or Redis (
+        <code>redis_url</code>); a crash forgets them.
       </footer>
     </div>
   )

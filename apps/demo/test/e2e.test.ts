@@ -78,7 +78,7 @@ async function say(page: Page, text: string) {
 }
 
 describe('demo chat in Chromium', () => {
-  it('two people chat, survive going offline and a server restart, and see every message once, in order', async () => {
+  it('two people chat, survive going offline and a server restart that keeps the rooms, and see every message once, in order', async () => {
     const ada = await person('Ada')
     // Bob's browser reaches the server through a link the test can cut.
     const bob = await person('Bob', bobsLink.port)
@@ -124,7 +124,8 @@ describe('demo chat in Chromium', () => {
     await expect.poll(() => texts(bob.page), { timeout: 30_000 }).toEqual(all)
     await expect.poll(() => texts(ada.page)).toEqual(all)
 
-    // The server restarts; both reconnect by themselves and chat again.
+    // The server restarts; both reconnect by themselves and chat again. Its state file kept the rooms:
+    // both resume where they were, and nobody is told that messages are gone.
     await stopDemoServer(server)
     for (const { page } of [ada, bob]) {
       await expect.poll(() => page.locator('[data-status="open"]').count()).toBe(0)
@@ -136,6 +137,10 @@ describe('demo chat in Chromium', () => {
     await say(bob.page, 'Back after the restart')
     await expect.poll(() => texts(ada.page), { timeout: 15_000 }).toContain('Back after the restart')
     expect((await texts(ada.page)).filter((t) => t === 'Back after the restart')).toHaveLength(1)
+    for (const { page } of [ada, bob]) expect(await general(page).locator('.notice').count()).toBe(0)
+    // A page loaded after the restart (the name is remembered) gets the history from before it too.
+    await ada.page.reload()
+    await expect.poll(() => texts(ada.page), { timeout: 15_000 }).toEqual([...all, 'Back after the restart'])
     expect(pageErrors).toEqual([])
   })
 })
