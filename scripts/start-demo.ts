@@ -1,7 +1,8 @@
 /**
  * `pnpm start`: the demo chat, served by the reference server. Only the page is built (Vite, quiet); the
  * server runs from source, so the first thing a user sees once it is up is the URL to open (issue #16).
- * Arguments go to roomwire-server: `pnpm start --port 3000`.
+ * Arguments go to roomwire-server: `pnpm start --port 3000`. The rooms are kept in
+ * `apps/demo/roomwire-state.jsonl` across a restart of the server.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +16,13 @@ const built = spawnSync(`${demo}/node_modules/.bin/vite`, ['build', '--logLevel'
 })
 if (built.status !== 0) process.exit(built.status ?? 1)
 
+const args = process.argv.slice(2)
+// The demo's rooms outlive a restart of its server (Ctrl-C, then pnpm start again): the memory adapter
+// keeps them in a state file in the demo's folder (gitignored). With Redis there is nothing to keep.
+const redis =
+  args.some((arg) => arg.startsWith('--redis-url')) || process.env.ROOMWIRE_REDIS_URL !== undefined
+const stateFile = redis ? [] : ['--state-file', 'apps/demo/roomwire-state.jsonl']
+
 const server = spawn(
   process.execPath,
   [
@@ -26,7 +34,8 @@ const server = spawn(
     'apps/demo/dist',
     '--protocol',
     'apps/demo/src/protocol.ts',
-    ...process.argv.slice(2),
+    ...stateFile,
+    ...args,
   ],
   { cwd: root, stdio: 'inherit' },
 )

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { report, waitUntil } from './support/budget'
 import { CLIENT } from './support/delivery-cluster'
@@ -135,9 +138,13 @@ describe('issue 13, case 1: Redis mode loses nothing at publishers, with no faul
 })
 
 describe('issue 13, case 2: a user back 10 s after a restart', () => {
-  /** A and B in a memory-adapter server process; B is held offline through its link while A carries on. */
-  async function scene() {
-    const server = await processNode({ historySize: 100 })
+  /**
+   * A and B in a memory-adapter server process (with a state file when `persistent`); B is held offline
+   * through his link while A carries on.
+   */
+  async function scene({ persistent }: { persistent: boolean }) {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'roomwire-rel-')), 'state.jsonl')
+    const server = await processNode({ historySize: 100, ...(persistent ? { stateFile } : {}) })
     const route = () => (server.up ? server.port : undefined)
     const alice = await member(0, route, 'lobby')
     const bob = await member(1, route, 'lobby')
@@ -149,7 +156,10 @@ describe('issue 13, case 2: a user back 10 s after a restart', () => {
       for (let i = 0; i < count; i++) await alice.publish(`a${++n}`, false, publishes)
     }
     const restart = async (signal: 'SIGTERM' | 'SIGKILL') => {
-      losses.push({ t: now(), kind: signal === 'SIGTERM' ? 'clean' : 'crash', what: `server ${signal}` })
+      // A graceful restart with a state file keeps the room: no loss. A crash loses it either way.
+      if (!(persistent && signal === 'SIGTERM')) {
+        losses.push({ t: now(), kind: signal === 'SIGTERM' ? 'clean' : 'crash', what: `server ${signal}` })
+      }
       await server.stop(signal)
       // Bob's connection is gone by now (1001 after the notice, or dead): he stays away.
       bob.link.goOffline()
@@ -161,11 +171,46 @@ describe('issue 13, case 2: a user back 10 s after a restart', () => {
         },
       )
     }
-    return { server, alice, bob, publishes, losses, publish, restart, sent: () => n }
+    const epochs = () => [alice, bob].map((c) => c.room?.getSnapshot().epoch)
+    return { server, alice, bob, publishes, losses, publish, restart, epochs, stateFile }
   }
 
-  it('gives a user who comes back after a clean restart (SIGTERM) every message published meanwhile, once, in order, and no resync', async () => {
-    const { alice, bob, publishes, losses, publish, restart } = await scene()
+  it('gives a user who comes back after a clean restart (SIGTERM) with a state file every message published meanwhile, once, in order, in the same epoch and with no resync', async () => {
+    const { alice, bob, publishes, losses, publish, restart, epochs } = await scene({ persistent: true })
+    await publish(3)
+    await vi.waitFor(() => expect(keys(bob)).toHaveLength(3))
+    const [epoch] = epochs()
+    await restart('SIGTERM')
+    await publish(5)
+    bob.link.online()
+    await waitUntil(() => keys(bob).length >= 8, 6000)
+    expect(keys(bob)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8'])
+    expect(seqs(bob)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    // The server kept the room's epoch and seq: both resumed with recovered: true.
+    expect(epochs()).toEqual([epoch, epoch])
+    expect(resyncs(bob)).toEqual([])
+    expect(resyncs(alice)).toEqual([])
+    expect(verdict(traceOf([alice, bob], publishes, losses, 100))).toEqual([])
+  }, 60_000)
+
+  it('gives a user who was away across two clean restarts with a state file, with messages published in between, every one of them once, in order, and no resync', async () => {
+    const { alice, bob, publishes, losses, publish, restart } = await scene({ persistent: true })
+    await publish(2)
+    await vi.waitFor(() => expect(keys(bob)).toHaveLength(2))
+    await restart('SIGTERM')
+    await publish(2) // a3, a4: acked in the second process
+    await restart('SIGTERM')
+    await publish(2)
+    bob.link.online()
+    await waitUntil(() => keys(bob).length >= 6, 6000)
+    expect(keys(bob)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'a6'])
+    expect(resyncs(bob)).toEqual([])
+    expect(resyncs(alice)).toEqual([])
+    expect(verdict(traceOf([alice, bob], publishes, losses, 100))).toEqual([])
+  }, 60_000)
+
+  it('gives a user who comes back after a clean restart (SIGTERM) without a state file every message of the new epoch, once, in order, and one resync', async () => {
+    const { alice, bob, publishes, losses, publish, restart } = await scene({ persistent: false })
     await publish(3)
     await vi.waitFor(() => expect(keys(bob)).toHaveLength(3))
     await restart('SIGTERM')
@@ -173,14 +218,14 @@ describe('issue 13, case 2: a user back 10 s after a restart', () => {
     bob.link.online()
     await waitUntil(() => keys(bob).length >= 8, 6000)
     expect(keys(bob)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8'])
-    // Nothing acknowledged was lost: the notice came after every acked message (PROTOCOL.md, `system`).
-    expect(resyncs(bob)).toEqual([])
-    expect(resyncs(alice)).toEqual([])
+    // The notice each saw proves nothing about the new epoch (PROTOCOL.md, change 11).
+    expect(resyncs(bob)).toEqual([expect.objectContaining({ reason: 'epoch', seq: 0 })])
+    expect(resyncs(alice)).toEqual([expect.objectContaining({ reason: 'epoch', seq: 0 })])
     expect(verdict(traceOf([alice, bob], publishes, losses, 100))).toEqual([])
   }, 60_000)
 
   it('gives a user who comes back after a crash (SIGKILL) every message of the new epoch, once, in order, and one resync', async () => {
-    const { alice, bob, publishes, losses, publish, restart } = await scene()
+    const { alice, bob, publishes, losses, publish, restart } = await scene({ persistent: false })
     await publish(3)
     await vi.waitFor(() => expect(keys(bob)).toHaveLength(3))
     await restart('SIGKILL')
@@ -193,9 +238,10 @@ describe('issue 13, case 2: a user back 10 s after a restart', () => {
   }, 60_000)
 
   it("tells a user who was away across two restarts to resync, though it saw the first one's shutdown notice", async () => {
-    // PROTOCOL.md's exemption (no resync when the new epoch replays from seq 1 and the previous connection
-    // saw the shutdown notice) cannot see an epoch that lived and died while the client was away.
-    const { alice, bob, publishes, losses, publish, restart } = await scene()
+    // PROTOCOL.md's old exemption (no resync when the new epoch replays from seq 1 and the previous
+    // connection saw the shutdown notice) could not see an epoch that lived and died while the client was
+    // away; change 11 removed it.
+    const { alice, bob, publishes, losses, publish, restart } = await scene({ persistent: false })
     await publish(2)
     await vi.waitFor(() => expect(keys(bob)).toHaveLength(2))
     await restart('SIGTERM')
@@ -205,8 +251,29 @@ describe('issue 13, case 2: a user back 10 s after a restart', () => {
     bob.link.online()
     await waitUntil(() => keys(bob).includes('a4'), 6000)
     expect(keys(bob).includes('a3') || resyncs(bob).length > 0).toBe(true)
-    // About Bob only: Alice's own resync after the clean restart is the previous test's subject.
+    // About Bob only: Alice's own resyncs are the other tests' subject.
     expect(verdict(traceOf([alice, bob], publishes, losses, 100), [bob.index])).toEqual([])
+  }, 60_000)
+
+  it('starts a new epoch after a crash that followed a restore from the state file, and tells the user back late to resync', async () => {
+    const { alice, bob, publishes, losses, publish, restart, epochs, stateFile } = await scene({
+      persistent: true,
+    })
+    await publish(2)
+    await vi.waitFor(() => expect(keys(bob)).toHaveLength(2))
+    const [epoch] = epochs()
+    await restart('SIGTERM')
+    // Restored: the file is gone, so the crash below cannot bring back a stale snapshot.
+    expect(existsSync(stateFile)).toBe(false)
+    await publish(1) // a3: acked in the restored epoch, then lost with the crash
+    await restart('SIGKILL')
+    await publish(1)
+    bob.link.online()
+    await waitUntil(() => keys(bob).includes('a4'), 6000)
+    expect(epochs()[1]).not.toBe(epoch)
+    expect(resyncs(bob)).toEqual([expect.objectContaining({ reason: 'epoch', seq: 0 })])
+    expect(keys(bob)).toEqual(['a1', 'a2', 'a4'])
+    expect(verdict(traceOf([alice, bob], publishes, losses, 100))).toEqual([])
   }, 60_000)
 })
 

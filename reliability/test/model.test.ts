@@ -93,7 +93,7 @@ const slack = 120_000
 describe('the delivery judge: one server process, memory adapter', () => {
   // A small history, so that clients back late also meet recovered: false and resync.
   const state = cluster({ adapter: 'memory', nodes: 1, historySize: 8, maxClients: 4 })
-  const seconds = totalSeconds * 0.4
+  const seconds = totalSeconds * 0.3
   it(
     'delivers every acked message to every member that stays joined once and in seq order, or tells it to resync only when the server really lost it',
     async () => {
@@ -103,10 +103,23 @@ describe('the delivery judge: one server process, memory adapter', () => {
   )
 })
 
+describe('the delivery judge: one server process, memory adapter with a state file', () => {
+  // SIGTERM keeps the room (same epoch, recovered: true, no resync); SIGKILL after a restore starts anew.
+  const state = cluster({ adapter: 'memory', nodes: 1, historySize: 8, maxClients: 4, stateFile: true })
+  const seconds = totalSeconds * 0.2
+  it(
+    'delivers every acked message to every member that stays joined once and in seq order across graceful restarts in the same epoch, or tells it to resync only when a crash or the history really lost it',
+    async () => {
+      await checkModel(state.cluster!, 'memory with a state file', seconds)
+    },
+    seconds * 1000 + slack,
+  )
+})
+
 describe('the delivery judge: two server processes, Redis adapter', () => {
   // A history longer than any run (at most 12 publishes of 10): every reset must then carry seq 0.
   const state = cluster({ adapter: 'redis', nodes: 2, historySize: 200, maxClients: 4 })
-  const seconds = totalSeconds * 0.6
+  const seconds = totalSeconds * 0.5
   it(
     'delivers every acked message to every member that stays joined once and in seq order across nodes, Redis restarts, stalls and SIGTERM, or tells it to resync only when Redis really lost it',
     async () => {

@@ -1,5 +1,14 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { type Client, createClient, type ResyncInfo, type Room, type RoomMessage } from '@roomwire/client'
-import { createMemoryAdapter, createRoomServer, type RoomAdapter, type RoomServer } from '@roomwire/server'
+import {
+  createMemoryAdapter,
+  createRoomServer,
+  fileState,
+  type RoomAdapter,
+  type RoomServer,
+} from '@roomwire/server'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { report } from './support/budget'
 
@@ -92,16 +101,19 @@ function maxPerBucket(n: number): number {
 }
 
 describe('restart', () => {
-  it('200 clients reconnect spread out by jitter, rejoin the new epoch, and get no resync after a graceful restart', async () => {
+  it('200 clients reconnect spread out by jitter, resume the same epoch, and get no resync after a graceful restart with a state file', async () => {
     const N = 200
-    const first = await startServer(0)
+    // As the reference server's --state-file: the room's epoch, seq and history outlive the process.
+    const file = join(mkdtempSync(join(tmpdir(), 'roomwire-restart-')), 'state.jsonl')
+    const persistent = () => createMemoryAdapter({ persist: fileState(file) })
+    const first = await startServer(0, persistent())
     const f = fleet(first.port, N)
     await Promise.all(f.rooms.map((room) => room.ready))
     const epoch = (await first.server.roomInfo('lobby'))!.epoch
     await f.rooms[0]!.publish('e', 'before')
     await vi.waitFor(() => expect(f.received.every((r) => r.length === 1)).toBe(true))
 
-    const second = await restart(first.server, first.port)
+    const second = await restart(first.server, first.port, persistent())
     await vi.waitFor(() => expect(f.clients.every((c) => c.status === 'open')).toBe(true), {
       timeout: 15_000,
     })
@@ -128,15 +140,14 @@ describe('restart', () => {
     expect(f.plannedRetry.filter((t) => t >= second.closedAtWall)).toHaveLength(N)
     expect(Math.max(...counts)).toBeLessThanOrEqual(limit)
     expect(Math.max(...planned)).toBeLessThanOrEqual(limit)
-    // The memory store lost the room, so a new epoch; but every client saw the shutdown notice before its
-    // close, and nothing was acked after it (PROTOCOL.md, `system`): nothing can be missing, so no resync.
-    const newEpoch = (await second.server.roomInfo('lobby'))!.epoch
-    expect(newEpoch).not.toBe(epoch)
-    expect(f.rooms.every((room) => room.getSnapshot().epoch === newEpoch)).toBe(true)
+    // The room was saved after the notice and after every ack (PROTOCOL.md, `system`), and restored: the
+    // same epoch, every client recovered, nothing to refetch.
+    expect((await second.server.roomInfo('lobby'))!.epoch).toBe(epoch)
+    expect(f.rooms.every((room) => room.getSnapshot().epoch === epoch)).toBe(true)
     expect(f.resyncs.flat()).toEqual([])
-    await expect(f.rooms[5]!.publish('e', 'after')).resolves.toEqual({ seq: 1 })
+    await expect(f.rooms[5]!.publish('e', 'after')).resolves.toEqual({ seq: 2 })
     await vi.waitFor(() => expect(f.received.every((r) => r.length === 2)).toBe(true))
-    expect(f.received.every((r) => r[1]!.seq === 1 && r[1]!.data === 'after')).toBe(true)
+    expect(f.received.every((r) => r[1]!.seq === 2 && r[1]!.data === 'after')).toBe(true)
   }, 60_000)
 
   it('without jitter the same restart is a herd that breaks the bound (control)', async () => {

@@ -61,8 +61,8 @@ export function Sidebar(props: SidebarProps) {
       </div>
       <MeCard me={props.me} onRename={props.onRename} />
       <p className="fineprint">
-        History lives in the server's memory, the last 100 messages per room: a restart forgets it unless the
-        server keeps its state (Redis).
+        History lives in the server's memory, the last 100 messages per room. A graceful restart keeps it when
+        the server has a state file (as <code>pnpm start</code> sets) or Redis; a crash forgets it.
       </p>
     </aside>
   )

@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
@@ -17,9 +20,13 @@ export async function freePort(): Promise<number> {
   return address.port
 }
 
+/** The demo server's state file for this test run (`pnpm start` keeps its own in apps/demo). */
+const stateFile = join(mkdtempSync(join(tmpdir(), 'roomwire-demo-')), 'roomwire-state.jsonl')
+
 /**
- * The reference server (`roomwire-server`, run from source) serving the built demo and its protocol, as
- * `pnpm start` does with the built packages; `flags` go to the server (`--rooms-history-size 20`).
+ * The reference server (`roomwire-server`, run from source) serving the built demo and its protocol, with
+ * a state file, as `pnpm start` does with the built packages: each start resumes the rooms the last
+ * graceful stop saved. `flags` go to the server (`--rooms-history-size 20`).
  */
 export async function startDemoServer(port: number, flags: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn(
@@ -37,6 +44,8 @@ export async function startDemoServer(port: number, flags: readonly string[] = [
       `${demo}dist`,
       '--protocol',
       `${demo}src/protocol.ts`,
+      '--state-file',
+      stateFile,
       '--log-level',
       'warn',
       ...flags,

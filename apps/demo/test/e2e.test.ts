@@ -506,12 +506,17 @@ describe('demo chat in Chromium', () => {
     const all = ['Before the restart', 'Me too', 'After the restart', 'Bob, you missed this']
     await expect.poll(() => texts(bob.page, 'restart')).toEqual(all)
     expect(await texts(ada.page, 'restart')).toEqual(all)
-    // Whether a restart costs a resync is the server's contract (PROTOCOL.md): the warning shows exactly
-    // where the room emitted one.
+    // The demo server runs with a state file, as `pnpm start` does: a graceful restart keeps the room's
+    // epoch, so nobody was told to resync and no loss warning shows; the warning follows the room's
+    // resync events exactly (PROTOCOL.md).
     for (const person of [ada, bob]) {
       const seen = await resyncs(person.page, 'restart')
+      expect(seen).toEqual([])
       await expect.poll(() => lossNotices(person.page, 'restart').count()).toBe(seen.length > 0 ? 1 : 0)
       expect(errorsBesidesOutage(person)).toEqual([])
     }
+    // And the history from before the restart is still the server's: a page loaded now replays it.
+    await bob.page.reload()
+    await expect.poll(() => texts(bob.page, 'restart')).toEqual(all)
   })
 })

@@ -65,8 +65,6 @@ class ClientImpl {
   /** The current attempt is the one token refresh a 4001 allows. */
   #refreshingToken = false
   #welcome: WelcomeMessage | null = null
-  /** The current connection received the server's `shutdown` notice (rooms judge a new epoch by it). */
-  #sawShutdown = false
   /** Runs from `welcome` for `healthyAfterMs`; the connection is healthy once it ran out and rooms settled. */
   readonly #health: HealthWait
   #detachBrowser: (() => void) | null = null
@@ -214,17 +212,14 @@ class ClientImpl {
   #lostConnection(): void {
     this.#welcome = null
     this.#health.stop()
-    const sawShutdown = this.#sawShutdown
-    this.#sawShutdown = false
     for (const request of this.#requests.takeAll()) request.disconnect()
-    for (const room of this.#rooms.values()) room.disconnected(sawShutdown)
+    for (const room of this.#rooms.values()) room.disconnected()
     this.#patch({ id: null, user: null })
   }
 
   #onWelcome(welcome: WelcomeMessage): void {
     this.#welcome = welcome
     this.#everOpen = true
-    this.#sawShutdown = false
     // The close-code table: a `welcome` between 1008 closes restarts their count. The backoff's attempt
     // counter waits until the connection proved healthy (#checkHealthy).
     this.#policyCloses = 0
@@ -395,10 +390,9 @@ class ClientImpl {
       case 'left':
         this.#requests.take(message.ref)
         return
+      // A notice (`shutdown` among them) changes nothing the client keeps: the close that follows is
+      // handled by its code, and what a restart cost is told by the next `joined` (PROTOCOL.md).
       case 'system':
-        // Every publish acknowledged before it was written before it (PROTOCOL.md, "Server to client").
-        if (message.code === 'shutdown') this.#sawShutdown = true
-        return
       case 'pong':
       case 'welcome':
         return

@@ -1,13 +1,11 @@
 import type { JoinedMessage } from '@roomwire/protocol'
 import type { ResyncInfo } from './types'
 
-/** Where a room stood before a `joined`: its last seen (`epoch`, `seq`) and how its last connection ended. */
+/** Where a room stood before a `joined`: its last seen (`epoch`, `seq`). */
 export interface LastSeen {
   /** null before the room's first `joined`. */
   readonly epoch: string | null
   readonly seq: number
-  /** The connection the room was last joined on saw the server's `shutdown` notice before it closed. */
-  readonly cleanEnd: boolean
 }
 
 /** What a `joined` means for the room: its new last seen `seq`, whether the epoch changed, and a resync. */
@@ -21,20 +19,16 @@ export interface Resume {
  * The rules of PROTOCOL.md ("What an SDK client does") for a `joined`: last seen becomes
  * `joined.seq - joined.replay`, since the replay fills it up to `joined.seq`; `resync` only when
  * messages may really be gone:
- * - a new epoch, unless the replay starts at its seq 1 and the last connection saw `shutdown` (then
- *   nothing of the old epoch was acknowledged after what this client got);
+ * - a new epoch, always: the client cannot tell from its side whether the new epoch directly follows
+ *   the one it saw, or other epochs lived and died while it was away (issue 13; a server that restarts
+ *   without losing anything keeps the room's epoch);
  * - the same epoch with `recovered: false`, or with a replay that starts past what was seen.
  */
 export function resume(last: LastSeen, joined: JoinedMessage): Resume {
   const base = joined.seq - (joined.replay ?? 0)
   if (last.epoch === null) return { seq: base, newEpoch: true, resync: null }
   if (joined.epoch !== last.epoch) {
-    const clean = last.cleanEnd && base === 0
-    return {
-      seq: base,
-      newEpoch: true,
-      resync: clean ? null : { reason: 'epoch', epoch: joined.epoch, seq: base },
-    }
+    return { seq: base, newEpoch: true, resync: { reason: 'epoch', epoch: joined.epoch, seq: base } }
   }
   // Same epoch: what was seen stays seen (a replay may start earlier than needed).
   const seq = Math.max(last.seq, base)

@@ -56,8 +56,6 @@ export class RoomImpl {
   #epoch: string | null = null
   /** Joined on the current connection: room frames before its `joined` are not for this member. */
   #joinedHere = false
-  /** The connection the room was last joined on saw the server's `shutdown` notice before it closed. */
-  #cleanEnd = false
   readonly #members: Members
   readonly #order: MessageOrder
   readonly #outbox: Outbox
@@ -310,12 +308,8 @@ export class RoomImpl {
     this.#host.settled()
   }
 
-  /**
-   * The connection is gone: what was in flight waits for the rejoin. `sawShutdown`: it received the
-   * server's `shutdown` notice, which a new epoch at the next `joined` is then measured against.
-   */
-  disconnected(sawShutdown: boolean): void {
-    if (this.#joinedHere) this.#cleanEnd = sawShutdown
+  /** The connection is gone: what was in flight waits for the rejoin. */
+  disconnected(): void {
     this.#joinedHere = false
     this.#joinRef = null
     this.#joinRetry.cancel()
@@ -383,12 +377,11 @@ export class RoomImpl {
     this.#forgetJoin()
     this.#joinAnswered = true
     this.#joinRetry.succeeded()
-    const next = resume({ epoch: this.#epoch, seq: this.#order.seq, cleanEnd: this.#cleanEnd }, message)
+    const next = resume({ epoch: this.#epoch, seq: this.#order.seq }, message)
     // Seqs of another epoch say nothing about this one: drop what was held.
     if (next.newEpoch) this.#order.clear()
     this.#order.rebase(next.seq, message.seq)
     this.#epoch = message.epoch
-    this.#cleanEnd = false
     this.#joinedHere = true
     this.#refused(this.#members.begin(message.members, message.more === true))
     this.#snapshot = null

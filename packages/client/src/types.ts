@@ -241,14 +241,15 @@ export type RoomMessage<P extends Protocol = UntypedProtocol> = {
 
 /**
  * Why a room's messages may have a hole the client cannot fill, and where delivery goes on. It is
- * emitted only when messages may really be gone (PROTOCOL.md, "What an SDK client does"); a clean
- * server restart (the `shutdown` notice seen, the new epoch replayed from its seq 1) emits none.
+ * emitted only when messages may really be gone (PROTOCOL.md, "What an SDK client does"); a server
+ * restart that kept the room's state (its epoch and seq) emits none.
  */
 export interface ResyncInfo {
   /**
    * - `not_recovered`: a rejoin in the same epoch could not replay everything after the last seen `seq`
    *   (`recovered: false`, history too short);
-   * - `epoch`: a rejoin found a new epoch (the server lost the room's sequence, as in a crash);
+   * - `epoch`: a rejoin found a new epoch (the server lost the room's sequence: a crash, or a restart
+   *   without a state file);
    * - `reset`: the server said so while the room was joined (its store lost the room);
    * - `gap`: a missing `seq` did not arrive, not even after a rejoin for it, and was skipped.
    */

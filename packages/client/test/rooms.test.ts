@@ -144,7 +144,7 @@ describe('rooms', () => {
     client.close()
   })
 
-  it('a new epoch without a shutdown notice resets the last seen seq and surfaces resync', async () => {
+  it('a new epoch resets the last seen seq and surfaces resync', async () => {
     const { server, client, room, seqs } = await joined()
     const resyncs: unknown[] = []
     room.on('resync', (info) => resyncs.push(info))

@@ -17,7 +17,7 @@ import {
 import { RoomServerError } from './errors'
 import { createMemoryAdapter } from './memory-adapter'
 import { createRedisAdapter } from './redis/redis-adapter'
-import { createRoomServer } from './room-server'
+import { createRoomServer, type RoomServer } from './room-server'
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -47,8 +47,9 @@ ${rows.join('\n')}
 }
 
 /**
- * The adapter for a configuration: the in-memory default (with its `memory.*` bounds), or the Redis
- * cluster adapter when `redis_url` is set (several processes sharing one Redis act as one server).
+ * The adapter for a configuration: the in-memory default (with its `memory.*` bounds and `state_file`),
+ * or the Redis cluster adapter when `redis_url` is set (several processes sharing one Redis act as one
+ * server).
  */
 function adapterFor(config: ServerConfig, logger: Logger): RoomAdapter {
   if (config.redis_url === undefined) return createMemoryAdapter(configToMemoryOptions(config))
@@ -148,13 +149,22 @@ async function main(argv: string[]): Promise<number> {
   // Redacts tokens and Authorization headers like an embedded server's logger (REDACT, logger.ts).
   const logger = await cliLogger(options.logLevel ?? 'info')
   exitOnBug(logger)
-  const adapter = adapterFor(config, logger)
-  const server = createRoomServer({
-    ...options,
-    logger,
-    adapter,
-    ...(protocol === undefined ? {} : { protocol }),
-  })
+  let server: RoomServer
+  try {
+    // The memory adapter restores its state file here, before the server listens.
+    server = createRoomServer({
+      ...options,
+      logger,
+      adapter: adapterFor(config, logger),
+      ...(protocol === undefined ? {} : { protocol }),
+    })
+  } catch (err) {
+    if (err instanceof RoomServerError) {
+      process.stderr.write(`roomwire-server: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
   const timeoutMs = (config.shutdown_timeout_secs as number) * 1000
   // Signal handlers go in before the server listens, so a signal at any moment shuts down gracefully.
   let stopped: (code: number) => void = () => {}
@@ -183,9 +193,13 @@ async function main(argv: string[]): Promise<number> {
   try {
     await server.ready
   } catch (err) {
-    process.stderr.write(listenFailure(options.host, options.port, err as NodeJS.ErrnoException))
+    process.stderr.write(
+      err instanceof RoomServerError
+        ? `roomwire-server: ${err.message}\n`
+        : listenFailure(options.host, options.port, err as NodeJS.ErrnoException),
+    )
     await server.close({ timeoutMs: 0 })
-    return 1
+    return err instanceof RoomServerError ? 2 : 1
   }
   if (!stopping) {
     const address = server.address()!

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { parseTrustedProxies } from './client-address'
 import { RoomServerError } from './errors'
 import type { MemoryAdapterOptions } from './memory-adapter'
 import type { RoomServerOptions } from './options'
+import { fileState } from './state-file'
 
 type Kind =
   | 'port'
@@ -18,6 +19,7 @@ type Kind =
   | 'level'
   | 'dir'
   | 'file'
+  | 'path'
 
 interface KeySpec {
   kind: Kind
@@ -134,6 +136,10 @@ export const CONFIG_KEYS = {
     default: 10_000,
     doc: 'without redis_url: empty rooms kept for resume (the one empty longest is freed first)',
   },
+  state_file: {
+    kind: 'path',
+    doc: "without redis_url: a file that keeps every room's epoch, seq and history across a graceful restart (read and deleted at start, written at shutdown)",
+  },
   'rooms.max_presence_bytes': {
     kind: 'posint',
     default: 2048,
@@ -238,6 +244,7 @@ const EXPECTED: Record<Kind, string> = {
   level: `one of ${LEVELS.join(', ')}`,
   dir: 'the path of an existing directory',
   file: 'the path of an existing file',
+  path: 'a file path in an existing directory (not a directory itself)',
 }
 
 function invalid(key: string, source: string, value: unknown, expected: string): RoomServerError {
@@ -299,6 +306,14 @@ function parseValue(key: ConfigKey, raw: unknown, source: string, fromText: bool
       if (typeof value !== 'string' || value === '') throw fail()
       const file = resolve(cwd, value)
       if (!existsSync(file) || !statSync(file).isFile()) throw fail()
+      return file
+    }
+    case 'path': {
+      if (typeof value !== 'string' || value === '') throw fail()
+      const file = resolve(cwd, value)
+      const folder = dirname(file)
+      if (!existsSync(folder) || !statSync(folder).isDirectory()) throw fail()
+      if (existsSync(file) && statSync(file).isDirectory()) throw fail()
       return file
     }
     case 'dir': {
@@ -477,6 +492,13 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
       'Invalid configuration: auth.required is true but neither auth.jwt_secret nor auth.jwks_url is set',
     )
   }
+  // Redis already outlives every process: a state file beside it would restore rooms Redis still holds.
+  if (config.state_file !== undefined && config.redis_url !== undefined) {
+    throw new RoomServerError(
+      'invalid_config',
+      'Invalid configuration: state_file is for the memory adapter; with redis_url the rooms live in Redis, which keeps their epoch, seq and history across restarts already: remove state_file',
+    )
+  }
   return { config, file: read }
 }
 
@@ -534,10 +556,15 @@ export function configToOptions(config: ServerConfig): RoomServerOptions & { por
   return options
 }
 
-/** The memory adapter's options from a loaded configuration (used when `redis_url` is not set). */
+/**
+ * The memory adapter's options from a loaded configuration (used when `redis_url` is not set); with
+ * `state_file`, rooms are kept in that file across a graceful restart ({@link fileState}).
+ */
 export function configToMemoryOptions(config: ServerConfig): MemoryAdapterOptions {
-  return {
+  const options: MemoryAdapterOptions = {
     maxHistoryBytes: config['memory.max_history_bytes'] as number,
     maxIdleRooms: config['memory.max_idle_rooms'] as number,
   }
+  if (typeof config.state_file === 'string') options.persist = fileState(config.state_file)
+  return options
 }

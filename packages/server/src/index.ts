@@ -33,3 +33,5 @@ export {
   type RoomServerOptions,
 } from './options'
 export { type CloseOptions, createRoomServer, type RoomInfo, type RoomServer } from './room-server'
+export type { RoomPersistence, RoomSnapshot } from './room-snapshot'
+export { fileState } from './state-file'

@@ -16,6 +16,13 @@ import type {
 import { RoomServerError } from './errors'
 import { HistoryRing } from './history'
 import { type BudgetedHistory, HistoryBudget } from './history-budget'
+import {
+  checkRoomSnapshots,
+  type RestoredFrame,
+  type RoomPersistence,
+  type RoomSnapshot,
+  restoredFrames,
+} from './room-snapshot'
 
 /** Options of {@link createMemoryAdapter}. Sizes are bytes. */
 export interface MemoryAdapterOptions {
@@ -33,10 +40,19 @@ export interface MemoryAdapterOptions {
    * @default 10_000
    */
   maxIdleRooms?: number
+  /**
+   * Keep every room's epoch, seq and history across a graceful restart ({@link fileState} keeps them in
+   * a file): `load` is called once at attach, `save` once by `close()`, which the server calls only at
+   * the end of a graceful `close()`. Clients that come back then resume in the same epoch with
+   * `recovered: true` and get exactly what they missed. Without it a restart starts every room in a new
+   * epoch, and each client that comes back gets a `resync`.
+   * @default undefined (the rooms die with the process)
+   */
+  persist?: RoomPersistence
 }
 
 /** Defaults of {@link MemoryAdapterOptions}. */
-export const DEFAULT_MEMORY_ADAPTER_OPTIONS: Required<MemoryAdapterOptions> = {
+export const DEFAULT_MEMORY_ADAPTER_OPTIONS: Required<Omit<MemoryAdapterOptions, 'persist'>> = {
   maxHistoryBytes: 134_217_728,
   maxIdleRooms: 10_000,
 }
@@ -55,9 +71,9 @@ export function newEpoch(): string {
   return `e_${randomBytes(9).toString('base64url')}`
 }
 
-function checkOptions(options: MemoryAdapterOptions): Required<MemoryAdapterOptions> {
+function checkOptions(options: MemoryAdapterOptions): typeof DEFAULT_MEMORY_ADAPTER_OPTIONS {
   const resolved = { ...DEFAULT_MEMORY_ADAPTER_OPTIONS }
-  for (const key of Object.keys(resolved) as (keyof MemoryAdapterOptions)[]) {
+  for (const key of Object.keys(resolved) as (keyof typeof DEFAULT_MEMORY_ADAPTER_OPTIONS)[]) {
     const value = options[key]
     if (value === undefined) continue
     if (!Number.isSafeInteger(value) || value < 1) {
@@ -68,18 +84,31 @@ function checkOptions(options: MemoryAdapterOptions): Required<MemoryAdapterOpti
     }
     resolved[key] = value
   }
+  const persist = options.persist
+  if (persist !== undefined && (typeof persist.load !== 'function' || typeof persist.save !== 'function')) {
+    throw new RoomServerError('invalid_config', 'memory adapter option persist needs load() and save()')
+  }
   return resolved
+}
+
+/** A restored room that cannot be used: the server must not start on half of what it saved. */
+function badSnapshot(fault: string): RoomServerError {
+  return new RoomServerError('invalid_config', `the memory adapter cannot restore its rooms: ${fault}`)
 }
 
 /**
  * The default {@link RoomAdapter}: everything in this process's memory, delivered synchronously. Enough
  * for one process; use a cluster adapter to span several. Its memory is bounded: history by bytes per room
- * and per process, and empty rooms by count and time.
+ * and per process, and empty rooms by count and time. With `persist` its rooms outlive a graceful restart.
  * @example
- * const server = createRoomServer({ port: 8080, adapter: createMemoryAdapter({ maxIdleRooms: 1000 }) })
+ * const server = createRoomServer({
+ *   port: 8080,
+ *   adapter: createMemoryAdapter({ maxIdleRooms: 1000, persist: fileState('/var/lib/roomwire/state') }),
+ * })
  */
 export function createMemoryAdapter(options: MemoryAdapterOptions = {}): RoomAdapter {
   const { maxHistoryBytes, maxIdleRooms } = checkOptions(options)
+  const persist = options.persist
   const rooms = new Map<string, RoomState>()
   /** Rooms without members, the one empty longest first (a Map keeps insertion order). */
   const idle = new Map<string, RoomState>()
@@ -88,6 +117,11 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): RoomAda
   let expiry: ReturnType<typeof setTimeout> | undefined
   let node: AdapterNode | undefined
   let config: AdapterConfig | undefined
+  /** While an asynchronous `persist.load()` runs: every room call waits for it, in order. */
+  let loading: Promise<void> | undefined
+  /** The rooms were restored (or there was nothing to restore): only then may `close()` save them. */
+  let loaded = false
+  let closed = false
 
   const attached = (): { node: AdapterNode; config: AdapterConfig } => {
     if (node === undefined || config === undefined) {
@@ -126,13 +160,71 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): RoomAda
   function becameIdle(room: string, state: RoomState): void {
     idle.delete(room)
     state.idleSince = attached().config.now()
+    listIdle(room, state)
+    scheduleExpiry()
+  }
+
+  function listIdle(room: string, state: RoomState): void {
     idle.set(room, state)
     if (idle.size > maxIdleRooms) {
       const [oldest, oldestState] = idle.entries().next().value!
       free(oldest, oldestState)
       idleRoomsEvicted++
     }
+  }
+
+  /**
+   * Rooms a graceful close saved come back as idle rooms, the one empty longest first, with their epoch,
+   * seq and history (within this process's budgets) and the rest of their idle timeout.
+   */
+  function restore(snapshots: readonly RoomSnapshot[]): void {
+    const fault = checkRoomSnapshots(snapshots)
+    if (fault !== null) throw badSnapshot(fault)
+    const { historySize, historyMaxBytes, idleTimeoutMs, now } = attached().config
+    const t = now()
+    const restored: [RoomState, RestoredFrame[], string][] = []
+    for (const snapshot of snapshots) {
+      const frames = restoredFrames(snapshot)
+      if (typeof frames === 'string') throw badSnapshot(frames)
+      // A clock that went back must not make a room live longer than its timeout.
+      const idleSince = Math.min(snapshot.idleSince, t)
+      if (idleSince + idleTimeoutMs <= t) continue
+      const state: RoomState = {
+        seq: snapshot.seq,
+        epoch: snapshot.epoch,
+        history: new HistoryRing(historySize, historyMaxBytes),
+        members: new Map(),
+        idleSince,
+        older: undefined,
+        newer: undefined,
+        listed: false,
+      }
+      restored.push([state, frames, snapshot.room])
+    }
+    restored.sort(([a], [b]) => a.idleSince - b.idleSince)
+    for (const [state, frames, room] of restored) {
+      rooms.set(room, state)
+      if (historySize > 0) for (const f of frames) budget.push(state, f.seq, f.text, f.id)
+      listIdle(room, state)
+    }
     scheduleExpiry()
+  }
+
+  /** Every room's state for `persist.save`; members are not kept (each comes back with a `join`). */
+  function snapshot(): RoomSnapshot[] {
+    const t = attached().config.now()
+    return [...rooms].map(([room, state]) => ({
+      room,
+      epoch: state.epoch,
+      seq: state.seq,
+      history: state.history.last(state.history.size),
+      idleSince: state.members.size === 0 ? state.idleSince : t,
+    }))
+  }
+
+  /** Run a room call now, or after an asynchronous restore (in the order the calls came). */
+  function whenLoaded<T>(run: () => T): T | Promise<T> {
+    return loading === undefined ? run() : loading.then(run)
   }
 
   // One timer for all idle rooms: they all wait the same time, so the one empty longest expires first.
@@ -250,29 +342,52 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): RoomAda
     attach(n, c) {
       node = n
       config = c
+      if (persist === undefined) {
+        loaded = true
+        return
+      }
+      const saved = persist.load()
+      if (!(saved instanceof Promise)) {
+        if (saved !== undefined) restore(saved)
+        loaded = true
+        return
+      }
+      loading = saved.then((rooms) => {
+        if (rooms !== undefined) restore(rooms)
+        loaded = true
+        loading = undefined
+      })
+      return loading
     },
     close() {
+      if (closed) return
+      closed = true
       if (expiry !== undefined) clearTimeout(expiry)
       expiry = undefined
+      // Saved only what was restored and grew from it: a failed restore must not overwrite the last save.
+      const saved = persist !== undefined && loaded ? snapshot() : undefined
       for (const [room, state] of rooms) free(room, state)
+      if (saved !== undefined) return persist!.save(saved)
     },
     addConnection() {},
     removeConnection() {},
-    join,
-    leave,
-    setPresence,
-    publish,
+    join: (room, member, replay, maxMembers) => whenLoaded(() => join(room, member, replay, maxMembers)),
+    leave: (room, id) => whenLoaded(() => leave(room, id)),
+    setPresence: (room, id, presence) => whenLoaded(() => setPresence(room, id, presence)),
+    publish: (room, input) => whenLoaded(() => publish(room, input)),
     sendDirect: (to: string, message: DirectEventMessage) =>
       attached().node.deliverDirect({ kind: 'only', ids: [to] }, message) > 0,
     broadcastDirect(target: ConnectionTarget, message: DirectEventMessage) {
       attached().node.deliverDirect(target, message)
     },
-    roomInfo(room: string): AdapterRoomInfo | null {
-      const state = rooms.get(room)
-      if (state === undefined) return null
-      return { seq: state.seq, epoch: state.epoch, members: [...state.members.values()] }
-    },
-    rooms: () => [...rooms].filter(([, state]) => state.members.size > 0).map(([name]) => name),
+    roomInfo: (room: string) =>
+      whenLoaded((): AdapterRoomInfo | null => {
+        const state = rooms.get(room)
+        if (state === undefined) return null
+        return { seq: state.seq, epoch: state.epoch, members: [...state.members.values()] }
+      }),
+    rooms: () =>
+      whenLoaded(() => [...rooms].filter(([, state]) => state.members.size > 0).map(([name]) => name)),
     stats,
   }
 }

@@ -537,13 +537,18 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     while (connections.size > 0) await new Promise((resolve) => setImmediate(resolve))
     while (cleanups.size > 0) await Promise.allSettled([...cleanups])
     await attached.catch(() => undefined)
-    await adapter.close()
-    wss.close()
-    if (ownServer) {
-      httpServer?.closeAllConnections()
-      await httpClosed
+    // Last, once nothing can be published or acknowledged any more: a memory adapter with `persist`
+    // saves its rooms here, and a restart resumes from exactly what was acknowledged.
+    try {
+      await adapter.close()
+    } finally {
+      wss.close()
+      if (ownServer) {
+        httpServer?.closeAllConnections()
+        await httpClosed
+      }
+      metrics.registry.clear()
     }
-    metrics.registry.clear()
   }
 
   const api: RoomServer = {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -180,5 +180,94 @@ describe('roomwire-server', () => {
     )
     server.child.kill('SIGTERM')
     expect(await server.exited).toBe(0)
+  })
+
+  describe('--state-file', () => {
+    const start = (file: string) =>
+      run(['--port', '0', '--host', '127.0.0.1', '--state-file', file], {
+        env: { ROOMWIRE_LOG_LEVEL: 'warn' },
+      })
+
+    /** Start, join `room`, publish `count` messages; the epoch and the last seq. */
+    async function publishOn(port: number, room: string, count: number) {
+      const client = new TestClient(`ws://127.0.0.1:${port}/ws`)
+      await client.next('welcome')
+      client.send({ type: 'join', room })
+      const joined = await client.next('joined')
+      let seq = joined.seq
+      for (let i = 0; i < count; i++) {
+        const ack = await client.request({ type: 'publish', room, event: 'e', data: i })
+        if (ack.type === 'ack') seq = ack.seq ?? seq
+      }
+      await client.close()
+      return { epoch: joined.epoch, seq }
+    }
+
+    async function rejoin(port: number, room: string, since: number, epoch: string) {
+      const client = new TestClient(`ws://127.0.0.1:${port}/ws`)
+      await client.next('welcome')
+      client.send({ type: 'join', room, since, epoch })
+      const joined = await client.next('joined')
+      await client.close()
+      return joined
+    }
+
+    it('keeps every room across SIGTERM: a member rejoins in the same epoch with recovered: true', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'roomwire-cli-')), 'state.jsonl')
+      const first = start(file)
+      const before = await publishOn(await first.listening(), 'team', 3)
+      first.child.kill('SIGTERM')
+      expect(await first.exited).toBe(0)
+      expect(existsSync(file)).toBe(true)
+
+      const second = start(file)
+      const port = await second.listening()
+      await expect(rejoin(port, 'team', 1, before.epoch)).resolves.toMatchObject({
+        epoch: before.epoch,
+        seq: 3,
+        recovered: true,
+        replay: 2,
+      })
+      second.child.kill('SIGTERM')
+      expect(await second.exited).toBe(0)
+    })
+
+    it('starts new epochs after a crash that followed a restore: the file is gone once read', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'roomwire-cli-')), 'state.jsonl')
+      const first = start(file)
+      const before = await publishOn(await first.listening(), 'team', 2)
+      first.child.kill('SIGTERM')
+      expect(await first.exited).toBe(0)
+
+      const second = start(file)
+      await publishOn(await second.listening(), 'team', 1)
+      expect(existsSync(file)).toBe(false)
+      second.child.kill('SIGKILL')
+      await second.exited
+
+      const third = start(file)
+      const joined = await rejoin(await third.listening(), 'team', before.seq, before.epoch)
+      expect(joined).toMatchObject({ seq: 0, recovered: false })
+      expect(joined.epoch).not.toBe(before.epoch)
+      third.child.kill('SIGTERM')
+      expect(await third.exited).toBe(0)
+    })
+
+    it('stops with a clear message when redis_url is set too', async () => {
+      const { exited, output } = run(['--state-file', 'state.jsonl', '--redis-url', REDIS_URL])
+      expect(await exited).toBe(2)
+      expect(output().stderr).toContain(
+        'state_file is for the memory adapter; with redis_url the rooms live in Redis',
+      )
+    })
+
+    it('stops with a clear message, and keeps the file, when it is not a state file', async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
+      writeFileSync(join(cwd, 'state.jsonl'), 'hello\n')
+      const { exited, output } = run(['--state-file', 'state.jsonl', '--port', '0'], { cwd })
+      expect(await exited).toBe(2)
+      expect(output().stderr).toContain(`state file ${join(cwd, 'state.jsonl')} is not a roomwire state file`)
+      expect(readFileSync(join(cwd, 'state.jsonl'), 'utf8')).toBe('hello\n')
+    })
   })
 })

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -215,5 +215,35 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { ROOMWIRE_MEMORY_MAX_IDLE_ROOMS: '0' }, cwd: dirWith() })).toThrow(
       'memory.max_idle_rooms',
     )
+  })
+
+  it('gives the memory adapter a state file from state_file, resolved from the working directory', async () => {
+    const cwd = dirWith()
+    const { config } = loadConfig({ env: { ROOMWIRE_STATE_FILE: 'rooms.jsonl' }, cwd })
+    expect(config.state_file).toBe(join(cwd, 'rooms.jsonl'))
+    const persist = configToMemoryOptions(config).persist!
+    await persist.save([{ room: 'a', epoch: 'e_1', seq: 0, history: [], idleSince: 1 }])
+    expect(existsSync(join(cwd, 'rooms.jsonl'))).toBe(true)
+    expect(loadConfig({ argv: ['--state-file', 'x.jsonl'], env: {}, cwd }).config.state_file).toBe(
+      join(cwd, 'x.jsonl'),
+    )
+  })
+
+  it('refuses a state_file in a folder that does not exist, or that is a folder', () => {
+    const cwd = dirWith()
+    expect(() => loadConfig({ argv: ['--state-file', 'nowhere/state.jsonl'], env: {}, cwd })).toThrow(
+      'state_file (from flag --state-file) is "nowhere/state.jsonl"; expected a file path in an existing directory',
+    )
+    expect(() => loadConfig({ argv: ['--state-file', '.'], env: {}, cwd })).toThrow('state_file')
+  })
+
+  it('refuses state_file with redis_url, since Redis already outlives the process', () => {
+    expect(() =>
+      loadConfig({
+        argv: ['--state-file', 'state.jsonl', '--redis-url', 'redis://127.0.0.1:6379'],
+        env: {},
+        cwd: dirWith(),
+      }),
+    ).toThrow('state_file is for the memory adapter; with redis_url the rooms live in Redis')
   })
 })

@@ -66,6 +66,8 @@ export interface ChildServerOptions
   shutdownTimeoutMs?: number
   /** Validate with the fuzz tests' `chat` protocol (fixtures/server-process.ts). */
   chatProtocol?: boolean
+  /** Memory adapter only: keep its rooms in this file across a graceful restart (`state_file`). */
+  stateFile?: string
 }
 
 const STDERR_KEEP = 65_536

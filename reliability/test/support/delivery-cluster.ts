@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { ClientOptions } from '@roomwire/client'
 import { waitUntil } from './budget'
 import type { ChildServerOptions } from './child-server'
@@ -17,6 +20,11 @@ export interface ClusterConfig {
   historySize: number
   /** Most SDK clients a run may have. */
   maxClients: number
+  /**
+   * Memory adapter only: each node keeps its rooms in a state file (the CLI's `state_file`), so a
+   * SIGTERM restart keeps every room's epoch and seq and is no loss.
+   */
+  stateFile?: boolean
 }
 
 /**
@@ -77,8 +85,10 @@ export class Cluster {
         for (let i = 0; i < config.nodes; i++)
           links.push(await startLinkProxy(() => (store.up ? store.port : undefined)))
       }
+      const folder = config.stateFile === true ? mkdtempSync(join(tmpdir(), 'roomwire-model-')) : undefined
       for (let i = 0; i < config.nodes; i++) {
         const options: ChildServerOptions = { ...SERVER, historySize: config.historySize }
+        if (folder !== undefined) options.stateFile = join(folder, `node-${i}.jsonl`)
         if (config.adapter === 'redis') {
           options.redis = {
             url: `redis://127.0.0.1:${links[i]!.port}`,

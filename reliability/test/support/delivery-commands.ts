@@ -154,7 +154,8 @@ class Online extends ClientCommand {
 /**
  * Restart a node: SIGTERM (the CLI's graceful shutdown: notice, 1001, drain) or SIGKILL (a crash), then a
  * new process on the same port, at once or (`late`) only when a later command or the end of the run
- * starts it. With the memory adapter the room's state dies with the process: a loss.
+ * starts it. With the memory adapter the room's state dies with the process (a loss), unless a state file
+ * keeps it across SIGTERM.
  */
 class RestartNode implements Command {
   constructor(
@@ -170,7 +171,10 @@ class RestartNode implements Command {
   }
   async run(model: Model, run: Run) {
     const index = this.#index(model)
-    if (model.config.adapter === 'memory') {
+    // With the memory adapter the room dies with the process, unless a state file keeps it across a
+    // graceful restart; a crash loses it either way (the file is gone once restored).
+    const kept = this.signal === 'SIGTERM' && model.config.stateFile === true
+    if (model.config.adapter === 'memory' && !kept) {
       run.lose(this.signal === 'SIGTERM' ? 'clean' : 'crash', `node ${index} ${this.signal}`)
     }
     const node = run.cluster.nodes[index]!

@@ -1,8 +1,10 @@
 import type { Observation, PublishRecord } from './traced-client'
 
 /**
- * Something that lost the room's state: the memory store's process restarted (`clean`: SIGTERM, the
- * server's shutdown notice went out; `crash`: SIGKILL), or the shared store came back empty (`store`).
+ * Something that lost the room's state: the memory store's process restarted without a state file
+ * (`clean`: SIGTERM, the server's shutdown notice went out; `crash`: SIGKILL, with or without a state
+ * file: the file is gone once restored), or the shared store came back empty (`store`). A SIGTERM with a
+ * state file loses nothing and is no loss.
  */
 export interface Loss {
   t: number
@@ -58,12 +60,10 @@ interface AckedMessage {
  *    an epoch change the replay holds all of the new epoch it still has; a `reset` never carries a seq
  *    above what the server has already forgotten; an epoch changes only after a {@link Loss}.
  * 4. The SDK emits `resync` exactly when messages may really be gone: for `recovered: false`, for a
- *    `reset`, and for a new epoch in `joined`, except when that replay starts at seq 1 and the client's
- *    previous connection received the server's shutdown notice after it had joined (then nothing
- *    acknowledged was lost): there a resync is a finding. The exemption is only sound when that clean
- *    shutdown is the one loss since the client was caught up; after two (a client away across two
- *    restarts) and when the notice came before the join did, either answer is accepted here and rule 5
- *    decides whether something was lost without a resync.
+ *    `reset`, and for every new epoch in `joined`, whatever the previous connection saw (PROTOCOL.md,
+ *    change 11: a client cannot prove that a new epoch directly follows the one it saw end). A resync
+ *    after a `joined` that recovered everything in the same epoch is a finding: a graceful restart with
+ *    a state file is no loss at all.
  * 5. Every acked message reaches every client that holds the room at the end, unless it published before
  *    the client's join (at or below its first `joined` base), or a `resync` excused it: a resync into
  *    another epoch excuses what the client had not received of the epochs before; in the resync's own
@@ -144,9 +144,7 @@ export function judge(trace: RunTrace): Finding[] {
     acked.push({ epoch, seq: s.seq, key: p.key, publisher: p.client, t: s.t })
   }
 
-  const lossesBetween = (from: number, to: number) =>
-    trace.losses.filter((loss) => loss.t > from && loss.t < to)
-  const lossBetween = (from: number, to: number) => lossesBetween(from, to).length > 0
+  const lossBetween = (from: number, to: number) => trace.losses.some((loss) => loss.t > from && loss.t < to)
 
   // (1) exactly once: a key in two epochs is a retry after a loss, else a duplicate.
   for (const [k, places] of deliveredAt) {
@@ -177,7 +175,6 @@ export function judge(trace: RunTrace): Finding[] {
         firstSeen,
         maxSeq,
         lossBetween,
-        lossesBetween,
         findings,
       }
       const result = checkInterval(ctx)
@@ -198,7 +195,6 @@ interface IntervalContext {
   firstSeen: Map<string, number>
   maxSeq: Map<string, number>
   lossBetween: (from: number, to: number) => boolean
-  lossesBetween: (from: number, to: number) => Loss[]
   findings: Finding[]
 }
 
@@ -210,16 +206,6 @@ interface IntervalResult {
   /** Epochs whose undelivered messages a resync excused, and per epoch the seqs excused up to. */
   lostEpochs: Set<string>
   excusedUpTo: Map<string, number>
-}
-
-/** Per connection of a client: welcomed, whether this room was joined on it, and the shutdown notice after that. */
-interface ConnState {
-  welcomed: boolean
-  joined: boolean
-  /** When the room's last `joined` arrived on it (the client was caught up from then on). */
-  joinedAt: number
-  shutdownAfterJoined: boolean
-  shutdown: boolean
 }
 
 function checkInterval(ctx: IntervalContext): IntervalResult {
@@ -235,51 +221,14 @@ function checkInterval(ctx: IntervalContext): IntervalResult {
   let epoch: string | undefined
   let lastSeen = 0
   const keysOfInterval = new Map<string, string>()
-  // Connections are tracked over the client's whole life: a join may begin on a connection an earlier
-  // interval opened.
-  const conns = new Map<number, ConnState>()
-  let previousWelcomed: number | undefined
-  let currentWelcomed: number | undefined
-  const track = (e: Observation) => {
-    if (e.kind === 'welcome') {
-      previousWelcomed = currentWelcomed
-      currentWelcomed = e.conn
-      conns.set(e.conn, {
-        welcomed: true,
-        joined: false,
-        joinedAt: e.t,
-        shutdownAfterJoined: false,
-        shutdown: false,
-      })
-    } else if (e.kind === 'shutdown' || e.kind === 'joined') {
-      const conn = conns.get(e.conn)
-      if (conn === undefined) return
-      if (e.kind === 'joined') {
-        conn.joined = true
-        conn.joinedAt = e.t
-      } else {
-        conn.shutdown = true
-        if (conn.joined) conn.shutdownAfterJoined = true
-      }
-    }
-  }
-  for (const e of events.slice(0, from)) track(e)
-  /**
-   * Frames that make a resync required ('yes'), forbidden ('no') or either ('either': the doc's exemption
-   * applies to the letter, but the client had not caught up on the connection that saw the notice, so
-   * messages may be gone; the completeness check decides), waiting for the SDK's answer.
-   */
-  const expected: { epoch: string; required: 'yes' | 'no' | 'either'; why: string; t: number }[] = []
+  /** Frames that make a resync required, waiting for the SDK's answer. */
+  const expected: { epoch: string; why: string; t: number }[] = []
 
   const excuse = (upTo: number, into: string) => {
     if (upTo > 0) result.excusedUpTo.set(into, Math.max(result.excusedUpTo.get(into) ?? 0, upTo))
   }
 
   for (const e of events.slice(from + 1, to)) {
-    // The exemption looks at the connection before the one this frame came on, as it was until now.
-    const previous = previousWelcomed === undefined ? undefined : conns.get(previousWelcomed)
-    const current = currentWelcomed
-    track(e)
     switch (e.kind) {
       case 'joined': {
         const base = e.seq - e.replay
@@ -305,7 +254,7 @@ function checkInterval(ctx: IntervalContext): IntervalResult {
                 `joined said recovered: false at seq ${e.seq} though the client had seen ${lastSeen} and the history keeps ${H}`,
               )
             }
-            expected.push({ epoch: e.epoch, required: 'yes', why: 'recovered: false', t: e.t })
+            expected.push({ epoch: e.epoch, why: 'recovered: false', t: e.t })
             excuse(base, e.epoch)
             lastSeen = base
           } else {
@@ -333,31 +282,10 @@ function checkInterval(ctx: IntervalContext): IntervalResult {
             `joined in a new epoch at seq ${e.seq} replayed ${e.replay} messages, not all it holds (${Math.min(H, e.seq)})`,
           )
         }
-        // The doc's exemption holds only when the one loss since the client was caught up is that clean
-        // shutdown: a client away across a second restart missed an epoch nobody can tell it about.
-        const fromStart = base === 0 && current === e.conn
-        const losses = previous === undefined ? [] : ctx.lossesBetween(previous.joinedAt, e.t)
-        const onlyThatShutdown = losses.length === 1 && losses[0]!.kind === 'clean'
-        const required =
-          fromStart && previous?.shutdownAfterJoined === true && onlyThatShutdown
-            ? 'no'
-            : fromStart && previous?.shutdown === true
-              ? 'either'
-              : 'yes'
-        expected.push({
-          epoch: e.epoch,
-          required,
-          why:
-            required === 'no'
-              ? 'a new epoch replayed from seq 1 after the shutdown notice (a clean restart: nothing was lost)'
-              : 'a new epoch',
-          t: e.t,
-        })
-        if (required !== 'no') {
-          result.lostEpochs.add(epoch)
-          for (const [other, at] of firstSeen) if (other !== e.epoch && at < e.t) result.lostEpochs.add(other)
-          excuse(base, e.epoch)
-        }
+        expected.push({ epoch: e.epoch, why: 'a new epoch', t: e.t })
+        result.lostEpochs.add(epoch)
+        for (const [other, at] of firstSeen) if (other !== e.epoch && at < e.t) result.lostEpochs.add(other)
+        excuse(base, e.epoch)
         epoch = e.epoch
         lastSeen = base
         break
@@ -378,7 +306,7 @@ function checkInterval(ctx: IntervalContext): IntervalResult {
             `reset moved from epoch ${short(epoch)} to ${short(e.epoch)}`,
           )
         }
-        expected.push({ epoch: e.epoch, required: 'yes', why: 'reset', t: e.t })
+        expected.push({ epoch: e.epoch, why: 'reset', t: e.t })
         if (epoch !== undefined) result.lostEpochs.add(epoch)
         for (const [other, at] of firstSeen) if (other !== e.epoch && at < e.t) result.lostEpochs.add(other)
         excuse(Math.min(e.seq, Math.max(0, max - H)), e.epoch)
@@ -428,8 +356,6 @@ function checkInterval(ctx: IntervalContext): IntervalResult {
             'resync when really lost',
             `resync (${e.reason}) in epoch ${short(e.epoch)} with no frame saying anything was lost`,
           )
-        } else if (match.required === 'no') {
-          fail('resync when really lost', `resync (${e.reason}) after ${match.why}`)
         }
         // Whatever the server said, the application was told to refetch: what it missed is excused.
         if (e.epoch !== epoch && epoch !== undefined) result.lostEpochs.add(epoch)
@@ -440,12 +366,10 @@ function checkInterval(ctx: IntervalContext): IntervalResult {
     }
   }
   for (const x of expected) {
-    if (x.required === 'yes') {
-      fail(
-        'resync when really lost',
-        `no resync after ${x.why} (epoch ${short(x.epoch)}, at ${Math.round(x.t)} ms)`,
-      )
-    }
+    fail(
+      'resync when really lost',
+      `no resync after ${x.why} (epoch ${short(x.epoch)}, at ${Math.round(x.t)} ms)`,
+    )
   }
   return result
 }

@@ -1,5 +1,8 @@
+import { mkdtempSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { createRoomServer, type RoomServer } from '@roomwire/server'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createMemoryAdapter, createRoomServer, fileState, type RoomServer } from '@roomwire/server'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { type Client, createClient, type RoomMessage, type WebSocketConstructor } from '../../src/index'
@@ -10,8 +13,15 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
 
-async function startServer(port = 0): Promise<RoomServer & { port: number }> {
-  const server = createRoomServer({ port, host: '127.0.0.1', logLevel: 'silent', shutdownSpreadMs: 50 })
+/** A server on loopback; with `stateFile`, its rooms outlive a graceful close (as with `--state-file`). */
+async function startServer(port = 0, stateFile?: string): Promise<RoomServer & { port: number }> {
+  const server = createRoomServer({
+    port,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    shutdownSpreadMs: 50,
+    ...(stateFile === undefined ? {} : { adapter: createMemoryAdapter({ persist: fileState(stateFile) }) }),
+  })
   await server.ready
   const { port: actual } = server.address() as AddressInfo
   return Object.assign(server, { port: actual })
@@ -27,6 +37,8 @@ function connect(port: number, options: { reconnect?: { initialMs: number; maxMs
   cleanup.push(() => client.close())
   return client
 }
+
+const newStateFile = () => join(mkdtempSync(join(tmpdir(), 'roomwire-client-')), 'state.jsonl')
 
 describe('against the real server', () => {
   it('two clients chat in a room', async () => {
@@ -108,8 +120,9 @@ describe('against the real server', () => {
     expect(data).toEqual(Array.from({ length: 20 }, (_, i) => i))
   })
 
-  it('a server restarted gracefully on the same port gets all its clients back without a resync', async () => {
-    const first = await startServer()
+  it('a server restarted gracefully with its state file gets all its clients back in the same epoch without a resync', async () => {
+    const file = newStateFile()
+    const first = await startServer(0, file)
     const port = first.port
     const clients = Array.from({ length: 5 }, () => connect(port))
     const rooms = clients.map((c) => c.join('lobby'))
@@ -121,18 +134,36 @@ describe('against the real server', () => {
     })
     await Promise.all(rooms.map((r) => r.ready))
     await rooms[0]!.publish('e', 'before')
+    const epoch = rooms[0]!.getSnapshot().epoch
     await first.close()
     await vi.waitFor(() => expect(clients.every((c) => c.status !== 'open')).toBe(true))
 
-    const second = await startServer(port)
+    const second = await startServer(port, file)
     cleanup.push(() => second.close())
     await vi.waitFor(() => expect(clients.every((c) => c.status === 'open')).toBe(true), { timeout: 5_000 })
     await vi.waitFor(() => expect(rooms.every((r) => r.status === 'joined')).toBe(true))
     await vi.waitFor(() => expect(rooms[0]!.members).toHaveLength(5))
-    // Every client saw the shutdown notice and the new epoch starts at seq 1: nothing acknowledged was
-    // lost, so nobody is told to refetch (PROTOCOL.md, "What an SDK client does").
+    // The server kept the room's epoch and seq: every rejoin recovered, nobody is told to refetch.
+    expect(rooms.map((r) => r.getSnapshot().epoch)).toEqual(rooms.map(() => epoch))
     expect(resyncs).toEqual([0, 0, 0, 0, 0])
-    await expect(rooms[1]!.publish('e', 'after')).resolves.toEqual({ seq: 1 })
+    await expect(rooms[1]!.publish('e', 'after')).resolves.toEqual({ seq: 2 })
+  })
+
+  it('a server restarted gracefully without a state file makes every client resync once with reason epoch', async () => {
+    const first = await startServer()
+    const port = first.port
+    const clients = Array.from({ length: 3 }, () => connect(port))
+    const rooms = clients.map((c) => c.join('lobby'))
+    const resyncs: unknown[][] = rooms.map(() => [])
+    for (const [i, room] of rooms.entries()) room.on('resync', (info) => resyncs[i]!.push(info))
+    await Promise.all(rooms.map((r) => r.ready))
+    await rooms[0]!.publish('e', 'before')
+    await first.close()
+    const second = await startServer(port)
+    cleanup.push(() => second.close())
+    await vi.waitFor(() => expect(rooms.every((r) => r.status === 'joined')).toBe(true), { timeout: 5_000 })
+    // The notice each client saw proves nothing about the new epoch (PROTOCOL.md, change 11).
+    expect(resyncs).toEqual(rooms.map(() => [expect.objectContaining({ reason: 'epoch', seq: 0 })]))
   })
 
   it('a server that went away without its shutdown notice makes every client resync with reason epoch', async () => {
@@ -159,8 +190,9 @@ describe('against the real server', () => {
     expect(room.getSnapshot().epoch).not.toBe(null)
   })
 
-  it('a client back late after a graceful restart gets every message published meanwhile, once, in order', async () => {
-    const first = await startServer()
+  /** Issue 13, case 2: one client is kept away while the other comes back after the restart and publishes. */
+  async function backLate(stateFile?: string) {
+    const first = await startServer(0, stateFile)
     const port = first.port
     const proxy = await startTcpProxy(port)
     cleanup.push(() => proxy.close())
@@ -175,17 +207,27 @@ describe('against the real server', () => {
     await Promise.all([earlyRoom.ready, lateRoom.ready])
     await earlyRoom.publish('e', 'before')
     await vi.waitFor(() => expect(data).toEqual(['before']))
-    // Issue 13, case 2: the late one is kept away while the other comes back and publishes.
     proxy.refuse = true
     await first.close()
-    const second = await startServer(port)
+    const second = await startServer(port, stateFile)
     cleanup.push(() => second.close())
     await vi.waitFor(() => expect(earlyRoom.status).toBe('joined'), { timeout: 5_000 })
     for (let i = 1; i <= 5; i++) await earlyRoom.publish('e', `after ${i}`)
     proxy.refuse = false
     await vi.waitFor(() => expect(data).toHaveLength(6), { timeout: 5_000 })
+    return { data, resyncs }
+  }
+
+  it('a client back late after a graceful restart with a state file gets every message published meanwhile, once, in order, and no resync', async () => {
+    const { data, resyncs } = await backLate(newStateFile())
     expect(data).toEqual(['before', 'after 1', 'after 2', 'after 3', 'after 4', 'after 5'])
     expect(resyncs).toEqual([])
+  })
+
+  it('a client back late after a graceful restart without a state file gets every message of the new epoch, once, in order, and one resync', async () => {
+    const { data, resyncs } = await backLate()
+    expect(data).toEqual(['before', 'after 1', 'after 2', 'after 3', 'after 4', 'after 5'])
+    expect(resyncs).toEqual([expect.objectContaining({ reason: 'epoch', seq: 0 })])
   })
 
   it('a message lost on a live connection comes back through a rejoin on the same connection', async () => {
