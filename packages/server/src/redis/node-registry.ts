@@ -142,15 +142,18 @@ export class NodeRegistry {
     await this.#sweeping
   }
 
-  /** Unregister this node and its connections, last thing before the link quits. */
+  /**
+   * Last thing before the link quits: drop this node's heartbeat key, so the others see it gone at once,
+   * and its connections. Its room sets and its entry in the node list stay for the reaper: a leave that
+   * could not reach Redis (a stalled or fenced link just before the shutdown) left members here that only
+   * a reap removes, and a node that forgot itself would leave them behind for good. For a node whose
+   * members all left cleanly, the next reap finds nothing to announce and forgets it.
+   */
   async farewell(): Promise<void> {
     const { link, keys, node } = this.#ctx
     const multi = link.cmd.multi()
     if (this.#connections.size > 0) multi.hdel(keys.conns, ...this.#connections)
-    await multi
-      .del(keys.node(node.nodeId), keys.nodeConns(node.nodeId), keys.nodeRooms(node.nodeId))
-      .srem(keys.nodes, node.nodeId)
-      .exec()
+    await multi.del(keys.node(node.nodeId)).exec()
     this.#connections.clear()
   }
 
