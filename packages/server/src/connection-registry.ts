@@ -3,7 +3,7 @@ import type { DirectEventMessage } from '@roomwire/protocol'
 import type WebSocket from 'ws'
 import type { ConnectionTarget } from './adapter'
 import { Connection, type ConnectionHost } from './connection'
-import { fanOut, LazyFrame, type SentCounter } from './frames'
+import { type FanOutSink, fanOut, LazyFrame } from './frames'
 import type { InboundRates } from './rate-limiter'
 
 function newConnectionId(): string {
@@ -14,8 +14,8 @@ function newConnectionId(): string {
 export interface RegistryDeps {
   readonly host: ConnectionHost
   readonly rates: InboundRates
-  /** Counts what a direct broadcast sent, once per broadcast. */
-  readonly sent: SentCounter
+  /** Counts what a direct broadcast sent (once per broadcast) and closes slow consumers. */
+  readonly sink: FanOutSink<Connection>
   /** A frame arrived (the inbound path). */
   onFrame(connection: Connection, raw: Buffer, isBinary: boolean): void
   /** The socket closed; the connection is already out of the registry. Must not throw. */
@@ -106,7 +106,7 @@ export class ConnectionRegistry {
   /** Write a direct message to this node's connections matching `target`; returns how many got it. */
   deliverDirect(target: ConnectionTarget, message: DirectEventMessage): number {
     const frame = new LazyFrame(() => JSON.stringify(message))
-    return fanOut(frame, this.#matching(target), this.#deps.sent)
+    return fanOut(frame, this.#matching(target), this.#deps.sink)
   }
 
   *#matching(target: ConnectionTarget): Generator<Connection> {

@@ -56,8 +56,9 @@ export class Connection implements ConnectionInfo, FrameTarget {
   readonly queue: MessageQueue = { running: undefined, inbox: undefined }
   /** Set once a close was started: nothing more is sent. */
   closing = false
+  /** Its socket's write path (frames.ts); {@link sendFrame} and `fanOut` write through it. */
+  readonly writer: SocketWriter
   readonly #host: ConnectionHost
-  readonly #writer: SocketWriter
   #closeTimer: TimerHandle | undefined
   #log: Logger | undefined
 
@@ -78,7 +79,7 @@ export class Connection implements ConnectionInfo, FrameTarget {
     this.remoteAddress = init.remoteAddress
     this.ws = init.ws
     this.#host = init.host
-    this.#writer = new SocketWriter(init.ws, init.host.writes, init.host.maxBufferedBytes)
+    this.writer = new SocketWriter(init.ws, init.host.writes, init.host.maxBufferedBytes)
     this.lastSeenAt = init.now
     this.lastPingAt = init.now
     this.budget = new InboundBudget(init.rates, init.now)
@@ -122,7 +123,7 @@ export class Connection implements ConnectionInfo, FrameTarget {
    */
   sendFrame(frame: Buffer): boolean {
     if (this.closing) return false
-    const result = this.#writer.write(frame)
+    const result = this.writer.write(frame)
     if (result === 'overflow') this.#host.slowConsumer(this)
     return result === 'sent'
   }

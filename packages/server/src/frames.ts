@@ -178,10 +178,18 @@ export class SocketWriter {
 /** Counts what was sent: once per fan-out rather than once per socket. */
 export type SentCounter = (frames: number, bytes: number) => void
 
-/** What {@link fanOut} writes to: a connection's frame write (which handles its own overflow). */
+/** A recipient of {@link fanOut}: a connection, written through its own socket writer. */
 export interface FrameTarget {
   readonly id: string
-  sendFrame(frame: Buffer): boolean
+  /** A close was started: nothing more is written to it. */
+  readonly closing: boolean
+  readonly writer: SocketWriter
+}
+
+/** Where {@link fanOut} reports: what it sent (once), and each recipient past its send buffer cap. */
+export interface FanOutSink<T extends FrameTarget> {
+  readonly sent: SentCounter
+  overflow(target: T): void
 }
 
 /**
@@ -211,21 +219,24 @@ export class LazyFrame {
 }
 
 /**
- * The one fan-out loop: write `frame` to every recipient except `skip`, and count what was sent once.
- * Room deliveries (local-rooms.ts) and direct broadcasts (connection-registry.ts) both end here; a reply to
- * one connection is {@link Connection.sendText}. Returns how many got it.
+ * The one fan-out loop: write `frame` to every open recipient except `skip`, count what was sent once,
+ * and report each one past its send buffer cap (the server closes it as a slow consumer). Room deliveries
+ * (local-rooms.ts) and direct broadcasts (connection-registry.ts) both end here; a reply to one connection
+ * is `Connection.sendText`. Returns how many got it.
  */
-export function fanOut(
+export function fanOut<T extends FrameTarget>(
   frame: LazyFrame,
-  recipients: Iterable<FrameTarget>,
-  sent: SentCounter,
+  recipients: Iterable<T>,
+  sink: FanOutSink<T>,
   skip?: string,
 ): number {
   let count = 0
   for (const target of recipients) {
-    if (target.id === skip) continue
-    if (target.sendFrame(frame.frame)) count++
+    if (target.id === skip || target.closing) continue
+    const result = target.writer.write(frame.frame)
+    if (result === 'sent') count++
+    else if (result === 'overflow') sink.overflow(target)
   }
-  if (count > 0) sent(count, count * framePayload(frame.frame).length)
+  if (count > 0) sink.sent(count, count * framePayload(frame.frame).length)
   return count
 }

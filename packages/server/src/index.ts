@@ -13,6 +13,7 @@ export type {
   RoomBroadcast,
 } from './adapter'
 export { extractToken, redactUrl } from './auth'
+export { type Clock, systemClock, type TimerHandle } from './clock'
 export { RoomServerError, type RoomServerErrorCode } from './errors'
 export { HistoryRing, type SinceResult } from './history'
 export {

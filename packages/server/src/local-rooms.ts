@@ -1,7 +1,7 @@
 import { encode, type Member } from '@roomwire/protocol'
 import type { DeliverOptions, RoomBroadcast } from './adapter'
 import type { Connection } from './connection'
-import { fanOut, framePayload, LazyFrame, type SentCounter } from './frames'
+import { type FanOutSink, fanOut, framePayload, LazyFrame } from './frames'
 import { type RoomMembership, RoomSet } from './room-set'
 
 /** What a room received for a pending join, and its frame (made once for the whole fan-out). */
@@ -41,12 +41,13 @@ interface LocalRoom {
 }
 
 /** What {@link LocalRooms} needs from its server. */
-export interface LocalRoomsHost {
-  /** Counts frames sent. */
-  sent: SentCounter
+export interface LocalRoomsHost extends FanOutSink<Connection> {
   /** Bytes a pending join may buffer (`maxBufferedBytes`: it is that connection's send buffer, held back). */
   readonly maxPendingBytes: number
-  /** A pending join buffered more than `maxPendingBytes`: its buffer is dropped; close it as a slow consumer. */
+  /**
+   * A member's send buffer, or a pending join's held frames (past `maxPendingBytes`: dropped), overflowed:
+   * close it as a slow consumer.
+   */
   overflow(connection: Connection): void
 }
 
@@ -139,7 +140,7 @@ export class LocalRooms {
     if (local === undefined) return
     const skip = options?.skip
     const frame = new LazyFrame(options?.encoded ?? (() => encode(message)))
-    if (local.members.size > 0) fanOut(frame, local.members.values(), this.#host.sent, skip)
+    if (local.members.size > 0) fanOut(frame, local.members.values(), this.#host, skip)
     if (local.pending === undefined) return
     for (const [connection, pending] of local.pending) {
       if (connection.id === skip) continue

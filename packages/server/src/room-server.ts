@@ -153,7 +153,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       byteBurst: limits.rateLimitBytesBurst,
       windowMs: limits.rateLimitWindowMs,
     },
-    sent: host.sent,
+    sink: { sent: host.sent, overflow: host.slowConsumer },
     onFrame: inbound.onFrame,
     onClosed: (connection, code, reason) => sessions.closed(connection, code, reason),
   })
