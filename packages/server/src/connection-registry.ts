@@ -4,6 +4,7 @@ import type WebSocket from 'ws'
 import type { ConnectionTarget } from './adapter'
 import { Connection, type ConnectionHost } from './connection'
 import { type FanOutSink, fanOut, LazyFrame } from './frames'
+import type { ResolvedLimits } from './options'
 import type { InboundRates } from './rate-limiter'
 
 function newConnectionId(): string {
@@ -13,7 +14,8 @@ function newConnectionId(): string {
 /** What the registry hands a connection's socket events to. */
 export interface RegistryDeps {
   readonly host: ConnectionHost
-  readonly rates: InboundRates
+  /** The rate limits every connection is held to. */
+  readonly limits: ResolvedLimits
   /** Counts what a direct broadcast sent (once per broadcast) and closes slow consumers. */
   readonly sink: FanOutSink<Connection>
   /** A frame arrived (the inbound path). */
@@ -38,6 +40,7 @@ export class ConnectionRegistry {
   readonly #byId = new Map<string, Connection>()
   readonly #bySocket = new WeakMap<WebSocket, Connection>()
   readonly #deps: RegistryDeps
+  readonly #rates: InboundRates
   #whenEmpty: (() => void)[] = []
   readonly #onMessage: (this: WebSocket, raw: Buffer, isBinary: boolean) => void
   readonly #onActivity: (this: WebSocket) => void
@@ -45,6 +48,14 @@ export class ConnectionRegistry {
 
   constructor(deps: RegistryDeps) {
     this.#deps = deps
+    const { limits } = deps
+    this.#rates = {
+      messagesPerSec: limits.rateLimitPerSec,
+      messageBurst: limits.rateLimitBurst,
+      bytesPerSec: limits.rateLimitBytesPerSec,
+      byteBurst: limits.rateLimitBytesBurst,
+      windowMs: limits.rateLimitWindowMs,
+    }
     const bySocket = this.#bySocket
     const clock = deps.host.clock
     // `this` is the socket: one function each for every connection.
@@ -86,7 +97,7 @@ export class ConnectionRegistry {
       id: newConnectionId(),
       host: this.#deps.host,
       now: this.#deps.host.clock.now(),
-      rates: this.#deps.rates,
+      rates: this.#rates,
     })
     this.#byId.set(connection.id, connection)
     this.#bySocket.set(init.ws, connection)

@@ -32,27 +32,11 @@ export interface Inbound {
 /** Messages one connection may have waiting beyond its burst before it is closed with 1008. */
 const QUEUE_SLACK = 1000
 
-/**
- * The inbound path: each frame is charged to the connection's byte budget (before it is parsed), decoded
- * within the nesting bound, charged to its message budget (`ping` included), and handed to the handlers one
- * message at a time, in order (the queue is `connection.queue`, written only here). A handler's refusal
- * comes back as an outcome and is answered by `replyError`, the one place an `error` frame is made.
- * Every frame runs inside a guard: whatever throws while it is handled (decoding, a handler, a hook called
- * from one, sending the reply) answers that frame `internal` with its `ref` and `room`, is logged and counted
- * once, and nothing else notices. No path leads from a peer's frame to `uncaughtException` or
- * `unhandledRejection` (issue 12: one frame nesting 4,110 levels in `type` killed the process).
- */
-export function createInbound(deps: InboundDeps): Inbound {
-  const { limits, metrics, now } = deps
-  const traffic = metrics.traffic
-  const decodeOptions: DecodeOptions = { maxDepth: limits.maxNestingDepth }
+/** How the inbound path answers: the one place an `error` frame is made, and failures logged (throttled). */
+function createReplies(metrics: ServerMetrics, now: () => number) {
   const failureLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
-  const floodLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
-  const messagesLimited = metrics.rateLimited.labels('messages')
-  const bytesLimited = metrics.rateLimited.labels('bytes')
-  const queueLimit = limits.rateLimitBurst + QUEUE_SLACK
-  const messageLimitText = `rate limit of ${limits.rateLimitPerSec} messages per second exceeded`
 
+  /** Answer a client message with `error`, carrying its `ref` and `room`, counted by code. Never throws. */
   function replyError(
     connection: Connection,
     code: ErrorCode,
@@ -91,6 +75,30 @@ export function createInbound(deps: InboundDeps): Inbound {
     logFailure(connection, err, what)
     replyError(connection, 'internal', `the server failed to handle this ${what}`, ref, room)
   }
+
+  return { replyError, failed, logFailure }
+}
+
+/**
+ * The inbound path: each frame is charged to the connection's byte budget (before it is parsed), decoded
+ * within the nesting bound, charged to its message budget (`ping` included), and handed to the handlers one
+ * message at a time, in order (the queue is `connection.queue`, written only here). A handler's refusal
+ * comes back as an outcome and is answered by `replyError`, the one place an `error` frame is made.
+ * Every frame runs inside a guard: whatever throws while it is handled (decoding, a handler, a hook called
+ * from one, sending the reply) answers that frame `internal` with its `ref` and `room`, is logged and counted
+ * once, and nothing else notices. No path leads from a peer's frame to `uncaughtException` or
+ * `unhandledRejection` (issue 12: one frame nesting 4,110 levels in `type` killed the process).
+ */
+export function createInbound(deps: InboundDeps): Inbound {
+  const { limits, metrics, now } = deps
+  const traffic = metrics.traffic
+  const decodeOptions: DecodeOptions = { maxDepth: limits.maxNestingDepth }
+  const { replyError, failed, logFailure } = createReplies(metrics, now)
+  const floodLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
+  const messagesLimited = metrics.rateLimited.labels('messages')
+  const bytesLimited = metrics.rateLimited.labels('bytes')
+  const queueLimit = limits.rateLimitBurst + QUEUE_SLACK
+  const messageLimitText = `rate limit of ${limits.rateLimitPerSec} messages per second exceeded`
 
   /** A frame overdrew a budget: refuse it, or close the connection when it keeps doing so (1008). */
   function refuse(

@@ -3,6 +3,7 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { SUBPROTOCOL } from '@roomwire/protocol'
+import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { WebSocketServer } from 'ws'
 import type { AdapterNode, RoomAdapter } from './adapter'
@@ -17,15 +18,14 @@ import { WriteCoalescer } from './frames'
 import { type HandlerContext, handleMessage } from './handlers'
 import { startHeartbeat } from './heartbeat'
 import { hostingMode, listen } from './http-listener'
-import { createHttpHandler } from './http-routes'
+import { createHttpHandler, healthOf } from './http-routes'
 import { InFlight } from './in-flight'
 import { createInbound } from './inbound'
 import { LocalRooms } from './local-rooms'
 import { createLogger } from './logger'
 import { createMemoryAdapter } from './memory-adapter'
-import { createMetrics } from './metrics'
-import type { RoomServerOptions } from './options'
-import { resolveLimits } from './options'
+import { createMetrics, type ServerMetrics } from './metrics'
+import { type ResolvedLimits, type RoomServerOptions, resolveLimits } from './options'
 import { ReplayBudget } from './replay-budget'
 import { createServerApi, type RoomInfo, type ServerApi } from './server-api'
 import { Background, createSessions, runHook } from './sessions'
@@ -77,10 +77,7 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
 export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   const mode = hostingMode(options)
   const limits = resolveLimits(options)
-  const clock: Clock =
-    options.now === undefined
-      ? (options.clock ?? systemClock)
-      : { ...(options.clock ?? systemClock), now: options.now }
+  const clock = clockOf(options)
   const log = createLogger(options.logger, options.logLevel)
   const adapter: RoomAdapter = options.adapter ?? createMemoryAdapter()
   const authenticate = authenticatorOf(options, limits.authTimeoutMs)
@@ -93,23 +90,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     store: adapter.health === undefined ? undefined : () => adapter.health!().up,
     adapterStats: adapter.stats === undefined ? undefined : () => adapter.stats!(),
   })
-  const traffic = metrics.traffic
-  const host: ConnectionHost = {
-    log,
-    clock,
-    writes: new WriteCoalescer(),
-    maxBufferedBytes: limits.maxBufferedBytes,
-    closeTimeoutMs: limits.closeTimeoutMs,
-    sent(frames, bytes) {
-      traffic.framesOut += frames
-      traffic.bytesOut += bytes
-    },
-    slowConsumer(connection: Connection) {
-      metrics.slowConsumers.inc()
-      connection.log.warn({ buffered: connection.ws.bufferedAmount }, 'slow consumer closed')
-      connection.close(4008, 'slow consumer: send buffer overflowed')
-    },
-  }
+  const host = connectionHost(log, clock, limits, metrics)
   const local = new LocalRooms({
     sent: host.sent,
     maxPendingBytes: limits.maxBufferedBytes,
@@ -120,22 +101,15 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   const background = new Background(log)
 
   const ctx: HandlerContext = {
-    limits,
-    protocol: options.protocol,
+    ...handlerParts(options, limits, metrics),
     adapter,
     local,
-    hooks: options,
     clock,
     isOpen: (connection) => registry.isOpen(connection),
     notify: (connection, name, run) => runHook(log, connection, name, run),
-    replayBudget: new ReplayBudget(limits.replayBytesPerSec, limits.replayBurstBytes),
     publishes,
     isAccepting,
     slowConsumer: host.slowConsumer,
-    replayCounters: {
-      sent: (bytes) => metrics.replayedBytes.inc(bytes),
-      refused: () => metrics.replayRefusals.inc(),
-    },
   }
   const inbound = createInbound({
     limits,
@@ -146,13 +120,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   })
   const registry: ConnectionRegistry = new ConnectionRegistry({
     host,
-    rates: {
-      messagesPerSec: limits.rateLimitPerSec,
-      messageBurst: limits.rateLimitBurst,
-      bytesPerSec: limits.rateLimitBytesPerSec,
-      byteBurst: limits.rateLimitBytesBurst,
-      windowMs: limits.rateLimitWindowMs,
-    },
+    limits,
     sink: { sent: host.sent, overflow: host.slowConsumer },
     onFrame: inbound.onFrame,
     onClosed: (connection, code, reason) => sessions.closed(connection, code, reason),
@@ -168,31 +136,9 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     hooks: options,
   })
 
-  // The adapter seam (docs/decisions/001): the adapter calls back down into this node's rooms and sockets.
-  const node: AdapterNode = {
-    nodeId: `n_${randomBytes(6).toString('base64url')}`,
-    deliver: (room, message, deliverOptions) => local.deliver(room, message, deliverOptions),
-    deliverDirect: (target, message) => registry.deliverDirect(target, message),
-  }
-  const attached = Promise.resolve(
-    adapter.attach(node, {
-      historySize: limits.historySize,
-      historyMaxBytes: limits.historyMaxBytes,
-      idleTimeoutMs: limits.idleTimeoutMs,
-      now: clock.now,
-    }),
-  )
+  const attached = attachNode(adapter, local, registry, limits, clock)
 
-  const wss = new WebSocketServer({
-    noServer: true,
-    clientTracking: false,
-    maxPayload: limits.maxMessageBytes,
-    perMessageDeflate: options.perMessageDeflate === true ? PER_MESSAGE_DEFLATE : false,
-    // Select roomwire.v1 when offered. When only unknown subprotocols are offered, select one anyway so the
-    // handshake completes and the client can read the 4400 close (a missing answer fails it as 1006).
-    handleProtocols: (offered: Set<string>) =>
-      offered.has(SUBPROTOCOL) ? SUBPROTOCOL : (offered.values().next().value ?? false),
-  })
+  const wss = webSocketServer(limits, options.perMessageDeflate === true)
   const { handleUpgrade } = createAdmission({
     wss,
     limits,
@@ -223,7 +169,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     maxBodyBytes: limits.maxMessageBytes,
     maxNestingDepth: limits.maxNestingDepth,
     log,
-    health: () => health(adapter, isAccepting(), registry.size, local.size),
+    health: () => healthOf(adapter, isAccepting(), registry.size, local.size),
     broadcast: serverApi.broadcast,
     roomInfo: serverApi.roomInfo,
   })
@@ -232,20 +178,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   // Nobody may await `ready`; a failed listen must not become an unhandled rejection as well as a log line.
   ready.catch((err: unknown) => log.error({ err }, 'server failed to start'))
 
-  const stopHeartbeat = startHeartbeat({
-    pingIntervalMs: limits.pingIntervalMs,
-    pongTimeoutMs: limits.pongTimeoutMs,
-    clock,
-    connections: () => registry.values(),
-    onTimeout(connection) {
-      connection.log.info('heartbeat timed out')
-      connection.terminate()
-    },
-  })
-  const stopZlibSweep =
-    options.perMessageDeflate === true
-      ? startZlibSweep(clock, limits.pingIntervalMs, () => registry.values())
-      : () => {}
+  const stopTimers = startTimers(limits, clock, registry, options.perMessageDeflate === true)
 
   function close(closeOptions?: CloseOptions): Promise<void> {
     if (lifecycle.state !== 'running') return lifecycle.done
@@ -253,10 +186,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
       {
         clock,
         spreadMs: limits.shutdownSpreadMs,
-        stopTimers: () => {
-          stopHeartbeat()
-          stopZlibSweep()
-        },
+        stopTimers,
         listener,
         publishes,
         registry,
@@ -286,6 +216,112 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   }
 }
 
+/**
+ * Attach the adapter to this node. The AdapterNode is the adapter seam (docs/decisions/001): the one way
+ * back down from the adapter into this node's rooms and sockets.
+ */
+function attachNode(
+  adapter: RoomAdapter,
+  local: LocalRooms,
+  registry: ConnectionRegistry,
+  limits: ResolvedLimits,
+  clock: Clock,
+): Promise<void> {
+  const node: AdapterNode = {
+    nodeId: `n_${randomBytes(6).toString('base64url')}`,
+    deliver: (room, message, options) => local.deliver(room, message, options),
+    deliverDirect: (target, message) => registry.deliverDirect(target, message),
+  }
+  return Promise.resolve(
+    adapter.attach(node, {
+      historySize: limits.historySize,
+      historyMaxBytes: limits.historyMaxBytes,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      now: clock.now,
+    }),
+  )
+}
+
+/** The server's clock: `clock` (the system's by default), with `now` in its place when given. */
+function clockOf(options: RoomServerOptions): Clock {
+  const clock = options.clock ?? systemClock
+  return options.now === undefined ? clock : { ...clock, now: options.now }
+}
+
+/** The parts of the handlers' context that come straight from the options and the metrics. */
+function handlerParts(options: RoomServerOptions, limits: ResolvedLimits, metrics: ServerMetrics) {
+  return {
+    limits,
+    protocol: options.protocol,
+    hooks: options,
+    replayBudget: new ReplayBudget(limits.replayBytesPerSec, limits.replayBurstBytes),
+    replayCounters: {
+      sent: (bytes: number) => metrics.replayedBytes.inc(bytes),
+      refused: () => metrics.replayRefusals.inc(),
+    },
+  }
+}
+
+/** What every connection shares: the logger, the clock, write coalescing, counters, the slow-consumer close. */
+function connectionHost(
+  log: Logger,
+  clock: Clock,
+  limits: ResolvedLimits,
+  metrics: ServerMetrics,
+): ConnectionHost {
+  return {
+    log,
+    clock,
+    writes: new WriteCoalescer(),
+    maxBufferedBytes: limits.maxBufferedBytes,
+    closeTimeoutMs: limits.closeTimeoutMs,
+    sent(frames, bytes) {
+      metrics.traffic.framesOut += frames
+      metrics.traffic.bytesOut += bytes
+    },
+    slowConsumer(connection: Connection) {
+      metrics.slowConsumers.inc()
+      connection.log.warn({ buffered: connection.ws.bufferedAmount }, 'slow consumer closed')
+      connection.close(4008, 'slow consumer: send buffer overflowed')
+    },
+  }
+}
+
+/** ws in `noServer` mode: the listener and admission decide which upgrades reach it. */
+function webSocketServer(limits: ResolvedLimits, deflate: boolean): WebSocketServer {
+  return new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    maxPayload: limits.maxMessageBytes,
+    perMessageDeflate: deflate ? PER_MESSAGE_DEFLATE : false,
+    // Select roomwire.v1 when offered. When only unknown subprotocols are offered, select one anyway so the
+    // handshake completes and the client can read the 4400 close (a missing answer fails it as 1006).
+    handleProtocols: (offered: Set<string>) =>
+      offered.has(SUBPROTOCOL) ? SUBPROTOCOL : (offered.values().next().value ?? false),
+  })
+}
+
+/** The timers of a running server, one for all connections each: the heartbeat and the zlib sweep. */
+function startTimers(limits: ResolvedLimits, clock: Clock, registry: ConnectionRegistry, deflate: boolean) {
+  const stopHeartbeat = startHeartbeat({
+    pingIntervalMs: limits.pingIntervalMs,
+    pongTimeoutMs: limits.pongTimeoutMs,
+    clock,
+    connections: () => registry.values(),
+    onTimeout(connection) {
+      connection.log.info('heartbeat timed out')
+      connection.terminate()
+    },
+  })
+  const stopZlibSweep = deflate
+    ? startZlibSweep(clock, limits.pingIntervalMs, () => registry.values())
+    : () => {}
+  return () => {
+    stopHeartbeat()
+    stopZlibSweep()
+  }
+}
+
 /** The authenticator of these options; `auth.required` without a way to verify anyone is a config error. */
 function authenticatorOf(options: RoomServerOptions, timeoutMs: number) {
   if (options.auth?.required === true && options.authenticate === undefined) {
@@ -297,24 +333,4 @@ function authenticatorOf(options: RoomServerOptions, timeoutMs: number) {
     }
   }
   return createAuthenticator({ authenticate: options.authenticate, auth: options.auth ?? {}, timeoutMs })
-}
-
-/** `GET /health`: `closing` once shutting down, `degraded` while the adapter's store is down. */
-function health(
-  adapter: RoomAdapter,
-  accepting: boolean,
-  connections: number,
-  rooms: number,
-): Record<string, unknown> {
-  const store = adapter.health?.()
-  const status = !accepting ? 'closing' : store?.up === false ? 'degraded' : 'ok'
-  const stats = adapter.stats?.()
-  const body: Record<string, unknown> = { status, connections, rooms }
-  // Empty rooms kept for resume cost memory too (issue 12: 72,500 of them while this said rooms: 0).
-  if (stats !== undefined) {
-    body.idleRooms = stats.idleRooms
-    body.historyBytes = stats.historyBytes
-  }
-  if (store?.up === false) body.reason = store.reason
-  return body
 }
