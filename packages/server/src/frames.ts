@@ -231,12 +231,14 @@ export function fanOut<T extends FrameTarget>(
   skip?: string,
 ): number {
   let count = 0
+  let bytes: Buffer | undefined
   for (const target of recipients) {
     if (target.id === skip || target.closing) continue
-    const result = target.writer.write(frame.frame)
+    bytes ??= frame.frame
+    const result = target.writer.write(bytes)
     if (result === 'sent') count++
     else if (result === 'overflow') sink.overflow(target)
   }
-  if (count > 0) sink.sent(count, count * framePayload(frame.frame).length)
+  if (count > 0) sink.sent(count, count * framePayload(bytes!).length)
   return count
 }

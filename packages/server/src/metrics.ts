@@ -111,83 +111,8 @@ export function createMetrics(read: {
       },
     })
   }
-  const adapterStats = read.adapterStats
-  if (adapterStats !== undefined) {
-    const stat = (name: string, help: string, key: keyof AdapterStats, kind: 'gauge' | 'counter') => {
-      if (kind === 'gauge') {
-        new Gauge({
-          name,
-          help,
-          registers,
-          collect() {
-            this.set(adapterStats()[key])
-          },
-        })
-        return
-      }
-      // The adapter counts since it started; the counter is handed what it added since the last scrape.
-      let seen = 0
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          const total = adapterStats()[key]
-          if (total > seen) this.inc(total - seen)
-          seen = total
-        },
-      })
-    }
-    stat(
-      'roomwire_idle_rooms',
-      'Rooms without members kept for resume (memory adapter: by this process; Redis: cluster-wide)',
-      'idleRooms',
-      'gauge',
-    )
-    stat(
-      'roomwire_history_bytes',
-      'Bytes of room history held (memory adapter: by this process; Redis: of its idle rooms, cluster-wide)',
-      'historyBytes',
-      'gauge',
-    )
-    stat(
-      'roomwire_idle_rooms_evicted_total',
-      'Idle rooms freed before their idle timeout because too many were kept',
-      'idleRoomsEvicted',
-      'counter',
-    )
-    stat(
-      'roomwire_history_evicted_total',
-      "Messages dropped from history to keep the process's history budget",
-      'historyEvicted',
-      'counter',
-    )
-  }
-  const traffic: Traffic = { framesOut: 0, bytesOut: 0, bytesIn: 0, messagesIn: new Map() }
-  new Counter({
-    name: 'roomwire_messages_in_total',
-    help: 'Client messages received, by type (invalid: not decodable)',
-    labelNames: ['type'],
-    registers,
-    collect() {
-      for (const [type, count] of traffic.messagesIn) this.inc({ type }, count)
-      traffic.messagesIn.clear()
-    },
-  })
-  // Plain numbers on the hot path, handed to prom-client when it scrapes.
-  const drained = (name: string, help: string, key: 'framesOut' | 'bytesIn' | 'bytesOut') =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.inc(traffic[key])
-        traffic[key] = 0
-      },
-    })
-  drained('roomwire_messages_out_total', 'Frames sent to clients', 'framesOut')
-  drained('roomwire_bytes_in_total', 'Bytes received in client frames', 'bytesIn')
-  drained('roomwire_bytes_out_total', 'Bytes sent in frames', 'bytesOut')
+  if (read.adapterStats !== undefined) adapterMetrics(registers, read.adapterStats)
+  const traffic = trafficMetrics(registers)
   return {
     registry,
     traffic,
@@ -241,4 +166,86 @@ export function createMetrics(read: {
       registers,
     }),
   }
+}
+
+/** Gauges and counters of what the adapter holds, read from its stats at scrape time. */
+function adapterMetrics(registers: Registry[], adapterStats: () => AdapterStats): void {
+  const stat = (name: string, help: string, key: keyof AdapterStats, kind: 'gauge' | 'counter') => {
+    if (kind === 'gauge') {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(adapterStats()[key])
+        },
+      })
+      return
+    }
+    // The adapter counts since it started; the counter is handed what it added since the last scrape.
+    let seen = 0
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const total = adapterStats()[key]
+        if (total > seen) this.inc(total - seen)
+        seen = total
+      },
+    })
+  }
+  stat(
+    'roomwire_idle_rooms',
+    'Rooms without members kept for resume (memory adapter: by this process; Redis: cluster-wide)',
+    'idleRooms',
+    'gauge',
+  )
+  stat(
+    'roomwire_history_bytes',
+    'Bytes of room history held (memory adapter: by this process; Redis: of its idle rooms, cluster-wide)',
+    'historyBytes',
+    'gauge',
+  )
+  stat(
+    'roomwire_idle_rooms_evicted_total',
+    'Idle rooms freed before their idle timeout because too many were kept',
+    'idleRoomsEvicted',
+    'counter',
+  )
+  stat(
+    'roomwire_history_evicted_total',
+    "Messages dropped from history to keep the process's history budget",
+    'historyEvicted',
+    'counter',
+  )
+}
+
+/** The per-frame counters: plain numbers on the hot path, handed to prom-client when it scrapes. */
+function trafficMetrics(registers: Registry[]): Traffic {
+  const traffic: Traffic = { framesOut: 0, bytesOut: 0, bytesIn: 0, messagesIn: new Map() }
+  new Counter({
+    name: 'roomwire_messages_in_total',
+    help: 'Client messages received, by type (invalid: not decodable)',
+    labelNames: ['type'],
+    registers,
+    collect() {
+      for (const [type, count] of traffic.messagesIn) this.inc({ type }, count)
+      traffic.messagesIn.clear()
+    },
+  })
+  const drained = (name: string, help: string, key: 'framesOut' | 'bytesIn' | 'bytesOut') =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.inc(traffic[key])
+        traffic[key] = 0
+      },
+    })
+  drained('roomwire_messages_out_total', 'Frames sent to clients', 'framesOut')
+  drained('roomwire_bytes_in_total', 'Bytes received in client frames', 'bytesIn')
+  drained('roomwire_bytes_out_total', 'Bytes sent in frames', 'bytesOut')
+  return traffic
 }
