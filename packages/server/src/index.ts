@@ -13,6 +13,7 @@ export type {
   RoomBroadcast,
 } from './adapter'
 export { extractToken, redactUrl } from './auth'
+export { newEpoch } from './epoch'
 export { RoomServerError, type RoomServerErrorCode } from './errors'
 export { HistoryRing, type SinceResult } from './history'
 export type {
@@ -27,7 +28,6 @@ export {
   createMemoryAdapter,
   DEFAULT_MEMORY_ADAPTER_OPTIONS,
   type MemoryAdapterOptions,
-  newEpoch,
 } from './memory-adapter'
 export type { AuthOptions, RoomServerOptions } from './options'
 export { type CloseOptions, createRoomServer, type RoomInfo, type RoomServer } from './room-server'

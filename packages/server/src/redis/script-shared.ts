@@ -1,5 +1,5 @@
 import type { Member } from '@roomwire/protocol'
-import { newEpoch } from '../memory-adapter'
+import { newEpoch } from '../epoch'
 import type { Frame } from './frames'
 import type { KeyLayout } from './keys'
 
