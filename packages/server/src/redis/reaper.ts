@@ -38,6 +38,10 @@ if #removed == 0 then return { 0, removed } end
 touch_room()
 return { idle_over(), removed }
 `,
+  reply: (r) => {
+    const [idleOver, removed] = [r.flag(), r.strings()]
+    return { idleOver, removed }
+  },
 })
 
 const FORGET = defineScript({
@@ -54,6 +58,8 @@ redis.call('DEL', K.node_rooms, K.node_conns)
 redis.call('SREM', K.nodes, A.dead_node_id)
 return 1
 `,
+  // 0: the node came back meanwhile, and keeps its sets.
+  reply: (r) => r.flag(),
 })
 
 /** The reaper's scripts bound to one connection. */
@@ -85,7 +91,7 @@ export async function reapDeadNodes(deps: ReapDeps): Promise<{ removed: number; 
   for (const [i, dead] of nodes.entries()) {
     if (alive[i] === 1) continue
     for (const room of await redis.smembers(keys.nodeRooms(dead))) {
-      const [over, ids] = (await scripts.reap(
+      const reaped = await scripts.reap(
         { ...keys.room(room), rooms: keys.rooms, ...keys.idle, dead_node: keys.node(dead) },
         {
           room,
@@ -96,9 +102,9 @@ export async function reapDeadNodes(deps: ReapDeps): Promise<{ removed: number; 
           max_idle_rooms: limits.maxIdleRooms,
           max_idle_bytes: limits.maxIdleHistoryBytes,
         },
-      )) as [number, string[]]
-      removed += ids.length
-      idleOver ||= over === 1
+      )
+      removed += reaped.removed.length
+      idleOver ||= reaped.idleOver
     }
     await scripts.forget(
       {
