@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { type ConfigKey, isKey, type Kind, LEVELS, specOf } from './config-keys'
+import { type ConfigKey, isKey, specOf } from './config-keys'
+import { type Kind, LEVELS } from './config-spec'
 import { RoomServerError } from './errors'
 
 /** One configuration value. */

@@ -1,16 +1,8 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import {
-  ALL_KEYS,
-  type CliSettings,
-  type ConfigKey,
-  defaultOf,
-  envName,
-  flagName,
-  isKey,
-  specOf,
-} from './config-keys'
+import { ALL_KEYS, type ConfigKey, defaultOf, envName, flagName, isKey, specOf } from './config-keys'
 import { type ConfigValue, parseFlags, parseValue, readConfigFile } from './config-parse'
+import type { CliSettings } from './config-spec'
 import { RoomServerError } from './errors'
 import type { MemoryAdapterOptions } from './memory-adapter'
 import type { RoomServerOptions } from './options'

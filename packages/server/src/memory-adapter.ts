@@ -97,6 +97,84 @@ type Lifecycle =
   | { status: 'ready'; parts: Parts }
   | { status: 'closed'; parts: Parts | undefined }
 
+// The room calls, once attached (and any restore is done).
+
+function join(
+  { node, rooms }: Parts,
+  room: string,
+  member: Member,
+  replay: ReplayRequest,
+  maxMembers: number,
+): JoinResult {
+  const { state } = rooms.open(room)
+  const rejoined = state.members.has(member.id)
+  if (!rejoined && state.members.size >= maxMembers) return { ok: false, reason: 'room_full' }
+  if (!rejoined) {
+    rooms.occupied(room)
+    state.members.set(member.id, member)
+    node.deliver(room, { type: 'member_joined', room, member }, { skip: member.id })
+  }
+  const { frames, recovered } = rooms.replay(state, replay)
+  const result: JoinResult = {
+    ok: true,
+    seq: state.seq,
+    epoch: state.epoch,
+    members: [...state.members.values()],
+    replay: frames,
+    rejoined,
+  }
+  if (recovered !== undefined) result.recovered = recovered
+  return result
+}
+
+function leave({ node, rooms }: Parts, room: string, id: string): void {
+  const state = rooms.get(room)
+  if (state === undefined || !state.members.delete(id)) return
+  node.deliver(room, { type: 'member_left', room, id })
+  if (state.members.size === 0) rooms.vacated(room, state)
+}
+
+function setPresence({ node, rooms }: Parts, room: string, id: string, presence: unknown): boolean {
+  const member = rooms.get(room)?.members.get(id)
+  if (member === undefined) return false
+  // Replaced, never merged: a state holding `__proto__` keys stays inert data.
+  member.presence = presence
+  node.deliver(room, { type: 'presence', room, id, state: presence }, { skip: id })
+  return true
+}
+
+function publish({ node, rooms }: Parts, room: string, input: PublishInput): PublishResult {
+  const { state, created } = rooms.open(room)
+  // A server broadcast to a room nobody joined yet: its state is kept as an idle room's.
+  if (created) rooms.vacated(room, state)
+  if (input.id !== undefined) {
+    const seq = rooms.duplicateOf(state, input.id)
+    if (seq !== undefined) return { seq, epoch: state.epoch, duplicate: true }
+  }
+  const seq = state.seq + 1
+  const message: RoomEventMessage = {
+    type: 'message',
+    room,
+    event: input.event,
+    data: input.data,
+    from: input.from,
+    seq,
+    ts: input.ts,
+  }
+  if (input.id !== undefined) message.id = input.id
+  // Encoded once, for the history and for every member's frame; before any change, so a value that cannot
+  // be encoded changes nothing.
+  const encoded = rooms.keepsHistory ? encode(message) : undefined
+  state.seq = seq
+  let deliverOptions: DeliverOptions | undefined
+  if (encoded !== undefined) {
+    rooms.append(state, seq, encoded, input.id)
+    deliverOptions = input.skip === undefined ? { encoded } : { skip: input.skip, encoded }
+  } else if (input.skip !== undefined) deliverOptions = { skip: input.skip }
+  node.deliver(room, message, deliverOptions)
+  return { seq, epoch: state.epoch, duplicate: false }
+}
+
 /**
  * The default {@link RoomAdapter}: everything in this process's memory, delivered synchronously. Enough
  * for one process; use a cluster adapter to span several. Its memory is bounded: history by bytes per room
@@ -158,82 +236,6 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): RoomAda
     const saved = persist !== undefined && ready ? snapshotRooms(parts.rooms, parts.clock.now()) : undefined
     parts.rooms.clear()
     if (saved !== undefined) return persist!.save(saved)
-  }
-
-  const join = (
-    { node, rooms }: Parts,
-    room: string,
-    member: Member,
-    replay: ReplayRequest,
-    maxMembers: number,
-  ): JoinResult => {
-    const { state } = rooms.open(room)
-    const rejoined = state.members.has(member.id)
-    if (!rejoined && state.members.size >= maxMembers) return { ok: false, reason: 'room_full' }
-    if (!rejoined) {
-      rooms.occupied(room)
-      state.members.set(member.id, member)
-      node.deliver(room, { type: 'member_joined', room, member }, { skip: member.id })
-    }
-    const { frames, recovered } = rooms.replay(state, replay)
-    const result: JoinResult = {
-      ok: true,
-      seq: state.seq,
-      epoch: state.epoch,
-      members: [...state.members.values()],
-      replay: frames,
-      rejoined,
-    }
-    if (recovered !== undefined) result.recovered = recovered
-    return result
-  }
-
-  const leave = ({ node, rooms }: Parts, room: string, id: string): void => {
-    const state = rooms.get(room)
-    if (state === undefined || !state.members.delete(id)) return
-    node.deliver(room, { type: 'member_left', room, id })
-    if (state.members.size === 0) rooms.vacated(room, state)
-  }
-
-  const setPresence = ({ node, rooms }: Parts, room: string, id: string, presence: unknown): boolean => {
-    const member = rooms.get(room)?.members.get(id)
-    if (member === undefined) return false
-    // Replaced, never merged: a state holding `__proto__` keys stays inert data.
-    member.presence = presence
-    node.deliver(room, { type: 'presence', room, id, state: presence }, { skip: id })
-    return true
-  }
-
-  const publish = ({ node, rooms }: Parts, room: string, input: PublishInput): PublishResult => {
-    const { state, created } = rooms.open(room)
-    // A server broadcast to a room nobody joined yet: its state is kept as an idle room's.
-    if (created) rooms.vacated(room, state)
-    if (input.id !== undefined) {
-      const seq = rooms.duplicateOf(state, input.id)
-      if (seq !== undefined) return { seq, epoch: state.epoch, duplicate: true }
-    }
-    const seq = state.seq + 1
-    const message: RoomEventMessage = {
-      type: 'message',
-      room,
-      event: input.event,
-      data: input.data,
-      from: input.from,
-      seq,
-      ts: input.ts,
-    }
-    if (input.id !== undefined) message.id = input.id
-    // Encoded once, for the history and for every member's frame; before any change, so a value that cannot
-    // be encoded changes nothing.
-    const encoded = rooms.keepsHistory ? encode(message) : undefined
-    state.seq = seq
-    let deliverOptions: DeliverOptions | undefined
-    if (encoded !== undefined) {
-      rooms.append(state, seq, encoded, input.id)
-      deliverOptions = input.skip === undefined ? { encoded } : { skip: input.skip, encoded }
-    } else if (input.skip !== undefined) deliverOptions = { skip: input.skip }
-    node.deliver(room, message, deliverOptions)
-    return { seq, epoch: state.epoch, duplicate: false }
   }
 
   return {

@@ -17,10 +17,10 @@ import {
   documentedDefault,
   envName,
   flagName,
-  type Kind,
   libraryDefault,
   specOf,
 } from '../src/config-keys'
+import type { Kind } from '../src/config-spec'
 import { resolveLimits } from '../src/limits'
 import { resolveRedisOptions } from '../src/redis/redis-options'
 
