@@ -13,6 +13,7 @@ export type {
   RoomBroadcast,
 } from './adapter'
 export { extractToken, redactUrl } from './auth'
+export type { Clock, TimerHandle } from './clock'
 export { newEpoch } from './epoch'
 export { RoomServerError, type RoomServerErrorCode } from './errors'
 export { HistoryRing, type SinceResult } from './history'
