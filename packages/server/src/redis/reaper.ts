@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import type { Clock } from '../clock'
 import type { KeyLayout } from './keys'
 import { bindScript, defineScript, TOUCH_ROOM } from './lua'
 import type { RoomLimits } from './script-shared'
@@ -120,17 +121,16 @@ export async function reapDeadNodes(deps: ReapDeps): Promise<{ removed: number; 
   return { removed, idleOver }
 }
 
-/** A repeating task that never overlaps itself and never keeps the process alive; stop awaits a run. */
-export function every(intervalMs: number, task: () => Promise<void>): () => Promise<void> {
+/** A repeating task on `clock` that never overlaps itself; stop awaits a run in flight. */
+export function every(clock: Clock, intervalMs: number, task: () => Promise<void>): () => Promise<void> {
   let running: Promise<void> | undefined
-  const timer = setInterval(() => {
+  const timer = clock.setInterval(() => {
     running ??= task().finally(() => {
       running = undefined
     })
   }, intervalMs)
-  timer.unref()
   return async () => {
-    clearInterval(timer)
+    clock.clearInterval(timer)
     await running
   }
 }

@@ -1,5 +1,6 @@
 import type { RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
+import { type Clock, systemClock } from '../clock'
 import { RoomServerError } from '../errors'
 import type { StoreLinkOptions } from './store-link'
 
@@ -63,6 +64,12 @@ export interface RedisAdapterOptions {
   maxIdleHistoryBytes?: number
   /** A pino logger for store outages and recoveries. @default silent */
   logger?: Logger
+  /**
+   * Timers of the heartbeat, the reaping tick and the link's probes (liveness in Redis itself runs on
+   * Redis's clock, never a node's).
+   * @default systemClock
+   */
+  clock?: Clock
 }
 
 /** Defaults of {@link RedisAdapterOptions} (the reference server's `redis_*` keys read theirs from here). */
@@ -77,7 +84,7 @@ export const DEFAULT_REDIS_OPTIONS = {
   maxReconnectDelayMs: 1000,
   maxIdleRooms: 10_000,
   maxIdleHistoryBytes: 67_108_864,
-} as const satisfies Required<Omit<RedisAdapterOptions, 'redisOptions' | 'logger'>>
+} as const satisfies Required<Omit<RedisAdapterOptions, 'redisOptions' | 'logger' | 'clock'>>
 
 /** The options with their defaults, checked. */
 export interface ResolvedRedisOptions {
@@ -129,6 +136,7 @@ export function resolveRedisOptions(options: RedisAdapterOptions): ResolvedRedis
       reapIntervalMs: options.reapIntervalMs ?? d.reapIntervalMs,
       commandTimeoutMs,
       logger: options.logger,
+      clock: options.clock ?? systemClock,
       redisOptions: {
         ...options.redisOptions,
         lazyConnect: true,
