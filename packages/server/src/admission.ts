@@ -1,16 +1,25 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { SUBPROTOCOL } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type WebSocket from 'ws'
 import type { WebSocketServer } from 'ws'
+import { AddressSlots } from './address-slots'
+import {
+  acceptingStep,
+  addressStep,
+  authRefusal,
+  capacityStep,
+  firstRefusal,
+  originStep,
+  subprotocolStep,
+} from './admission-steps'
 import { type AuthOutcome, redactUrl } from './auth'
 import { AuthBackoff } from './auth-backoff'
 import { addressKey, clientAddress, isLoopback, parseTrustedProxies } from './client-address'
-import { LogThrottle, REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_LINES } from './log-throttle'
-import { closeCodeLabel, type ServerMetrics, type UpgradeRefusal } from './metrics'
-import type { ResolvedLimits } from './options'
-import { isOriginAllowed } from './origin'
+import { type Clock, systemClock } from './clock'
+import type { ResolvedLimits } from './limits'
+import type { ServerMetrics } from './metrics'
+import { abortHandshake, type Upgrade, UpgradeRefusals } from './upgrade-refusals'
 
 /** What admission needs from its server. */
 export interface AdmissionDeps {
@@ -22,6 +31,8 @@ export interface AdmissionDeps {
   readonly metrics: ServerMetrics
   readonly log: Logger
   readonly now: () => number
+  /** Times the close handshake of a refused socket. @default systemClock */
+  readonly clock?: Clock
   /** False once the server started shutting down. */
   isAccepting(): boolean
   /** Connections open on this node. */
@@ -43,47 +54,18 @@ export interface Admission {
   refuse(ws: WebSocket, code: number, reason: string): void
 }
 
-/**
- * Upgrades refused after the upgrade that one address may have closing at once; past it the address
- * gets HTTP 429 before the upgrade. A browser cannot read a failed upgrade's status (PROTOCOL.md,
- * "Transport"), so refusals are close codes, but one that keeps opening sockets while its last 16
- * refusals are still closing is not a browser following them: it gets the cheap answer.
- */
-const REFUSING_PER_ADDRESS = 16
-
 /** Addresses whose failed authentications are remembered at once. */
 const MAX_BACKOFF_ADDRESSES = 10_000
-
-/** Sockets of one address: admitted (authenticating or open) and refused but not yet closed. */
-interface AddressSlots {
-  readonly key: string
-  open: number
-  refusing: number
-}
 
 function destroyOnError(this: Duplex): void {
   this.destroy()
 }
 
-function abortHandshake(socket: Duplex, status: number, text: string, headers = ''): void {
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${headers}Content-Length: 0\r\n\r\n`)
-  }
-  socket.destroy()
-}
-
-/** An `Origin` header as a log line may quote it (a peer chooses it). */
-function loggedOrigin(origin: string): string {
-  return origin.length > 128 ? `${origin.slice(0, 128)}…` : origin
-}
-
 /**
- * Admission: origin, per-address connection cap, failed-auth backoff, authentication, subprotocol and
- * capacity, in that order, each refused per PROTOCOL.md's conventions: a disallowed `Origin` with HTTP 403
- * before the upgrade; everything a client can act on after it, with a close code a browser can read
- * (4001, 4400, 1013). Sockets are counted per client address (an IPv6 address by its /64) from the upgrade
- * request until the socket closes, with one shared `close` listener and no closure per socket. Loopback
- * peers are neither counted nor backed off (see `isLoopback`).
+ * Admission, in steps that each return an outcome (admission-steps.ts): accepting and origin (HTTP 503
+ * and 403 before the upgrade), the address's failed-auth backoff and connection cap, then
+ * authentication, subprotocol and capacity (close codes a browser can read: 1013, 4001, 4400, 1001).
+ * Every refusal is carried out in one place ({@link UpgradeRefusals}): counted, logged and answered.
  */
 export function createAdmission(deps: AdmissionDeps): Admission {
   const { wss, limits, metrics, log, now } = deps
@@ -95,234 +77,47 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     maxMs: limits.authBackoffMaxMs,
     maxAddresses: MAX_BACKOFF_ADDRESSES,
   })
-  const byAddress = new Map<string, AddressSlots>()
-  const openSlot = new WeakMap<Duplex, AddressSlots>()
-  const refusingSlot = new WeakMap<Duplex, AddressSlots>()
-  const logs = {
-    origin: new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS),
-    auth: new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS),
-    address: new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS),
-    capacity: new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS),
-  }
+  const slots = new AddressSlots()
+  const refusals = new UpgradeRefusals({
+    wss,
+    slots,
+    metrics,
+    log,
+    clock: deps.clock ?? systemClock,
+    now,
+    closeTimeoutMs: limits.closeTimeoutMs,
+  })
 
-  function logLine(
-    kind: keyof typeof logs,
-    level: 'info' | 'warn',
-    fields: Record<string, unknown>,
-    msg: string,
-  ): void {
-    if (!log.isLevelEnabled(level)) return
-    const suppressed = logs[kind].take(now())
-    if (suppressed === undefined) return
-    log[level](suppressed > 0 ? { ...fields, suppressed } : fields, msg)
-  }
-
-  function count(reason: UpgradeRefusal): void {
-    metrics.upgradesRefused.inc({ reason })
-  }
-
-  function onSocketClosed(this: Duplex): void {
-    const open = openSlot.get(this)
-    if (open !== undefined) open.open--
-    const refusing = refusingSlot.get(this)
-    if (refusing !== undefined) refusing.refusing--
-    const slots = open ?? refusing
-    if (slots !== undefined && slots.open <= 0 && slots.refusing <= 0) byAddress.delete(slots.key)
-  }
-
-  /** The slots of `key`, made (and kept until its last socket closes) when a socket takes one. */
-  function slotsOf(key: string): AddressSlots {
-    let slots = byAddress.get(key)
-    if (slots === undefined) {
-      slots = { key, open: 0, refusing: 0 }
-      byAddress.set(key, slots)
-    }
-    return slots
-  }
-
-  function refuse(ws: WebSocket, code: number, reason: string): void {
-    metrics.closes.inc({ code: closeCodeLabel(code) })
-    ws.close(code, reason)
-    const timer = setTimeout(() => ws.terminate(), limits.closeTimeoutMs)
-    timer.unref()
-    ws.once('close', () => clearTimeout(timer))
-  }
-
-  /** Refuse with a close code after the upgrade, or with 429 when the address keeps piling refusals up. */
-  function refuseAfterUpgrade(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    key: string,
-    code: number,
-    reason: string,
-  ): void {
-    if ((byAddress.get(key)?.refusing ?? 0) >= REFUSING_PER_ADDRESS) {
-      abortHandshake(socket, 429, 'Too Many Requests', 'Retry-After: 5\r\n')
-      return
-    }
-    const slots = slotsOf(key)
-    slots.refusing++
-    refusingSlot.set(socket, slots)
-    socket.once('close', onSocketClosed)
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      ws.on('error', onWsError)
-      refuse(ws, code, reason)
-    })
-  }
-
-  function onWsError(err: Error): void {
-    log.debug({ err }, 'socket error')
-  }
-
-  function afterUpgrade(
-    ws: WebSocket,
-    request: IncomingMessage,
-    auth: AuthOutcome,
-    address: string | undefined,
-  ): void {
-    ws.on('error', onWsError)
-    if (!auth.ok) {
-      count('unauthorized')
-      metrics.authFailures.inc()
-      refuse(ws, auth.internal === true ? 1011 : 4001, auth.reason)
-      return
-    }
-    if (ws.protocol !== '' && ws.protocol !== SUBPROTOCOL) {
-      count('subprotocol')
-      refuse(ws, 4400, `unsupported subprotocol; this server speaks ${SUBPROTOCOL}`)
-      return
-    }
-    if (!deps.isAccepting()) {
-      count('closing')
-      refuse(ws, 1001, 'server shutting down')
-      return
-    }
-    if (deps.openConnections() >= limits.maxConnections) {
-      count('capacity')
-      logLine('capacity', 'warn', { max: limits.maxConnections }, 'connection limit reached')
-      refuse(ws, 1013, 'server at its connection limit; try again later')
-      return
-    }
-    deps.accepted(ws, request, auth, address)
-  }
-
-  function authenticated(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    auth: AuthOutcome,
-    address: string | undefined,
-    key: string | undefined,
-  ): void {
-    if (!deps.isAccepting()) {
-      count('closing')
-      abortHandshake(socket, 503, 'Service Unavailable')
-      return
-    }
-    if (socket.destroyed) return
-    if (!auth.ok) {
-      logLine(
-        'auth',
-        'info',
-        { url: redactUrl(request.url), reason: auth.reason, address },
-        'connection refused',
-      )
-      if (key !== undefined && auth.internal !== true && auth.unverified !== true) {
-        const backoffMs = backoff.failed(key, now())
-        if (backoffMs > 0) {
-          logLine(
-            'address',
-            'warn',
-            { address: key, backoffMs },
-            'failed authentications from this address: refusing its upgrades for a while',
-          )
-        }
-      }
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      try {
-        afterUpgrade(ws, request, auth, address)
-      } catch (err) {
-        log.error({ err }, 'accepting a connection failed')
-        ws.terminate()
-      }
-    })
-  }
-
+  /** The checks before authentication; a counted address takes its slot when they pass. */
   function admit(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     // A reset during authentication must not become an unhandled 'error' (CVE-2024-38355 class).
     socket.on('error', destroyOnError)
     if (socket.destroyed) return
-    if (!deps.isAccepting()) {
-      count('closing')
-      abortHandshake(socket, 503, 'Service Unavailable')
-      return
-    }
-    const origin = request.headers.origin
-    if (!isOriginAllowed(origin, deps.allowedOrigins)) {
-      count('origin')
-      logLine('origin', 'warn', { origin: loggedOrigin(origin ?? '') }, 'origin refused')
-      abortHandshake(socket, 403, 'Forbidden')
-      return
-    }
     const address = clientAddress(request, trusted)
-    if (isLoopback(address)) {
-      authenticateThen(request, socket, head, address, undefined)
+    const key = isLoopback(address) ? undefined : addressKey(address)
+    const upgrade: Upgrade = { request, socket, head, address, key }
+    const step = firstRefusal(
+      () => acceptingStep(deps.isAccepting()),
+      () => originStep(request.headers.origin, deps.allowedOrigins),
+      () =>
+        key === undefined
+          ? { ok: true }
+          : addressStep({
+              key,
+              blockedMs: backoff.blockedFor(key, now()),
+              open: slots.open(key),
+              cap: limits.maxConnectionsPerAddress,
+            }),
+    )
+    if (!step.ok) {
+      refusals.carryOut(step, upgrade)
       return
     }
-    const key = addressKey(address)
-    const blockedMs = backoff.blockedFor(key, now())
-    if (blockedMs > 0) {
-      count('auth_backoff')
-      refuseAfterUpgrade(
-        request,
-        socket,
-        head,
-        key,
-        1013,
-        'too many failed authentications from this address; try again later',
-      )
-      return
-    }
-    const cap = limits.maxConnectionsPerAddress
-    if (cap > 0 && (byAddress.get(key)?.open ?? 0) >= cap) {
-      count('address_cap')
-      logLine(
-        'address',
-        'warn',
-        { address: key, max: cap },
-        'connection limit per address reached (a proxy in front? set trustedProxies)',
-      )
-      refuseAfterUpgrade(
-        request,
-        socket,
-        head,
-        key,
-        1013,
-        'too many connections from this address; try again later',
-      )
-      return
-    }
-    const slots = slotsOf(key)
-    slots.open++
-    openSlot.set(socket, slots)
-    socket.once('close', onSocketClosed)
-    authenticateThen(request, socket, head, address, key)
-  }
-
-  /** Authenticate, then upgrade; `key` is the address's slot key, undefined for an uncounted (loopback) one. */
-  function authenticateThen(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    address: string | undefined,
-    key: string | undefined,
-  ): void {
+    if (key !== undefined) slots.admit(socket, key)
     deps.authenticate(request).then(
       (auth) => {
         try {
-          authenticated(request, socket, head, auth, address, key)
+          authenticated(upgrade, auth)
         } catch (err) {
           log.error({ err }, 'upgrade failed')
           socket.destroy()
@@ -335,6 +130,60 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     )
   }
 
+  /** A failed authentication is logged, and held against its address unless the server could not check it. */
+  function noteFailure(upgrade: Upgrade, auth: AuthOutcome & { ok: false }): void {
+    const { request, address, key } = upgrade
+    refusals.log({
+      kind: 'auth',
+      level: 'info',
+      fields: { url: redactUrl(request.url), reason: auth.reason, address },
+      msg: 'connection refused',
+    })
+    if (key === undefined || auth.internal === true || auth.unverified === true) return
+    const backoffMs = backoff.failed(key, now())
+    if (backoffMs > 0) {
+      refusals.log({
+        kind: 'address',
+        level: 'warn',
+        fields: { address: key, backoffMs },
+        msg: 'failed authentications from this address: refusing its upgrades for a while',
+      })
+    }
+  }
+
+  function authenticated(upgrade: Upgrade, auth: AuthOutcome): void {
+    const accepting = acceptingStep(deps.isAccepting())
+    if (!accepting.ok) {
+      refusals.carryOut(accepting, upgrade)
+      return
+    }
+    const { request, socket, head, address } = upgrade
+    if (socket.destroyed) return
+    if (!auth.ok) noteFailure(upgrade, auth)
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      try {
+        refusals.watch(ws)
+        if (!auth.ok) {
+          metrics.authFailures.inc()
+          refusals.carryOut(authRefusal(auth), upgrade, ws)
+          return
+        }
+        const step = firstRefusal(
+          () => subprotocolStep(ws.protocol),
+          () => capacityStep(deps.isAccepting(), deps.openConnections(), limits.maxConnections),
+        )
+        if (!step.ok) {
+          refusals.carryOut(step, upgrade, ws)
+          return
+        }
+        deps.accepted(ws, request, auth, address)
+      } catch (err) {
+        log.error({ err }, 'accepting a connection failed')
+        ws.terminate()
+      }
+    })
+  }
+
   return {
     handleUpgrade(request, socket, head) {
       try {
@@ -344,6 +193,6 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         socket.destroy()
       }
     },
-    refuse,
+    refuse: (ws, code, reason) => refusals.close(ws, code, reason),
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
-import type { AuthOptions, AuthResult } from './options'
+import type { AuthResult } from './hooks'
+import type { AuthOptions } from './options'
 
 /** Outcome of authenticating an upgrade request. */
 export type AuthOutcome =

@@ -5,15 +5,14 @@ import type { Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
 import { cliLogger, listenFailure, listeningLines } from './cli-output'
 import {
-  CONFIG_KEYS,
-  type ConfigKey,
+  configToCliSettings,
   configToMemoryOptions,
   configToOptions,
-  envName,
-  flagName,
+  configToRedisOptions,
   loadConfig,
   type ServerConfig,
 } from './config'
+import { ALL_KEYS, documentedDefault, envName, flagName, specOf } from './config-keys'
 import { RoomServerError } from './errors'
 import { createMemoryAdapter } from './memory-adapter'
 import { createRedisAdapter } from './redis/redis-adapter'
@@ -27,9 +26,9 @@ function version(): string {
 }
 
 function help(): string {
-  const rows = (Object.entries(CONFIG_KEYS) as [ConfigKey, { default?: unknown; doc: string }][]).map(
-    ([key, spec]) =>
-      `  ${flagName(key).padEnd(34)} ${spec.doc}${spec.default === undefined ? '' : ` (default ${JSON.stringify(spec.default)})`}\n` +
+  const rows = ALL_KEYS.map(
+    (key) =>
+      `  ${flagName(key).padEnd(34)} ${specOf(key).doc} (default ${documentedDefault(key)})\n` +
       `  ${''.padEnd(34)} file key ${key}, env ${envName(key)}`,
   )
   return `roomwire-server ${version()}: the roomwire reference room server
@@ -53,17 +52,7 @@ ${rows.join('\n')}
  */
 function adapterFor(config: ServerConfig, logger: Logger): RoomAdapter {
   if (config.redis_url === undefined) return createMemoryAdapter(configToMemoryOptions(config))
-  const nodeTtlMs = (config.redis_node_ttl_secs as number) * 1000
-  return createRedisAdapter({
-    url: config.redis_url as string,
-    keyPrefix: config.redis_key_prefix as string,
-    nodeTtlMs,
-    heartbeatIntervalMs: Math.max(50, Math.round(nodeTtlMs * 0.3)),
-    reapIntervalMs: Math.max(50, Math.round(nodeTtlMs * 0.3)),
-    maxIdleRooms: config.redis_max_idle_rooms as number,
-    maxIdleHistoryBytes: config.redis_max_idle_history_bytes as number,
-    logger: logger.child({ component: 'redis' }),
-  })
+  return createRedisAdapter({ ...configToRedisOptions(config), logger: logger.child({ component: 'redis' }) })
 }
 
 function isProtocol(value: unknown): value is Protocol {
@@ -137,7 +126,8 @@ async function main(argv: string[]): Promise<number> {
   let protocol: Protocol | undefined
   try {
     config = loadConfig({ argv }).config
-    if (typeof config.protocol === 'string') protocol = await loadProtocol(config.protocol)
+    const file = configToCliSettings(config).protocol
+    if (file !== undefined) protocol = await loadProtocol(file)
   } catch (err) {
     if (err instanceof RoomServerError) {
       process.stderr.write(`roomwire-server: ${err.message}\n`)
@@ -165,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err
   }
-  const timeoutMs = (config.shutdown_timeout_secs as number) * 1000
+  const timeoutMs = configToCliSettings(config).shutdownTimeoutMs
   // Signal handlers go in before the server listens, so a signal at any moment shuts down gracefully.
   let stopped: (code: number) => void = () => {}
   const exit = new Promise<number>((resolve) => {

@@ -4,7 +4,7 @@ import type WebSocket from 'ws'
 import type { ConnectionTarget } from './adapter'
 import { Connection, type ConnectionHost } from './connection'
 import { type FanOutSink, fanOut, LazyFrame } from './frames'
-import type { ResolvedLimits } from './options'
+import type { ResolvedLimits } from './limits'
 import type { InboundRates } from './rate-limiter'
 
 function newConnectionId(): string {

@@ -10,7 +10,7 @@ import {
   textFrame,
   type WriteCoalescer,
 } from './frames'
-import type { ConnectionInfo } from './options'
+import type { ConnectionInfo } from './hooks'
 import { InboundBudget, type InboundRates } from './rate-limiter'
 
 /** What a connection needs from its server; kept tiny so sends stay cheap. */

@@ -9,9 +9,9 @@ import {
 import type { Logger } from 'pino'
 import type { Connection } from './connection'
 import type { Outcome } from './handlers'
+import type { ResolvedLimits } from './limits'
 import { LogThrottle, REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_LINES } from './log-throttle'
 import { countIn, errorCodeLabel, type ServerMetrics } from './metrics'
-import type { ResolvedLimits } from './options'
 
 /** What the inbound path needs from its server. */
 export interface InboundDeps {

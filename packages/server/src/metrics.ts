@@ -73,17 +73,20 @@ export function countIn(traffic: Traffic, type: string): void {
   traffic.messagesIn.set(type, (traffic.messagesIn.get(type) ?? 0) + 1)
 }
 
-/** Create the metrics; `connections`, `rooms` and `store` are read at scrape time. */
-export function createMetrics(read: {
+/** What the metrics read at scrape time. */
+export interface MetricsSources {
   connections: () => number
   rooms: () => number
   /** The adapter's shared store: 1 up, 0 down; absent for adapters without one (no gauge then). */
   store?: (() => boolean) | undefined
   /** What the adapter holds in memory; absent for adapters that keep rooms elsewhere (no gauges then). */
   adapterStats?: (() => AdapterStats) | undefined
-}): ServerMetrics {
-  const registry = new Registry()
-  const registers = [registry]
+}
+
+type Registers = Registry[]
+
+/** Gauges of what the node holds now: connections, rooms, and whether the cluster store is up. */
+function nodeGauges(registers: Registers, read: MetricsSources): void {
   new Gauge({
     name: 'roomwire_connections',
     help: 'Open WebSocket connections on this node',
@@ -101,18 +104,106 @@ export function createMetrics(read: {
     },
   })
   const store = read.store
-  if (store !== undefined) {
-    new Gauge({
-      name: 'roomwire_cluster_store_up',
-      help: 'Whether the cluster store (Redis) is reachable from this node: 1 up, 0 degraded',
+  if (store === undefined) return
+  new Gauge({
+    name: 'roomwire_cluster_store_up',
+    help: 'Whether the cluster store (Redis) is reachable from this node: 1 up, 0 degraded',
+    registers,
+    collect() {
+      this.set(store() ? 1 : 0)
+    },
+  })
+}
+
+/** The adapter's {@link AdapterStats} as gauges (what it holds) and counters (what it evicted). */
+function adapterMetrics(registers: Registers, adapterStats: () => AdapterStats): void {
+  const stat = (name: string, help: string, key: keyof AdapterStats, kind: 'gauge' | 'counter') => {
+    if (kind === 'gauge') {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(adapterStats()[key])
+        },
+      })
+      return
+    }
+    // The adapter counts since it started; the counter is handed what it added since the last scrape.
+    let seen = 0
+    new Counter({
+      name,
+      help,
       registers,
       collect() {
-        this.set(store() ? 1 : 0)
+        const total = adapterStats()[key]
+        if (total > seen) this.inc(total - seen)
+        seen = total
       },
     })
   }
+  stat(
+    'roomwire_idle_rooms',
+    'Rooms without members kept for resume (memory adapter: by this process; Redis: cluster-wide)',
+    'idleRooms',
+    'gauge',
+  )
+  stat(
+    'roomwire_history_bytes',
+    'Bytes of room history held (memory adapter: by this process; Redis: of its idle rooms, cluster-wide)',
+    'historyBytes',
+    'gauge',
+  )
+  stat(
+    'roomwire_idle_rooms_evicted_total',
+    'Idle rooms freed before their idle timeout because too many were kept',
+    'idleRoomsEvicted',
+    'counter',
+  )
+  stat(
+    'roomwire_history_evicted_total',
+    "Messages dropped from history to keep the process's history budget",
+    'historyEvicted',
+    'counter',
+  )
+}
+
+/** The per-frame counters: plain numbers on the hot path ({@link Traffic}), handed over at scrape time. */
+function trafficCounters(registers: Registers): Traffic {
+  const traffic: Traffic = { framesOut: 0, bytesOut: 0, bytesIn: 0, messagesIn: new Map() }
+  new Counter({
+    name: 'roomwire_messages_in_total',
+    help: 'Client messages received, by type (invalid: not decodable)',
+    labelNames: ['type'],
+    registers,
+    collect() {
+      for (const [type, count] of traffic.messagesIn) this.inc({ type }, count)
+      traffic.messagesIn.clear()
+    },
+  })
+  const drained = (name: string, help: string, key: 'framesOut' | 'bytesIn' | 'bytesOut') =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.inc(traffic[key])
+        traffic[key] = 0
+      },
+    })
+  drained('roomwire_messages_out_total', 'Frames sent to clients', 'framesOut')
+  drained('roomwire_bytes_in_total', 'Bytes received in client frames', 'bytesIn')
+  drained('roomwire_bytes_out_total', 'Bytes sent in frames', 'bytesOut')
+  return traffic
+}
+
+/** Create the metrics; `connections`, `rooms` and `store` are read at scrape time. */
+export function createMetrics(read: MetricsSources): ServerMetrics {
+  const registry = new Registry()
+  const registers = [registry]
+  nodeGauges(registers, read)
   if (read.adapterStats !== undefined) adapterMetrics(registers, read.adapterStats)
-  const traffic = trafficMetrics(registers)
+  const traffic = trafficCounters(registers)
   return {
     registry,
     traffic,
@@ -166,86 +257,4 @@ export function createMetrics(read: {
       registers,
     }),
   }
-}
-
-/** Gauges and counters of what the adapter holds, read from its stats at scrape time. */
-function adapterMetrics(registers: Registry[], adapterStats: () => AdapterStats): void {
-  const stat = (name: string, help: string, key: keyof AdapterStats, kind: 'gauge' | 'counter') => {
-    if (kind === 'gauge') {
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(adapterStats()[key])
-        },
-      })
-      return
-    }
-    // The adapter counts since it started; the counter is handed what it added since the last scrape.
-    let seen = 0
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const total = adapterStats()[key]
-        if (total > seen) this.inc(total - seen)
-        seen = total
-      },
-    })
-  }
-  stat(
-    'roomwire_idle_rooms',
-    'Rooms without members kept for resume (memory adapter: by this process; Redis: cluster-wide)',
-    'idleRooms',
-    'gauge',
-  )
-  stat(
-    'roomwire_history_bytes',
-    'Bytes of room history held (memory adapter: by this process; Redis: of its idle rooms, cluster-wide)',
-    'historyBytes',
-    'gauge',
-  )
-  stat(
-    'roomwire_idle_rooms_evicted_total',
-    'Idle rooms freed before their idle timeout because too many were kept',
-    'idleRoomsEvicted',
-    'counter',
-  )
-  stat(
-    'roomwire_history_evicted_total',
-    "Messages dropped from history to keep the process's history budget",
-    'historyEvicted',
-    'counter',
-  )
-}
-
-/** The per-frame counters: plain numbers on the hot path, handed to prom-client when it scrapes. */
-function trafficMetrics(registers: Registry[]): Traffic {
-  const traffic: Traffic = { framesOut: 0, bytesOut: 0, bytesIn: 0, messagesIn: new Map() }
-  new Counter({
-    name: 'roomwire_messages_in_total',
-    help: 'Client messages received, by type (invalid: not decodable)',
-    labelNames: ['type'],
-    registers,
-    collect() {
-      for (const [type, count] of traffic.messagesIn) this.inc({ type }, count)
-      traffic.messagesIn.clear()
-    },
-  })
-  const drained = (name: string, help: string, key: 'framesOut' | 'bytesIn' | 'bytesOut') =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.inc(traffic[key])
-        traffic[key] = 0
-      },
-    })
-  drained('roomwire_messages_out_total', 'Frames sent to clients', 'framesOut')
-  drained('roomwire_bytes_in_total', 'Bytes received in client frames', 'bytesIn')
-  drained('roomwire_bytes_out_total', 'Bytes sent in frames', 'bytesOut')
-  return traffic
 }

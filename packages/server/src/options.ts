@@ -1,67 +1,21 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
-import { type ErrorCode, excerpt, MAX_NESTING_DEPTH, type Protocol } from '@roomwire/protocol'
+import type { Protocol } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
 import type { Clock } from './clock'
-import { RoomServerError } from './errors'
+import type {
+  AuthorizeRequest,
+  AuthResult,
+  ConnectionInfo,
+  MaybePromise,
+  PublishContext,
+  PublishDecision,
+} from './hooks'
 
-/** What `authenticate` returns to accept a connection; `null` refuses it with 4001. */
-export interface AuthResult {
-  /** The identity, sent to others as `user`. */
-  user?: string
-  /** Anything the application wants to keep with the connection; handed back in hooks. */
-  data?: unknown
-}
-
-/** A connection as hooks see it. */
-export interface ConnectionInfo {
-  readonly id: string
-  readonly user: string | undefined
-  /** What `authenticate` returned as `data`, or the verified JWT payload. */
-  readonly data: unknown
-  readonly remoteAddress: string | undefined
-}
-
-/** What `authorize` is asked. */
-export type AuthorizeRequest =
-  | {
-      action: 'join' | 'presence'
-      connection: ConnectionInfo
-      user: string | undefined
-      connectionId: string
-      room: string
-    }
-  | {
-      action: 'publish'
-      connection: ConnectionInfo
-      user: string | undefined
-      connectionId: string
-      room: string
-      event: string
-    }
-  | {
-      action: 'direct'
-      connection: ConnectionInfo
-      user: string | undefined
-      connectionId: string
-      to: string
-      event: string
-    }
-
-/** A publish as `onPublish` sees it. */
-export interface PublishContext {
-  connection: ConnectionInfo
-  room: string
-  event: string
-  data: unknown
-  id: string | undefined
-}
-
-/** What `onPublish` decides: nothing (publish as is), new `data`, or a refusal sent back as `error`. */
-export type PublishDecision = undefined | { data: unknown } | { error: ErrorCode; message?: string }
-
-/** Hooks that may return a promise. */
-type MaybePromise<T> = T | Promise<T>
+// The hook types and the limits have files of their own; what the server's parts import from here still
+// resolves while they move (issue 14).
+export type { AuthorizeRequest, AuthResult, ConnectionInfo, PublishContext, PublishDecision } from './hooks'
+export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits } from './limits'
 
 /** HS256 or JWKS verification of a token from `?token=` or `Authorization: Bearer`. */
 export interface AuthOptions {
@@ -304,7 +258,7 @@ export interface RoomServerOptions {
    * Where the server gets time and timers from: the heartbeat, rate limits, close, drain and shutdown
    * timeouts run on it, so tests can drive them exactly (no global fake timers). `now`, when given too,
    * overrides its `now`.
-   * @default systemClock (Date.now and unref'd global timers)
+   * @default the system clock (Date.now and unref'd global timers)
    */
   clock?: Clock
   /** Decide who connects; `null` refuses with 4001. Replaces the built-in JWT check when given. */
@@ -318,143 +272,4 @@ export interface RoomServerOptions {
   /** Runs before a publish gets its seq: refuse it, or change its data (persist chat here). */
   // biome-ignore lint/suspicious/noConfusingVoidType: an async hook that returns nothing publishes as is
   onPublish?: (context: PublishContext) => MaybePromise<PublishDecision | void>
-}
-
-/** The numeric limits after defaults, as the server uses them. */
-export interface ResolvedLimits {
-  maxMessageBytes: number
-  maxPresenceBytes: number
-  maxMembersPerRoom: number
-  maxRoomsPerConnection: number
-  historySize: number
-  historyMaxBytes: number
-  idleTimeoutMs: number
-  replayBytesPerSec: number
-  replayBurstBytes: number
-  joinDrainTimeoutMs: number
-  pingIntervalMs: number
-  pongTimeoutMs: number
-  maxConnections: number
-  maxBufferedBytes: number
-  maxNestingDepth: number
-  rateLimitPerSec: number
-  rateLimitBurst: number
-  rateLimitWindowMs: number
-  rateLimitBytesPerSec: number
-  rateLimitBytesBurst: number
-  maxConnectionsPerAddress: number
-  authFailuresPerAddress: number
-  authFailureWindowMs: number
-  authBackoffMs: number
-  authBackoffMaxMs: number
-  authTimeoutMs: number
-  closeTimeoutMs: number
-  shutdownSpreadMs: number
-}
-
-/** Defaults from PROTOCOL.md. */
-export const DEFAULT_LIMITS: ResolvedLimits = {
-  maxMessageBytes: 65_536,
-  maxPresenceBytes: 2048,
-  maxMembersPerRoom: 1000,
-  maxRoomsPerConnection: 10,
-  historySize: 100,
-  historyMaxBytes: 1_048_576,
-  idleTimeoutMs: 3_600_000,
-  replayBytesPerSec: 1_048_576,
-  replayBurstBytes: 33_554_432,
-  joinDrainTimeoutMs: 30_000,
-  pingIntervalMs: 30_000,
-  pongTimeoutMs: 10_000,
-  maxConnections: 10_000,
-  maxBufferedBytes: 1_048_576,
-  maxNestingDepth: MAX_NESTING_DEPTH,
-  rateLimitPerSec: 100,
-  rateLimitBurst: 200,
-  rateLimitWindowMs: 10_000,
-  rateLimitBytesPerSec: 262_144,
-  rateLimitBytesBurst: 1_048_576,
-  maxConnectionsPerAddress: 1000,
-  authFailuresPerAddress: 20,
-  authFailureWindowMs: 60_000,
-  authBackoffMs: 5_000,
-  authBackoffMaxMs: 300_000,
-  authTimeoutMs: 10_000,
-  closeTimeoutMs: 2000,
-  shutdownSpreadMs: 1000,
-}
-
-const positive = new Set<keyof ResolvedLimits>([
-  'maxMessageBytes',
-  'maxPresenceBytes',
-  'maxMembersPerRoom',
-  'maxRoomsPerConnection',
-  'pingIntervalMs',
-  'pongTimeoutMs',
-  'maxConnections',
-  'maxBufferedBytes',
-  'historyMaxBytes',
-  'replayBurstBytes',
-  'joinDrainTimeoutMs',
-  'authTimeoutMs',
-  'closeTimeoutMs',
-  'maxNestingDepth',
-  'rateLimitWindowMs',
-  'authFailureWindowMs',
-  'authBackoffMs',
-  'authBackoffMaxMs',
-])
-
-/** Apply defaults and check every limit; throws `RoomServerError('invalid_config')` naming the option. */
-export function resolveLimits(options: RoomServerOptions): ResolvedLimits {
-  const limits = { ...DEFAULT_LIMITS }
-  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ResolvedLimits)[]) {
-    const value = options[key]
-    if (value === undefined) continue
-    const min = positive.has(key) ? 1 : 0
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw new RoomServerError(
-        'invalid_config',
-        `option ${key} is ${excerpt(value)}; expected a number ${min === 1 ? 'above 0' : 'of 0 or more'}`,
-      )
-    }
-    limits[key] = value
-  }
-  for (const key of [
-    'maxMessageBytes',
-    'maxMembersPerRoom',
-    'maxRoomsPerConnection',
-    'historySize',
-    'maxNestingDepth',
-    'maxConnectionsPerAddress',
-    'authFailuresPerAddress',
-  ] as const) {
-    if (!Number.isInteger(limits[key])) {
-      throw new RoomServerError('invalid_config', `option ${key} is ${limits[key]}; expected an integer`)
-    }
-  }
-  // The protocol's decoders (the SDK's too) refuse deeper frames whatever a server announces.
-  if (limits.maxNestingDepth > MAX_NESTING_DEPTH) {
-    throw new RoomServerError(
-      'invalid_config',
-      `option maxNestingDepth is ${limits.maxNestingDepth}; expected an integer from 1 to ${MAX_NESTING_DEPTH}`,
-    )
-  }
-  // `rateLimitPerSec: 0` has always meant "no rate limiting": it turns the byte budget off too unless that
-  // is set on its own (tests, benchmarks and floods of trusted peers rely on it).
-  if (options.rateLimitBytesPerSec === undefined && limits.rateLimitPerSec === 0) {
-    limits.rateLimitBytesPerSec = 0
-  }
-  if (options.rateLimitBytesBurst === undefined) {
-    limits.rateLimitBytesBurst = Math.max(limits.rateLimitBytesBurst, limits.maxMessageBytes)
-  } else if (limits.rateLimitBytesPerSec > 0 && limits.rateLimitBytesBurst < limits.maxMessageBytes) {
-    throw new RoomServerError(
-      'invalid_config',
-      `option rateLimitBytesBurst is ${limits.rateLimitBytesBurst}; expected at least maxMessageBytes (${limits.maxMessageBytes}), or the largest frames could never pass`,
-    )
-  }
-  limits.authBackoffMaxMs = Math.max(limits.authBackoffMaxMs, limits.authBackoffMs)
-  // Timers past 2^31-1 ms fire at once in Node; an idle timeout that long means "keep forever" in practice.
-  limits.idleTimeoutMs = Math.min(limits.idleTimeoutMs, 2_147_483_647)
-  return limits
 }

@@ -21,11 +21,12 @@ import { hostingMode, listen } from './http-listener'
 import { createHttpHandler, healthOf } from './http-routes'
 import { InFlight } from './in-flight'
 import { createInbound } from './inbound'
+import { type ResolvedLimits, resolveLimits } from './limits'
 import { LocalRooms } from './local-rooms'
 import { createLogger } from './logger'
 import { createMemoryAdapter } from './memory-adapter'
 import { createMetrics, type ServerMetrics } from './metrics'
-import { type ResolvedLimits, type RoomServerOptions, resolveLimits } from './options'
+import type { RoomServerOptions } from './options'
 import { ReplayBudget } from './replay-budget'
 import { createServerApi, type RoomInfo, type ServerApi } from './server-api'
 import { Background, createSessions, runHook } from './sessions'
@@ -79,7 +80,9 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
   const limits = resolveLimits(options)
   const clock = clockOf(options)
   const log = createLogger(options.logger, options.logLevel)
-  const adapter: RoomAdapter = options.adapter ?? createMemoryAdapter()
+  // The default adapter's idle expiry runs on the server's clock too, when one is injected.
+  const adapter: RoomAdapter =
+    options.adapter ?? createMemoryAdapter(options.clock === undefined ? {} : { clock })
   const authenticate = authenticatorOf(options, limits.authTimeoutMs)
   let lifecycle: Lifecycle = { state: 'running' }
   const isAccepting = () => lifecycle.state === 'running'
@@ -148,6 +151,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     metrics,
     log,
     now: clock.now,
+    clock,
     isAccepting,
     openConnections: () => registry.size,
     accepted: sessions.opened,

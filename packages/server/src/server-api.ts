@@ -3,8 +3,9 @@ import type { RoomAdapter } from './adapter'
 import type { Clock } from './clock'
 import type { ConnectionRegistry } from './connection-registry'
 import { RoomServerError } from './errors'
+import type { ConnectionInfo } from './hooks'
 import type { InFlight } from './in-flight'
-import type { ConnectionInfo, ResolvedLimits } from './options'
+import type { ResolvedLimits } from './limits'
 import { checkConnectionId, checkConnectionIds, checkEvent, checkPayload, checkRoom } from './server-input'
 
 /** A room's state across the cluster, from {@link RoomServer.roomInfo}. */

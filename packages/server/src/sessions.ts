@@ -7,9 +7,10 @@ import { type AuthOutcome, redactUrl } from './auth'
 import type { Connection } from './connection'
 import type { ConnectionRegistry } from './connection-registry'
 import { joinInFlight } from './handlers'
+import type { ResolvedLimits } from './limits'
 import type { LocalRooms } from './local-rooms'
 import { closeCodeLabel, type ServerMetrics } from './metrics'
-import type { ResolvedLimits, RoomServerOptions } from './options'
+import type { RoomServerOptions } from './options'
 
 /** Whether `value` is a promise-like (a hook may return one from another realm, or a thenable). */
 function isThenable(value: unknown): value is PromiseLike<unknown> {

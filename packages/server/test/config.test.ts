@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { configToMemoryOptions, configToOptions, envName, flagName, loadConfig } from '../src/config'
+import { configToMemoryOptions, configToOptions, loadConfig } from '../src/config'
+import { envName, flagName } from '../src/config-keys'
 import { DEFAULT_LIMITS, DEFAULT_MEMORY_ADAPTER_OPTIONS } from '../src/index'
 
 function dirWith(config?: unknown): string {

@@ -1,8 +1,9 @@
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { HistoryRing } from '../src/history'
 import { type BudgetedHistory, HistoryBudget } from '../src/history-budget'
 import { createMemoryAdapter, RoomServerError } from '../src/index'
 import { msg, pushMessage, seqsOf, startTestServer, type TestClient } from './helpers'
+import { manualClock } from './manual-clock'
 
 /** A frame of about `bytes` bytes for message `seq`. */
 const frame = (seq: number, bytes: number) => JSON.stringify({ ...msg(seq), data: 'x'.repeat(bytes - 80) })
@@ -176,17 +177,24 @@ describe('idle rooms', () => {
   })
 
   it('frees each idle room after the idle timeout with one timer', async () => {
-    await using server = await startTestServer({ idleTimeoutMs: 100 })
+    const clock = manualClock()
+    const adapter = createMemoryAdapter({ clock })
+    await using server = await startTestServer({ adapter, idleTimeoutMs: 100 })
     await using alice = await server.connect()
     for (const name of ['a', 'b', 'c']) {
       await alice.request({ type: 'join', room: name })
       await alice.request({ type: 'leave', room: name })
+      clock.advance(10)
     }
-    await vi.waitFor(
-      async () => {
-        for (const name of ['a', 'b', 'c']) expect(await server.server.roomInfo(name)).toBeNull()
-      },
-      { timeout: 2000 },
-    )
+    // Emptied at 0, 10 and 20 ms: one timer waits for the first.
+    expect(clock.pending).toBe(1)
+    clock.advance(69)
+    expect(await server.server.roomInfo('a')).not.toBeNull()
+    clock.advance(1)
+    expect(await server.server.roomInfo('a')).toBeNull()
+    expect(await server.server.roomInfo('b')).not.toBeNull()
+    clock.advance(20)
+    for (const name of ['b', 'c']) expect(await server.server.roomInfo(name)).toBeNull()
+    expect(clock.pending).toBe(0)
   })
 })

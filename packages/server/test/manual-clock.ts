@@ -1,61 +1,45 @@
-import type { Clock, TimerHandle } from '../src/clock'
+import type { Clock } from '../src/clock'
 
-interface Timer {
-  at: number
-  every: number | undefined
-  run: () => void
+/** A {@link Clock} that moves only when told: timers fire in `advance`, in time order. */
+export interface ManualClock extends Clock {
+  /** Move time forward by `ms`, firing every timer due on the way. */
+  advance(ms: number): void
+  /** Timers scheduled and not yet fired or cleared. */
+  readonly pending: number
 }
 
-/**
- * A clock that moves only when told to: `advance(ms)` runs every timer that falls due, in time order, with
- * `now()` at each one's due time. Injected with `createRoomServer({ clock })`, it makes the heartbeat and
- * the timeouts exact without global fake timers (real sockets keep real I/O).
- */
-export class ManualClock implements Clock {
-  #now: number
-  #next = 1
-  readonly #timers = new Map<number, Timer>()
-
-  constructor(start = 1_700_000_000_000) {
-    this.#now = start
-  }
-
-  now = (): number => this.#now
-
-  setTimeout = (run: () => void, ms: number): TimerHandle => this.#add(run, ms, undefined)
-  setInterval = (run: () => void, ms: number): TimerHandle => this.#add(run, ms, Math.max(1, ms))
-  clearTimeout = (handle: TimerHandle): void => {
-    this.#timers.delete(handle as number)
-  }
-  clearInterval = (handle: TimerHandle): void => {
-    this.#timers.delete(handle as number)
-  }
-
-  /** Timers waiting to run. */
-  get pending(): number {
-    return this.#timers.size
-  }
-
-  /** Move time forward by `ms`, running each timer as it falls due. */
-  advance(ms: number): void {
-    const end = this.#now + ms
-    for (;;) {
-      let due: [number, Timer] | undefined
-      for (const entry of this.#timers)
-        if (entry[1].at <= end && (due === undefined || entry[1].at < due[1].at)) due = entry
-      if (due === undefined) break
-      const [id, timer] = due
-      this.#now = Math.max(this.#now, timer.at)
-      if (timer.every === undefined) this.#timers.delete(id)
-      else timer.at += timer.every
-      timer.run()
-    }
-    this.#now = end
-  }
-
-  #add(run: () => void, ms: number, every: number | undefined): number {
-    const id = this.#next++
-    this.#timers.set(id, { at: this.#now + Math.max(0, ms), every, run })
+/** A manual clock starting at `start` (epoch milliseconds). */
+export function manualClock(start = 1_700_000_000_000): ManualClock {
+  let now = start
+  let next = 0
+  const timers = new Map<number, { at: number; callback: () => void; every?: number }>()
+  const add = (callback: () => void, ms: number, every?: number) => {
+    const id = ++next
+    timers.set(id, every === undefined ? { at: now + ms, callback } : { at: now + ms, callback, every })
     return id
+  }
+  const clear = (handle: unknown) => void timers.delete(handle as number)
+  return {
+    now: () => now,
+    setTimeout: (callback, ms) => add(callback, ms),
+    clearTimeout: clear,
+    setInterval: (callback, ms) => add(callback, ms, ms),
+    clearInterval: clear,
+    get pending() {
+      return timers.size
+    },
+    advance(ms) {
+      const until = now + ms
+      for (;;) {
+        const due = [...timers].filter(([, t]) => t.at <= until).sort(([, a], [, b]) => a.at - b.at)[0]
+        if (due === undefined) break
+        const [id, timer] = due
+        now = timer.at
+        if (timer.every === undefined) timers.delete(id)
+        else timer.at += timer.every
+        timer.callback()
+      }
+      now = until
+    },
   }
 }

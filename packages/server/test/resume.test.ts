@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { type AdapterNode, createMemoryAdapter, type RoomAdapter } from '../src/index'
 import { heldJoinAdapter } from './adapter-doubles'
 import { startTestServer, type TestClient } from './helpers'
-import { ManualClock } from './manual-clock'
+import { manualClock } from './manual-clock'
 
 async function publishN(client: TestClient, room: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) await client.request({ type: 'publish', room, event: 'e', data: i })
@@ -179,7 +179,7 @@ describe('heartbeat', () => {
   })
 
   it('terminates a silent connection once ping interval + pong timeout passed, not before, and tells its rooms', async () => {
-    const clock = new ManualClock()
+    const clock = manualClock()
     await using server = await startTestServer({ pingIntervalMs: 50, pongTimeoutMs: 50, clock })
     await using alice = await server.connect({ join: 'r' })
     await using silent = await server.connect({ join: 'r', clientOptions: { autoPong: false } })

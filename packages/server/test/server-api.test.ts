@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { RoomServerError } from '../src/index'
 import { startTestServer } from './helpers'
-import { ManualClock } from './manual-clock'
+import { manualClock } from './manual-clock'
 
 describe('server-side operations', () => {
   it('broadcasts to a room with a seq like any publish, from "server"', async () => {
@@ -111,7 +111,7 @@ describe('graceful shutdown', () => {
   })
 
   it('destroys connections that do not finish closing within the timeout, and resolves', async () => {
-    const clock = new ManualClock()
+    const clock = manualClock()
     const { server, connect } = await startTestServer({ shutdownSpreadMs: 0, clock })
     const stuck = await connect()
     // A peer that stopped reading never answers the close frame.

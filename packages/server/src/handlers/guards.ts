@@ -1,5 +1,5 @@
 import type { Connection } from '../connection'
-import type { AuthorizeRequest } from '../options'
+import type { AuthorizeRequest } from '../hooks'
 import type { HandlerContext } from './context'
 import { type Checked, OK, type Outcome, refused } from './outcome'
 

@@ -32,11 +32,10 @@ export function parseFrame(payload: string): Frame | Mark | undefined {
 }
 
 /** Entries of a room's history as a script returns them (newest first): its `message` frames, oldest first. */
-export function parseHistory(raw: unknown): Frame[] {
-  const entries = Array.isArray(raw) ? (raw as unknown[]) : []
+export function parseHistory(entries: readonly string[]): Frame[] {
   const frames: Frame[] = []
   for (let i = entries.length - 1; i >= 0; i--) {
-    const frame = typeof entries[i] === 'string' ? parseFrame(entries[i] as string) : undefined
+    const frame = parseFrame(entries[i]!)
     if (frame !== undefined && 'message' in frame && frame.message.type === 'message') frames.push(frame)
   }
   return frames

@@ -32,6 +32,10 @@ if redis.call('ZSCORE', K.idle, A.room) and redis.call('HLEN', K.members) == 0 t
 end
 return { evicted, idle_over() }
 `,
+  reply: (r) => {
+    const [evicted, over] = [r.int(), r.flag()]
+    return { evicted, over }
+  },
 })
 
 const COUNT = defineScript({
@@ -45,6 +49,10 @@ local expired = redis.call('ZRANGEBYSCORE', K.idle, '-inf', now_ms() - tonumber(
 for _, room in ipairs(expired) do forget_idle(room) end
 return { redis.call('ZCARD', K.idle), tonumber(redis.call('GET', K.idle_total) or '0') }
 `,
+  reply: (r) => {
+    const [rooms, bytes] = [r.int(), r.int()]
+    return { rooms, bytes }
+  },
 })
 
 /** Expired index entries one count forgets at most (more are left for the next count, or a sweep). */
@@ -65,7 +73,7 @@ export function idleSweeper(redis: Redis, keys: KeyLayout, limits: RoomLimits, s
     for (let round = 0; round < MAX_EVICTIONS_PER_SWEEP; round++) {
       const [oldest] = await redis.zrange(keys.idle.idle, '0', '0')
       if (oldest === undefined) return { freed, over: false }
-      const [evicted, over] = (await evict(
+      const { evicted, over } = await evict(
         { ...keys.room(oldest), rooms: keys.rooms, ...keys.idle },
         {
           room: oldest,
@@ -73,10 +81,10 @@ export function idleSweeper(redis: Redis, keys: KeyLayout, limits: RoomLimits, s
           max_idle_rooms: limits.maxIdleRooms,
           max_idle_bytes: limits.maxIdleHistoryBytes,
         },
-      )) as [number, number]
+      )
       freed += evicted
       stats.evicted(evicted)
-      if (over !== 1) return { freed, over: false }
+      if (!over) return { freed, over: false }
     }
     return { freed, over: true }
   }
@@ -93,7 +101,7 @@ export function idleSweeper(redis: Redis, keys: KeyLayout, limits: RoomLimits, s
  * `historyEvicted` stays 0: Redis has no history budget across rooms.
  */
 export class IdleStats {
-  readonly #read: () => Promise<[rooms: number, bytes: number]>
+  readonly #read: () => Promise<{ rooms: number; bytes: number }>
   #rooms = 0
   #bytes = 0
   #evicted = 0
@@ -101,12 +109,14 @@ export class IdleStats {
   constructor(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
     const count = bindScript(redis, COUNT)
     const args = { idle_ms: limits.idleTimeoutMs, max_forgotten: MAX_FORGOTTEN_PER_COUNT }
-    this.#read = async () => (await count(keys.idle, args)) as [number, number]
+    this.#read = () => count(keys.idle, args)
   }
 
   /** Read the index again (forgetting the entries of rooms that expired). */
   async refresh(): Promise<void> {
-    ;[this.#rooms, this.#bytes] = await this.#read()
+    const { rooms, bytes } = await this.#read()
+    this.#rooms = rooms
+    this.#bytes = bytes
   }
 
   /** A sweep of this node freed `count` rooms early. */

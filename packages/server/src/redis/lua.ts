@@ -1,38 +1,41 @@
 import type { Redis } from 'ioredis'
+import { ScriptReply } from './script-reply'
 
 /**
- * A Lua script with its KEYS and ARGV named once, in order. The script reads them as `K.name` and
- * `A.name` (a prologue made from these lists binds them), and its caller passes them by name, so the
- * order is written in exactly one place. Arguments after the named ones (a variable-length tail) are
- * `ARGV[REST + i]`, i from 1.
+ * A Lua script with its KEYS and ARGV named once, in order, and its reply read once, beside the `return`
+ * that makes it. The script reads its inputs as `K.name` and `A.name` (a prologue made from these lists
+ * binds them), and its caller passes them by name, so the order is written in exactly one place.
+ * Arguments after the named ones (a variable-length tail) are `ARGV[REST + i]`, i from 1.
  */
-export interface ScriptSpec<K extends string, A extends string> {
+export interface ScriptSpec<K extends string, A extends string, R> {
   /** The command name ioredis defines it under (EVALSHA, with EVAL when the script is not cached). */
   readonly name: string
   readonly keys: readonly K[]
   readonly args: readonly A[]
   readonly lua: string
+  /** Parse the reply, field by field in the order the Lua returns them; another shape throws (a bug). */
+  readonly reply: (reply: ScriptReply) => R
 }
 
 /** A script bound to one Redis connection, called with its keys and arguments by name. */
-export type ScriptCall<K extends string, A extends string> = (
+export type ScriptCall<K extends string, A extends string, R> = (
   keys: Readonly<Record<K, string>>,
   args: Readonly<Record<A, string | number>>,
   rest?: readonly (string | number)[],
-) => Promise<unknown>
+) => Promise<R>
 
 /** Declare a script (see {@link ScriptSpec}); names must be Lua identifiers. */
-export function defineScript<const K extends string, const A extends string>(
-  spec: ScriptSpec<K, A>,
-): ScriptSpec<K, A> {
+export function defineScript<const K extends string, const A extends string, R>(
+  spec: ScriptSpec<K, A, R>,
+): ScriptSpec<K, A, R> {
   return spec
 }
 
-/** Define `spec` on `redis` and return its call. */
-export function bindScript<K extends string, A extends string>(
+/** Define `spec` on `redis` and return its call, which resolves to the parsed reply. */
+export function bindScript<K extends string, A extends string, R>(
   redis: Redis,
-  spec: ScriptSpec<K, A>,
-): ScriptCall<K, A> {
+  spec: ScriptSpec<K, A, R>,
+): ScriptCall<K, A, R> {
   const bind = (names: readonly string[], source: string) =>
     names.map((name, i) => `${name} = ${source}[${i + 1}]`).join(', ')
   const prologue =
@@ -43,8 +46,14 @@ export function bindScript<K extends string, A extends string>(
   const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[
     spec.name
   ]!.bind(redis)
-  return (keys, args, rest = []) =>
-    command(...spec.keys.map((name) => keys[name]), ...spec.args.map((name) => args[name]), ...rest)
+  return async (keys, args, rest = []) => {
+    const raw = await command(
+      ...spec.keys.map((name) => keys[name]),
+      ...spec.args.map((name) => args[name]),
+      ...rest,
+    )
+    return spec.reply(new ScriptReply(spec.name, raw))
+  }
 }
 
 /** `now_ms()`: Redis's clock in ms, the clock of every TTL (never a node's). */

@@ -13,6 +13,7 @@ import {
   parseMembers,
   ROOM_KEYS,
   type RoomLimits,
+  recoveredOf,
   roomScriptKeys,
 } from './script-shared'
 
@@ -30,6 +31,12 @@ export type JoinReply =
     }
   | { ok: false; reason: 'full' }
   | Fenced
+
+/** What a leave script answered; `removed` is false when it was not a member. */
+export type LeaveReply = { ok: true; removed: boolean; idleOver: boolean } | Fenced
+
+/** What a presence script answered; `updated` is false when it is not a member. */
+export type PresenceReply = { ok: true; updated: boolean } | Fenced
 
 const JOIN = defineScript({
   name: 'roomwireJoin',
@@ -67,6 +74,21 @@ local recovered, messages = replay(epoch, seq, A.since, A.since_epoch, tonumber(
 redis.call('PUBLISH', A.channel, '#' .. A.mark)
 return { epoch, seq, rejoined, recovered, redis.call('HVALS', K.members), messages }
 `,
+  reply: (r): JoinReply => {
+    if (r.is('fenced')) return FENCED
+    if (r.is('full')) return { ok: false, reason: 'full' }
+    const [epoch, seq, rejoined, recovered] = [r.string(), r.int(), r.flag(), recoveredOf(r)]
+    const [members, replay] = [parseMembers(r.strings()), parseHistory(r.strings())]
+    return {
+      ok: true,
+      epoch,
+      seq,
+      rejoined,
+      recovered: recovered === -1 ? undefined : recovered === 1,
+      members,
+      replay,
+    }
+  },
 })
 
 const LEAVE = defineScript({
@@ -90,6 +112,11 @@ redis.call('PUBLISH', A.channel, '\\n' .. A.left_frame)
 touch_room()
 return { 1, idle_over() }
 `,
+  reply: (r): LeaveReply => {
+    if (r.is('fenced')) return FENCED
+    const [removed, idleOver] = [r.flag(), r.flag()]
+    return { ok: true, removed, idleOver }
+  },
 })
 
 const PRESENCE = defineScript({
@@ -103,6 +130,7 @@ redis.call('HSET', K.members, A.member_id, A.member_json)
 redis.call('PUBLISH', A.channel, A.member_id .. '\\n' .. A.presence_frame)
 return 1
 `,
+  reply: (r): PresenceReply => (r.is('fenced') ? FENCED : { ok: true, updated: r.flag() }),
 })
 
 /** The join, leave and presence scripts bound to one connection. */
@@ -146,34 +174,12 @@ export function membershipScripts(redis: Redis, keys: KeyLayout, limits: RoomLim
           mark: a.mark,
         },
       )
-      if (reply === 'fenced') return FENCED
-      if (reply === 'full') return { ok: false, reason: 'full' }
-      const [epoch, seq, rejoined, recovered, memberJson, replay] = reply as [
-        string,
-        number,
-        number,
-        number,
-        unknown,
-        unknown,
-      ]
-      return {
-        ok: true,
-        epoch,
-        seq: Number(seq),
-        rejoined: rejoined === 1,
-        recovered: recovered === -1 ? undefined : recovered === 1,
-        members: parseMembers(memberJson),
-        replay: parseHistory(replay),
-      }
+      return reply
     },
 
     /** Remove a member and announce it; `removed` is false when it was not a member. */
-    async leave(
-      scope: NodeScope,
-      room: string,
-      id: string,
-    ): Promise<{ ok: true; removed: boolean; idleOver: boolean } | Fenced> {
-      const reply = await run.leave(
+    async leave(scope: NodeScope, room: string, id: string): Promise<LeaveReply> {
+      return run.leave(
         { ...roomScriptKeys(keys, room), node: keys.node(scope.nodeId) },
         {
           room,
@@ -184,18 +190,11 @@ export function membershipScripts(redis: Redis, keys: KeyLayout, limits: RoomLim
           generation: scope.generation,
         },
       )
-      if (reply === 'fenced') return FENCED
-      const [removed, over] = reply as [number, number]
-      return { ok: true, removed: removed === 1, idleOver: over === 1 }
     },
 
     /** Replace a member's presence and announce it; `updated` is false when it is not a member. */
-    async presence(
-      scope: NodeScope,
-      room: string,
-      member: Member,
-    ): Promise<{ ok: true; updated: boolean } | Fenced> {
-      const reply = await run.presence(
+    async presence(scope: NodeScope, room: string, member: Member): Promise<PresenceReply> {
+      return run.presence(
         { members: keys.room(room).members, node: keys.node(scope.nodeId) },
         {
           channel: keys.roomChannel(room),
@@ -210,8 +209,6 @@ export function membershipScripts(redis: Redis, keys: KeyLayout, limits: RoomLim
           generation: scope.generation,
         },
       )
-      if (reply === 'fenced') return FENCED
-      return { ok: true, updated: reply === 1 }
     },
   }
 }

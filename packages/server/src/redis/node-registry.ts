@@ -13,6 +13,12 @@ export interface Upkeep {
 }
 
 /**
+ * The idle sweep: one at a time. Asked again while one runs, it runs once more right after (`again`);
+ * one that failed (or was asked while closing) is `owed` to the next upkeep.
+ */
+type Sweep = { status: 'idle'; owed: boolean } | { status: 'running'; again: boolean; done: Promise<void> }
+
+/**
  * What this node keeps registered in Redis beside its rooms' feeds: its connections (for direct messages
  * from other nodes) and the rooms whose membership in Redis may be wrong (a leave or an undone join that
  * did not reach Redis), both made right again as soon as the link allows; and the idle sweep.
@@ -25,8 +31,7 @@ export class NodeRegistry {
   /** Connections Redis does not know yet: a write failed while the link stayed up. */
   readonly #unregistered = new Set<string>()
   readonly #dirty = new Set<string>()
-  #sweeping: Promise<void> | undefined
-  #sweepAgain = false
+  #sweep: Sweep = { status: 'idle', owed: false }
   #closed = false
 
   constructor(ctx: AdapterContext, feeds: RoomFeeds, upkeep: Upkeep) {
@@ -90,29 +95,33 @@ export class NodeRegistry {
 
   /** Free idle rooms past their bounds, one sweep at a time. */
   sweepSoon(): void {
-    if (this.#sweeping !== undefined || this.#closed) {
-      this.#sweepAgain = true
+    const sweep = this.#sweep
+    if (sweep.status === 'running') {
+      sweep.again = true
       return
     }
-    this.#sweepAgain = false
-    let more = false
-    this.#sweeping = this.#upkeep
-      .sweepIdleRooms()
-      .then(
+    if (this.#closed) {
+      this.#sweep = { status: 'idle', owed: true }
+      return
+    }
+    const running: Sweep & { status: 'running' } = {
+      status: 'running',
+      again: false,
+      done: Promise.resolve(),
+    }
+    this.#sweep = running
+    running.done = this.#upkeep.sweepIdleRooms().then(
+      ({ over }) => {
+        this.#sweep = { status: 'idle', owed: false }
         // Still past a bound after its share: go on at once.
-        ({ over }) => {
-          more = over || this.#sweepAgain
-        },
-        (err: unknown) => {
-          // Tried again by the next upkeep, once the link is up.
-          this.#sweepAgain = true
-          this.#ctx.log?.debug({ err }, 'sweeping idle rooms failed')
-        },
-      )
-      .finally(() => {
-        this.#sweeping = undefined
-        if (more && !this.#closed) this.sweepSoon()
-      })
+        if ((over || running.again) && !this.#closed) this.sweepSoon()
+      },
+      (err: unknown) => {
+        // Tried again by the next upkeep, once the link is up.
+        this.#sweep = { status: 'idle', owed: true }
+        this.#ctx.log?.debug({ err }, 'sweeping idle rooms failed')
+      },
+    )
   }
 
   /** The node registered again: its connections, the rooms it left meanwhile, then every feed. */
@@ -132,14 +141,14 @@ export class NodeRegistry {
     this.#feeds.retryStalled()
     const { removed, idleOver } = await this.#upkeep.reap(scope)
     if (removed > 0) this.#ctx.log?.info({ removed }, 'removed the members of dead nodes')
-    if (idleOver || this.#sweepAgain) this.sweepSoon()
+    if (idleOver || (this.#sweep.status === 'idle' && this.#sweep.owed)) this.sweepSoon()
     await this.#upkeep.countIdleRooms()
   }
 
   /** Start no more work, and let a sweep in flight finish (the adapter closes). */
   async close(): Promise<void> {
     this.#closed = true
-    await this.#sweeping
+    if (this.#sweep.status === 'running') await this.#sweep.done
   }
 
   /**

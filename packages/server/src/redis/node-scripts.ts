@@ -18,6 +18,7 @@ redis.call('SET', K.node, A.generation, 'PX', A.ttl_ms)
 redis.call('SADD', K.nodes, A.node_id)
 return 1
 `,
+  reply: (r) => void r.int(),
 })
 
 const HEARTBEAT = defineScript({
@@ -32,6 +33,7 @@ redis.call('SADD', K.nodes, A.node_id)
 redis.call('PUBLISH', K.node, '#' .. A.probe)
 return 1
 `,
+  reply: (r) => r.flag(),
 })
 
 const DIRECT = defineScript({
@@ -43,6 +45,8 @@ local owner = redis.call('HGET', K.conns, A.target_id)
 if not owner or owner == A.node_id then return 0 end
 return redis.call('PUBLISH', A.prefix .. 'node:' .. owner, A.target_id .. '\\n' .. A.payload)
 `,
+  // How many subscribers received it: 0 when no other node holds the connection.
+  reply: (r) => r.int() > 0,
 })
 
 /** The node scripts bound to one connection. */
@@ -65,19 +69,14 @@ export function nodeScripts(redis: Redis, keys: KeyLayout, prefix: string) {
      * lapsed (its key expired, or the node was reaped): nothing was refreshed.
      */
     async heartbeat(nodeId: string, generation: string, ttlMs: number, probe: string): Promise<boolean> {
-      const alive = await run.heartbeat(
+      return run.heartbeat(
         { node: keys.node(nodeId), nodes: keys.nodes },
         { node_id: nodeId, generation, ttl_ms: ttlMs, probe },
       )
-      return alive === 1
     },
     /** Hand a direct message to the node holding connection `to`; false when no other node has it. */
     async direct(nodeId: string, to: string, encoded: string): Promise<boolean> {
-      const received = await run.direct(
-        { conns: keys.conns },
-        { target_id: to, node_id: nodeId, prefix, payload: encoded },
-      )
-      return Number(received) > 0
+      return run.direct({ conns: keys.conns }, { target_id: to, node_id: nodeId, prefix, payload: encoded })
     },
   }
 }

@@ -58,6 +58,11 @@ if redis.call('HLEN', K.members) == 0 then
 end
 return { epoch, seq, 0, over }
 `,
+  reply: (r): PublishReply => {
+    if (r.is('fenced')) return FENCED
+    const [epoch, seq, duplicate, idleOver] = [r.string(), r.int(), r.flag(), r.flag()]
+    return { ok: true, epoch, seq, duplicate, idleOver }
+  },
 })
 
 /**
@@ -77,7 +82,7 @@ export function publishScript(redis: Redis, keys: KeyLayout, limits: RoomLimits)
   const run = bindScript(redis, PUBLISH)
   /** Assign the next seq, keep the message in the history, send it; or find it by its id. */
   return async function publish(scope: NodeScope, room: string, input: PublishInput): Promise<PublishReply> {
-    const reply = await run(
+    return run(
       { ...roomScriptKeys(keys, room), node: keys.node(scope.nodeId) },
       {
         room,
@@ -92,8 +97,5 @@ export function publishScript(redis: Redis, keys: KeyLayout, limits: RoomLimits)
         generation: scope.generation,
       },
     )
-    if (reply === 'fenced') return FENCED
-    const [epoch, seq, duplicate, over] = reply as [string, number, number, number]
-    return { ok: true, epoch, seq: Number(seq), duplicate: duplicate === 1, idleOver: over === 1 }
   }
 }

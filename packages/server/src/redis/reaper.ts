@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import type { Clock } from '../clock'
 import type { KeyLayout } from './keys'
 import { bindScript, defineScript, TOUCH_ROOM } from './lua'
 import type { RoomLimits } from './script-shared'
@@ -38,6 +39,10 @@ if #removed == 0 then return { 0, removed } end
 touch_room()
 return { idle_over(), removed }
 `,
+  reply: (r) => {
+    const [idleOver, removed] = [r.flag(), r.strings()]
+    return { idleOver, removed }
+  },
 })
 
 const FORGET = defineScript({
@@ -54,6 +59,8 @@ redis.call('DEL', K.node_rooms, K.node_conns)
 redis.call('SREM', K.nodes, A.dead_node_id)
 return 1
 `,
+  // 0: the node came back meanwhile, and keeps its sets.
+  reply: (r) => r.flag(),
 })
 
 /** The reaper's scripts bound to one connection. */
@@ -85,7 +92,7 @@ export async function reapDeadNodes(deps: ReapDeps): Promise<{ removed: number; 
   for (const [i, dead] of nodes.entries()) {
     if (alive[i] === 1) continue
     for (const room of await redis.smembers(keys.nodeRooms(dead))) {
-      const [over, ids] = (await scripts.reap(
+      const reaped = await scripts.reap(
         { ...keys.room(room), rooms: keys.rooms, ...keys.idle, dead_node: keys.node(dead) },
         {
           room,
@@ -96,9 +103,9 @@ export async function reapDeadNodes(deps: ReapDeps): Promise<{ removed: number; 
           max_idle_rooms: limits.maxIdleRooms,
           max_idle_bytes: limits.maxIdleHistoryBytes,
         },
-      )) as [number, string[]]
-      removed += ids.length
-      idleOver ||= over === 1
+      )
+      removed += reaped.removed.length
+      idleOver ||= reaped.idleOver
     }
     await scripts.forget(
       {
@@ -114,17 +121,16 @@ export async function reapDeadNodes(deps: ReapDeps): Promise<{ removed: number; 
   return { removed, idleOver }
 }
 
-/** A repeating task that never overlaps itself and never keeps the process alive; stop awaits a run. */
-export function every(intervalMs: number, task: () => Promise<void>): () => Promise<void> {
+/** A repeating task on `clock` that never overlaps itself; stop awaits a run in flight. */
+export function every(clock: Clock, intervalMs: number, task: () => Promise<void>): () => Promise<void> {
   let running: Promise<void> | undefined
-  const timer = setInterval(() => {
+  const timer = clock.setInterval(() => {
     running ??= task().finally(() => {
       running = undefined
     })
   }, intervalMs)
-  timer.unref()
   return async () => {
-    clearInterval(timer)
+    clock.clearInterval(timer)
     await running
   }
 }

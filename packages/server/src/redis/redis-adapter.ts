@@ -23,7 +23,8 @@ import { reapDeadNodes, reaperScripts } from './reaper'
 import { type RedisAdapterOptions, type ResolvedRedisOptions, resolveRedisOptions } from './redis-options'
 import { RoomFeeds } from './room-feeds'
 import { roomScripts } from './room-scripts'
-import type { RoomLimits } from './script-shared'
+import { execReply } from './script-reply'
+import { parseMembers, type RoomLimits } from './script-shared'
 import { redactRedisUrl, StoreLink } from './store-link'
 
 export type { RedisAdapterOptions } from './redis-options'
@@ -294,13 +295,16 @@ class RedisAdapter implements RoomAdapter {
     const { link } = this.#attached.ctx
     link.require('room info')
     const { state, members } = this.#keys.room(room)
-    const replies = await runStore(link, 'room info', () =>
-      link.cmd.multi().hmget(state, 'epoch', 'seq').hvals(members).exec(),
+    const reply = execReply(
+      'room info',
+      await runStore(link, 'room info', () =>
+        link.cmd.multi().hmget(state, 'epoch', 'seq').hvals(members).exec(),
+      ),
     )
-    const [epoch, seq] = (replies?.[0]?.[1] ?? []) as (string | null)[]
-    if (epoch === null || epoch === undefined) return null
-    const values = (replies?.[1]?.[1] ?? []) as string[]
-    return { seq: Number(seq ?? 0), epoch, members: values.map((json) => JSON.parse(json) as Member) }
+    const fields = reply.list()
+    const [epoch, seq] = [fields.stringOrNil(), fields.stringOrNil()]
+    const held = parseMembers(reply.strings())
+    return epoch === undefined ? null : { seq: Number(seq ?? 0), epoch, members: held }
   }
 
   async rooms(): Promise<string[]> {

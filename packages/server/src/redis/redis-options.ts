@@ -1,5 +1,6 @@
 import type { RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
+import { type Clock, systemClock } from '../clock'
 import { RoomServerError } from '../errors'
 import type { StoreLinkOptions } from './store-link'
 
@@ -63,7 +64,27 @@ export interface RedisAdapterOptions {
   maxIdleHistoryBytes?: number
   /** A pino logger for store outages and recoveries. @default silent */
   logger?: Logger
+  /**
+   * Timers of the heartbeat, the reaping tick and the link's probes (liveness in Redis itself runs on
+   * Redis's clock, never a node's).
+   * @default systemClock
+   */
+  clock?: Clock
 }
+
+/** Defaults of {@link RedisAdapterOptions} (the reference server's `redis_*` keys read theirs from here). */
+export const DEFAULT_REDIS_OPTIONS = {
+  url: 'redis://127.0.0.1:6379',
+  keyPrefix: 'roomwire:',
+  nodeTtlMs: 5000,
+  heartbeatIntervalMs: 1500,
+  reapIntervalMs: 1500,
+  commandTimeoutMs: 2000,
+  connectTimeoutMs: 5000,
+  maxReconnectDelayMs: 1000,
+  maxIdleRooms: 10_000,
+  maxIdleHistoryBytes: 67_108_864,
+} as const satisfies Required<Omit<RedisAdapterOptions, 'redisOptions' | 'logger' | 'clock'>>
 
 /** The options with their defaults, checked. */
 export interface ResolvedRedisOptions {
@@ -93,27 +114,29 @@ function positive(
 
 /** Apply the defaults (see each option's `@default`). */
 export function resolveRedisOptions(options: RedisAdapterOptions): ResolvedRedisOptions {
-  const url = options.url ?? 'redis://127.0.0.1:6379'
-  const prefix = options.keyPrefix ?? 'roomwire:'
-  const commandTimeoutMs = options.commandTimeoutMs ?? 2000
-  const connectTimeoutMs = options.connectTimeoutMs ?? 5000
-  const maxReconnectDelayMs = options.maxReconnectDelayMs ?? 1000
+  const d = DEFAULT_REDIS_OPTIONS
+  const url = options.url ?? d.url
+  const prefix = options.keyPrefix ?? d.keyPrefix
+  const commandTimeoutMs = options.commandTimeoutMs ?? d.commandTimeoutMs
+  const connectTimeoutMs = options.connectTimeoutMs ?? d.connectTimeoutMs
+  const maxReconnectDelayMs = options.maxReconnectDelayMs ?? d.maxReconnectDelayMs
   return {
     url,
     prefix,
     commandTimeoutMs,
     connectTimeoutMs,
-    maxIdleRooms: positive(options, 'maxIdleRooms', 10_000),
-    maxIdleHistoryBytes: positive(options, 'maxIdleHistoryBytes', 67_108_864),
+    maxIdleRooms: positive(options, 'maxIdleRooms', d.maxIdleRooms),
+    maxIdleHistoryBytes: positive(options, 'maxIdleHistoryBytes', d.maxIdleHistoryBytes),
     logger: options.logger,
     link: {
       url,
       prefix,
-      nodeTtlMs: options.nodeTtlMs ?? 5000,
-      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1500,
-      reapIntervalMs: options.reapIntervalMs ?? 1500,
+      nodeTtlMs: options.nodeTtlMs ?? d.nodeTtlMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? d.heartbeatIntervalMs,
+      reapIntervalMs: options.reapIntervalMs ?? d.reapIntervalMs,
       commandTimeoutMs,
       logger: options.logger,
+      clock: options.clock ?? systemClock,
       redisOptions: {
         ...options.redisOptions,
         lazyConnect: true,

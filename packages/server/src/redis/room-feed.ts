@@ -33,10 +33,13 @@ export class RoomFeed {
   #lastSeq: number | undefined
   #floor: number | undefined
   #view: Map<string, Member> | undefined
-  #buffer: (Frame | Mark)[] | undefined
+  /**
+   * While a catch-up is due or running: the live frames held back until it completes, and whether some
+   * were dropped (then one more catch-up reads them). Undefined while the feed is live.
+   */
+  #held: { frames: (Frame | Mark)[]; overflowed: boolean } | undefined
   readonly #marks = new Map<string, () => void>()
   #waiters: Waiter[] = []
-  #overflow = false
   readonly #node: AdapterNode
   readonly #needCatchUp: (feed: RoomFeed) => void
 
@@ -54,7 +57,7 @@ export class RoomFeed {
 
   /** Whether live frames are held back until a catch-up completes. */
   get catchingUp(): boolean {
-    return this.#buffer !== undefined
+    return this.#held !== undefined
   }
 
   /** The members this node stands for in Redis: the joined ones, and those whose join is in flight. */
@@ -72,18 +75,19 @@ export class RoomFeed {
 
   /** Hold live frames from now until {@link finishCatchUp} (the subscription dropped, or a gap). */
   suspend(): void {
-    this.#buffer ??= []
+    this.#held ??= { frames: [], overflowed: false }
   }
 
   /** A frame off the room's channel. */
   receive(frame: Frame | Mark): void {
-    if (this.#buffer !== undefined) {
-      if (this.#buffer.length >= MAX_BUFFERED_FRAMES) {
+    const held = this.#held
+    if (held !== undefined) {
+      if (held.frames.length >= MAX_BUFFERED_FRAMES) {
         // Dropped frames are read again by one more catch-up once this one is done.
-        this.#overflow = true
-        this.#buffer = this.#buffer.filter((held) => 'mark' in held)
+        held.overflowed = true
+        held.frames = held.frames.filter((f) => 'mark' in f)
       }
-      this.#buffer.push(frame)
+      held.frames.push(frame)
       return
     }
     this.#apply(frame)
@@ -146,7 +150,7 @@ export class RoomFeed {
 
   /** A join of this node answered: learn the room's epoch, seq and members if this is the first. */
   joined(epoch: string, seq: number, members: readonly Member[]): void {
-    if (this.#buffer !== undefined) return
+    if (this.#held !== undefined) return
     if (this.#epoch !== undefined && this.#epoch !== epoch) {
       // The store lost the room and this node missed the reset: a catch-up replays the new epoch.
       this.suspend()
@@ -168,10 +172,8 @@ export class RoomFeed {
    * replayed one (issue 13: it carried the latest seq, and the new epoch's first messages reached nobody).
    */
   finishCatchUp(snapshot: Snapshot): void {
-    const buffered = this.#buffer ?? []
-    const overflowed = this.#overflow
-    this.#buffer = undefined
-    this.#overflow = false
+    const { frames: buffered, overflowed } = this.#held ?? { frames: [], overflowed: false }
+    this.#held = undefined
     // The replay ends at the snapshot's seq without gaps: it starts right after `base`.
     const base = snapshot.seq - snapshot.replay.length
     if (snapshot.epoch === '') {
@@ -192,7 +194,7 @@ export class RoomFeed {
     this.#diffMembers(snapshot.members)
     for (const frame of buffered) this.#apply(frame)
     this.#settle()
-    if (overflowed && this.#buffer === undefined) {
+    if (overflowed && this.#held === undefined) {
       this.suspend()
       this.#needCatchUp(this)
     }
@@ -259,7 +261,7 @@ export class RoomFeed {
           if (message.seq > last + 1) {
             // A frame was lost (the subscription dropped for a moment): read the gap from the history.
             this.suspend()
-            this.#buffer!.push(frame)
+            this.#held!.frames.push(frame)
             this.#needCatchUp(this)
             return
           }

@@ -1,7 +1,8 @@
 import type { Member } from '@roomwire/protocol'
-import { newEpoch } from '../memory-adapter'
+import { newEpoch } from '../epoch'
 import type { Frame } from './frames'
 import type { KeyLayout } from './keys'
+import type { ScriptReply } from './script-reply'
 
 /** The names a room script gives a room's keys, then the cluster-wide keys `touch_room` needs. */
 export const ROOM_KEYS = ['state', 'hist', 'ids', 'members', 'owners'] as const
@@ -69,7 +70,12 @@ export function freshEpoch(room: string) {
   return { epoch, reset_frame: JSON.stringify({ type: 'reset', room, epoch, seq: 0 }) }
 }
 
-/** Members as the scripts return them (`HVALS`). */
-export function parseMembers(raw: unknown): Member[] {
-  return (raw as string[]).map((json) => JSON.parse(json) as Member)
+/** Members as the scripts return them (`HVALS`: each member's JSON, as this adapter wrote it). */
+export function parseMembers(json: readonly string[]): Member[] {
+  return json.map((member) => JSON.parse(member) as Member)
+}
+
+/** A script's `recovered` field (see `replay` in lua.ts): -1 when no position was given. */
+export function recoveredOf(reply: ScriptReply): -1 | 0 | 1 {
+  return reply.oneOf(-1, 0, 1)
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AdapterHealth } from '../adapter'
+import type { Clock, TimerHandle } from '../clock'
 import { RoomServerError } from '../errors'
 import type { KeyLayout } from './keys'
 import { type NodeScripts, nodeScripts } from './node-scripts'
@@ -30,6 +31,7 @@ export interface StoreLinkOptions {
   reapIntervalMs: number
   commandTimeoutMs: number
   logger: Logger | undefined
+  clock: Clock
 }
 
 /** What the adapter does for its link. */
@@ -101,10 +103,10 @@ export class StoreLink {
     this.#nodeId = nodeId
     this.#hooks = hooks
     this.sub.on('message', (channel: string, payload: string) => hooks.message(channel, payload))
-    const { heartbeatIntervalMs, reapIntervalMs } = this.#options
+    const { heartbeatIntervalMs, reapIntervalMs, clock } = this.#options
     this.#stops.push(
-      every(heartbeatIntervalMs, () => this.#tick()),
-      every(reapIntervalMs, () => this.#maintain()),
+      every(clock, heartbeatIntervalMs, () => this.#tick()),
+      every(clock, reapIntervalMs, () => this.#maintain()),
     )
     this.cmd.connect().catch(noop)
     this.sub.connect().catch(noop)
@@ -114,17 +116,17 @@ export class StoreLink {
   whenRegistered(timeoutMs: number): Promise<boolean> {
     const settled = () => this.#state.status === 'up' || this.#state.status === 'closed'
     if (settled()) return Promise.resolve(this.#state.status === 'up')
+    const { clock } = this.#options
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer)
+        clock.clearTimeout(timer)
         this.#listeners.delete(check)
         resolve(this.#state.status === 'up')
       }
       const check = () => {
         if (settled()) done()
       }
-      const timer = setTimeout(done, timeoutMs)
-      timer.unref()
+      const timer = clock.setTimeout(done, timeoutMs)
       this.#listeners.add(check)
     })
   }
@@ -245,13 +247,12 @@ export class StoreLink {
 
   /** One heartbeat: refresh the registration and hear this node's own probe on the subscriber. */
   async #beat(generation: string): Promise<void> {
-    const { commandTimeoutMs, nodeTtlMs } = this.#options
+    const { commandTimeoutMs, nodeTtlMs, clock } = this.#options
     const probe = token()
-    let timer: ReturnType<typeof setTimeout> | undefined
+    let timer: TimerHandle | undefined
     const heard = new Promise<boolean>((resolve) => {
       this.#probes.set(probe, () => resolve(true))
-      timer = setTimeout(() => resolve(false), 2 * commandTimeoutMs)
-      timer.unref()
+      timer = clock.setTimeout(() => resolve(false), 2 * commandTimeoutMs)
     })
     const current = () => {
       const state = this.#state
@@ -267,7 +268,7 @@ export class StoreLink {
     } catch (err) {
       if (current()) this.#stall(`Redis did not answer a heartbeat (${messageOf(err)})`)
     } finally {
-      clearTimeout(timer)
+      if (timer !== undefined) clock.clearTimeout(timer)
       this.#probes.delete(probe)
     }
   }

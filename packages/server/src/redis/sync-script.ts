@@ -14,6 +14,7 @@ import {
   parseMembers,
   ROOM_KEYS,
   type RoomLimits,
+  recoveredOf,
   roomScriptKeys,
   type Snapshot,
 } from './script-shared'
@@ -78,6 +79,12 @@ touch_room()
 local recovered, messages = replay(epoch, seq, A.since, A.since_epoch, 0)
 return { epoch, seq, recovered, redis.call('HVALS', K.members), messages, idle_over() }
 `,
+  reply: (r): SyncReply => {
+    if (r.is('fenced')) return FENCED
+    const [epoch, seq, recovered] = [r.string(), r.int(), recoveredOf(r)]
+    const [members, replay, idleOver] = [parseMembers(r.strings()), parseHistory(r.strings()), r.flag()]
+    return { ok: true, snapshot: { epoch, seq, recovered, members, replay }, idleOver }
+  },
 })
 
 /** The sync script bound to one connection. */
@@ -101,7 +108,7 @@ export function syncScript(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
         JSON.stringify({ type: 'presence', room, id: member.id, state: member.presence ?? null }),
       )
     }
-    const reply = await run(
+    return run(
       {
         ...roomScriptKeys(keys, room),
         node_rooms: keys.nodeRooms(scope.nodeId),
@@ -121,25 +128,5 @@ export function syncScript(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
       },
       rest,
     )
-    if (reply === 'fenced') return FENCED
-    const [epoch, seq, recovered, memberJson, replay, over] = reply as [
-      string,
-      number,
-      -1 | 0 | 1,
-      unknown,
-      unknown,
-      number,
-    ]
-    return {
-      ok: true,
-      snapshot: {
-        epoch,
-        seq: Number(seq),
-        recovered,
-        members: parseMembers(memberJson),
-        replay: parseHistory(replay),
-      },
-      idleOver: over === 1,
-    }
   }
 }
