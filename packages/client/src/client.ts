@@ -1,34 +1,30 @@
 import {
   closeAction,
+  type DirectData,
+  type DirectInput,
+  type DirectName,
   type Limits,
   type Protocol,
-  ROOM_NAME_PATTERN,
   type ServerMessage,
   type UntypedProtocol,
   type WelcomeMessage,
 } from '@roomwire/protocol'
+import { afterClose } from './after-close'
 import { backoffDelay, type ReconnectOptions, reconnectDefaults } from './backoff'
 import { watchBrowserWake } from './browser-wake'
+import type { ClientOptions, Logger } from './client-options'
 import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { Emitter, Listeners } from './emitter'
 import { RoomwireError } from './errors'
 import { HealthWait } from './health-wait'
-import { createMessageIds } from './message-ids'
-import { createOutboxBudget } from './outbox-budget'
-import { PendingRequests } from './pending-requests'
 import { requestWithTimeout } from './request-with-timeout'
-import { RoomImpl } from './room'
-import type { RoomHost } from './room-host'
-import type {
-  Client,
-  ClientOptions,
-  ClientSnapshot,
-  ClientStatus,
-  DirectMeta,
-  JoinOptions,
-  Logger,
-} from './types'
+import type { RoomImpl } from './room'
+import { createRoomEnv, type RoomEnv } from './room-env'
+import { RoomRegistry } from './room-registry'
+import type { JoinOptions } from './room-types'
+import { ClientTransport } from './transport'
+import type { Client, ClientEvents, ClientSnapshot, ClientStatus, DirectMeta } from './types'
 
 const initialSnapshot: ClientSnapshot = Object.freeze({
   status: 'idle',
@@ -40,11 +36,13 @@ const initialSnapshot: ClientSnapshot = Object.freeze({
   closeCode: null,
 })
 
-/** Three 1008 closes in a row without a `welcome` between them stop the client (PROTOCOL.md). */
-const MAX_POLICY_CLOSES = 3
-
-class ClientImpl {
-  readonly #options: ClientOptions<Protocol>
+/**
+ * The client: one connection at a time (its lifecycle, reconnects and the close-code table), the rooms
+ * it holds, and direct messages. Rooms write through its {@link ClientTransport} and share one
+ * {@link RoomEnv}; they tell it when a join settled and when they are gone ({@link RoomOwner}).
+ */
+class ClientImpl<P extends Protocol> implements Client<P> {
+  readonly #options: ClientOptions<P>
   readonly #clock: Clock
   readonly #random: () => number
   readonly #backoff: Required<ReconnectOptions> | null
@@ -52,9 +50,9 @@ class ClientImpl {
   readonly #emitter: Emitter
   readonly #directs: Emitter
   readonly #listeners: Listeners
-  readonly #rooms = new Map<string, RoomImpl>()
-  readonly #requests = new PendingRequests()
-  readonly #host: RoomHost
+  readonly #transport: ClientTransport
+  readonly #rooms: RoomRegistry<P>
+  readonly #env: RoomEnv
   #snapshot: ClientSnapshot = initialSnapshot
   #connection: Connection | null = null
   #retryTimer: TimerHandle | null = null
@@ -69,7 +67,7 @@ class ClientImpl {
   readonly #health: HealthWait
   #detachBrowser: (() => void) | null = null
 
-  constructor(options: ClientOptions<Protocol>) {
+  constructor(options: ClientOptions<P>) {
     this.#options = options
     this.#clock = options.clock ?? systemClock
     this.#random = options.random ?? Math.random
@@ -84,7 +82,18 @@ class ClientImpl {
     this.subscribe = this.subscribe.bind(this)
     this.getSnapshot = this.getSnapshot.bind(this)
     this.#health = new HealthWait(this.#clock, options.healthyAfterMs ?? 5_000, () => this.#checkHealthy())
-    this.#host = this.#createHost()
+    this.#transport = new ClientTransport(
+      () => this.#connection,
+      () => this.#welcome,
+    )
+    this.#env = createRoomEnv(options, {
+      clock: this.#clock,
+      random: this.#random,
+      backoff: this.#backoff,
+      handlerFailed: (error, where) => this.#handlerFailed(error, where),
+      report: (error) => this.#report(error),
+    })
+    this.#rooms = new RoomRegistry(this.#transport, this.#env, () => this.#checkHealthy())
     if (options.autoConnect !== false) this.connect()
   }
 
@@ -106,16 +115,24 @@ class ClientImpl {
 
   /** Handlers, listeners and pending requests (for leak tests). */
   get handlerCount(): number {
-    let rooms = 0
-    for (const room of this.#rooms.values()) rooms += room.handlerCount
-    return this.#emitter.size + this.#directs.size + this.#listeners.size + this.#requests.size + rooms
+    const { requests } = this.#transport
+    return (
+      this.#emitter.size +
+      this.#directs.size +
+      this.#listeners.size +
+      requests.size +
+      this.#rooms.handlerCount
+    )
   }
 
-  on(event: string, handler: (...args: never[]) => void): () => void {
+  on<K extends keyof ClientEvents>(event: K, handler: ClientEvents[K]): () => void {
     return this.#emitter.on(event, handler)
   }
 
-  onDirect(event: string, handler: (data: unknown, meta: DirectMeta) => void): () => void {
+  onDirect<K extends DirectName<P>>(
+    event: K,
+    handler: (data: DirectData<P, K>, meta: DirectMeta) => void,
+  ): () => void {
     return this.#directs.on(event, handler as (...args: never[]) => void)
   }
 
@@ -154,10 +171,8 @@ class ClientImpl {
   close(): void {
     this.#halt()
     const closed = new RoomwireError('closed', 'the client was closed')
-    const rooms = [...this.#rooms.values()]
-    this.#rooms.clear()
-    for (const room of rooms) room.shutdown(closed)
-    for (const request of this.#requests.takeAll()) request.error(closed)
+    this.#rooms.closeAll(closed)
+    for (const request of this.#transport.requests.takeAll()) request.error(closed)
     this.#welcome = null
     this.#patch({ status: 'closed', id: null, user: null, retryAt: null, attempt: 0 })
   }
@@ -212,8 +227,8 @@ class ClientImpl {
   #lostConnection(): void {
     this.#welcome = null
     this.#health.stop()
-    for (const request of this.#requests.takeAll()) request.disconnect()
-    for (const room of this.#rooms.values()) room.disconnected()
+    for (const request of this.#transport.requests.takeAll()) request.disconnect()
+    this.#rooms.disconnected()
     this.#patch({ id: null, user: null })
   }
 
@@ -233,7 +248,7 @@ class ClientImpl {
     })
     this.#health.start()
     this.#emitter.emit('welcome', welcome)
-    for (const room of [...this.#rooms.values()]) room.sendJoin()
+    this.#rooms.connectionReady()
   }
 
   /**
@@ -243,64 +258,28 @@ class ClientImpl {
    */
   #checkHealthy(): void {
     if (!this.#health.over || this.#connection?.welcomed !== true) return
-    for (const room of this.#rooms.values()) if (!room.settled) return
-    this.#patch({ attempt: 0 })
+    if (this.#rooms.settled) this.#patch({ attempt: 0 })
   }
 
   #onEnd(end: ConnectionEnd): undefined {
     this.#connection = null
     // Before what was in flight goes back to the queue: the culprit is among the publishes sent.
-    if (end.code !== null && closeAction(end.code) === 'drop-and-reconnect') this.#dropTooLarge()
+    if (end.code !== null && closeAction(end.code) === 'drop-and-reconnect') this.#rooms.dropLargestInFlight()
     this.#lostConnection()
     // A routine drop is state (status, lastError, closeCode), not an 'error' event: apps that toast
     // errors would toast every reconnect. Final stops do emit.
     this.#patch({ lastError: end.error, ...(end.code === null ? {} : { closeCode: end.code }) })
-    const refreshing = this.#refreshingToken
+    const next = afterClose(end, {
+      refreshingToken: this.#refreshingToken,
+      policyCloses: this.#policyCloses,
+      canRefreshToken: typeof this.#options.token === 'function',
+      overloadedMinMs: this.#backoff?.overloadedMinMs ?? 0,
+    })
     this.#refreshingToken = false
-    if (end.error.code === 'no_websocket') return this.#stop(end.error)
-    if (end.error.code === 'token' && refreshing) {
-      return this.#stop(
-        new RoomwireError('unauthorized', 'the token provider failed after a 4001', {
-          cause: end.error,
-        }),
-      )
-    }
-    const action = end.code === null ? 'reconnect' : closeAction(end.code)
-    switch (action) {
-      case 'stop':
-        return this.#stop(finalError(end.code ?? 0))
-      case 'refresh-token':
-        if (typeof this.#options.token === 'function' && !refreshing) {
-          this.#refreshingToken = true
-          return this.#scheduleRetry(0, true)
-        }
-        return this.#stop(new RoomwireError('unauthorized', 'the server refused the token (4001)'))
-      case 'policy':
-        this.#policyCloses++
-        if (this.#policyCloses >= MAX_POLICY_CLOSES) {
-          return this.#stop(new RoomwireError('policy', `${MAX_POLICY_CLOSES} policy closes (1008) in a row`))
-        }
-        return this.#scheduleRetry(0)
-      case 'reconnect-slow':
-        return this.#scheduleRetry(this.#backoff?.overloadedMinMs ?? 0)
-      case 'drop-and-reconnect':
-      case 'reconnect':
-        return this.#scheduleRetry(0)
-    }
-  }
-
-  /** 1009: the server would not read a frame; drop the largest publish in flight so it cannot loop. */
-  #dropTooLarge(): void {
-    let culprit: RoomImpl | null = null
-    let size = 0
-    for (const room of this.#rooms.values()) {
-      const largest = room.largestInFlight()
-      if (largest > size) {
-        size = largest
-        culprit = room
-      }
-    }
-    culprit?.dropLargestInFlight()
+    if (next.stop !== undefined) return this.#stop(next.stop)
+    this.#refreshingToken = next.refreshingToken
+    this.#policyCloses = next.policyCloses
+    return this.#scheduleRetry(next.extraMs, next.immediate)
   }
 
   #scheduleRetry(extraMs: number, immediate = false): undefined {
@@ -332,8 +311,8 @@ class ClientImpl {
   /** Stop reconnecting for good (until `reconnect()`): the close code or the token said so. */
   #stop(error: RoomwireError): undefined {
     this.#halt()
-    for (const request of this.#requests.takeAll()) request.error(error)
-    for (const room of this.#rooms.values()) room.stopped(error)
+    for (const request of this.#transport.requests.takeAll()) request.error(error)
+    this.#rooms.stopped(error)
     this.#patch({
       status: error.code === 'unauthorized' ? 'unauthorized' : 'closed',
       retryAt: null,
@@ -371,24 +350,16 @@ class ClientImpl {
       case 'member_left':
       case 'presence':
       case 'reset':
-        this.#rooms.get(message.room)?.receive(message, bytes)
-        return
-      case 'ack': {
-        this.#requests.take(message.ref)?.ack(message)
-        return
-      }
-      case 'error': {
-        const error = new RoomwireError(message.code, message.message)
-        const request = this.#requests.take(message.ref)
-        if (request !== undefined) request.error(error)
-        else this.#report(error)
+        return this.#rooms.receive(message, bytes)
+      case 'ack':
+      case 'error':
+      case 'left': {
+        const unanswered = this.#transport.answer(message)
+        if (unanswered !== undefined) this.#report(unanswered)
         return
       }
       case 'direct':
         this.#directs.emit(message.event, message.data, { from: message.from, ts: message.ts })
-        return
-      case 'left':
-        this.#requests.take(message.ref)
         return
       // A notice (`shutdown` among them) changes nothing the client keeps: the close that follows is
       // handled by its code, and what a restart cost is told by the next `joined` (PROTOCOL.md).
@@ -401,73 +372,22 @@ class ClientImpl {
 
   // ---- rooms and directs -----------------------------------------------------------------------------
 
-  join(name: string, options?: JoinOptions<Protocol>): RoomImpl {
-    if (!ROOM_NAME_PATTERN.test(name)) {
-      throw new TypeError(`room name "${name}" must be 1 to 128 characters of A-Z a-z 0-9 _ - . : / @`)
-    }
-    const held = this.#rooms.get(name)
-    if (held !== undefined) {
-      held.retain(options)
-      return held
-    }
-    const room = new RoomImpl(this.#host, name, options)
-    this.#rooms.set(name, room)
-    // Sent a microtask later, so that every holder joining in the same tick (a component tree's effects)
-    // contributes its options to the one `join` on the wire.
-    queueMicrotask(() => {
-      if (this.#rooms.get(name) === room && room.awaitsFirstJoin && this.#connection?.welcomed)
-        room.sendJoin()
-    })
-    return room
+  join(name: string, options?: JoinOptions<P>): RoomImpl<P> {
+    return this.#rooms.join(name, options)
   }
 
-  direct(to: string, event: string, data: unknown): Promise<void> {
+  direct<K extends DirectName<P>>(to: string, event: K, data: DirectInput<P, K>): Promise<void> {
     const validation = this.#options.protocol?.validateDirect(event, data)
     if (validation !== undefined && !validation.success) {
       return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
     }
     return new Promise<void>((resolve, reject) => {
-      let ref: number | RoomwireError
-      try {
-        ref = requestWithTimeout(this.#host, { type: 'direct', to, event, data }, resolve, reject, () =>
-          reject(new RoomwireError('disconnected', 'the connection dropped before the ack')),
-        )
-      } catch (cause) {
-        reject(new RoomwireError('bad_request', 'data is not serializable as JSON', { cause }))
-        return
-      }
+      const message = { type: 'direct', to, event, data }
+      const ref = requestWithTimeout(this.#transport, this.#env, message, resolve, reject, () =>
+        reject(new RoomwireError('disconnected', 'the connection dropped before the ack')),
+      )
       if (typeof ref !== 'number') reject(ref)
     })
-  }
-
-  #createHost(): RoomHost {
-    return {
-      clock: this.#clock,
-      protocol: this.#options.protocol,
-      ackTimeoutMs: this.#options.ackTimeoutMs ?? 10_000,
-      leaveGraceMs: this.#options.leaveGraceMs ?? 500,
-      gapTimeoutMs: this.#options.gapTimeoutMs ?? 5_000,
-      maxHeld: this.#options.hold?.maxMessages ?? 1_000,
-      maxHeldBytes: this.#options.hold?.maxBytes ?? 1_048_576,
-      maxMembers: this.#options.maxMembers ?? 10_000,
-      recentMessages: this.#options.recentMessages ?? 100,
-      isOpen: () => this.#connection?.welcomed === true,
-      clientId: () => this.#snapshot.id,
-      limits: () => this.#welcome?.limits ?? null,
-      request: (message, pending) =>
-        this.#requests.send(this.#connection, this.#welcome?.limits.maxMessageBytes, message, pending),
-      forget: (ref) => this.#requests.forget(ref),
-      newMessageId: createMessageIds(this.#random),
-      // Retryable refusals wait like reconnects do (full jitter, the same bounds).
-      retryDelay: (attempt) => backoffDelay(attempt, this.#backoff ?? reconnectDefaults, this.#random),
-      ...createOutboxBudget(this.#options.outbox),
-      handlerFailed: (error, where) => this.#handlerFailed(error, where),
-      report: (error) => this.#report(error),
-      settled: () => this.#checkHealthy(),
-      removeRoom: (name) => {
-        this.#rooms.delete(name)
-      },
-    }
   }
 
   #handlerFailed(error: unknown, where: string): void {
@@ -506,12 +426,6 @@ class ClientImpl {
   }
 }
 
-function finalError(code: number): RoomwireError {
-  if (code === 4003) return new RoomwireError('forbidden', 'the server refused this client (4003)')
-  if (code === 4400) return new RoomwireError('unsupported', 'the server does not speak roomwire.v1 (4400)')
-  return new RoomwireError('stopped', `the server closed with ${code}, which means do not come back`)
-}
-
 /**
  * Create a roomwire client: one reconnecting WebSocket, any number of rooms over it. It connects at once
  * (unless `autoConnect: false`), rejoins its rooms after every reconnect, and resends what was not
@@ -523,5 +437,5 @@ function finalError(code: number): RoomwireError {
  * await room.publish('chat', { text: 'hello' })
  */
 export function createClient<P extends Protocol = UntypedProtocol>(options: ClientOptions<P>): Client<P> {
-  return new ClientImpl(options as ClientOptions<Protocol>) as unknown as Client<P>
+  return new ClientImpl(options)
 }

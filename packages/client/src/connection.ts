@@ -1,7 +1,7 @@
 import { decodeServerMessage, type ServerMessage, SUBPROTOCOL, type WelcomeMessage } from '@roomwire/protocol'
+import type { HeartbeatOptions, TokenProvider } from './client-options'
 import { type Clock, cancelTimer, type TimerHandle } from './clock'
 import { RoomwireError } from './errors'
-import type { HeartbeatOptions, TokenProvider } from './types'
 import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './web-socket'
 
 /** How one connection ended, when the client did not end it. */

@@ -1,7 +1,8 @@
 import type { Clock } from './clock'
 import { Listeners } from './emitter'
 import { RoomwireError } from './errors'
-import type { MessageLogEntry, PendingPublish, PublishOptions, PublishResult, RoomMessage } from './types'
+import type { MessageLog, MessageLogEntry } from './message-log-types'
+import type { PendingPublish, PublishOptions, PublishResult, RoomMessage } from './room-types'
 
 /** What a message log needs from its room. */
 export interface LogSource {
@@ -26,7 +27,7 @@ interface Failed {
  * UI that subscribes a render after the join misses nothing (issue 13). `useMessages` adapts it with
  * `useSyncExternalStore`. Snapshots are frozen and keep their identity until an entry changed.
  */
-export class MessageLogImpl {
+export class MessageLogImpl implements MessageLog {
   readonly #source: LogSource
   readonly #limit: number
   readonly #only: ReadonlySet<string> | null
@@ -104,6 +105,7 @@ export class MessageLogImpl {
           ts: p.createdAt,
           own: true,
           status: 'sending',
+          phase: p.status,
         })
         this.#sending.set(p, entry)
       }

@@ -1,34 +1,41 @@
 import type {
+  EventData,
+  EventInput,
+  EventName,
   JoinedMessage,
   MembersMessage,
+  PresenceInput,
   Protocol,
   ResetMessage,
   RoomEventMessage,
 } from '@roomwire/protocol'
+import { arrivalOfAck, arrivalOfFrame, roomMessage } from './arrivals'
 import { cancelTimer, type TimerHandle } from './clock'
 import { Emitter, Listeners } from './emitter'
-import { isRetryable, RoomwireError } from './errors'
+import { RoomwireError } from './errors'
+import { JoinHandshake } from './join-handshake'
 import { type MemberFrame, Members } from './members'
-import { MessageLogImpl } from './message-log'
+import type { MessageLog, MessageLogOptions } from './message-log-types'
 import { type Arrival, type GapAction, MessageOrder } from './message-order'
 import { Outbox, type PublishEntry } from './outbox'
 import { PresenceSync } from './presence-sync'
-import { RecentMessages } from './recent-messages'
 import { resume } from './resume'
-import { RetryTimer } from './retry-timer'
-import type { RoomHost } from './room-host'
+import type { RoomEnv, RoomOwner } from './room-env'
+import { RoomLogs } from './room-logs'
 import type {
   JoinOptions,
   Member,
-  MessageLogOptions,
   MessageMeta,
   PublishOptions,
   PublishResult,
   ResyncInfo,
+  Room,
+  RoomLifecycleEvents,
   RoomMessage,
   RoomSnapshot,
   RoomStatus,
-} from './types'
+} from './room-types'
+import type { Transport } from './transport'
 
 /** The server frames that concern one room. */
 export type RoomFrame = JoinedMessage | MembersMessage | RoomEventMessage | MemberFrame | ResetMessage
@@ -37,84 +44,96 @@ const MESSAGE = '\u0000message'
 const noop = () => {}
 
 /**
- * Room handle; created and ref-counted by the client. It owns the room's status, the join handshake
- * (resume from `epoch`/`seq` after a reconnect, retried after a retryable refusal, resync decided by
- * {@link resume}), ref counting with the leave grace, and the snapshot; the parts it coordinates keep
- * their own books: {@link Members} (with paged member lists), {@link MessageOrder} (delivery in `seq`
- * order with no gap), {@link Outbox} (own publishes), {@link PresenceSync} (own presence) and
- * {@link RecentMessages} with the message logs fed from it. It is the only caller of each part.
+ * Room handle; created and ref-counted by the client. It owns the room's status, when and with what it
+ * joins (the first `join` a microtask after `client.join()`, then at every `welcome`; resume from
+ * `epoch`/`seq`, resync decided by {@link resume}), ref counting with the leave grace, and the snapshot.
+ * The parts it coordinates keep their own books, and it is the only caller of each: {@link Members},
+ * {@link MessageOrder} (delivery in `seq` order with no gap), {@link Outbox} (own publishes),
+ * {@link PresenceSync} (own presence), {@link JoinHandshake} (the `join` in flight) and {@link RoomLogs}.
+ * It writes through the client's {@link Transport} and lives in its {@link RoomEnv}.
  */
-export class RoomImpl {
+export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly name: string
   readonly ready: Promise<void>
   refs = 1
-  readonly #host: RoomHost
+  readonly #transport: Transport
+  readonly #env: RoomEnv
+  readonly #owner: RoomOwner
   #history: number | undefined
-  readonly #presence: PresenceSync
   #status: RoomStatus = 'joining'
   #error: RoomwireError | null = null
   #epoch: string | null = null
   /** Joined on the current connection: room frames before its `joined` are not for this member. */
   #joinedHere = false
+  /** The first `join` waits a microtask, so that every holder joining in this tick adds its options. */
+  #firstJoinDue = true
+  readonly #join: JoinHandshake
+  readonly #presence: PresenceSync
   readonly #members: Members
   readonly #order: MessageOrder
   readonly #outbox: Outbox
-  readonly #recent: RecentMessages
-  /** One log per options, for the life of the handle (a Map: event names come from the app). */
-  readonly #logs = new Map<string, MessageLogImpl>()
-  #joinRef: number | null = null
-  /** A `joined` came since the last `join` was written (an in-process transport answers inside send). */
-  #joinAnswered = false
-  readonly #joinRetry: RetryTimer
+  readonly #logs: RoomLogs
   #graceTimer: TimerHandle | null = null
   #readySettled = false
   #resolveReady!: () => void
   #rejectReady!: (error: RoomwireError) => void
-  #snapshot: RoomSnapshot | null = null
+  #snapshot: RoomSnapshot<P> | null = null
   readonly #emitter: Emitter
   readonly #listeners: Listeners
 
-  constructor(host: RoomHost, name: string, options: JoinOptions<Protocol> | undefined) {
-    this.#host = host
+  constructor(
+    name: string,
+    options: JoinOptions<P> | undefined,
+    transport: Transport,
+    env: RoomEnv,
+    owner: RoomOwner,
+  ) {
     this.name = name
+    this.#transport = transport
+    this.#env = env
+    this.#owner = owner
     this.#history = options?.history
-    this.#presence = new PresenceSync(
-      host,
-      name,
-      options?.presence === undefined ? null : { value: options.presence },
-    )
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve
       this.#rejectReady = reject
     })
     // Nobody may await `ready`; a refused join must not become an unhandled rejection.
     this.ready.catch(noop)
-    this.#emitter = new Emitter((error, event) =>
-      host.handlerFailed(error, `room "${name}" ${event} handler`),
+    const failed = (where: string) => (error: unknown) => env.handlerFailed(error, `room "${name}" ${where}`)
+    this.#emitter = new Emitter((error, event) => failed(`${event} handler`)(error))
+    this.#listeners = new Listeners(failed('listener'))
+    const presence = options?.presence === undefined ? null : { value: options.presence }
+    this.#presence = new PresenceSync(transport, env, name, presence)
+    this.#join = new JoinHandshake(
+      transport,
+      env,
+      () => this.#joinMessage(),
+      (e) => this.#joinRefused(e),
     )
-    this.#listeners = new Listeners((error) => host.handlerFailed(error, `room "${name}" listener`))
-    this.#members = new Members(host.maxMembers)
+    this.#members = new Members(env.maxMembers)
     this.#order = new MessageOrder(
-      host,
+      env,
       (arrival) => this.#deliver(arrival),
       (action) => this.#onGap(action),
     )
-    this.#outbox = new Outbox(host, name, {
+    this.#outbox = new Outbox(transport, env, name, {
       changed: () => this.#changed(),
-      canWrite: () => this.#status === 'joined',
       acked: (entry, seq) => this.#onAcked(entry, seq),
     })
-    this.#recent = new RecentMessages(Math.max(host.recentMessages, this.#history ?? 0))
-    this.#joinRetry = new RetryTimer(host.clock, host.retryDelay)
+    this.#logs = new RoomLogs(Math.max(env.recentMessages, this.#history ?? 0))
     this.subscribe = this.subscribe.bind(this)
     this.getSnapshot = this.getSnapshot.bind(this)
+    queueMicrotask(() => {
+      this.#firstJoinDue = false
+      this.connectionReady()
+    })
   }
 
   get status(): RoomStatus {
     return this.#status
   }
 
-  get members(): readonly Member[] {
+  get members(): readonly Member<P>[] {
     return this.getSnapshot().members
   }
 
@@ -128,13 +147,19 @@ export class RoomImpl {
     return this.#order.held
   }
 
+  /** Whether the join settled on this connection: joined with all members, or refused for good. */
+  get settled(): boolean {
+    return this.#status === 'error' || (this.#status === 'joined' && !this.#members.paging)
+  }
+
   subscribe(listener: () => void): () => void {
     return this.#listeners.subscribe(listener)
   }
 
-  getSnapshot(): RoomSnapshot {
+  getSnapshot(): RoomSnapshot<P> {
     if (this.#snapshot === null) {
-      const self = this.#host.clientId()
+      const self = this.#transport.clientId
+      // The books are untyped; the protocol validated what went in.
       this.#snapshot = Object.freeze({
         name: this.name,
         status: this.#status,
@@ -144,7 +169,7 @@ export class RoomImpl {
         epoch: this.#epoch,
         error: this.#error,
         pending: this.#outbox.pending,
-      })
+      }) as RoomSnapshot<P>
     }
     return this.#snapshot
   }
@@ -154,37 +179,32 @@ export class RoomImpl {
     this.#listeners.notify()
   }
 
+  on<K extends keyof RoomLifecycleEvents<P>>(event: K, handler: RoomLifecycleEvents<P>[K]): () => void
+  on<K extends EventName<P>>(
+    event: K,
+    handler: (data: EventData<P, K>, meta: MessageMeta) => void,
+  ): () => void
   on(event: string, handler: (...args: never[]) => void): () => void {
     return this.#emitter.on(event, handler)
   }
 
-  onMessage(handler: (message: RoomMessage) => void): () => void {
+  onMessage(handler: (message: RoomMessage<P>) => void): () => void {
     return this.#emitter.on(MESSAGE, handler as (...args: never[]) => void)
   }
 
-  messageLog(options?: MessageLogOptions<Protocol>): MessageLogImpl {
-    const limit = options?.limit ?? 100
-    const events = options?.events
-    const key = `${limit}\u0000${events?.join('\u0000') ?? '*'}`
-    let log = this.#logs.get(key)
-    if (log === undefined) {
-      this.#recent.grow(limit)
-      log = new MessageLogImpl(
-        {
-          clock: this.#host.clock,
-          newId: this.#host.newMessageId,
-          pending: () => this.#outbox.pending,
-          subscribe: this.subscribe,
-          publish: (event, data, publishOptions) => this.publish(event, data, publishOptions),
-          handlerFailed: this.#host.handlerFailed,
-        },
-        limit,
-        events,
-        this.#recent.list(),
-      )
-      this.#logs.set(key, log)
+  messageLog(options?: MessageLogOptions<P>): MessageLog<P>
+  messageLog<E extends EventName<P>>(options: MessageLogOptions<P, E>): MessageLog<P, E>
+  messageLog(options?: { limit?: number; events?: readonly string[] }): MessageLog<P> {
+    const source = {
+      clock: this.#env.clock,
+      newId: this.#env.newMessageId,
+      pending: () => this.#outbox.pending,
+      subscribe: this.subscribe,
+      publish: (event: string, data: unknown, o: PublishOptions) => this.#publish(event, data, o),
+      handlerFailed: this.#env.handlerFailed,
     }
-    return log
+    // The log is untyped inside; its entries are what the protocol let through.
+    return this.#logs.log(source, options?.limit ?? 100, options?.events) as unknown as MessageLog<P>
   }
 
   // ---- references ------------------------------------------------------------------------------------
@@ -194,47 +214,47 @@ export class RoomImpl {
    * count (the largest `history`, the first `presence`): effects run children first, so the component
    * that passes them is often not the first to join.
    */
-  retain(options?: JoinOptions<Protocol>): void {
-    if (this.#epoch === null && this.#joinRef === null && options !== undefined) {
+  retain(options?: JoinOptions<P>): void {
+    if (this.#epoch === null && !this.#join.inFlight && options !== undefined) {
       if (options.history !== undefined) {
         this.#history = Math.max(this.#history ?? 0, options.history)
-        this.#recent.grow(this.#history)
+        this.#logs.keep(this.#history)
       }
       if (this.#presence.state === null && options.presence !== undefined)
         this.#presence.state = { value: options.presence }
     }
     this.refs++
-    this.#graceTimer = cancelTimer(this.#host.clock, this.#graceTimer)
+    this.#graceTimer = cancelTimer(this.#env.clock, this.#graceTimer)
   }
 
   leave(): void {
     if (this.refs === 0) return
     this.refs--
     if (this.refs > 0) return
-    if (this.#host.leaveGraceMs <= 0) {
-      this.#leaveNow()
-      return
-    }
-    this.#graceTimer = this.#host.clock.setTimeout(() => {
+    const graceMs = this.#env.leaveGraceMs
+    if (graceMs <= 0) return this.#leaveNow()
+    this.#graceTimer = this.#env.clock.setTimeout(() => {
       this.#graceTimer = null
       if (this.refs === 0) this.#leaveNow()
-    }, this.#host.leaveGraceMs)
+    }, graceMs)
   }
 
   #leaveNow(): void {
-    if (this.#host.isOpen()) {
-      this.#host.request({ type: 'leave', room: this.name }, { ack: noop, error: noop, disconnect: noop })
+    if (this.#transport.open) {
+      this.#transport.request(
+        { type: 'leave', room: this.name },
+        { ack: noop, error: noop, disconnect: noop },
+      )
     }
     this.shutdown(new RoomwireError('left', `room "${this.name}" was left`))
-    this.#host.removeRoom(this.name)
+    this.#owner.removed(this.name)
   }
 
   /** End this handle: everything pending is rejected with `error`, nothing stays scheduled. */
   shutdown(error: RoomwireError): void {
-    this.#graceTimer = cancelTimer(this.#host.clock, this.#graceTimer)
+    this.#graceTimer = cancelTimer(this.#env.clock, this.#graceTimer)
     this.refs = 0
-    this.#joinRetry.cancel()
-    this.#forgetJoin()
+    this.#join.cancel()
     this.#failPending(error)
     this.#order.clear()
     this.#status = 'left'
@@ -242,23 +262,19 @@ export class RoomImpl {
     this.#emitter.clear()
   }
 
-  // ---- joining ---------------------------------------------------------------------------------------
+  // ---- the connection --------------------------------------------------------------------------------
 
-  /** Whether the first `join` still waits to be written (the client sends it a microtask after `join()`). */
-  get awaitsFirstJoin(): boolean {
-    return this.#status === 'joining' && this.#joinRef === null && this.#epoch === null
+  /**
+   * The client's connection got its `welcome` (or the first join's microtask ran): join, or rejoin with
+   * what is needed to resume. Before the first join's microtask it waits for it.
+   */
+  connectionReady(): void {
+    if (this.#firstJoinDue || this.#status === 'left' || !this.#transport.open) return
+    this.#join.send()
   }
 
-  /** Whether the join settled on this connection: joined with all members, or refused for good. */
-  get settled(): boolean {
-    return this.#status === 'error' || (this.#status === 'joined' && !this.#members.paging)
-  }
-
-  /** Send `join` (first time, again after a reconnect, a refusal or a gap) with what is needed to resume. */
-  sendJoin(): void {
-    if (this.#status === 'left') return
-    this.#joinRetry.cancel()
-    this.#forgetJoin()
+  /** What the next `join` carries: presence, and `since`/`epoch` to resume or `history` the first time. */
+  #joinMessage(): Record<string, unknown> {
     const message: Record<string, unknown> = { type: 'join', room: this.name }
     if (this.#presence.state !== null) message.presence = this.#presence.state.value
     if (this.#epoch !== null) {
@@ -267,52 +283,21 @@ export class RoomImpl {
     } else if (this.#history !== undefined && this.#history > 0) {
       message.history = this.#history
     }
-    this.#joinAnswered = false
-    const ref = this.#host.request(message, {
-      ack: noop,
-      error: (error) => this.#joinRefused(error),
-      disconnect: noop,
-    })
-    // `joined` is routed by room, not by ref: the request is forgotten once it came.
-    if (typeof ref === 'number') {
-      if (this.#joinAnswered) this.#host.forget(ref)
-      else this.#joinRef = ref
-    }
-    // Too large (a presence state over maxMessageBytes) can never be sent: final. Not connected: the
-    // next `welcome` sends it.
-    else if (ref.code !== 'not_connected') this.#joinRefused(ref)
-  }
-
-  #forgetJoin(): void {
-    if (this.#joinRef !== null) {
-      this.#host.forget(this.#joinRef)
-      this.#joinRef = null
-    }
+    return message
   }
 
   #joinRefused(error: RoomwireError): void {
-    this.#joinRef = null
-    this.#joinAnswered = true
-    // Retryable: nothing changed on the server; send it again after a backoff (on this connection; a
-    // new one sends its own join at `welcome`).
-    if (isRetryable(error.code)) {
-      this.#joinRetry.schedule(() => {
-        if (this.#host.isOpen()) this.sendJoin()
-      })
-      return
-    }
     this.#status = 'error'
     this.#error = error
     this.#failPending(error)
     this.#changed()
-    this.#host.settled()
+    this.#owner.settled()
   }
 
   /** The connection is gone: what was in flight waits for the rejoin. */
   disconnected(): void {
     this.#joinedHere = false
-    this.#joinRef = null
-    this.#joinRetry.cancel()
+    this.#join.disconnected()
     this.#members.abort()
     this.#order.clear()
     let changed = this.#outbox.requeue()
@@ -325,7 +310,7 @@ export class RoomImpl {
 
   /** The client stopped for good (a final close code): reject what waits; a later reconnect rejoins. */
   stopped(error: RoomwireError): void {
-    this.#joinRetry.cancel()
+    this.#join.cancel()
     this.#failPending(error)
     if (this.#status !== 'left') {
       this.#status = 'error'
@@ -348,35 +333,29 @@ export class RoomImpl {
   /** A frame addressed to this room (the client routes by `room`); `bytes` is the frame's length. */
   receive(message: RoomFrame, bytes: number): void {
     if (this.#status === 'left') return
-    if (message.type === 'joined') {
-      this.#onJoined(message)
-      return
-    }
+    if (message.type === 'joined') return this.#onJoined(message)
     // Before its `joined` a connection is no member: whatever comes is not this member's (and the
     // replay after `joined` brings every message the member is owed).
     if (!this.#joinedHere) return
     switch (message.type) {
       case 'members':
-        this.#onMembers(message)
-        break
-      case 'message':
-        this.#onRoomMessage(message, bytes)
-        break
+        return this.#onMembers(message)
+      case 'message': {
+        const own = message.id === undefined ? undefined : this.#outbox.find(message.id)
+        const self = this.#transport.clientId
+        return this.#order.arrive(arrivalOfFrame(message, bytes, own, self, this.#epoch ?? ''))
+      }
       case 'member_joined':
       case 'member_left':
       case 'presence':
-        this.#onMemberFrame(message)
-        break
+        return this.#onMemberFrame(message)
       case 'reset':
-        this.#onReset(message)
-        break
+        return this.#onReset(message)
     }
   }
 
   #onJoined(message: JoinedMessage): void {
-    this.#forgetJoin()
-    this.#joinAnswered = true
-    this.#joinRetry.succeeded()
+    this.#join.joined()
     const next = resume({ epoch: this.#epoch, seq: this.#order.seq }, message)
     // Seqs of another epoch say nothing about this one: drop what was held.
     if (next.newEpoch) this.#order.clear()
@@ -395,7 +374,7 @@ export class RoomImpl {
 
   #onMembers(message: MembersMessage): void {
     if (!this.#members.paging) {
-      this.#host.report(
+      this.#env.report(
         new RoomwireError('bad_frame', `room "${this.name}": members frame without joined.more`),
       )
       return
@@ -414,13 +393,13 @@ export class RoomImpl {
       this.#resolveReady()
     }
     this.#presence.joined()
-    this.#outbox.flush()
-    this.#host.settled()
+    this.#outbox.open()
+    this.#owner.settled()
   }
 
   #refused(members: number): void {
     if (members === 0) return
-    this.#host.report(
+    this.#env.report(
       new RoomwireError('bad_frame', `room "${this.name}": ${members} members over maxMembers`),
     )
   }
@@ -445,7 +424,7 @@ export class RoomImpl {
     }
     // Join again with `since` on this connection: the server replays the gap (or says recovered:
     // false). A join already in flight does the same; a dropped connection rejoins on its own.
-    if (this.#status === 'joined' && this.#joinRef === null && this.#host.isOpen()) this.sendJoin()
+    if (this.#status === 'joined' && !this.#join.inFlight && this.#transport.open) this.#join.send()
   }
 
   #onMemberFrame(frame: MemberFrame): void {
@@ -457,77 +436,61 @@ export class RoomImpl {
     }
   }
 
-  #onRoomMessage(message: RoomEventMessage, bytes: number): void {
-    const self = this.#host.clientId()
-    const entry = message.id === undefined ? undefined : this.#outbox.find(message.id)
-    const meta: MessageMeta = {
-      from: message.from,
-      seq: message.seq,
-      epoch: this.#epoch ?? '',
-      ts: message.ts,
-      own: entry !== undefined || (self !== null && message.from === self),
-      ...(message.id === undefined ? {} : { id: message.id }),
-    }
-    // An own publish without echo reaches this client only through a replay after a reconnect: it goes
-    // to onMessage like the ack-synthesized copy would, and the later ack finds it delivered.
-    this.#order.arrive({
-      event: message.event,
-      data: message.data,
-      meta,
-      toHandlers: entry?.echo ?? true,
-      bytes,
-    })
-  }
-
   /**
-   * An own publish was acknowledged. Without echo the server sends it to everyone else only, so the ack
-   * stands for the message: a copy goes through the order like any message (held behind a gap, so an
-   * ack never moves last seen past messages not received). With echo the message itself comes; the ack
-   * only says its seq exists.
+   * An own publish was acknowledged. Without echo a copy made from the ack goes through the order; with
+   * echo the message itself comes, and the ack only says its seq exists.
    */
   #onAcked(entry: PublishEntry, seq: number): void {
     if (seq <= 0) return
-    if (entry.echo) {
-      this.#order.expect(seq)
-      return
-    }
-    const meta: MessageMeta = {
-      from: this.#host.clientId() ?? '',
-      seq,
-      epoch: this.#epoch ?? '',
-      ts: this.#host.clock.now(),
-      id: entry.id,
-      own: true,
-    }
-    this.#order.arrive({ event: entry.event, data: entry.data, meta, toHandlers: false, bytes: entry.bytes })
+    if (entry.echo) return this.#order.expect(seq)
+    const { clientId } = this.#transport
+    this.#order.arrive(arrivalOfAck(entry, seq, clientId, this.#epoch ?? '', this.#env.clock.now()))
   }
 
   #deliver(arrival: Arrival): void {
-    const message = { event: arrival.event, data: arrival.data, ...arrival.meta } as RoomMessage
-    this.#recent.push(message)
-    for (const log of this.#logs.values()) log.record(message)
+    const message = roomMessage(arrival)
+    this.#logs.record(message)
     this.#changed()
     if (arrival.toHandlers) this.#emitter.emit(arrival.event, arrival.data, arrival.meta)
     this.#emitter.emit(MESSAGE, message)
   }
 
-  // ---- publishing ------------------------------------------------------------------------------------
+  // ---- publishing and presence -----------------------------------------------------------------------
 
-  publish(event: string, data: unknown, options?: PublishOptions): Promise<PublishResult> {
-    const refused = this.#unusable()
+  publish<K extends EventName<P>>(
+    event: K,
+    data: EventInput<P, K>,
+    options?: PublishOptions,
+  ): Promise<PublishResult> {
+    return this.#publish(event, data, options)
+  }
+
+  #publish(event: string, data: unknown, options: PublishOptions | undefined): Promise<PublishResult> {
+    const refused = this.#unusable() ?? this.#invalid(this.#env.protocol?.validateEvent(event, data))
+    return refused === null ? this.#outbox.add(event, data, options) : Promise.reject(refused)
+  }
+
+  setPresence(state: PresenceInput<P>): Promise<void> {
+    const refused = this.#unusable() ?? this.#invalid(this.#env.protocol?.validatePresence(state))
     if (refused !== null) return Promise.reject(refused)
-    const validation = this.#host.protocol?.validateEvent(event, data)
-    if (validation !== undefined && !validation.success) {
-      return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
+    this.#presence.state = { value: state }
+    const self = this.#transport.clientId
+    if (self !== null && this.#members.get(self) !== undefined) {
+      this.#members.setPresence(self, state)
+      this.#changed()
     }
-    return this.#outbox.add(event, data, options)
+    return this.#presence.send(state, this.#status === 'joined' && this.#transport.open)
   }
 
   /** Why nothing can be sent in this room now: left, or refused for good (until a reconnect rejoins). */
   #unusable(): RoomwireError | null {
     if (this.#status === 'left') return new RoomwireError('left', `room "${this.name}" was left`)
-    if (this.#status === 'error') return this.#error
-    return null
+    return this.#status === 'error' ? this.#error : null
+  }
+
+  #invalid(validation: { success: boolean; error?: { message: string } } | undefined): RoomwireError | null {
+    if (validation === undefined || validation.success) return null
+    return new RoomwireError('invalid_event', validation.error?.message ?? 'invalid')
   }
 
   /** After a 1009 close: the largest publish in flight is the one the server refused to read. */
@@ -538,23 +501,5 @@ export class RoomImpl {
   /** Bytes of the largest publish in flight (0 if none), to pick the room a 1009 came from. */
   largestInFlight(): number {
     return this.#outbox.largestInFlight()
-  }
-
-  // ---- presence --------------------------------------------------------------------------------------
-
-  setPresence(state: unknown): Promise<void> {
-    const refused = this.#unusable()
-    if (refused !== null) return Promise.reject(refused)
-    const validation = this.#host.protocol?.validatePresence(state)
-    if (validation !== undefined && !validation.success) {
-      return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
-    }
-    this.#presence.state = { value: state }
-    const self = this.#host.clientId()
-    if (self !== null && this.#members.get(self) !== undefined) {
-      this.#members.setPresence(self, state)
-      this.#changed()
-    }
-    return this.#presence.send(state, this.#status === 'joined' && this.#host.isOpen())
   }
 }
