@@ -16,7 +16,7 @@ import type { ClientOptions, Logger } from './client-options'
 import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { Emitter, Listeners } from './emitter'
-import { RoomwireError } from './errors'
+import { invalid, RoomwireError } from './errors'
 import { HealthWait } from './health-wait'
 import { requestWithTimeout } from './request-with-timeout'
 import type { RoomImpl } from './room'
@@ -350,7 +350,8 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       case 'member_left':
       case 'presence':
       case 'reset':
-        return this.#rooms.receive(message, bytes)
+        this.#rooms.receive(message, bytes)
+        return
       case 'ack':
       case 'error':
       case 'left': {
@@ -377,10 +378,8 @@ class ClientImpl<P extends Protocol> implements Client<P> {
   }
 
   direct<K extends DirectName<P>>(to: string, event: K, data: DirectInput<P, K>): Promise<void> {
-    const validation = this.#options.protocol?.validateDirect(event, data)
-    if (validation !== undefined && !validation.success) {
-      return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
-    }
+    const refused = invalid(this.#options.protocol?.validateDirect(event, data))
+    if (refused !== null) return Promise.reject(refused)
     return new Promise<void>((resolve, reject) => {
       const message = { type: 'direct', to, event, data }
       const ref = requestWithTimeout(this.#transport, this.#env, message, resolve, reject, () =>

@@ -42,8 +42,8 @@ export interface RoomOwner {
    * the connection may count as healthy.
    */
   settled(): void
-  /** The room was left for good: forget it. */
-  removed(name: string): void
+  /** A holder let go (`room.leave()`): the last one leaves after `leaveGraceMs`. */
+  release(room: { readonly name: string }): void
 }
 
 /** The env from the client's options, with their defaults. */

@@ -1,16 +1,27 @@
 import { type Protocol, ROOM_NAME_PATTERN } from '@roomwire/protocol'
+import { cancelTimer, type TimerHandle } from './clock'
 import type { RoomwireError } from './errors'
 import { type RoomFrame, RoomImpl } from './room'
 import type { RoomEnv, RoomOwner } from './room-env'
 import type { JoinOptions } from './room-types'
 import type { Transport } from './transport'
 
+/** A room and who holds it. */
+interface Held<P extends Protocol> {
+  readonly room: RoomImpl<P>
+  refs: number
+  /** Runs from the last `leave()` for `leaveGraceMs`; a `join` meanwhile keeps the room. */
+  grace: TimerHandle | null
+}
+
 /**
- * The rooms a client holds, by name (a Map: names come from the app): the only writer of that map, and
- * the one loop over it for what concerns every room (a new connection, a drop, a stop).
+ * The rooms a client holds, by name (a Map: names come from the app), with their reference counts and
+ * leave grace: the only writer of that book, and the one loop over it for what concerns every room (a
+ * new connection, a drop, a stop). A quick re-join within the grace (a UI that mounts twice, StrictMode)
+ * costs nothing on the wire.
  */
 export class RoomRegistry<P extends Protocol> {
-  readonly #rooms = new Map<string, RoomImpl<P>>()
+  readonly #rooms = new Map<string, Held<P>>()
   readonly #transport: Transport
   readonly #env: RoomEnv
   readonly #owner: RoomOwner
@@ -19,19 +30,19 @@ export class RoomRegistry<P extends Protocol> {
   constructor(transport: Transport, env: RoomEnv, settled: () => void) {
     this.#transport = transport
     this.#env = env
-    this.#owner = { settled, removed: (name) => this.#rooms.delete(name) }
+    this.#owner = { settled, release: (room) => this.#release(room.name) }
   }
 
   /** Every room's join settled on this connection. */
   get settled(): boolean {
-    for (const room of this.#rooms.values()) if (!room.settled) return false
+    for (const { room } of this.#rooms.values()) if (!room.settled) return false
     return true
   }
 
   /** Handlers and listeners of every room (for leak tests). */
   get handlerCount(): number {
     let count = 0
-    for (const room of this.#rooms.values()) count += room.handlerCount
+    for (const { room } of this.#rooms.values()) count += room.handlerCount
     return count
   }
 
@@ -42,45 +53,71 @@ export class RoomRegistry<P extends Protocol> {
     }
     const held = this.#rooms.get(name)
     if (held !== undefined) {
-      held.retain(options)
-      return held
+      held.refs++
+      held.grace = cancelTimer(this.#env.clock, held.grace)
+      held.room.addHolder(options)
+      return held.room
     }
     const room = new RoomImpl<P>(name, options, this.#transport, this.#env, this.#owner)
-    this.#rooms.set(name, room)
+    this.#rooms.set(name, { room, refs: 1, grace: null })
     return room
+  }
+
+  #release(name: string): void {
+    const held = this.#rooms.get(name)
+    if (held === undefined || held.refs === 0) return
+    held.refs--
+    if (held.refs > 0) return
+    const { clock, leaveGraceMs } = this.#env
+    if (leaveGraceMs <= 0) {
+      this.#leave(held)
+      return
+    }
+    held.grace = clock.setTimeout(() => {
+      held.grace = null
+      if (held.refs === 0) this.#leave(held)
+    }, leaveGraceMs)
+  }
+
+  #leave(held: Held<P>): void {
+    this.#rooms.delete(held.room.name)
+    held.room.leaveNow()
   }
 
   /** A frame for the room it names (none for a room not held). */
   receive(message: RoomFrame, bytes: number): void {
-    this.#rooms.get(message.room)?.receive(message, bytes)
+    this.#rooms.get(message.room)?.room.receive(message, bytes)
   }
 
   /** A connection got its `welcome`: each room (re)joins. */
   connectionReady(): void {
-    for (const room of [...this.#rooms.values()]) room.connectionReady()
+    for (const { room } of [...this.#rooms.values()]) room.connectionReady()
   }
 
   disconnected(): void {
-    for (const room of this.#rooms.values()) room.disconnected()
+    for (const { room } of this.#rooms.values()) room.disconnected()
   }
 
   /** The client stopped for good (a final close code); the rooms stay held for a later reconnect. */
   stopped(error: RoomwireError): void {
-    for (const room of this.#rooms.values()) room.stopped(error)
+    for (const { room } of this.#rooms.values()) room.stopped(error)
   }
 
   /** The client closed: every room ends. */
   closeAll(error: RoomwireError): void {
-    const rooms = [...this.#rooms.values()]
+    const held = [...this.#rooms.values()]
     this.#rooms.clear()
-    for (const room of rooms) room.shutdown(error)
+    for (const { room, grace } of held) {
+      cancelTimer(this.#env.clock, grace)
+      room.shutdown(error)
+    }
   }
 
   /** 1009: the server would not read a frame; drop the largest publish in flight so it cannot loop. */
   dropLargestInFlight(): void {
     let culprit: RoomImpl<P> | null = null
     let size = 0
-    for (const room of this.#rooms.values()) {
+    for (const { room } of this.#rooms.values()) {
       const largest = room.largestInFlight()
       if (largest > size) {
         size = largest

@@ -9,26 +9,22 @@ import type {
   ResetMessage,
   RoomEventMessage,
 } from '@roomwire/protocol'
-import { arrivalOfAck, arrivalOfFrame, roomMessage } from './arrivals'
-import { cancelTimer, type TimerHandle } from './clock'
+import { deferred } from './deferred'
 import { Emitter, Listeners } from './emitter'
-import { RoomwireError } from './errors'
+import { invalid, RoomwireError } from './errors'
 import { JoinHandshake } from './join-handshake'
 import { type MemberFrame, Members } from './members'
 import type { MessageLog, MessageLogOptions } from './message-log-types'
-import { type Arrival, type GapAction, MessageOrder } from './message-order'
 import { Outbox, type PublishEntry } from './outbox'
 import { PresenceSync } from './presence-sync'
-import { resume } from './resume'
 import type { RoomEnv, RoomOwner } from './room-env'
-import { RoomLogs } from './room-logs'
+import { MESSAGE, RoomMessages } from './room-messages'
 import type {
   JoinOptions,
   Member,
   MessageMeta,
   PublishOptions,
   PublishResult,
-  ResyncInfo,
   Room,
   RoomLifecycleEvents,
   RoomMessage,
@@ -40,7 +36,6 @@ import type { Transport } from './transport'
 /** The server frames that concern one room. */
 export type RoomFrame = JoinedMessage | MembersMessage | RoomEventMessage | MemberFrame | ResetMessage
 
-const MESSAGE = '\u0000message'
 const noop = () => {}
 
 /**
@@ -48,21 +43,19 @@ const noop = () => {}
  * joins (the first `join` a microtask after `client.join()`, then at every `welcome`; resume from
  * `epoch`/`seq`, resync decided by {@link resume}), ref counting with the leave grace, and the snapshot.
  * The parts it coordinates keep their own books, and it is the only caller of each: {@link Members},
- * {@link MessageOrder} (delivery in `seq` order with no gap), {@link Outbox} (own publishes),
- * {@link PresenceSync} (own presence), {@link JoinHandshake} (the `join` in flight) and {@link RoomLogs}.
+ * {@link RoomMessages} (delivery in `seq` order with no gap, logs, handlers), {@link Outbox} (own
+ * publishes), {@link PresenceSync} (own presence) and {@link JoinHandshake} (the `join` in flight).
  * It writes through the client's {@link Transport} and lives in its {@link RoomEnv}.
  */
 export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly name: string
   readonly ready: Promise<void>
-  refs = 1
   readonly #transport: Transport
   readonly #env: RoomEnv
   readonly #owner: RoomOwner
   #history: number | undefined
   #status: RoomStatus = 'joining'
   #error: RoomwireError | null = null
-  #epoch: string | null = null
   /** Joined on the current connection: room frames before its `joined` are not for this member. */
   #joinedHere = false
   /** The first `join` waits a microtask, so that every holder joining in this tick adds its options. */
@@ -70,13 +63,9 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly #join: JoinHandshake
   readonly #presence: PresenceSync
   readonly #members: Members
-  readonly #order: MessageOrder
+  readonly #messages: RoomMessages
   readonly #outbox: Outbox
-  readonly #logs: RoomLogs
-  #graceTimer: TimerHandle | null = null
-  #readySettled = false
-  #resolveReady!: () => void
-  #rejectReady!: (error: RoomwireError) => void
+  readonly #ready = deferred<void>()
   #snapshot: RoomSnapshot<P> | null = null
   readonly #emitter: Emitter
   readonly #listeners: Listeners
@@ -93,12 +82,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#env = env
     this.#owner = owner
     this.#history = options?.history
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.#resolveReady = resolve
-      this.#rejectReady = reject
-    })
-    // Nobody may await `ready`; a refused join must not become an unhandled rejection.
-    this.ready.catch(noop)
+    this.ready = this.#ready.promise
     const failed = (where: string) => (error: unknown) => env.handlerFailed(error, `room "${name}" ${where}`)
     this.#emitter = new Emitter((error, event) => failed(`${event} handler`)(error))
     this.#listeners = new Listeners(failed('listener'))
@@ -111,16 +95,13 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       (e) => this.#joinRefused(e),
     )
     this.#members = new Members(env.maxMembers)
-    this.#order = new MessageOrder(
-      env,
-      (arrival) => this.#deliver(arrival),
-      (action) => this.#onGap(action),
-    )
+    const keep = Math.max(env.recentMessages, this.#history ?? 0)
+    const changed = () => this.#changed()
+    this.#messages = new RoomMessages(env, keep, this.#emitter, { changed, rejoin: () => this.#rejoin() })
     this.#outbox = new Outbox(transport, env, name, {
-      changed: () => this.#changed(),
-      acked: (entry, seq) => this.#onAcked(entry, seq),
+      changed,
+      acked: (entry, seq) => this.#messages.acked(entry, seq, transport.clientId, env.clock.now()),
     })
-    this.#logs = new RoomLogs(Math.max(env.recentMessages, this.#history ?? 0))
     this.subscribe = this.subscribe.bind(this)
     this.getSnapshot = this.getSnapshot.bind(this)
     queueMicrotask(() => {
@@ -144,7 +125,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
 
   /** Messages held behind a gap (for bound tests). */
   get heldCount(): number {
-    return this.#order.held
+    return this.#messages.held
   }
 
   /** Whether the join settled on this connection: joined with all members, or refused for good. */
@@ -165,8 +146,8 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
         status: this.#status,
         members: this.#members.list,
         self: self === null ? null : (this.#members.get(self) ?? null),
-        seq: this.#order.seq,
-        epoch: this.#epoch,
+        seq: this.#messages.seq,
+        epoch: this.#messages.epoch,
         error: this.#error,
         pending: this.#outbox.pending,
       }) as RoomSnapshot<P>
@@ -204,42 +185,33 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       handlerFailed: this.#env.handlerFailed,
     }
     // The log is untyped inside; its entries are what the protocol let through.
-    return this.#logs.log(source, options?.limit ?? 100, options?.events) as unknown as MessageLog<P>
+    return this.#messages.log(source, options?.limit ?? 100, options?.events) as unknown as MessageLog<P>
   }
 
-  // ---- references ------------------------------------------------------------------------------------
+  // ---- holders (counted by the client's registry) ----------------------------------------------------
 
   /**
-   * Take one more reference. Until the room's first `join` is on the wire, the options of every holder
-   * count (the largest `history`, the first `presence`): effects run children first, so the component
-   * that passes them is often not the first to join.
+   * One more holder. Until the room's first `join` is on the wire, the options of every holder count
+   * (the largest `history`, the first `presence`): effects run children first, so the component that
+   * passes them is often not the first to join.
    */
-  retain(options?: JoinOptions<P>): void {
-    if (this.#epoch === null && !this.#join.inFlight && options !== undefined) {
-      if (options.history !== undefined) {
-        this.#history = Math.max(this.#history ?? 0, options.history)
-        this.#logs.keep(this.#history)
-      }
-      if (this.#presence.state === null && options.presence !== undefined)
-        this.#presence.state = { value: options.presence }
+  addHolder(options: JoinOptions<P> | undefined): void {
+    if (this.#messages.epoch !== null || this.#join.inFlight || options === undefined) return
+    if (options.history !== undefined) {
+      this.#history = Math.max(this.#history ?? 0, options.history)
+      this.#messages.keep(this.#history)
     }
-    this.refs++
-    this.#graceTimer = cancelTimer(this.#env.clock, this.#graceTimer)
+    if (this.#presence.state === null && options.presence !== undefined)
+      this.#presence.state = { value: options.presence }
   }
 
+  /** Release one reference; the last one leaves after `leaveGraceMs`. */
   leave(): void {
-    if (this.refs === 0) return
-    this.refs--
-    if (this.refs > 0) return
-    const graceMs = this.#env.leaveGraceMs
-    if (graceMs <= 0) return this.#leaveNow()
-    this.#graceTimer = this.#env.clock.setTimeout(() => {
-      this.#graceTimer = null
-      if (this.refs === 0) this.#leaveNow()
-    }, graceMs)
+    this.#owner.release(this)
   }
 
-  #leaveNow(): void {
+  /** The last holder is gone: tell the server, and end the handle. */
+  leaveNow(): void {
     if (this.#transport.open) {
       this.#transport.request(
         { type: 'leave', room: this.name },
@@ -247,16 +219,13 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       )
     }
     this.shutdown(new RoomwireError('left', `room "${this.name}" was left`))
-    this.#owner.removed(this.name)
   }
 
   /** End this handle: everything pending is rejected with `error`, nothing stays scheduled. */
   shutdown(error: RoomwireError): void {
-    this.#graceTimer = cancelTimer(this.#env.clock, this.#graceTimer)
-    this.refs = 0
     this.#join.cancel()
     this.#failPending(error)
-    this.#order.clear()
+    this.#messages.clear()
     this.#status = 'left'
     this.#changed()
     this.#emitter.clear()
@@ -277,9 +246,10 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   #joinMessage(): Record<string, unknown> {
     const message: Record<string, unknown> = { type: 'join', room: this.name }
     if (this.#presence.state !== null) message.presence = this.#presence.state.value
-    if (this.#epoch !== null) {
-      message.since = this.#order.seq
-      message.epoch = this.#epoch
+    const { epoch, seq } = this.#messages
+    if (epoch !== null) {
+      message.since = seq
+      message.epoch = epoch
     } else if (this.#history !== undefined && this.#history > 0) {
       message.history = this.#history
     }
@@ -299,7 +269,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#joinedHere = false
     this.#join.disconnected()
     this.#members.abort()
-    this.#order.clear()
+    this.#messages.clear()
     let changed = this.#outbox.requeue()
     if (this.#status === 'joined') {
       this.#status = 'rejoining'
@@ -320,10 +290,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   }
 
   #failPending(error: RoomwireError): void {
-    if (!this.#readySettled) {
-      this.#readySettled = true
-      this.#rejectReady(error)
-    }
+    this.#ready.reject(error)
     this.#outbox.failAll(error)
     this.#presence.fail(error)
   }
@@ -333,43 +300,45 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   /** A frame addressed to this room (the client routes by `room`); `bytes` is the frame's length. */
   receive(message: RoomFrame, bytes: number): void {
     if (this.#status === 'left') return
-    if (message.type === 'joined') return this.#onJoined(message)
+    if (message.type === 'joined') {
+      this.#onJoined(message)
+      return
+    }
     // Before its `joined` a connection is no member: whatever comes is not this member's (and the
     // replay after `joined` brings every message the member is owed).
     if (!this.#joinedHere) return
     switch (message.type) {
       case 'members':
-        return this.#onMembers(message)
+        this.#onMembers(message)
+        break
       case 'message': {
         const own = message.id === undefined ? undefined : this.#outbox.find(message.id)
-        const self = this.#transport.clientId
-        return this.#order.arrive(arrivalOfFrame(message, bytes, own, self, this.#epoch ?? ''))
+        this.#messages.frame(message, bytes, own, this.#transport.clientId)
+        break
       }
       case 'member_joined':
       case 'member_left':
       case 'presence':
-        return this.#onMemberFrame(message)
+        this.#onMemberFrame(message)
+        break
       case 'reset':
-        return this.#onReset(message)
+        this.#messages.reset(message)
+        break
     }
   }
 
   #onJoined(message: JoinedMessage): void {
     this.#join.joined()
-    const next = resume({ epoch: this.#epoch, seq: this.#order.seq }, message)
-    // Seqs of another epoch say nothing about this one: drop what was held.
-    if (next.newEpoch) this.#order.clear()
-    this.#order.rebase(next.seq, message.seq)
-    this.#epoch = message.epoch
+    const resync = this.#messages.joined(message)
     this.#joinedHere = true
     this.#refused(this.#members.begin(message.members, message.more === true))
     this.#snapshot = null
     // Before anything of the new state goes out or comes in: first the app learns what may be gone.
-    if (next.resync !== null) this.#resync(next.resync)
+    if (resync !== null) this.#messages.resync(resync)
     if (this.#members.paging) this.#changed()
     else this.#complete()
     // Held messages past the gap a rejoin was for, now in order.
-    this.#order.drain()
+    this.#messages.drain()
   }
 
   #onMembers(message: MembersMessage): void {
@@ -388,10 +357,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#status = 'joined'
     this.#error = null
     this.#changed()
-    if (!this.#readySettled) {
-      this.#readySettled = true
-      this.#resolveReady()
-    }
+    this.#ready.resolve()
     this.#presence.joined()
     this.#outbox.open()
     this.#owner.settled()
@@ -404,26 +370,11 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     )
   }
 
-  #onReset(message: ResetMessage): void {
-    this.#order.clear()
-    this.#order.rebase(message.seq, message.seq)
-    this.#epoch = message.epoch
-    this.#changed()
-    this.#resync({ reason: 'reset', epoch: message.epoch, seq: message.seq })
-  }
-
-  #resync(info: ResyncInfo): void {
-    this.#emitter.emit('resync', info)
-  }
-
-  #onGap(action: GapAction): void {
-    if (action === 'give-up') {
-      this.#changed()
-      this.#resync({ reason: 'gap', epoch: this.#epoch ?? '', seq: this.#order.seq })
-      return
-    }
-    // Join again with `since` on this connection: the server replays the gap (or says recovered:
-    // false). A join already in flight does the same; a dropped connection rejoins on its own.
+  /**
+   * A gap did not fill in time: join again with `since` on this connection; the server replays it (or
+   * says recovered: false). A join already in flight does the same; a dropped connection rejoins anyway.
+   */
+  #rejoin(): void {
     if (this.#status === 'joined' && !this.#join.inFlight && this.#transport.open) this.#join.send()
   }
 
@@ -434,25 +385,6 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       this.#changed()
       this.#emitter.emit(change.event, change.member)
     }
-  }
-
-  /**
-   * An own publish was acknowledged. Without echo a copy made from the ack goes through the order; with
-   * echo the message itself comes, and the ack only says its seq exists.
-   */
-  #onAcked(entry: PublishEntry, seq: number): void {
-    if (seq <= 0) return
-    if (entry.echo) return this.#order.expect(seq)
-    const { clientId } = this.#transport
-    this.#order.arrive(arrivalOfAck(entry, seq, clientId, this.#epoch ?? '', this.#env.clock.now()))
-  }
-
-  #deliver(arrival: Arrival): void {
-    const message = roomMessage(arrival)
-    this.#logs.record(message)
-    this.#changed()
-    if (arrival.toHandlers) this.#emitter.emit(arrival.event, arrival.data, arrival.meta)
-    this.#emitter.emit(MESSAGE, message)
   }
 
   // ---- publishing and presence -----------------------------------------------------------------------
@@ -466,12 +398,12 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   }
 
   #publish(event: string, data: unknown, options: PublishOptions | undefined): Promise<PublishResult> {
-    const refused = this.#unusable() ?? this.#invalid(this.#env.protocol?.validateEvent(event, data))
+    const refused = this.#unusable() ?? invalid(this.#env.protocol?.validateEvent(event, data))
     return refused === null ? this.#outbox.add(event, data, options) : Promise.reject(refused)
   }
 
   setPresence(state: PresenceInput<P>): Promise<void> {
-    const refused = this.#unusable() ?? this.#invalid(this.#env.protocol?.validatePresence(state))
+    const refused = this.#unusable() ?? invalid(this.#env.protocol?.validatePresence(state))
     if (refused !== null) return Promise.reject(refused)
     this.#presence.state = { value: state }
     const self = this.#transport.clientId
@@ -486,11 +418,6 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   #unusable(): RoomwireError | null {
     if (this.#status === 'left') return new RoomwireError('left', `room "${this.name}" was left`)
     return this.#status === 'error' ? this.#error : null
-  }
-
-  #invalid(validation: { success: boolean; error?: { message: string } } | undefined): RoomwireError | null {
-    if (validation === undefined || validation.success) return null
-    return new RoomwireError('invalid_event', validation.error?.message ?? 'invalid')
   }
 
   /** After a 1009 close: the largest publish in flight is the one the server refused to read. */
