@@ -1,19 +1,17 @@
-import type { Clock } from './clock'
 import { Listeners } from './emitter'
 import { RoomwireError } from './errors'
 import type { MessageLog, MessageLogEntry } from './message-log-types'
+import type { RoomEnv } from './room-env'
 import type { PendingPublish, PublishOptions, PublishResult, RoomMessage } from './room-types'
 
 /** What a message log needs from its room. */
 export interface LogSource {
-  readonly clock: Clock
-  newId(): string
+  readonly env: Pick<RoomEnv, 'clock' | 'newMessageId' | 'handlerFailed'>
   /** The room's own publishes not acknowledged yet (the snapshot's `pending`, identity-stable). */
   pending(): readonly PendingPublish[]
   /** The room's listeners: they run after every delivery and every change of `pending`. */
   subscribe(listener: () => void): () => void
   publish(event: string, data: unknown, options: PublishOptions): Promise<PublishResult>
-  handlerFailed(error: unknown, where: string): void
 }
 
 interface Failed {
@@ -50,7 +48,7 @@ export class MessageLogImpl implements MessageLog {
     this.#source = source
     this.#limit = Math.max(1, limit)
     this.#only = events === undefined || events.length === 0 ? null : new Set(events)
-    this.#listeners = new Listeners((error) => source.handlerFailed(error, 'message log listener'))
+    this.#listeners = new Listeners((error) => source.env.handlerFailed(error, 'message log listener'))
     for (const message of seed) this.record(message)
   }
 
@@ -120,7 +118,7 @@ export class MessageLogImpl implements MessageLog {
   }
 
   send = async (event: string, data: unknown): Promise<void> => {
-    const key = this.#source.newId()
+    const key = this.#source.env.newMessageId()
     try {
       await this.#source.publish(event, data, { id: key })
     } catch (cause) {
@@ -132,7 +130,7 @@ export class MessageLogImpl implements MessageLog {
         data,
         from: null,
         seq: null,
-        ts: this.#source.clock.now(),
+        ts: this.#source.env.clock.now(),
         own: true,
         status: 'failed',
         error,

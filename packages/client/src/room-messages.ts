@@ -32,8 +32,16 @@ export class RoomMessages {
   readonly #logs: RoomLogs
   readonly #emitter: Emitter
   readonly #listener: RoomMessagesListener
+  readonly #source: LogSource
 
-  constructor(env: RoomEnv, keep: number, emitter: Emitter, listener: RoomMessagesListener) {
+  /** `source` is what the room's message logs publish through and read its pending publishes from. */
+  constructor(
+    env: RoomEnv,
+    keep: number,
+    emitter: Emitter,
+    listener: RoomMessagesListener,
+    source: LogSource,
+  ) {
     this.#order = new MessageOrder(
       env,
       (arrival) => this.#deliver(arrival),
@@ -42,6 +50,7 @@ export class RoomMessages {
     this.#logs = new RoomLogs(keep)
     this.#emitter = emitter
     this.#listener = listener
+    this.#source = source
   }
 
   /** The epoch `seq` belongs to; null before the first `joined`. */
@@ -115,8 +124,9 @@ export class RoomMessages {
     this.#logs.keep(count)
   }
 
-  log(source: LogSource, limit: number, events: readonly string[] | undefined): MessageLogImpl {
-    return this.#logs.log(source, limit, events)
+  /** The room's message log for these options (the same one for the same options). */
+  log(limit: number, events: readonly string[] | undefined): MessageLogImpl {
+    return this.#logs.log(this.#source, limit, events)
   }
 
   #onGap(action: GapAction): void {

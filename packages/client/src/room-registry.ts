@@ -118,12 +118,12 @@ export class RoomRegistry<P extends Protocol> {
     let culprit: RoomImpl<P> | null = null
     let size = 0
     for (const { room } of this.#rooms.values()) {
-      const largest = room.largestInFlight()
+      const largest = room.outbox.largestInFlight()
       if (largest > size) {
         size = largest
         culprit = room
       }
     }
-    culprit?.dropLargestInFlight()
+    culprit?.outbox.dropLargestInFlight()
   }
 }

@@ -13,11 +13,12 @@ import { deferred } from './deferred'
 import { Emitter, Listeners } from './emitter'
 import { invalid, RoomwireError } from './errors'
 import { JoinHandshake } from './join-handshake'
-import { type MemberFrame, Members } from './members'
+import type { MemberFrame } from './members'
 import type { MessageLog, MessageLogOptions } from './message-log-types'
 import { Outbox, type PublishEntry } from './outbox'
 import { PresenceSync } from './presence-sync'
 import type { RoomEnv, RoomOwner } from './room-env'
+import { RoomMembers } from './room-members'
 import { MESSAGE, RoomMessages } from './room-messages'
 import type {
   JoinOptions,
@@ -37,6 +38,8 @@ import type { Transport } from './transport'
 export type RoomFrame = JoinedMessage | MembersMessage | RoomEventMessage | MemberFrame | ResetMessage
 
 const noop = () => {}
+/** For a `leave`: nothing waits for its answer. */
+const unanswered = { ack: noop, error: noop, disconnect: noop }
 
 /**
  * Room handle; created and ref-counted by the client. It owns the room's status, when and with what it
@@ -53,7 +56,6 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly #transport: Transport
   readonly #env: RoomEnv
   readonly #owner: RoomOwner
-  #history: number | undefined
   #status: RoomStatus = 'joining'
   #error: RoomwireError | null = null
   /** Joined on the current connection: room frames before its `joined` are not for this member. */
@@ -62,7 +64,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   #firstJoinDue = true
   readonly #join: JoinHandshake
   readonly #presence: PresenceSync
-  readonly #members: Members
+  readonly #members: RoomMembers
   readonly #messages: RoomMessages
   readonly #outbox: Outbox
   readonly #ready = deferred<void>()
@@ -81,29 +83,39 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#transport = transport
     this.#env = env
     this.#owner = owner
-    this.#history = options?.history
     this.ready = this.#ready.promise
+    this.subscribe = this.subscribe.bind(this)
+    this.getSnapshot = this.getSnapshot.bind(this)
     const failed = (where: string) => (error: unknown) => env.handlerFailed(error, `room "${name}" ${where}`)
     this.#emitter = new Emitter((error, event) => failed(`${event} handler`)(error))
     this.#listeners = new Listeners(failed('listener'))
     const presence = options?.presence === undefined ? null : { value: options.presence }
     this.#presence = new PresenceSync(transport, env, name, presence)
+    const position = () => this.#messages
     this.#join = new JoinHandshake(
-      transport,
-      env,
-      () => this.#joinMessage(),
+      name,
+      options?.history,
+      { transport, env, presence: this.#presence, position },
       (e) => this.#joinRefused(e),
     )
-    this.#members = new Members(env.maxMembers)
-    const keep = Math.max(env.recentMessages, this.#history ?? 0)
+    this.#members = new RoomMembers(name, env.maxMembers, {
+      changed: () => this.#changed(),
+      emit: (event, member) => this.#emitter.emit(event, member),
+      report: env.report,
+    })
+    const keep = Math.max(env.recentMessages, options?.history ?? 0)
     const changed = () => this.#changed()
-    this.#messages = new RoomMessages(env, keep, this.#emitter, { changed, rejoin: () => this.#rejoin() })
+    this.#messages = new RoomMessages(
+      env,
+      keep,
+      this.#emitter,
+      { changed, rejoin: () => this.#rejoin() },
+      { env, pending: () => this.#outbox.pending, subscribe: this.subscribe, publish: this.#publish },
+    )
     this.#outbox = new Outbox(transport, env, name, {
       changed,
       acked: (entry, seq) => this.#messages.acked(entry, seq, transport.clientId, env.clock.now()),
     })
-    this.subscribe = this.subscribe.bind(this)
-    this.getSnapshot = this.getSnapshot.bind(this)
     queueMicrotask(() => {
       this.#firstJoinDue = false
       this.connectionReady()
@@ -139,13 +151,12 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
 
   getSnapshot(): RoomSnapshot<P> {
     if (this.#snapshot === null) {
-      const self = this.#transport.clientId
       // The books are untyped; the protocol validated what went in.
       this.#snapshot = Object.freeze({
         name: this.name,
         status: this.#status,
         members: this.#members.list,
-        self: self === null ? null : (this.#members.get(self) ?? null),
+        self: this.#members.get(this.#transport.clientId),
         seq: this.#messages.seq,
         epoch: this.#messages.epoch,
         error: this.#error,
@@ -176,16 +187,8 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   messageLog(options?: MessageLogOptions<P>): MessageLog<P>
   messageLog<E extends EventName<P>>(options: MessageLogOptions<P, E>): MessageLog<P, E>
   messageLog(options?: { limit?: number; events?: readonly string[] }): MessageLog<P> {
-    const source = {
-      clock: this.#env.clock,
-      newId: this.#env.newMessageId,
-      pending: () => this.#outbox.pending,
-      subscribe: this.subscribe,
-      publish: (event: string, data: unknown, o: PublishOptions) => this.#publish(event, data, o),
-      handlerFailed: this.#env.handlerFailed,
-    }
     // The log is untyped inside; its entries are what the protocol let through.
-    return this.#messages.log(source, options?.limit ?? 100, options?.events) as unknown as MessageLog<P>
+    return this.#messages.log(options?.limit ?? 100, options?.events) as unknown as MessageLog<P>
   }
 
   // ---- holders (counted by the client's registry) ----------------------------------------------------
@@ -197,10 +200,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
    */
   addHolder(options: JoinOptions<P> | undefined): void {
     if (this.#messages.epoch !== null || this.#join.inFlight || options === undefined) return
-    if (options.history !== undefined) {
-      this.#history = Math.max(this.#history ?? 0, options.history)
-      this.#messages.keep(this.#history)
-    }
+    if (options.history !== undefined) this.#messages.keep(this.#join.addHistory(options.history))
     if (this.#presence.state === null && options.presence !== undefined)
       this.#presence.state = { value: options.presence }
   }
@@ -213,10 +213,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   /** The last holder is gone: tell the server, and end the handle. */
   leaveNow(): void {
     if (this.#transport.open) {
-      this.#transport.request(
-        { type: 'leave', room: this.name },
-        { ack: noop, error: noop, disconnect: noop },
-      )
+      this.#transport.request({ type: 'leave', room: this.name }, unanswered)
     }
     this.shutdown(new RoomwireError('left', `room "${this.name}" was left`))
   }
@@ -242,25 +239,8 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#join.send()
   }
 
-  /** What the next `join` carries: presence, and `since`/`epoch` to resume or `history` the first time. */
-  #joinMessage(): Record<string, unknown> {
-    const message: Record<string, unknown> = { type: 'join', room: this.name }
-    if (this.#presence.state !== null) message.presence = this.#presence.state.value
-    const { epoch, seq } = this.#messages
-    if (epoch !== null) {
-      message.since = seq
-      message.epoch = epoch
-    } else if (this.#history !== undefined && this.#history > 0) {
-      message.history = this.#history
-    }
-    return message
-  }
-
   #joinRefused(error: RoomwireError): void {
-    this.#status = 'error'
-    this.#error = error
-    this.#failPending(error)
-    this.#changed()
+    this.#fail(error)
     this.#owner.settled()
   }
 
@@ -281,6 +261,11 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   /** The client stopped for good (a final close code): reject what waits; a later reconnect rejoins. */
   stopped(error: RoomwireError): void {
     this.#join.cancel()
+    this.#fail(error)
+  }
+
+  /** Refused for good (until a reconnect rejoins): everything waiting is rejected with `error`. */
+  #fail(error: RoomwireError): void {
     this.#failPending(error)
     if (this.#status !== 'left') {
       this.#status = 'error'
@@ -309,7 +294,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     if (!this.#joinedHere) return
     switch (message.type) {
       case 'members':
-        this.#onMembers(message)
+        if (this.#members.page(message)) this.#complete()
         break
       case 'message': {
         const own = message.id === undefined ? undefined : this.#outbox.find(message.id)
@@ -319,7 +304,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       case 'member_joined':
       case 'member_left':
       case 'presence':
-        this.#onMemberFrame(message)
+        this.#members.frame(message)
         break
       case 'reset':
         this.#messages.reset(message)
@@ -331,25 +316,14 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#join.joined()
     const resync = this.#messages.joined(message)
     this.#joinedHere = true
-    this.#refused(this.#members.begin(message.members, message.more === true))
+    const whole = this.#members.joined(message)
     this.#snapshot = null
     // Before anything of the new state goes out or comes in: first the app learns what may be gone.
     if (resync !== null) this.#messages.resync(resync)
-    if (this.#members.paging) this.#changed()
-    else this.#complete()
+    if (whole) this.#complete()
+    else this.#changed()
     // Held messages past the gap a rejoin was for, now in order.
     this.#messages.drain()
-  }
-
-  #onMembers(message: MembersMessage): void {
-    if (!this.#members.paging) {
-      this.#env.report(
-        new RoomwireError('bad_frame', `room "${this.name}": members frame without joined.more`),
-      )
-      return
-    }
-    this.#refused(this.#members.page(message.members, message.more === true))
-    if (!this.#members.paging) this.#complete()
   }
 
   /** The member list is whole: the room is joined, what waited for it goes out. */
@@ -363,28 +337,12 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#owner.settled()
   }
 
-  #refused(members: number): void {
-    if (members === 0) return
-    this.#env.report(
-      new RoomwireError('bad_frame', `room "${this.name}": ${members} members over maxMembers`),
-    )
-  }
-
   /**
    * A gap did not fill in time: join again with `since` on this connection; the server replays it (or
    * says recovered: false). A join already in flight does the same; a dropped connection rejoins anyway.
    */
   #rejoin(): void {
     if (this.#status === 'joined' && !this.#join.inFlight && this.#transport.open) this.#join.send()
-  }
-
-  #onMemberFrame(frame: MemberFrame): void {
-    const change = this.#members.apply(frame)
-    if (change === 'full') this.#refused(1)
-    else if (change !== null) {
-      this.#changed()
-      this.#emitter.emit(change.event, change.member)
-    }
   }
 
   // ---- publishing and presence -----------------------------------------------------------------------
@@ -397,7 +355,8 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     return this.#publish(event, data, options)
   }
 
-  #publish(event: string, data: unknown, options: PublishOptions | undefined): Promise<PublishResult> {
+  // An arrow: the message logs publish through it too.
+  readonly #publish = (event: string, data: unknown, options?: PublishOptions): Promise<PublishResult> => {
     const refused = this.#unusable() ?? invalid(this.#env.protocol?.validateEvent(event, data))
     return refused === null ? this.#outbox.add(event, data, options) : Promise.reject(refused)
   }
@@ -406,11 +365,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     const refused = this.#unusable() ?? invalid(this.#env.protocol?.validatePresence(state))
     if (refused !== null) return Promise.reject(refused)
     this.#presence.state = { value: state }
-    const self = this.#transport.clientId
-    if (self !== null && this.#members.get(self) !== undefined) {
-      this.#members.setPresence(self, state)
-      this.#changed()
-    }
+    this.#members.setOwn(this.#transport.clientId, state)
     return this.#presence.send(state, this.#status === 'joined' && this.#transport.open)
   }
 
@@ -420,13 +375,8 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     return this.#status === 'error' ? this.#error : null
   }
 
-  /** After a 1009 close: the largest publish in flight is the one the server refused to read. */
-  dropLargestInFlight(): void {
-    this.#outbox.dropLargestInFlight()
-  }
-
-  /** Bytes of the largest publish in flight (0 if none), to pick the room a 1009 came from. */
-  largestInFlight(): number {
-    return this.#outbox.largestInFlight()
+  /** The room's own publishes (after a 1009 close the client looks for the one the server refused). */
+  get outbox(): Outbox {
+    return this.#outbox
   }
 }
