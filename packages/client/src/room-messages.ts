@@ -12,8 +12,8 @@ import type { ResyncInfo } from './room-types'
 /** The `onMessage` channel of a room's emitter (no event name can be it). */
 export const MESSAGE = '\u0000message'
 
-/** What the room's messages tell the room. */
-export interface RoomMessagesListener {
+/** What the room's messages need from the room: to tell it what moved, and what its logs read and publish. */
+export interface RoomMessagesPort extends Omit<LogSource, 'env'> {
   /** The snapshot's `seq` or `epoch` moved. */
   changed(): void
   /** A gap did not fill in time: join again with `since` (the server replays it). */
@@ -31,26 +31,20 @@ export class RoomMessages {
   readonly #order: MessageOrder
   readonly #logs: RoomLogs
   readonly #emitter: Emitter
-  readonly #listener: RoomMessagesListener
+  readonly #listener: RoomMessagesPort
   readonly #source: LogSource
 
-  /** `source` is what the room's message logs publish through and read its pending publishes from. */
-  constructor(
-    env: RoomEnv,
-    keep: number,
-    emitter: Emitter,
-    listener: RoomMessagesListener,
-    source: LogSource,
-  ) {
+  /** `history` is the first join's: the recent messages kept for logs made later are at least as many. */
+  constructor(env: RoomEnv, history: number | undefined, emitter: Emitter, room: RoomMessagesPort) {
     this.#order = new MessageOrder(
       env,
       (arrival) => this.#deliver(arrival),
       (action) => this.#onGap(action),
     )
-    this.#logs = new RoomLogs(keep)
+    this.#logs = new RoomLogs(Math.max(env.recentMessages, history ?? 0))
     this.#emitter = emitter
-    this.#listener = listener
-    this.#source = source
+    this.#listener = room
+    this.#source = { env, pending: room.pending, subscribe: room.subscribe, publish: room.publish }
   }
 
   /** The epoch `seq` belongs to; null before the first `joined`. */

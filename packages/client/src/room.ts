@@ -1,7 +1,4 @@
 import type {
-  EventData,
-  EventInput,
-  EventName,
   JoinedMessage,
   MembersMessage,
   PresenceInput,
@@ -14,8 +11,9 @@ import { Emitter, Listeners } from './emitter'
 import { invalid, RoomwireError } from './errors'
 import { JoinHandshake } from './join-handshake'
 import type { MemberFrame } from './members'
-import type { MessageLog, MessageLogOptions } from './message-log-types'
-import { Outbox, type PublishEntry } from './outbox'
+import type { LogSource } from './message-log'
+import type { MessageLog } from './message-log-types'
+import { Outbox } from './outbox'
 import { PresenceSync } from './presence-sync'
 import type { RoomEnv, RoomOwner } from './room-env'
 import { RoomMembers } from './room-members'
@@ -23,11 +21,8 @@ import { MESSAGE, RoomMessages } from './room-messages'
 import type {
   JoinOptions,
   Member,
-  MessageMeta,
   PublishOptions,
-  PublishResult,
   Room,
-  RoomLifecycleEvents,
   RoomMessage,
   RoomSnapshot,
   RoomStatus,
@@ -42,13 +37,13 @@ const noop = () => {}
 const unanswered = { ack: noop, error: noop, disconnect: noop }
 
 /**
- * Room handle; created and ref-counted by the client. It owns the room's status, when and with what it
- * joins (the first `join` a microtask after `client.join()`, then at every `welcome`; resume from
- * `epoch`/`seq`, resync decided by {@link resume}), ref counting with the leave grace, and the snapshot.
- * The parts it coordinates keep their own books, and it is the only caller of each: {@link Members},
- * {@link RoomMessages} (delivery in `seq` order with no gap, logs, handlers), {@link Outbox} (own
- * publishes), {@link PresenceSync} (own presence) and {@link JoinHandshake} (the `join` in flight).
- * It writes through the client's {@link Transport} and lives in its {@link RoomEnv}.
+ * Room handle, shared by its holders (the client's {@link RoomRegistry} counts them). It owns the room's
+ * status, when it joins (the first `join` a microtask after `client.join()`, then at every `welcome`),
+ * and the snapshot. The parts it coordinates keep their own books, and it is their only caller:
+ * {@link RoomMembers}, {@link RoomMessages} (epoch and seq, delivery in order with no gap, resyncs,
+ * logs), {@link Outbox} (own publishes), {@link PresenceSync} (own presence) and {@link JoinHandshake}
+ * (what a `join` carries, the one in flight). It writes through the client's {@link Transport} and
+ * lives in its {@link RoomEnv}.
  */
 export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly name: string
@@ -84,8 +79,6 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#env = env
     this.#owner = owner
     this.ready = this.#ready.promise
-    this.subscribe = this.subscribe.bind(this)
-    this.getSnapshot = this.getSnapshot.bind(this)
     const failed = (where: string) => (error: unknown) => env.handlerFailed(error, `room "${name}" ${where}`)
     this.#emitter = new Emitter((error, event) => failed(`${event} handler`)(error))
     this.#listeners = new Listeners(failed('listener'))
@@ -103,15 +96,14 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       emit: (event, member) => this.#emitter.emit(event, member),
       report: env.report,
     })
-    const keep = Math.max(env.recentMessages, options?.history ?? 0)
     const changed = () => this.#changed()
-    this.#messages = new RoomMessages(
-      env,
-      keep,
-      this.#emitter,
-      { changed, rejoin: () => this.#rejoin() },
-      { env, pending: () => this.#outbox.pending, subscribe: this.subscribe, publish: this.#publish },
-    )
+    this.#messages = new RoomMessages(env, options?.history, this.#emitter, {
+      changed,
+      rejoin: () => this.#rejoin(),
+      pending: () => this.#outbox.pending,
+      subscribe: this.subscribe,
+      publish: this.publish as LogSource['publish'],
+    })
     this.#outbox = new Outbox(transport, env, name, {
       changed,
       acked: (entry, seq) => this.#messages.acked(entry, seq, transport.clientId, env.clock.now()),
@@ -145,11 +137,10 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     return this.#status === 'error' || (this.#status === 'joined' && !this.#members.paging)
   }
 
-  subscribe(listener: () => void): () => void {
-    return this.#listeners.subscribe(listener)
-  }
+  // Arrow properties, so that each can be handed out on its own (`useSyncExternalStore`).
+  readonly subscribe = (listener: () => void): (() => void) => this.#listeners.subscribe(listener)
 
-  getSnapshot(): RoomSnapshot<P> {
+  readonly getSnapshot = (): RoomSnapshot<P> => {
     if (this.#snapshot === null) {
       // The books are untyped; the protocol validated what went in.
       this.#snapshot = Object.freeze({
@@ -171,27 +162,16 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#listeners.notify()
   }
 
-  on<K extends keyof RoomLifecycleEvents<P>>(event: K, handler: RoomLifecycleEvents<P>[K]): () => void
-  on<K extends EventName<P>>(
-    event: K,
-    handler: (data: EventData<P, K>, meta: MessageMeta) => void,
-  ): () => void
-  on(event: string, handler: (...args: never[]) => void): () => void {
-    return this.#emitter.on(event, handler)
-  }
+  // Typed by the interface, untyped inside: the protocol validated what reaches the books.
+  readonly on: Room<P>['on'] = (event: string, handler: (...args: never[]) => void) =>
+    this.#emitter.on(event, handler)
 
   onMessage(handler: (message: RoomMessage<P>) => void): () => void {
     return this.#emitter.on(MESSAGE, handler as (...args: never[]) => void)
   }
 
-  messageLog(options?: MessageLogOptions<P>): MessageLog<P>
-  messageLog<E extends EventName<P>>(options: MessageLogOptions<P, E>): MessageLog<P, E>
-  messageLog(options?: { limit?: number; events?: readonly string[] }): MessageLog<P> {
-    // The log is untyped inside; its entries are what the protocol let through.
-    return this.#messages.log(options?.limit ?? 100, options?.events) as unknown as MessageLog<P>
-  }
-
-  // ---- holders (counted by the client's registry) ----------------------------------------------------
+  readonly messageLog: Room<P>['messageLog'] = (options?: { limit?: number; events?: readonly string[] }) =>
+    this.#messages.log(options?.limit ?? 100, options?.events) as unknown as MessageLog<P>
 
   /**
    * One more holder. Until the room's first `join` is on the wire, the options of every holder count
@@ -230,10 +210,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
 
   // ---- the connection --------------------------------------------------------------------------------
 
-  /**
-   * The client's connection got its `welcome` (or the first join's microtask ran): join, or rejoin with
-   * what is needed to resume. Before the first join's microtask it waits for it.
-   */
+  /** A connection got its `welcome` (or the first join's microtask ran): join, or rejoin to resume. */
   connectionReady(): void {
     if (this.#firstJoinDue || this.#status === 'left' || !this.#transport.open) return
     this.#join.send()
@@ -345,18 +322,8 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     if (this.#status === 'joined' && !this.#join.inFlight && this.#transport.open) this.#join.send()
   }
 
-  // ---- publishing and presence -----------------------------------------------------------------------
-
-  publish<K extends EventName<P>>(
-    event: K,
-    data: EventInput<P, K>,
-    options?: PublishOptions,
-  ): Promise<PublishResult> {
-    return this.#publish(event, data, options)
-  }
-
-  // An arrow: the message logs publish through it too.
-  readonly #publish = (event: string, data: unknown, options?: PublishOptions): Promise<PublishResult> => {
+  // An arrow property: the message logs publish through it too.
+  readonly publish: Room<P>['publish'] = (event: string, data: unknown, options?: PublishOptions) => {
     const refused = this.#unusable() ?? invalid(this.#env.protocol?.validateEvent(event, data))
     return refused === null ? this.#outbox.add(event, data, options) : Promise.reject(refused)
   }
