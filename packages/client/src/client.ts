@@ -12,10 +12,10 @@ import {
 import { afterClose } from './after-close'
 import { backoffDelay, type ReconnectOptions, reconnectDefaults } from './backoff'
 import { watchBrowserWake } from './browser-wake'
-import type { ClientOptions, Logger } from './client-options'
+import type { ClientOptions } from './client-options'
+import { ClientOutput } from './client-output'
 import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
-import { Emitter, Listeners } from './emitter'
 import { invalid, RoomwireError } from './errors'
 import { HealthWait } from './health-wait'
 import { requestWithTimeout } from './request-with-timeout'
@@ -46,14 +46,10 @@ class ClientImpl<P extends Protocol> implements Client<P> {
   readonly #clock: Clock
   readonly #random: () => number
   readonly #backoff: Required<ReconnectOptions> | null
-  readonly #logger: Logger
-  readonly #emitter: Emitter
-  readonly #directs: Emitter
-  readonly #listeners: Listeners
+  readonly #output: ClientOutput
   readonly #transport: ClientTransport
   readonly #rooms: RoomRegistry<P>
   readonly #env: RoomEnv
-  #snapshot: ClientSnapshot = initialSnapshot
   #connection: Connection | null = null
   #retryTimer: TimerHandle | null = null
   /** Running: between connect() and close() or a final stop. Decides everything; close codes never do. */
@@ -72,13 +68,8 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     this.#clock = options.clock ?? systemClock
     this.#random = options.random ?? Math.random
     this.#backoff = options.reconnect === false ? null : { ...reconnectDefaults, ...options.reconnect }
-    this.#logger = options.logger ?? console
-    this.#emitter = new Emitter((error, event) => {
-      if (event === 'error') this.#log('roomwire: an error handler threw', error)
-      else this.#handlerFailed(error, `client ${event} handler`)
-    })
-    this.#directs = new Emitter((error, event) => this.#handlerFailed(error, `direct ${event} handler`))
-    this.#listeners = new Listeners((error) => this.#handlerFailed(error, 'client listener'))
+    const events = new ClientOutput(options.logger ?? console, initialSnapshot)
+    this.#output = events
     this.subscribe = this.subscribe.bind(this)
     this.getSnapshot = this.getSnapshot.bind(this)
     this.#health = new HealthWait(this.#clock, options.healthyAfterMs ?? 5_000, () => this.#checkHealthy())
@@ -90,23 +81,23 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       clock: this.#clock,
       random: this.#random,
       backoff: this.#backoff,
-      handlerFailed: (error, where) => this.#handlerFailed(error, where),
-      report: (error) => this.#report(error),
+      handlerFailed: (error, where) => events.handlerFailed(error, where),
+      report: (error) => events.report(error),
     })
     this.#rooms = new RoomRegistry(this.#transport, this.#env, () => this.#checkHealthy())
     if (options.autoConnect !== false) this.connect()
   }
 
   get status(): ClientStatus {
-    return this.#snapshot.status
+    return this.#output.snapshot.status
   }
 
   get id(): string | null {
-    return this.#snapshot.id
+    return this.#output.snapshot.id
   }
 
   get user(): string | null {
-    return this.#snapshot.user
+    return this.#output.snapshot.user
   }
 
   get limits(): Limits | null {
@@ -115,33 +106,26 @@ class ClientImpl<P extends Protocol> implements Client<P> {
 
   /** Handlers, listeners and pending requests (for leak tests). */
   get handlerCount(): number {
-    const { requests } = this.#transport
-    return (
-      this.#emitter.size +
-      this.#directs.size +
-      this.#listeners.size +
-      requests.size +
-      this.#rooms.handlerCount
-    )
+    return this.#output.size + this.#transport.requests.size + this.#rooms.handlerCount
   }
 
   on<K extends keyof ClientEvents>(event: K, handler: ClientEvents[K]): () => void {
-    return this.#emitter.on(event, handler)
+    return this.#output.emitter.on(event, handler)
   }
 
   onDirect<K extends DirectName<P>>(
     event: K,
     handler: (data: DirectData<P, K>, meta: DirectMeta) => void,
   ): () => void {
-    return this.#directs.on(event, handler as (...args: never[]) => void)
+    return this.#output.directs.on(event, handler as (...args: never[]) => void)
   }
 
   subscribe(listener: () => void): () => void {
-    return this.#listeners.subscribe(listener)
+    return this.#output.subscribe(listener)
   }
 
   getSnapshot(): ClientSnapshot {
-    return this.#snapshot
+    return this.#output.snapshot
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------------
@@ -174,18 +158,18 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     this.#rooms.closeAll(closed)
     for (const request of this.#transport.requests.takeAll()) request.error(closed)
     this.#welcome = null
-    this.#patch({ status: 'closed', id: null, user: null, retryAt: null, attempt: 0 })
+    this.#output.patch({ status: 'closed', id: null, user: null, retryAt: null, attempt: 0 })
   }
 
   #resetRetries(): void {
     this.#policyCloses = 0
     this.#refreshingToken = false
-    this.#patch({ attempt: 0 })
+    this.#output.patch({ attempt: 0 })
   }
 
   #startAttempt(): void {
     this.#cancelRetry()
-    this.#patch({ status: this.#everOpen ? 'reconnecting' : 'connecting', retryAt: null })
+    this.#output.patch({ status: this.#everOpen ? 'reconnecting' : 'connecting', retryAt: null })
     const connection = new Connection(
       {
         url: this.#options.url,
@@ -203,7 +187,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
           if (this.#connection === connection) this.#onFrame(message, bytes)
         },
         onBadFrame: (error) => {
-          if (this.#connection === connection) this.#report(error)
+          if (this.#connection === connection) this.#output.report(error)
         },
         onEnd: (end) => {
           if (this.#connection === connection) this.#onEnd(end)
@@ -229,7 +213,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     this.#health.stop()
     for (const request of this.#transport.requests.takeAll()) request.disconnect()
     this.#rooms.disconnected()
-    this.#patch({ id: null, user: null })
+    this.#output.patch({ id: null, user: null })
   }
 
   #onWelcome(welcome: WelcomeMessage): void {
@@ -239,7 +223,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     // counter waits until the connection proved healthy (#checkHealthy).
     this.#policyCloses = 0
     this.#refreshingToken = false
-    this.#patch({
+    this.#output.patch({
       status: 'open',
       id: welcome.id,
       user: welcome.user ?? null,
@@ -247,7 +231,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       lastError: null,
     })
     this.#health.start()
-    this.#emitter.emit('welcome', welcome)
+    this.#output.emitter.emit('welcome', welcome)
     this.#rooms.connectionReady()
   }
 
@@ -258,7 +242,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
    */
   #checkHealthy(): void {
     if (!this.#health.over || this.#connection?.welcomed !== true) return
-    if (this.#rooms.settled) this.#patch({ attempt: 0 })
+    if (this.#rooms.settled) this.#output.patch({ attempt: 0 })
   }
 
   #onEnd(end: ConnectionEnd): undefined {
@@ -268,7 +252,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     this.#lostConnection()
     // A routine drop is state (status, lastError, closeCode), not an 'error' event: apps that toast
     // errors would toast every reconnect. Final stops do emit.
-    this.#patch({ lastError: end.error, ...(end.code === null ? {} : { closeCode: end.code }) })
+    this.#output.patch({ lastError: end.error, ...(end.code === null ? {} : { closeCode: end.code }) })
     const next = afterClose(end, {
       refreshingToken: this.#refreshingToken,
       policyCloses: this.#policyCloses,
@@ -287,7 +271,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     if (backoff === null) {
       return this.#stop(new RoomwireError('connection_lost', 'the connection closed (reconnect: false)'))
     }
-    const attempt = this.#snapshot.attempt
+    const attempt = this.#output.snapshot.attempt
     if (attempt >= backoff.maxAttempts) {
       return this.#stop(new RoomwireError('retries_exhausted', `gave up after ${attempt} attempts`))
     }
@@ -297,7 +281,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       this.#retryTimer = null
       if (this.#active) this.#startAttempt()
     }, delay)
-    this.#patch({
+    this.#output.patch({
       status: this.#everOpen ? 'reconnecting' : 'connecting',
       attempt: attempt + 1,
       retryAt: this.#clock.now() + delay,
@@ -313,12 +297,12 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     this.#halt()
     for (const request of this.#transport.requests.takeAll()) request.error(error)
     this.#rooms.stopped(error)
-    this.#patch({
+    this.#output.patch({
       status: error.code === 'unauthorized' ? 'unauthorized' : 'closed',
       retryAt: null,
       lastError: error,
     })
-    this.#emitter.emit('error', error)
+    this.#output.emitter.emit('error', error)
   }
 
   /** No socket, no retry, no browser listeners: what `close()` and a final stop have in common. */
@@ -356,11 +340,11 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       case 'error':
       case 'left': {
         const unanswered = this.#transport.answer(message)
-        if (unanswered !== undefined) this.#report(unanswered)
+        if (unanswered !== undefined) this.#output.report(unanswered)
         return
       }
       case 'direct':
-        this.#directs.emit(message.event, message.data, { from: message.from, ts: message.ts })
+        this.#output.directs.emit(message.event, message.data, { from: message.from, ts: message.ts })
         return
       // A notice (`shutdown` among them) changes nothing the client keeps: the close that follows is
       // handled by its code, and what a restart cost is told by the next `joined` (PROTOCOL.md).
@@ -387,41 +371,6 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       )
       if (typeof ref !== 'number') reject(ref)
     })
-  }
-
-  #handlerFailed(error: unknown, where: string): void {
-    const wrapped = new RoomwireError('handler_failed', `${where} threw`, { cause: error })
-    if (this.#emitter.has('error')) this.#emitter.emit('error', wrapped)
-    else this.#log(`roomwire: ${where} threw`, error)
-  }
-
-  /**
-   * Tell the app what it cannot see in the state (a refused frame, a server error without a request)
-   * on `error`. Not through the logger when nobody listens: a hostile server would flood the console.
-   */
-  #report(error: RoomwireError): void {
-    this.#emitter.emit('error', error)
-  }
-
-  /** The app's logger may throw too; nothing it does may reach the socket's handlers. */
-  #log(message: string, error: unknown): void {
-    try {
-      this.#logger.error(message, error)
-    } catch {
-      // Nowhere left to report to.
-    }
-  }
-
-  #patch(patch: Partial<ClientSnapshot>): void {
-    const previous = this.#snapshot
-    let changed = false
-    for (const key of Object.keys(patch) as (keyof ClientSnapshot)[]) {
-      if (!Object.is(patch[key], previous[key])) changed = true
-    }
-    if (!changed) return
-    this.#snapshot = Object.freeze({ ...previous, ...patch })
-    this.#listeners.notify()
-    if (previous.status !== this.#snapshot.status) this.#emitter.emit('status', this.#snapshot)
   }
 }
 
