@@ -3,6 +3,16 @@ import { Emitter, Listeners } from './emitter'
 import { RoomwireError } from './errors'
 import type { ClientSnapshot } from './types'
 
+const initialSnapshot: ClientSnapshot = Object.freeze({
+  status: 'idle',
+  id: null,
+  user: null,
+  attempt: 0,
+  retryAt: null,
+  lastError: null,
+  closeCode: null,
+})
+
 /**
  * What the client tells the app: its snapshot (a `subscribe`/`getSnapshot` store whose `status` changes
  * are also `status` events), its events (`error`, `welcome`), direct messages by event, and where a
@@ -14,11 +24,10 @@ export class ClientOutput {
   readonly directs: Emitter
   readonly #listeners: Listeners
   readonly #logger: Logger
-  #snapshot: ClientSnapshot
+  #snapshot = initialSnapshot
 
-  constructor(logger: Logger, initial: ClientSnapshot) {
+  constructor(logger: Logger) {
     this.#logger = logger
-    this.#snapshot = initial
     this.emitter = new Emitter((error, event) => {
       if (event === 'error') this.#log('roomwire: an error handler threw', error)
       else this.handlerFailed(error, `client ${event} handler`)

@@ -9,8 +9,8 @@ import {
   type UntypedProtocol,
   type WelcomeMessage,
 } from '@roomwire/protocol'
-import { afterClose } from './after-close'
-import { backoffDelay, type ReconnectOptions, reconnectDefaults } from './backoff'
+import { afterClose, type Closes, noCloses, type RetryPolicy } from './after-close'
+import { reconnectDefaults } from './backoff'
 import { watchBrowserWake } from './browser-wake'
 import type { ClientOptions } from './client-options'
 import { ClientOutput } from './client-output'
@@ -26,26 +26,16 @@ import type { JoinOptions } from './room-types'
 import { ClientTransport } from './transport'
 import type { Client, ClientEvents, ClientSnapshot, ClientStatus, DirectMeta } from './types'
 
-const initialSnapshot: ClientSnapshot = Object.freeze({
-  status: 'idle',
-  id: null,
-  user: null,
-  attempt: 0,
-  retryAt: null,
-  lastError: null,
-  closeCode: null,
-})
-
 /**
- * The client: one connection at a time (its lifecycle, reconnects and the close-code table), the rooms
- * it holds, and direct messages. Rooms write through its {@link ClientTransport} and share one
- * {@link RoomEnv}; they tell it when a join settled and when they are gone ({@link RoomOwner}).
+ * The client: one connection at a time (its lifecycle, and reconnects as {@link afterClose} decides),
+ * the frames it routes, and direct messages. Its rooms are in the {@link RoomRegistry}; they write
+ * through its {@link ClientTransport} and share one {@link RoomEnv}. What the app sees goes through
+ * {@link ClientOutput}.
  */
 class ClientImpl<P extends Protocol> implements Client<P> {
   readonly #options: ClientOptions<P>
   readonly #clock: Clock
-  readonly #random: () => number
-  readonly #backoff: Required<ReconnectOptions> | null
+  readonly #retryPolicy: RetryPolicy
   readonly #output: ClientOutput
   readonly #transport: ClientTransport
   readonly #rooms: RoomRegistry<P>
@@ -55,9 +45,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
   /** Running: between connect() and close() or a final stop. Decides everything; close codes never do. */
   #active = false
   #everOpen = false
-  #policyCloses = 0
-  /** The current attempt is the one token refresh a 4001 allows. */
-  #refreshingToken = false
+  #closes: Closes = noCloses
   #welcome: WelcomeMessage | null = null
   /** Runs from `welcome` for `healthyAfterMs`; the connection is healthy once it ran out and rooms settled. */
   readonly #health: HealthWait
@@ -66,10 +54,11 @@ class ClientImpl<P extends Protocol> implements Client<P> {
   constructor(options: ClientOptions<P>) {
     this.#options = options
     this.#clock = options.clock ?? systemClock
-    this.#random = options.random ?? Math.random
-    this.#backoff = options.reconnect === false ? null : { ...reconnectDefaults, ...options.reconnect }
-    const events = new ClientOutput(options.logger ?? console, initialSnapshot)
-    this.#output = events
+    const random = options.random ?? Math.random
+    const backoff = options.reconnect === false ? null : { ...reconnectDefaults, ...options.reconnect }
+    this.#retryPolicy = { backoff, random, canRefreshToken: typeof options.token === 'function' }
+    const output = new ClientOutput(options.logger ?? console)
+    this.#output = output
     this.subscribe = this.subscribe.bind(this)
     this.getSnapshot = this.getSnapshot.bind(this)
     this.#health = new HealthWait(this.#clock, options.healthyAfterMs ?? 5_000, () => this.#checkHealthy())
@@ -79,10 +68,10 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     )
     this.#env = createRoomEnv(options, {
       clock: this.#clock,
-      random: this.#random,
-      backoff: this.#backoff,
-      handlerFailed: (error, where) => events.handlerFailed(error, where),
-      report: (error) => events.report(error),
+      random,
+      backoff,
+      handlerFailed: (error, where) => output.handlerFailed(error, where),
+      report: (error) => output.report(error),
     })
     this.#rooms = new RoomRegistry(this.#transport, this.#env, () => this.#checkHealthy())
     if (options.autoConnect !== false) this.connect()
@@ -162,36 +151,22 @@ class ClientImpl<P extends Protocol> implements Client<P> {
   }
 
   #resetRetries(): void {
-    this.#policyCloses = 0
-    this.#refreshingToken = false
+    this.#closes = noCloses
     this.#output.patch({ attempt: 0 })
   }
 
   #startAttempt(): void {
     this.#cancelRetry()
     this.#output.patch({ status: this.#everOpen ? 'reconnecting' : 'connecting', retryAt: null })
-    const connection = new Connection(
+    // Whatever a replaced socket still reports is ignored: one connection acts at a time.
+    const live = () => this.#connection === connection
+    const connection: Connection = new Connection(
+      { ...this.#options, clock: this.#clock },
       {
-        url: this.#options.url,
-        token: this.#options.token,
-        WebSocket: this.#options.WebSocket,
-        clock: this.#clock,
-        connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
-        heartbeat: this.#options.heartbeat,
-      },
-      {
-        onWelcome: (welcome) => {
-          if (this.#connection === connection) this.#onWelcome(welcome)
-        },
-        onFrame: (message, bytes) => {
-          if (this.#connection === connection) this.#onFrame(message, bytes)
-        },
-        onBadFrame: (error) => {
-          if (this.#connection === connection) this.#output.report(error)
-        },
-        onEnd: (end) => {
-          if (this.#connection === connection) this.#onEnd(end)
-        },
+        onWelcome: (welcome) => live() && this.#onWelcome(welcome),
+        onFrame: (message, bytes) => live() && this.#onFrame(message, bytes),
+        onBadFrame: (error) => live() && this.#output.report(error),
+        onEnd: (end) => live() && this.#onEnd(end),
       },
     )
     // One socket CONNECTING or OPEN per client: a new one is only made where the old one was dropped.
@@ -221,8 +196,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     this.#everOpen = true
     // The close-code table: a `welcome` between 1008 closes restarts their count. The backoff's attempt
     // counter waits until the connection proved healthy (#checkHealthy).
-    this.#policyCloses = 0
-    this.#refreshingToken = false
+    this.#closes = noCloses
     this.#output.patch({
       status: 'open',
       id: welcome.id,
@@ -253,38 +227,21 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     // A routine drop is state (status, lastError, closeCode), not an 'error' event: apps that toast
     // errors would toast every reconnect. Final stops do emit.
     this.#output.patch({ lastError: end.error, ...(end.code === null ? {} : { closeCode: end.code }) })
-    const next = afterClose(end, {
-      refreshingToken: this.#refreshingToken,
-      policyCloses: this.#policyCloses,
-      canRefreshToken: typeof this.#options.token === 'function',
-      overloadedMinMs: this.#backoff?.overloadedMinMs ?? 0,
-    })
-    this.#refreshingToken = false
-    if (next.stop !== undefined) return this.#stop(next.stop)
-    this.#refreshingToken = next.refreshingToken
-    this.#policyCloses = next.policyCloses
-    return this.#scheduleRetry(next.extraMs, next.immediate)
-  }
-
-  #scheduleRetry(extraMs: number, immediate = false): undefined {
-    const backoff = this.#backoff
-    if (backoff === null) {
-      return this.#stop(new RoomwireError('connection_lost', 'the connection closed (reconnect: false)'))
+    const next = afterClose(end, this.#closes, this.#output.snapshot.attempt, this.#retryPolicy)
+    if (next.stop !== undefined) {
+      this.#closes = { ...this.#closes, refreshingToken: false }
+      return this.#stop(next.stop)
     }
-    const attempt = this.#output.snapshot.attempt
-    if (attempt >= backoff.maxAttempts) {
-      return this.#stop(new RoomwireError('retries_exhausted', `gave up after ${attempt} attempts`))
-    }
-    const delay = immediate ? 0 : backoffDelay(attempt, backoff, this.#random) + extraMs
+    this.#closes = next
     this.#cancelRetry()
     this.#retryTimer = this.#clock.setTimeout(() => {
       this.#retryTimer = null
       if (this.#active) this.#startAttempt()
-    }, delay)
+    }, next.delayMs)
     this.#output.patch({
       status: this.#everOpen ? 'reconnecting' : 'connecting',
-      attempt: attempt + 1,
-      retryAt: this.#clock.now() + delay,
+      attempt: this.#output.snapshot.attempt + 1,
+      retryAt: this.#clock.now() + next.delayMs,
     })
   }
 
@@ -354,8 +311,6 @@ class ClientImpl<P extends Protocol> implements Client<P> {
         return
     }
   }
-
-  // ---- rooms and directs -----------------------------------------------------------------------------
 
   join(name: string, options?: JoinOptions<P>): RoomImpl<P> {
     return this.#rooms.join(name, options)
