@@ -11,7 +11,7 @@ afterEach(() => {
   FakeWebSocket.reset()
 })
 
-const phases = (log: { getSnapshot(): readonly { status: string; phase?: string }[] }) =>
+const phases = (log: { getSnapshot(): readonly { status: string; phase?: string | undefined }[] }) =>
   log.getSnapshot().map((m) => `${m.status}:${m.phase ?? '-'}`)
 
 describe('a message log entry of an own message', () => {
