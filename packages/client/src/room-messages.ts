@@ -1,12 +1,12 @@
 import type { JoinedMessage, ResetMessage, RoomEventMessage } from '@roomwire/protocol'
 import { arrivalOfAck, arrivalOfFrame, roomMessage } from './arrivals'
 import type { Emitter } from './emitter'
-import type { LogSource, MessageLogImpl } from './message-log'
+import { type LogSource, MessageLogImpl } from './message-log'
 import { type Arrival, type GapAction, MessageOrder } from './message-order'
 import type { PublishEntry } from './outbox'
+import { RecentMessages } from './recent-messages'
 import { resume } from './resume'
 import type { RoomEnv } from './room-env'
-import { RoomLogs } from './room-logs'
 import type { ResyncInfo } from './room-types'
 
 /** The `onMessage` channel of a room's emitter (no event name can be it). */
@@ -23,13 +23,16 @@ export interface RoomMessagesPort extends Omit<LogSource, 'env'> {
 /**
  * A room's sequence and its application messages on their way to the app: the `epoch` and last seen
  * `seq` (where a rejoin resumes), delivery in `seq` order with no gap ({@link MessageOrder}, of which it
- * is the only user), the resyncs when messages may be gone, then the {@link RoomLogs} and the handlers.
+ * is the only user), the resyncs when messages may be gone, then the message logs and the handlers.
  * The room feeds it frames and the acks of own publishes.
  */
 export class RoomMessages {
   #epoch: string | null = null
   readonly #order: MessageOrder
-  readonly #logs: RoomLogs
+  /** One log per options for the life of the handle (a Map: event names come from the app). */
+  readonly #logs = new Map<string, MessageLogImpl>()
+  /** What a log made later starts from (issue 13: a list that mounts after the join shows the replay). */
+  readonly #recent: RecentMessages
   readonly #emitter: Emitter
   readonly #listener: RoomMessagesPort
   readonly #source: LogSource
@@ -41,7 +44,7 @@ export class RoomMessages {
       (arrival) => this.#deliver(arrival),
       (action) => this.#onGap(action),
     )
-    this.#logs = new RoomLogs(Math.max(env.recentMessages, history ?? 0))
+    this.#recent = new RecentMessages(Math.max(env.recentMessages, history ?? 0))
     this.#emitter = emitter
     this.#listener = room
     this.#source = { env, pending: room.pending, subscribe: room.subscribe, publish: room.publish }
@@ -115,12 +118,19 @@ export class RoomMessages {
 
   /** Keep at least `count` recent messages for logs made later (a larger `history`). */
   keep(count: number): void {
-    this.#logs.keep(count)
+    this.#recent.grow(count)
   }
 
   /** The room's message log for these options (the same one for the same options). */
   log(limit: number, events: readonly string[] | undefined): MessageLogImpl {
-    return this.#logs.log(this.#source, limit, events)
+    const key = `${limit}\u0000${events?.join('\u0000') ?? '*'}`
+    let log = this.#logs.get(key)
+    if (log === undefined) {
+      this.#recent.grow(limit)
+      log = new MessageLogImpl(this.#source, limit, events, this.#recent.list())
+      this.#logs.set(key, log)
+    }
+    return log
   }
 
   #onGap(action: GapAction): void {
@@ -134,7 +144,8 @@ export class RoomMessages {
 
   #deliver(arrival: Arrival): void {
     const message = roomMessage(arrival)
-    this.#logs.record(message)
+    this.#recent.push(message)
+    for (const log of this.#logs.values()) log.record(message)
     this.#listener.changed()
     if (arrival.toHandlers) this.#emitter.emit(arrival.event, arrival.data, arrival.meta)
     this.#emitter.emit(MESSAGE, message)
