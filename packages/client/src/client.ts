@@ -1,103 +1,92 @@
 import {
   closeAction,
+  type DirectData,
+  type DirectInput,
+  type DirectName,
   type Limits,
   type Protocol,
-  ROOM_NAME_PATTERN,
   type ServerMessage,
   type UntypedProtocol,
   type WelcomeMessage,
 } from '@roomwire/protocol'
-import { backoffDelay, type ReconnectOptions, reconnectDefaults } from './backoff'
+import { afterClose, type Closes, noCloses, type RetryPolicy } from './after-close'
+import { reconnectDefaults } from './backoff'
 import { watchBrowserWake } from './browser-wake'
+import type { ClientOptions } from './client-options'
+import { ClientOutput } from './client-output'
 import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
-import { Emitter, Listeners } from './emitter'
-import { RoomwireError } from './errors'
+import { invalid, RoomwireError } from './errors'
 import { HealthWait } from './health-wait'
-import { createMessageIds } from './message-ids'
-import { createOutboxBudget } from './outbox-budget'
-import { PendingRequests } from './pending-requests'
 import { requestWithTimeout } from './request-with-timeout'
-import { RoomImpl } from './room'
-import type { RoomHost } from './room-host'
-import type {
-  Client,
-  ClientOptions,
-  ClientSnapshot,
-  ClientStatus,
-  DirectMeta,
-  JoinOptions,
-  Logger,
-} from './types'
+import type { RoomImpl } from './room'
+import { createRoomEnv, type RoomEnv } from './room-env'
+import { RoomRegistry } from './room-registry'
+import type { JoinOptions } from './room-types'
+import { ClientTransport } from './transport'
+import type { Client, ClientEvents, ClientSnapshot, ClientStatus, DirectMeta } from './types'
 
-const initialSnapshot: ClientSnapshot = Object.freeze({
-  status: 'idle',
-  id: null,
-  user: null,
-  attempt: 0,
-  retryAt: null,
-  lastError: null,
-  closeCode: null,
-})
-
-/** Three 1008 closes in a row without a `welcome` between them stop the client (PROTOCOL.md). */
-const MAX_POLICY_CLOSES = 3
-
-class ClientImpl {
-  readonly #options: ClientOptions<Protocol>
+/**
+ * The client: one connection at a time (its lifecycle, and reconnects as {@link afterClose} decides),
+ * the frames it routes, and direct messages. Its rooms are in the {@link RoomRegistry}; they write
+ * through its {@link ClientTransport} and share one {@link RoomEnv}. What the app sees goes through
+ * {@link ClientOutput}.
+ */
+class ClientImpl<P extends Protocol> implements Client<P> {
+  readonly #options: ClientOptions<P>
   readonly #clock: Clock
-  readonly #random: () => number
-  readonly #backoff: Required<ReconnectOptions> | null
-  readonly #logger: Logger
-  readonly #emitter: Emitter
-  readonly #directs: Emitter
-  readonly #listeners: Listeners
-  readonly #rooms = new Map<string, RoomImpl>()
-  readonly #requests = new PendingRequests()
-  readonly #host: RoomHost
-  #snapshot: ClientSnapshot = initialSnapshot
+  readonly #retryPolicy: RetryPolicy
+  readonly #output: ClientOutput
+  readonly #transport: ClientTransport
+  readonly #rooms: RoomRegistry<P>
+  readonly #env: RoomEnv
   #connection: Connection | null = null
   #retryTimer: TimerHandle | null = null
   /** Running: between connect() and close() or a final stop. Decides everything; close codes never do. */
   #active = false
   #everOpen = false
-  #policyCloses = 0
-  /** The current attempt is the one token refresh a 4001 allows. */
-  #refreshingToken = false
+  #closes: Closes = noCloses
   #welcome: WelcomeMessage | null = null
   /** Runs from `welcome` for `healthyAfterMs`; the connection is healthy once it ran out and rooms settled. */
   readonly #health: HealthWait
   #detachBrowser: (() => void) | null = null
 
-  constructor(options: ClientOptions<Protocol>) {
+  constructor(options: ClientOptions<P>) {
     this.#options = options
     this.#clock = options.clock ?? systemClock
-    this.#random = options.random ?? Math.random
-    this.#backoff = options.reconnect === false ? null : { ...reconnectDefaults, ...options.reconnect }
-    this.#logger = options.logger ?? console
-    this.#emitter = new Emitter((error, event) => {
-      if (event === 'error') this.#log('roomwire: an error handler threw', error)
-      else this.#handlerFailed(error, `client ${event} handler`)
-    })
-    this.#directs = new Emitter((error, event) => this.#handlerFailed(error, `direct ${event} handler`))
-    this.#listeners = new Listeners((error) => this.#handlerFailed(error, 'client listener'))
+    const random = options.random ?? Math.random
+    const backoff = options.reconnect === false ? null : { ...reconnectDefaults, ...options.reconnect }
+    this.#retryPolicy = { backoff, random, canRefreshToken: typeof options.token === 'function' }
+    const output = new ClientOutput(options.logger ?? console)
+    this.#output = output
     this.subscribe = this.subscribe.bind(this)
     this.getSnapshot = this.getSnapshot.bind(this)
     this.#health = new HealthWait(this.#clock, options.healthyAfterMs ?? 5_000, () => this.#checkHealthy())
-    this.#host = this.#createHost()
+    this.#transport = new ClientTransport(
+      () => this.#connection,
+      () => this.#welcome,
+    )
+    this.#env = createRoomEnv(options, {
+      clock: this.#clock,
+      random,
+      backoff,
+      handlerFailed: (error, where) => output.handlerFailed(error, where),
+      report: (error) => output.report(error),
+    })
+    this.#rooms = new RoomRegistry(this.#transport, this.#env, () => this.#checkHealthy())
     if (options.autoConnect !== false) this.connect()
   }
 
   get status(): ClientStatus {
-    return this.#snapshot.status
+    return this.#output.snapshot.status
   }
 
   get id(): string | null {
-    return this.#snapshot.id
+    return this.#output.snapshot.id
   }
 
   get user(): string | null {
-    return this.#snapshot.user
+    return this.#output.snapshot.user
   }
 
   get limits(): Limits | null {
@@ -106,25 +95,26 @@ class ClientImpl {
 
   /** Handlers, listeners and pending requests (for leak tests). */
   get handlerCount(): number {
-    let rooms = 0
-    for (const room of this.#rooms.values()) rooms += room.handlerCount
-    return this.#emitter.size + this.#directs.size + this.#listeners.size + this.#requests.size + rooms
+    return this.#output.size + this.#transport.requests.size + this.#rooms.handlerCount
   }
 
-  on(event: string, handler: (...args: never[]) => void): () => void {
-    return this.#emitter.on(event, handler)
+  on<K extends keyof ClientEvents>(event: K, handler: ClientEvents[K]): () => void {
+    return this.#output.emitter.on(event, handler)
   }
 
-  onDirect(event: string, handler: (data: unknown, meta: DirectMeta) => void): () => void {
-    return this.#directs.on(event, handler as (...args: never[]) => void)
+  onDirect<K extends DirectName<P>>(
+    event: K,
+    handler: (data: DirectData<P, K>, meta: DirectMeta) => void,
+  ): () => void {
+    return this.#output.directs.on(event, handler as (...args: never[]) => void)
   }
 
   subscribe(listener: () => void): () => void {
-    return this.#listeners.subscribe(listener)
+    return this.#output.subscribe(listener)
   }
 
   getSnapshot(): ClientSnapshot {
-    return this.#snapshot
+    return this.#output.snapshot
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------------
@@ -154,45 +144,29 @@ class ClientImpl {
   close(): void {
     this.#halt()
     const closed = new RoomwireError('closed', 'the client was closed')
-    const rooms = [...this.#rooms.values()]
-    this.#rooms.clear()
-    for (const room of rooms) room.shutdown(closed)
-    for (const request of this.#requests.takeAll()) request.error(closed)
+    this.#rooms.closeAll(closed)
+    for (const request of this.#transport.requests.takeAll()) request.error(closed)
     this.#welcome = null
-    this.#patch({ status: 'closed', id: null, user: null, retryAt: null, attempt: 0 })
+    this.#output.patch({ status: 'closed', id: null, user: null, retryAt: null, attempt: 0 })
   }
 
   #resetRetries(): void {
-    this.#policyCloses = 0
-    this.#refreshingToken = false
-    this.#patch({ attempt: 0 })
+    this.#closes = noCloses
+    this.#output.patch({ attempt: 0 })
   }
 
   #startAttempt(): void {
     this.#cancelRetry()
-    this.#patch({ status: this.#everOpen ? 'reconnecting' : 'connecting', retryAt: null })
-    const connection = new Connection(
+    this.#output.patch({ status: this.#everOpen ? 'reconnecting' : 'connecting', retryAt: null })
+    // Whatever a replaced socket still reports is ignored: one connection acts at a time.
+    const live = () => this.#connection === connection
+    const connection: Connection = new Connection(
+      { ...this.#options, clock: this.#clock },
       {
-        url: this.#options.url,
-        token: this.#options.token,
-        WebSocket: this.#options.WebSocket,
-        clock: this.#clock,
-        connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
-        heartbeat: this.#options.heartbeat,
-      },
-      {
-        onWelcome: (welcome) => {
-          if (this.#connection === connection) this.#onWelcome(welcome)
-        },
-        onFrame: (message, bytes) => {
-          if (this.#connection === connection) this.#onFrame(message, bytes)
-        },
-        onBadFrame: (error) => {
-          if (this.#connection === connection) this.#report(error)
-        },
-        onEnd: (end) => {
-          if (this.#connection === connection) this.#onEnd(end)
-        },
+        onWelcome: (welcome) => live() && this.#onWelcome(welcome),
+        onFrame: (message, bytes) => live() && this.#onFrame(message, bytes),
+        onBadFrame: (error) => live() && this.#output.report(error),
+        onEnd: (end) => live() && this.#onEnd(end),
       },
     )
     // One socket CONNECTING or OPEN per client: a new one is only made where the old one was dropped.
@@ -212,9 +186,9 @@ class ClientImpl {
   #lostConnection(): void {
     this.#welcome = null
     this.#health.stop()
-    for (const request of this.#requests.takeAll()) request.disconnect()
-    for (const room of this.#rooms.values()) room.disconnected()
-    this.#patch({ id: null, user: null })
+    for (const request of this.#transport.requests.takeAll()) request.disconnect()
+    this.#rooms.disconnected()
+    this.#output.patch({ id: null, user: null })
   }
 
   #onWelcome(welcome: WelcomeMessage): void {
@@ -222,9 +196,8 @@ class ClientImpl {
     this.#everOpen = true
     // The close-code table: a `welcome` between 1008 closes restarts their count. The backoff's attempt
     // counter waits until the connection proved healthy (#checkHealthy).
-    this.#policyCloses = 0
-    this.#refreshingToken = false
-    this.#patch({
+    this.#closes = noCloses
+    this.#output.patch({
       status: 'open',
       id: welcome.id,
       user: welcome.user ?? null,
@@ -232,8 +205,8 @@ class ClientImpl {
       lastError: null,
     })
     this.#health.start()
-    this.#emitter.emit('welcome', welcome)
-    for (const room of [...this.#rooms.values()]) room.sendJoin()
+    this.#output.emitter.emit('welcome', welcome)
+    this.#rooms.connectionReady()
   }
 
   /**
@@ -243,85 +216,32 @@ class ClientImpl {
    */
   #checkHealthy(): void {
     if (!this.#health.over || this.#connection?.welcomed !== true) return
-    for (const room of this.#rooms.values()) if (!room.settled) return
-    this.#patch({ attempt: 0 })
+    if (this.#rooms.settled) this.#output.patch({ attempt: 0 })
   }
 
   #onEnd(end: ConnectionEnd): undefined {
     this.#connection = null
     // Before what was in flight goes back to the queue: the culprit is among the publishes sent.
-    if (end.code !== null && closeAction(end.code) === 'drop-and-reconnect') this.#dropTooLarge()
+    if (end.code !== null && closeAction(end.code) === 'drop-and-reconnect') this.#rooms.dropLargestInFlight()
     this.#lostConnection()
     // A routine drop is state (status, lastError, closeCode), not an 'error' event: apps that toast
     // errors would toast every reconnect. Final stops do emit.
-    this.#patch({ lastError: end.error, ...(end.code === null ? {} : { closeCode: end.code }) })
-    const refreshing = this.#refreshingToken
-    this.#refreshingToken = false
-    if (end.error.code === 'no_websocket') return this.#stop(end.error)
-    if (end.error.code === 'token' && refreshing) {
-      return this.#stop(
-        new RoomwireError('unauthorized', 'the token provider failed after a 4001', {
-          cause: end.error,
-        }),
-      )
+    this.#output.patch({ lastError: end.error, ...(end.code === null ? {} : { closeCode: end.code }) })
+    const next = afterClose(end, this.#closes, this.#output.snapshot.attempt, this.#retryPolicy)
+    if (next.stop !== undefined) {
+      this.#closes = { ...this.#closes, refreshingToken: false }
+      return this.#stop(next.stop)
     }
-    const action = end.code === null ? 'reconnect' : closeAction(end.code)
-    switch (action) {
-      case 'stop':
-        return this.#stop(finalError(end.code ?? 0))
-      case 'refresh-token':
-        if (typeof this.#options.token === 'function' && !refreshing) {
-          this.#refreshingToken = true
-          return this.#scheduleRetry(0, true)
-        }
-        return this.#stop(new RoomwireError('unauthorized', 'the server refused the token (4001)'))
-      case 'policy':
-        this.#policyCloses++
-        if (this.#policyCloses >= MAX_POLICY_CLOSES) {
-          return this.#stop(new RoomwireError('policy', `${MAX_POLICY_CLOSES} policy closes (1008) in a row`))
-        }
-        return this.#scheduleRetry(0)
-      case 'reconnect-slow':
-        return this.#scheduleRetry(this.#backoff?.overloadedMinMs ?? 0)
-      case 'drop-and-reconnect':
-      case 'reconnect':
-        return this.#scheduleRetry(0)
-    }
-  }
-
-  /** 1009: the server would not read a frame; drop the largest publish in flight so it cannot loop. */
-  #dropTooLarge(): void {
-    let culprit: RoomImpl | null = null
-    let size = 0
-    for (const room of this.#rooms.values()) {
-      const largest = room.largestInFlight()
-      if (largest > size) {
-        size = largest
-        culprit = room
-      }
-    }
-    culprit?.dropLargestInFlight()
-  }
-
-  #scheduleRetry(extraMs: number, immediate = false): undefined {
-    const backoff = this.#backoff
-    if (backoff === null) {
-      return this.#stop(new RoomwireError('connection_lost', 'the connection closed (reconnect: false)'))
-    }
-    const attempt = this.#snapshot.attempt
-    if (attempt >= backoff.maxAttempts) {
-      return this.#stop(new RoomwireError('retries_exhausted', `gave up after ${attempt} attempts`))
-    }
-    const delay = immediate ? 0 : backoffDelay(attempt, backoff, this.#random) + extraMs
+    this.#closes = next
     this.#cancelRetry()
     this.#retryTimer = this.#clock.setTimeout(() => {
       this.#retryTimer = null
       if (this.#active) this.#startAttempt()
-    }, delay)
-    this.#patch({
+    }, next.delayMs)
+    this.#output.patch({
       status: this.#everOpen ? 'reconnecting' : 'connecting',
-      attempt: attempt + 1,
-      retryAt: this.#clock.now() + delay,
+      attempt: this.#output.snapshot.attempt + 1,
+      retryAt: this.#clock.now() + next.delayMs,
     })
   }
 
@@ -332,14 +252,14 @@ class ClientImpl {
   /** Stop reconnecting for good (until `reconnect()`): the close code or the token said so. */
   #stop(error: RoomwireError): undefined {
     this.#halt()
-    for (const request of this.#requests.takeAll()) request.error(error)
-    for (const room of this.#rooms.values()) room.stopped(error)
-    this.#patch({
+    for (const request of this.#transport.requests.takeAll()) request.error(error)
+    this.#rooms.stopped(error)
+    this.#output.patch({
       status: error.code === 'unauthorized' ? 'unauthorized' : 'closed',
       retryAt: null,
       lastError: error,
     })
-    this.#emitter.emit('error', error)
+    this.#output.emitter.emit('error', error)
   }
 
   /** No socket, no retry, no browser listeners: what `close()` and a final stop have in common. */
@@ -371,24 +291,17 @@ class ClientImpl {
       case 'member_left':
       case 'presence':
       case 'reset':
-        this.#rooms.get(message.room)?.receive(message, bytes)
+        this.#rooms.receive(message, bytes)
         return
-      case 'ack': {
-        this.#requests.take(message.ref)?.ack(message)
-        return
-      }
-      case 'error': {
-        const error = new RoomwireError(message.code, message.message)
-        const request = this.#requests.take(message.ref)
-        if (request !== undefined) request.error(error)
-        else this.#report(error)
+      case 'ack':
+      case 'error':
+      case 'left': {
+        const unanswered = this.#transport.answer(message)
+        if (unanswered !== undefined) this.#output.report(unanswered)
         return
       }
       case 'direct':
-        this.#directs.emit(message.event, message.data, { from: message.from, ts: message.ts })
-        return
-      case 'left':
-        this.#requests.take(message.ref)
+        this.#output.directs.emit(message.event, message.data, { from: message.from, ts: message.ts })
         return
       // A notice (`shutdown` among them) changes nothing the client keeps: the close that follows is
       // handled by its code, and what a restart cost is told by the next `joined` (PROTOCOL.md).
@@ -399,117 +312,21 @@ class ClientImpl {
     }
   }
 
-  // ---- rooms and directs -----------------------------------------------------------------------------
-
-  join(name: string, options?: JoinOptions<Protocol>): RoomImpl {
-    if (!ROOM_NAME_PATTERN.test(name)) {
-      throw new TypeError(`room name "${name}" must be 1 to 128 characters of A-Z a-z 0-9 _ - . : / @`)
-    }
-    const held = this.#rooms.get(name)
-    if (held !== undefined) {
-      held.retain(options)
-      return held
-    }
-    const room = new RoomImpl(this.#host, name, options)
-    this.#rooms.set(name, room)
-    // Sent a microtask later, so that every holder joining in the same tick (a component tree's effects)
-    // contributes its options to the one `join` on the wire.
-    queueMicrotask(() => {
-      if (this.#rooms.get(name) === room && room.awaitsFirstJoin && this.#connection?.welcomed)
-        room.sendJoin()
-    })
-    return room
+  join(name: string, options?: JoinOptions<P>): RoomImpl<P> {
+    return this.#rooms.join(name, options)
   }
 
-  direct(to: string, event: string, data: unknown): Promise<void> {
-    const validation = this.#options.protocol?.validateDirect(event, data)
-    if (validation !== undefined && !validation.success) {
-      return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
-    }
+  direct<K extends DirectName<P>>(to: string, event: K, data: DirectInput<P, K>): Promise<void> {
+    const refused = invalid(this.#options.protocol?.validateDirect(event, data))
+    if (refused !== null) return Promise.reject(refused)
     return new Promise<void>((resolve, reject) => {
-      let ref: number | RoomwireError
-      try {
-        ref = requestWithTimeout(this.#host, { type: 'direct', to, event, data }, resolve, reject, () =>
-          reject(new RoomwireError('disconnected', 'the connection dropped before the ack')),
-        )
-      } catch (cause) {
-        reject(new RoomwireError('bad_request', 'data is not serializable as JSON', { cause }))
-        return
-      }
+      const message = { type: 'direct', to, event, data }
+      const ref = requestWithTimeout(this.#transport, this.#env, message, resolve, reject, () =>
+        reject(new RoomwireError('disconnected', 'the connection dropped before the ack')),
+      )
       if (typeof ref !== 'number') reject(ref)
     })
   }
-
-  #createHost(): RoomHost {
-    return {
-      clock: this.#clock,
-      protocol: this.#options.protocol,
-      ackTimeoutMs: this.#options.ackTimeoutMs ?? 10_000,
-      leaveGraceMs: this.#options.leaveGraceMs ?? 500,
-      gapTimeoutMs: this.#options.gapTimeoutMs ?? 5_000,
-      maxHeld: this.#options.hold?.maxMessages ?? 1_000,
-      maxHeldBytes: this.#options.hold?.maxBytes ?? 1_048_576,
-      maxMembers: this.#options.maxMembers ?? 10_000,
-      recentMessages: this.#options.recentMessages ?? 100,
-      isOpen: () => this.#connection?.welcomed === true,
-      clientId: () => this.#snapshot.id,
-      limits: () => this.#welcome?.limits ?? null,
-      request: (message, pending) =>
-        this.#requests.send(this.#connection, this.#welcome?.limits.maxMessageBytes, message, pending),
-      forget: (ref) => this.#requests.forget(ref),
-      newMessageId: createMessageIds(this.#random),
-      // Retryable refusals wait like reconnects do (full jitter, the same bounds).
-      retryDelay: (attempt) => backoffDelay(attempt, this.#backoff ?? reconnectDefaults, this.#random),
-      ...createOutboxBudget(this.#options.outbox),
-      handlerFailed: (error, where) => this.#handlerFailed(error, where),
-      report: (error) => this.#report(error),
-      settled: () => this.#checkHealthy(),
-      removeRoom: (name) => {
-        this.#rooms.delete(name)
-      },
-    }
-  }
-
-  #handlerFailed(error: unknown, where: string): void {
-    const wrapped = new RoomwireError('handler_failed', `${where} threw`, { cause: error })
-    if (this.#emitter.has('error')) this.#emitter.emit('error', wrapped)
-    else this.#log(`roomwire: ${where} threw`, error)
-  }
-
-  /**
-   * Tell the app what it cannot see in the state (a refused frame, a server error without a request)
-   * on `error`. Not through the logger when nobody listens: a hostile server would flood the console.
-   */
-  #report(error: RoomwireError): void {
-    this.#emitter.emit('error', error)
-  }
-
-  /** The app's logger may throw too; nothing it does may reach the socket's handlers. */
-  #log(message: string, error: unknown): void {
-    try {
-      this.#logger.error(message, error)
-    } catch {
-      // Nowhere left to report to.
-    }
-  }
-
-  #patch(patch: Partial<ClientSnapshot>): void {
-    const previous = this.#snapshot
-    let changed = false
-    for (const key of Object.keys(patch) as (keyof ClientSnapshot)[]) {
-      if (!Object.is(patch[key], previous[key])) changed = true
-    }
-    if (!changed) return
-    this.#snapshot = Object.freeze({ ...previous, ...patch })
-    this.#listeners.notify()
-    if (previous.status !== this.#snapshot.status) this.#emitter.emit('status', this.#snapshot)
-  }
-}
-
-function finalError(code: number): RoomwireError {
-  if (code === 4003) return new RoomwireError('forbidden', 'the server refused this client (4003)')
-  if (code === 4400) return new RoomwireError('unsupported', 'the server does not speak roomwire.v1 (4400)')
-  return new RoomwireError('stopped', `the server closed with ${code}, which means do not come back`)
 }
 
 /**
@@ -523,5 +340,5 @@ function finalError(code: number): RoomwireError {
  * await room.publish('chat', { text: 'hello' })
  */
 export function createClient<P extends Protocol = UntypedProtocol>(options: ClientOptions<P>): Client<P> {
-  return new ClientImpl(options as ClientOptions<Protocol>) as unknown as Client<P>
+  return new ClientImpl(options)
 }

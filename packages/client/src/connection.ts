@@ -1,8 +1,14 @@
-import { decodeServerMessage, type ServerMessage, SUBPROTOCOL, type WelcomeMessage } from '@roomwire/protocol'
+import {
+  decodeServerMessage,
+  type Protocol,
+  type ServerMessage,
+  SUBPROTOCOL,
+  type WelcomeMessage,
+} from '@roomwire/protocol'
+import type { ClientOptions } from './client-options'
 import { type Clock, cancelTimer, type TimerHandle } from './clock'
 import { RoomwireError } from './errors'
-import type { HeartbeatOptions, TokenProvider } from './types'
-import { OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './web-socket'
+import { OPEN, resolveWebSocket, type WebSocketLike } from './web-socket'
 
 /** How one connection ended, when the client did not end it. */
 export interface ConnectionEnd {
@@ -33,14 +39,11 @@ function heartbeatMs(server: number, own: number | undefined): number {
   return Math.min(server, own ?? MAX_TIMER_MS, MAX_TIMER_MS)
 }
 
-export interface ConnectionConfig {
-  url: string
-  token: TokenProvider | undefined
-  WebSocket: WebSocketConstructor | undefined
-  clock: Clock
-  connectTimeoutMs: number
-  heartbeat: HeartbeatOptions | undefined
-}
+/** What a connection needs from the client's options (`connectTimeoutMs` defaults to 10 s). */
+export type ConnectionConfig = Pick<
+  ClientOptions<Protocol>,
+  'url' | 'token' | 'WebSocket' | 'heartbeat' | 'connectTimeoutMs'
+> & { readonly clock: Clock }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
@@ -85,7 +88,7 @@ export class Connection {
 
   /** Start the attempt: fetch the token (sync when it can be), then open the socket. */
   start(): void {
-    const { clock, connectTimeoutMs, token } = this.#config
+    const { clock, connectTimeoutMs = 10_000, token } = this.#config
     this.#connectTimer = clock.setTimeout(() => {
       this.#connectTimer = null
       this.#fail(1006, 'connect_timeout', `no welcome within ${connectTimeoutMs} ms`)

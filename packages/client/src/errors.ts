@@ -67,3 +67,11 @@ export function isRetryable(code: RoomwireErrorCode): boolean {
 export function tooLarge(bytes: number, max: number): RoomwireError {
   return new RoomwireError('too_large', `message is ${bytes} bytes, over the server's limit of ${max}`)
 }
+
+/** The refusal of a payload the protocol's validator rejected; null when it passed (or none ran). */
+export function invalid(
+  validation: { success: boolean; error?: { message: string } } | undefined,
+): RoomwireError | null {
+  if (validation === undefined || validation.success) return null
+  return new RoomwireError('invalid_event', validation.error?.message ?? 'invalid payload')
+}

@@ -1,25 +1,25 @@
 export { backoffDelay, type ReconnectOptions, reconnectDefaults } from './backoff'
 export { createClient } from './client'
-export { type Clock, systemClock, type TimerHandle } from './clock'
-export { RoomwireError, type RoomwireErrorCode } from './errors'
 export type {
-  Client,
-  ClientEvents,
   ClientOptions,
-  ClientSnapshot,
-  ClientStatus,
-  DeliveryStatus,
-  DirectMeta,
   HeartbeatOptions,
   HoldOptions,
-  JoinOptions,
   Logger,
-  Member,
+  OutboxOptions,
+  TokenProvider,
+} from './client-options'
+export { type Clock, systemClock, type TimerHandle } from './clock'
+export { isRetryable, RoomwireError, type RoomwireErrorCode } from './errors'
+export type {
+  DeliveryStatus,
   MessageLog,
   MessageLogEntry,
   MessageLogOptions,
+} from './message-log-types'
+export type {
+  JoinOptions,
+  Member,
   MessageMeta,
-  OutboxOptions,
   PendingPublish,
   PublishOptions,
   PublishResult,
@@ -29,6 +29,6 @@ export type {
   RoomMessage,
   RoomSnapshot,
   RoomStatus,
-  TokenProvider,
-} from './types'
+} from './room-types'
+export type { Client, ClientEvents, ClientSnapshot, ClientStatus, DirectMeta } from './types'
 export type { WebSocketConstructor, WebSocketLike } from './web-socket'

@@ -4,7 +4,7 @@ import type {
   PresenceChangedMessage,
   Member as WireMember,
 } from '@roomwire/protocol'
-import type { Member } from './types'
+import type { Member } from './room-types'
 
 /** A live membership frame. */
 export type MemberFrame = MemberJoinedMessage | MemberLeftMessage | PresenceChangedMessage

@@ -1,18 +1,17 @@
-import type { Clock } from './clock'
 import { Listeners } from './emitter'
 import { RoomwireError } from './errors'
-import type { MessageLogEntry, PendingPublish, PublishOptions, PublishResult, RoomMessage } from './types'
+import type { MessageLog, MessageLogEntry } from './message-log-types'
+import type { RoomEnv } from './room-env'
+import type { PendingPublish, PublishOptions, PublishResult, RoomMessage } from './room-types'
 
 /** What a message log needs from its room. */
 export interface LogSource {
-  readonly clock: Clock
-  newId(): string
+  readonly env: Pick<RoomEnv, 'clock' | 'newMessageId' | 'handlerFailed'>
   /** The room's own publishes not acknowledged yet (the snapshot's `pending`, identity-stable). */
   pending(): readonly PendingPublish[]
   /** The room's listeners: they run after every delivery and every change of `pending`. */
   subscribe(listener: () => void): () => void
   publish(event: string, data: unknown, options: PublishOptions): Promise<PublishResult>
-  handlerFailed(error: unknown, where: string): void
 }
 
 interface Failed {
@@ -26,7 +25,7 @@ interface Failed {
  * UI that subscribes a render after the join misses nothing (issue 13). `useMessages` adapts it with
  * `useSyncExternalStore`. Snapshots are frozen and keep their identity until an entry changed.
  */
-export class MessageLogImpl {
+export class MessageLogImpl implements MessageLog {
   readonly #source: LogSource
   readonly #limit: number
   readonly #only: ReadonlySet<string> | null
@@ -49,7 +48,7 @@ export class MessageLogImpl {
     this.#source = source
     this.#limit = Math.max(1, limit)
     this.#only = events === undefined || events.length === 0 ? null : new Set(events)
-    this.#listeners = new Listeners((error) => source.handlerFailed(error, 'message log listener'))
+    this.#listeners = new Listeners((error) => source.env.handlerFailed(error, 'message log listener'))
     for (const message of seed) this.record(message)
   }
 
@@ -104,6 +103,7 @@ export class MessageLogImpl {
           ts: p.createdAt,
           own: true,
           status: 'sending',
+          phase: p.status,
         })
         this.#sending.set(p, entry)
       }
@@ -118,7 +118,7 @@ export class MessageLogImpl {
   }
 
   send = async (event: string, data: unknown): Promise<void> => {
-    const key = this.#source.newId()
+    const key = this.#source.env.newMessageId()
     try {
       await this.#source.publish(event, data, { id: key })
     } catch (cause) {
@@ -130,7 +130,7 @@ export class MessageLogImpl {
         data,
         from: null,
         seq: null,
-        ts: this.#source.clock.now(),
+        ts: this.#source.env.clock.now(),
         own: true,
         status: 'failed',
         error,

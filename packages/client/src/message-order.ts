@@ -1,5 +1,5 @@
 import { type Clock, cancelTimer, type TimerHandle } from './clock'
-import type { MessageMeta } from './types'
+import type { MessageMeta } from './room-types'
 
 /** A message on its way to handlers: from the wire, or synthesized from the ack of an own publish. */
 export interface Arrival {

@@ -1,15 +1,19 @@
+import type { OutboxOptions } from './client-options'
 import { RoomwireError } from './errors'
-import type { RoomHost } from './room-host'
-import type { OutboxOptions } from './types'
+
+/** The client-wide bounds of the outbox, shared by every room's {@link Outbox}. */
+export interface OutboxBudget {
+  /** Take room for one publish of `bytes`; an `outbox_full` error when it would overflow. */
+  reserve(bytes: number): RoomwireError | null
+  release(bytes: number): void
+}
 
 /**
  * The client-wide bounds of the outbox: unacknowledged publishes over all rooms, counted in messages
  * and in frame bytes, so that an app publishing while offline cannot grow memory without limit.
- * Each room's {@link Outbox} reserves before it queues and releases when a publish settles.
+ * Each room's outbox reserves before it queues and releases when a publish settles.
  */
-export function createOutboxBudget(
-  options: OutboxOptions | undefined,
-): Pick<RoomHost, 'reserve' | 'release'> {
+export function createOutboxBudget(options: OutboxOptions | undefined): OutboxBudget {
   const maxMessages = options?.maxMessages ?? 1_000
   const maxBytes = options?.maxBytes ?? 1_048_576
   let count = 0

@@ -1,10 +1,12 @@
 import type { AckMessage } from '@roomwire/protocol'
 import { cancelTimer, type TimerHandle } from './clock'
-import { isRetryable, RoomwireError, tooLarge } from './errors'
+import { isRetryable, RoomwireError } from './errors'
 import { RetryTimer } from './retry-timer'
-import type { RoomHost } from './room-host'
-import type { PendingPublish, PublishOptions, PublishResult } from './types'
-import { utf8Length } from './utf8'
+import type { RoomEnv } from './room-env'
+import type { PendingPublish, PublishOptions, PublishResult } from './room-types'
+import type { EncodedMessage, Transport } from './transport'
+
+const noop = () => {}
 
 /** One own publish from `room.publish()` until its ack or its refusal. */
 export interface PublishEntry {
@@ -12,7 +14,8 @@ export interface PublishEntry {
   readonly event: string
   readonly data: unknown
   readonly echo: boolean
-  readonly bytes: number
+  /** The publish frame, serialised and size-checked once, written again as is after a reconnect. */
+  readonly frame: EncodedMessage
   readonly createdAt: number
   readonly timeoutMs: number
   status: 'queued' | 'sent'
@@ -26,12 +29,10 @@ export interface PublishEntry {
   reject(error: RoomwireError): void
 }
 
-/** What an outbox tells its room. */
-export interface OutboxEvents {
-  /** The pending list or what the room shows may have changed. */
+/** What an outbox tells its room: its two outputs, never a question back. */
+export interface OutboxListener {
+  /** The pending list changed. */
   changed(): void
-  /** Whether the room is joined, the first condition for writing. */
-  canWrite(): boolean
   /** The server acknowledged `entry` with `seq` (0 when the ack carried none). */
   acked(entry: PublishEntry, seq: number): void
 }
@@ -43,23 +44,27 @@ export interface OutboxEvents {
  * queue too and pauses writing for a jittered backoff. Each publish settles exactly once: at its ack,
  * a final refusal, its ack deadline (`timeoutMs` from its first write on the current connection, which
  * retries do not extend), or when the room is left or the client closed. The bytes count against the
- * client-wide bounds the host keeps.
+ * client-wide budget. The room says when writing may start ({@link open}) and when it stops.
  */
 export class Outbox {
-  readonly #host: RoomHost
+  readonly #transport: Transport
+  readonly #env: RoomEnv
   readonly #room: string
-  readonly #events: OutboxEvents
+  readonly #listener: OutboxListener
   readonly #entries: PublishEntry[] = []
   /** The entry of each message id, for the room's lookups of arriving messages. */
   readonly #byId = new Map<string, PublishEntry>()
   readonly #retry: RetryTimer
   #pending: readonly PendingPublish[] | null = null
+  /** The room is joined on an open connection: queued publishes may be written. */
+  #writable = false
 
-  constructor(host: RoomHost, room: string, events: OutboxEvents) {
-    this.#host = host
+  constructor(transport: Transport, env: RoomEnv, room: string, listener: OutboxListener) {
+    this.#transport = transport
+    this.#env = env
     this.#room = room
-    this.#events = events
-    this.#retry = new RetryTimer(host.clock, host.retryDelay)
+    this.#listener = listener
+    this.#retry = new RetryTimer(env.clock, env.retryDelay)
   }
 
   /** The snapshot's `pending`: the same frozen array until an entry was added, removed or changed status. */
@@ -75,34 +80,28 @@ export class Outbox {
 
   /**
    * Queue a publish, or reject it at once when it cannot be sent: not serializable, over the server's
-   * `maxMessageBytes`, or over the outbox bounds.
+   * `maxMessageBytes` (when known), or over the outbox bounds.
    */
   add(event: string, data: unknown, options: PublishOptions | undefined): Promise<PublishResult> {
-    const host = this.#host
-    const id = options?.id ?? host.newMessageId()
+    const env = this.#env
+    const id = options?.id ?? env.newMessageId()
     const echo = options?.echo === true
-    let bytes: number
-    try {
-      // The frame as it will be written, with room for the largest ref.
-      const frame = { type: 'publish', room: this.#room, event, data, id, echo, ref: Number.MAX_SAFE_INTEGER }
-      bytes = utf8Length(JSON.stringify(frame))
-    } catch (cause) {
-      return Promise.reject(new RoomwireError('bad_request', 'data is not serializable as JSON', { cause }))
-    }
-    const max = host.limits()?.maxMessageBytes
-    if (max !== undefined && bytes > max) return Promise.reject(tooLarge(bytes, max))
-    const overflow = host.reserve(bytes)
+    const message: Record<string, unknown> = { type: 'publish', room: this.#room, event, data, id }
+    if (echo) message.echo = true
+    const frame = this.#transport.encode(message)
+    if (frame instanceof RoomwireError) return Promise.reject(frame)
+    const overflow = env.budget.reserve(frame.bytes)
     if (overflow !== null) return Promise.reject(overflow)
     return new Promise<PublishResult>((resolve, reject) => {
-      const createdAt = host.clock.now()
+      const createdAt = env.clock.now()
       const entry: PublishEntry = {
         id,
         event,
         data,
         echo,
-        bytes,
+        frame,
         createdAt,
-        timeoutMs: options?.timeoutMs ?? host.ackTimeoutMs,
+        timeoutMs: options?.timeoutMs ?? env.ackTimeoutMs,
         status: 'queued',
         ref: null,
         timer: null,
@@ -114,28 +113,26 @@ export class Outbox {
       this.#entries.push(entry)
       this.#byId.set(id, entry)
       this.#pending = null
-      this.#events.changed()
-      this.flush()
+      this.#listener.changed()
+      this.#flush()
     })
   }
 
-  /** Write queued publishes in order, once the room is joined on an open connection and no retry waits. */
-  flush(): void {
-    if (!this.#events.canWrite() || !this.#host.isOpen()) return
+  /** The room is joined: write what is queued, and from now on each publish as it comes. */
+  open(): void {
+    this.#writable = true
+    this.#flush()
+  }
+
+  /** Write queued publishes in order, while writable on an open connection and no retry waits. */
+  #flush(): void {
+    if (!this.#writable || !this.#transport.open) return
     let sent = false
     for (const entry of [...this.#entries]) {
       if (this.#retry.pending) break
       if (entry.status !== 'queued') continue
-      const message: Record<string, unknown> = {
-        type: 'publish',
-        room: this.#room,
-        event: entry.event,
-        data: entry.data,
-        id: entry.id,
-      }
-      if (entry.echo) message.echo = true
       let answered = false
-      const ref = this.#host.request(message, {
+      const ref = this.#transport.send(entry.frame, {
         ack: (ack) => {
           answered = true
           this.#acked(entry, ack)
@@ -145,7 +142,7 @@ export class Outbox {
           if (isRetryable(error.code)) this.#refused(entry, error)
           else this.#settle(entry, error)
         },
-        disconnect: () => {},
+        disconnect: noop,
       })
       if (typeof ref !== 'number') {
         if (ref.code === 'not_connected') break
@@ -160,7 +157,7 @@ export class Outbox {
         this.#setStatus(entry, 'sent')
       }
       if (!this.#entries.includes(entry)) continue
-      entry.timer ??= this.#host.clock.setTimeout(() => {
+      entry.timer ??= this.#env.clock.setTimeout(() => {
         entry.timer = null
         const refused = entry.status === 'queued' ? entry.refusal : null
         this.#settle(
@@ -171,7 +168,7 @@ export class Outbox {
         )
       }, entry.timeoutMs)
     }
-    if (sent) this.#events.changed()
+    if (sent) this.#listener.changed()
   }
 
   /**
@@ -180,6 +177,7 @@ export class Outbox {
    * chance; the refusal count stays, so a repeated refusal waits longer).
    */
   requeue(): boolean {
+    this.#writable = false
     this.#retry.cancel()
     let changed = false
     for (const entry of this.#entries) {
@@ -196,14 +194,15 @@ export class Outbox {
 
   /** Reject every publish with `error` and release what it held. */
   failAll(error: RoomwireError): void {
+    this.#writable = false
     this.#retry.cancel()
     const entries = this.#entries.splice(0)
     this.#byId.clear()
     if (entries.length > 0) this.#pending = null
     for (const entry of entries) {
       this.#clearTimer(entry)
-      if (entry.ref !== null) this.#host.forget(entry.ref)
-      this.#host.release(entry.bytes)
+      if (entry.ref !== null) this.#transport.forget(entry.ref)
+      this.#env.budget.release(entry.frame.bytes)
       entry.reject(error)
     }
   }
@@ -218,14 +217,15 @@ export class Outbox {
 
   /** Bytes of the largest publish in flight (0 if none), to pick the room a 1009 came from. */
   largestInFlight(): number {
-    return this.#largestInFlight()?.bytes ?? 0
+    return this.#largestInFlight()?.frame.bytes ?? 0
   }
 
   /** The largest publish written and not yet answered; of equal ones, the last written. */
   #largestInFlight(): PublishEntry | undefined {
     let largest: PublishEntry | undefined
     for (const entry of this.#entries) {
-      if (entry.status === 'sent' && (largest === undefined || entry.bytes >= largest.bytes)) largest = entry
+      if (entry.status === 'sent' && (largest === undefined || entry.frame.bytes >= largest.frame.bytes))
+        largest = entry
     }
     return largest
   }
@@ -234,7 +234,7 @@ export class Outbox {
     if (!this.#remove(entry)) return
     this.#retry.succeeded()
     entry.resolve({ seq: ack.seq ?? 0 })
-    this.#events.acked(entry, ack.seq ?? 0)
+    this.#listener.acked(entry, ack.seq ?? 0)
   }
 
   /** Refused for now: back in the queue, and writing waits for the backoff (once per round of refusals). */
@@ -243,8 +243,8 @@ export class Outbox {
     entry.ref = null
     entry.refusal = error
     this.#setStatus(entry, 'queued')
-    this.#events.changed()
-    if (!this.#retry.pending) this.#retry.schedule(() => this.flush())
+    this.#listener.changed()
+    if (!this.#retry.pending) this.#retry.schedule(() => this.#flush())
   }
 
   /** A publish that ends without an ack (refused for good, timed out, too large). */
@@ -259,10 +259,10 @@ export class Outbox {
     if (this.#entries.length === 0) this.#retry.cancel()
     if (this.#byId.get(entry.id) === entry) this.#byId.delete(entry.id)
     this.#clearTimer(entry)
-    if (entry.ref !== null) this.#host.forget(entry.ref)
-    this.#host.release(entry.bytes)
+    if (entry.ref !== null) this.#transport.forget(entry.ref)
+    this.#env.budget.release(entry.frame.bytes)
     this.#pending = null
-    this.#events.changed()
+    this.#listener.changed()
     return true
   }
 
@@ -273,6 +273,6 @@ export class Outbox {
   }
 
   #clearTimer(entry: PublishEntry): void {
-    entry.timer = cancelTimer(this.#host.clock, entry.timer)
+    entry.timer = cancelTimer(this.#env.clock, entry.timer)
   }
 }

@@ -1,7 +1,13 @@
-import type { Connection } from './connection'
-import { RoomwireError, tooLarge } from './errors'
-import type { PendingRequest } from './room-host'
-import { utf8Length } from './utf8'
+import type { AckMessage } from '@roomwire/protocol'
+import type { RoomwireError } from './errors'
+
+/** What the client does with the answer to a message that carried a `ref`. */
+export interface PendingRequest {
+  ack(message: AckMessage): void
+  error(error: RoomwireError): void
+  /** The connection dropped before an answer came. */
+  disconnect(): void
+}
 
 /**
  * The client's messages that carry a `ref` and wait for its answer (`ack`, `error` or `left`). Refs count
@@ -16,31 +22,13 @@ export class PendingRequests {
     return this.#byRef.size
   }
 
-  /**
-   * Write a message with a fresh ref and track its answer. Returns the ref, or why nothing was written:
-   * `not_connected`, or `too_large` when the frame is over the server's `maxMessageBytes` (it is never
-   * sent, so a 1009 close cannot loop). Throws when the message is not serializable.
-   */
-  send(
-    connection: Connection | null,
-    maxBytes: number | undefined,
-    message: Record<string, unknown>,
-    pending: PendingRequest,
-  ): number | RoomwireError {
-    if (connection === null || !connection.welcomed) {
-      return new RoomwireError('not_connected', 'no open connection')
-    }
-    const ref = this.#nextRef++
-    const frame = JSON.stringify({ ...message, ref })
-    if (maxBytes !== undefined) {
-      const bytes = utf8Length(frame)
-      if (bytes > maxBytes) return tooLarge(bytes, maxBytes)
-    }
-    // Track before writing: an in-process transport may answer inside send().
+  /** A fresh ref, not tracked yet. */
+  nextRef(): number {
+    return this.#nextRef++
+  }
+
+  track(ref: number, pending: PendingRequest): void {
     this.#byRef.set(ref, pending)
-    if (connection.send(frame)) return ref
-    this.#byRef.delete(ref)
-    return new RoomwireError('not_connected', 'the socket is not open')
   }
 
   /** The request an answer's `ref` belongs to, no longer tracked; undefined for a ref that is not ours. */

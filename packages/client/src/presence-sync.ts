@@ -1,6 +1,7 @@
 import type { RoomwireError } from './errors'
 import { requestWithTimeout } from './request-with-timeout'
-import type { RoomHost } from './room-host'
+import type { RoomEnv } from './room-env'
+import type { Transport } from './transport'
 
 interface Waiter {
   resolve(): void
@@ -16,11 +17,13 @@ export class PresenceSync {
   /** The state the next `join` carries; null until one was given (wrapped, as `undefined` is a state). */
   state: { value: unknown } | null
   #waiters: Waiter[] = []
-  readonly #host: RoomHost
+  readonly #transport: Transport
+  readonly #env: RoomEnv
   readonly #room: string
 
-  constructor(host: RoomHost, room: string, initial: { value: unknown } | null) {
-    this.#host = host
+  constructor(transport: Transport, env: RoomEnv, room: string, initial: { value: unknown } | null) {
+    this.#transport = transport
+    this.#env = env
     this.#room = room
     this.state = initial
   }
@@ -34,7 +37,8 @@ export class PresenceSync {
         return
       }
       const ref = requestWithTimeout(
-        this.#host,
+        this.#transport,
+        this.#env,
         { type: 'presence', room: this.#room, state },
         resolve,
         reject,

@@ -1,4 +1,4 @@
-import type { RoomMessage } from './types'
+import type { RoomMessage } from './room-types'
 
 /**
  * The last messages a room delivered, from its `joined` on: a ring of at most `capacity`, O(1) per

@@ -1,16 +1,18 @@
 import { cancelTimer, type TimerHandle } from './clock'
 import { RoomwireError } from './errors'
-import type { RoomHost } from './room-host'
+import type { RoomEnv } from './room-env'
+import type { Transport } from './transport'
 
 /**
- * Write a message that expects an ack, and give up with `timeout` when none came within the host's
+ * Write a message that expects an ack, and give up with `timeout` when none came within the env's
  * `ackTimeoutMs`. Returns the ref, or why nothing was written (then no callback runs). Otherwise exactly
  * one of `resolve` (the ack), `reject` (a refusal or the timeout) and `disconnected` (the connection
  * dropped before an answer) runs, once. Presence updates and direct messages share it; publishes keep
  * their own timers in the outbox, since they are resent with the same id.
  */
 export function requestWithTimeout(
-  host: Pick<RoomHost, 'clock' | 'ackTimeoutMs' | 'request' | 'forget'>,
+  transport: Pick<Transport, 'request' | 'forget'>,
+  env: Pick<RoomEnv, 'clock' | 'ackTimeoutMs'>,
   message: Record<string, unknown>,
   resolve: () => void,
   reject: (error: RoomwireError) => void,
@@ -20,9 +22,9 @@ export function requestWithTimeout(
   let answered = false
   const done = () => {
     answered = true
-    timer = cancelTimer(host.clock, timer)
+    timer = cancelTimer(env.clock, timer)
   }
-  const ref = host.request(message, {
+  const ref = transport.request(message, {
     ack: () => {
       done()
       resolve()
@@ -38,10 +40,10 @@ export function requestWithTimeout(
   })
   // An in-process transport may have answered inside send(): then there is nothing to time.
   if (typeof ref === 'number' && !answered) {
-    const timeoutMs = host.ackTimeoutMs
-    timer = host.clock.setTimeout(() => {
+    const timeoutMs = env.ackTimeoutMs
+    timer = env.clock.setTimeout(() => {
       timer = null
-      host.forget(ref)
+      transport.forget(ref)
       reject(new RoomwireError('timeout', `no ack within ${timeoutMs} ms`))
     }, timeoutMs)
   }

@@ -1,5 +1,5 @@
 import type { JoinedMessage } from '@roomwire/protocol'
-import type { ResyncInfo } from './types'
+import type { ResyncInfo } from './room-types'
 
 /** Where a room stood before a `joined`: its last seen (`epoch`, `seq`). */
 export interface LastSeen {

@@ -1,120 +1,124 @@
 import type {
   JoinedMessage,
   MembersMessage,
+  PresenceInput,
   Protocol,
   ResetMessage,
   RoomEventMessage,
 } from '@roomwire/protocol'
-import { cancelTimer, type TimerHandle } from './clock'
+import { deferred } from './deferred'
 import { Emitter, Listeners } from './emitter'
-import { isRetryable, RoomwireError } from './errors'
-import { type MemberFrame, Members } from './members'
-import { MessageLogImpl } from './message-log'
-import { type Arrival, type GapAction, MessageOrder } from './message-order'
-import { Outbox, type PublishEntry } from './outbox'
+import { invalid, RoomwireError } from './errors'
+import { JoinHandshake } from './join-handshake'
+import type { MemberFrame } from './members'
+import type { LogSource } from './message-log'
+import type { MessageLog } from './message-log-types'
+import { Outbox } from './outbox'
 import { PresenceSync } from './presence-sync'
-import { RecentMessages } from './recent-messages'
-import { resume } from './resume'
-import { RetryTimer } from './retry-timer'
-import type { RoomHost } from './room-host'
+import type { RoomEnv, RoomOwner } from './room-env'
+import { RoomMembers } from './room-members'
+import { MESSAGE, RoomMessages } from './room-messages'
 import type {
   JoinOptions,
   Member,
-  MessageLogOptions,
-  MessageMeta,
   PublishOptions,
-  PublishResult,
-  ResyncInfo,
+  Room,
   RoomMessage,
   RoomSnapshot,
   RoomStatus,
-} from './types'
+} from './room-types'
+import type { Transport } from './transport'
 
 /** The server frames that concern one room. */
 export type RoomFrame = JoinedMessage | MembersMessage | RoomEventMessage | MemberFrame | ResetMessage
 
-const MESSAGE = '\u0000message'
 const noop = () => {}
+/** For a `leave`: nothing waits for its answer. */
+const unanswered = { ack: noop, error: noop, disconnect: noop }
 
 /**
- * Room handle; created and ref-counted by the client. It owns the room's status, the join handshake
- * (resume from `epoch`/`seq` after a reconnect, retried after a retryable refusal, resync decided by
- * {@link resume}), ref counting with the leave grace, and the snapshot; the parts it coordinates keep
- * their own books: {@link Members} (with paged member lists), {@link MessageOrder} (delivery in `seq`
- * order with no gap), {@link Outbox} (own publishes), {@link PresenceSync} (own presence) and
- * {@link RecentMessages} with the message logs fed from it. It is the only caller of each part.
+ * Room handle, shared by its holders (the client's {@link RoomRegistry} counts them). It owns the room's
+ * status, when it joins (the first `join` a microtask after `client.join()`, then at every `welcome`),
+ * and the snapshot. The parts it coordinates keep their own books, and it is their only caller:
+ * {@link RoomMembers}, {@link RoomMessages} (epoch and seq, delivery in order with no gap, resyncs,
+ * logs), {@link Outbox} (own publishes), {@link PresenceSync} (own presence) and {@link JoinHandshake}
+ * (what a `join` carries, the one in flight). It writes through the client's {@link Transport} and
+ * lives in its {@link RoomEnv}.
  */
-export class RoomImpl {
+export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly name: string
   readonly ready: Promise<void>
-  refs = 1
-  readonly #host: RoomHost
-  #history: number | undefined
-  readonly #presence: PresenceSync
+  readonly #transport: Transport
+  readonly #env: RoomEnv
+  readonly #owner: RoomOwner
   #status: RoomStatus = 'joining'
   #error: RoomwireError | null = null
-  #epoch: string | null = null
   /** Joined on the current connection: room frames before its `joined` are not for this member. */
   #joinedHere = false
-  readonly #members: Members
-  readonly #order: MessageOrder
+  /** The first `join` waits a microtask, so that every holder joining in this tick adds its options. */
+  #firstJoinDue = true
+  readonly #join: JoinHandshake
+  readonly #presence: PresenceSync
+  readonly #members: RoomMembers
+  readonly #messages: RoomMessages
   readonly #outbox: Outbox
-  readonly #recent: RecentMessages
-  /** One log per options, for the life of the handle (a Map: event names come from the app). */
-  readonly #logs = new Map<string, MessageLogImpl>()
-  #joinRef: number | null = null
-  /** A `joined` came since the last `join` was written (an in-process transport answers inside send). */
-  #joinAnswered = false
-  readonly #joinRetry: RetryTimer
-  #graceTimer: TimerHandle | null = null
-  #readySettled = false
-  #resolveReady!: () => void
-  #rejectReady!: (error: RoomwireError) => void
-  #snapshot: RoomSnapshot | null = null
+  readonly #ready = deferred<void>()
+  #snapshot: RoomSnapshot<P> | null = null
   readonly #emitter: Emitter
   readonly #listeners: Listeners
 
-  constructor(host: RoomHost, name: string, options: JoinOptions<Protocol> | undefined) {
-    this.#host = host
+  constructor(
+    name: string,
+    options: JoinOptions<P> | undefined,
+    transport: Transport,
+    env: RoomEnv,
+    owner: RoomOwner,
+  ) {
     this.name = name
-    this.#history = options?.history
-    this.#presence = new PresenceSync(
-      host,
+    this.#transport = transport
+    this.#env = env
+    this.#owner = owner
+    this.ready = this.#ready.promise
+    const failed = (where: string) => (error: unknown) => env.handlerFailed(error, `room "${name}" ${where}`)
+    this.#emitter = new Emitter((error, event) => failed(`${event} handler`)(error))
+    this.#listeners = new Listeners(failed('listener'))
+    const presence = options?.presence === undefined ? null : { value: options.presence }
+    this.#presence = new PresenceSync(transport, env, name, presence)
+    const position = () => this.#messages
+    this.#join = new JoinHandshake(
       name,
-      options?.presence === undefined ? null : { value: options.presence },
+      options?.history,
+      { transport, env, presence: this.#presence, position },
+      (e) => this.#joinRefused(e),
     )
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.#resolveReady = resolve
-      this.#rejectReady = reject
-    })
-    // Nobody may await `ready`; a refused join must not become an unhandled rejection.
-    this.ready.catch(noop)
-    this.#emitter = new Emitter((error, event) =>
-      host.handlerFailed(error, `room "${name}" ${event} handler`),
-    )
-    this.#listeners = new Listeners((error) => host.handlerFailed(error, `room "${name}" listener`))
-    this.#members = new Members(host.maxMembers)
-    this.#order = new MessageOrder(
-      host,
-      (arrival) => this.#deliver(arrival),
-      (action) => this.#onGap(action),
-    )
-    this.#outbox = new Outbox(host, name, {
+    this.#members = new RoomMembers(name, env.maxMembers, {
       changed: () => this.#changed(),
-      canWrite: () => this.#status === 'joined',
-      acked: (entry, seq) => this.#onAcked(entry, seq),
+      emit: (event, member) => this.#emitter.emit(event, member),
+      report: env.report,
     })
-    this.#recent = new RecentMessages(Math.max(host.recentMessages, this.#history ?? 0))
-    this.#joinRetry = new RetryTimer(host.clock, host.retryDelay)
-    this.subscribe = this.subscribe.bind(this)
-    this.getSnapshot = this.getSnapshot.bind(this)
+    const changed = () => this.#changed()
+    this.#messages = new RoomMessages(env, options?.history, this.#emitter, {
+      changed,
+      rejoin: () => this.#rejoin(),
+      pending: () => this.#outbox.pending,
+      subscribe: this.subscribe,
+      publish: this.publish as LogSource['publish'],
+    })
+    this.#outbox = new Outbox(transport, env, name, {
+      changed,
+      acked: (entry, seq) => this.#messages.acked(entry, seq, transport.clientId, env.clock.now()),
+    })
+    queueMicrotask(() => {
+      this.#firstJoinDue = false
+      this.connectionReady()
+    })
   }
 
   get status(): RoomStatus {
     return this.#status
   }
 
-  get members(): readonly Member[] {
+  get members(): readonly Member<P>[] {
     return this.getSnapshot().members
   }
 
@@ -125,26 +129,30 @@ export class RoomImpl {
 
   /** Messages held behind a gap (for bound tests). */
   get heldCount(): number {
-    return this.#order.held
+    return this.#messages.held
   }
 
-  subscribe(listener: () => void): () => void {
-    return this.#listeners.subscribe(listener)
+  /** Whether the join settled on this connection: joined with all members, or refused for good. */
+  get settled(): boolean {
+    return this.#status === 'error' || (this.#status === 'joined' && !this.#members.paging)
   }
 
-  getSnapshot(): RoomSnapshot {
+  // Arrow properties, so that each can be handed out on its own (`useSyncExternalStore`).
+  readonly subscribe = (listener: () => void): (() => void) => this.#listeners.subscribe(listener)
+
+  readonly getSnapshot = (): RoomSnapshot<P> => {
     if (this.#snapshot === null) {
-      const self = this.#host.clientId()
+      // The books are untyped; the protocol validated what went in.
       this.#snapshot = Object.freeze({
         name: this.name,
         status: this.#status,
         members: this.#members.list,
-        self: self === null ? null : (this.#members.get(self) ?? null),
-        seq: this.#order.seq,
-        epoch: this.#epoch,
+        self: this.#members.get(this.#transport.clientId),
+        seq: this.#messages.seq,
+        epoch: this.#messages.epoch,
         error: this.#error,
         pending: this.#outbox.pending,
-      })
+      }) as RoomSnapshot<P>
     }
     return this.#snapshot
   }
@@ -154,167 +162,71 @@ export class RoomImpl {
     this.#listeners.notify()
   }
 
-  on(event: string, handler: (...args: never[]) => void): () => void {
-    return this.#emitter.on(event, handler)
-  }
+  // Typed by the interface, untyped inside: the protocol validated what reaches the books.
+  readonly on: Room<P>['on'] = (event: string, handler: (...args: never[]) => void) =>
+    this.#emitter.on(event, handler)
 
-  onMessage(handler: (message: RoomMessage) => void): () => void {
+  onMessage(handler: (message: RoomMessage<P>) => void): () => void {
     return this.#emitter.on(MESSAGE, handler as (...args: never[]) => void)
   }
 
-  messageLog(options?: MessageLogOptions<Protocol>): MessageLogImpl {
-    const limit = options?.limit ?? 100
-    const events = options?.events
-    const key = `${limit}\u0000${events?.join('\u0000') ?? '*'}`
-    let log = this.#logs.get(key)
-    if (log === undefined) {
-      this.#recent.grow(limit)
-      log = new MessageLogImpl(
-        {
-          clock: this.#host.clock,
-          newId: this.#host.newMessageId,
-          pending: () => this.#outbox.pending,
-          subscribe: this.subscribe,
-          publish: (event, data, publishOptions) => this.publish(event, data, publishOptions),
-          handlerFailed: this.#host.handlerFailed,
-        },
-        limit,
-        events,
-        this.#recent.list(),
-      )
-      this.#logs.set(key, log)
-    }
-    return log
-  }
-
-  // ---- references ------------------------------------------------------------------------------------
+  readonly messageLog: Room<P>['messageLog'] = (options?: { limit?: number; events?: readonly string[] }) =>
+    this.#messages.log(options?.limit ?? 100, options?.events) as unknown as MessageLog<P>
 
   /**
-   * Take one more reference. Until the room's first `join` is on the wire, the options of every holder
-   * count (the largest `history`, the first `presence`): effects run children first, so the component
-   * that passes them is often not the first to join.
+   * One more holder. Until the room's first `join` is on the wire, the options of every holder count
+   * (the largest `history`, the first `presence`): effects run children first, so the component that
+   * passes them is often not the first to join.
    */
-  retain(options?: JoinOptions<Protocol>): void {
-    if (this.#epoch === null && this.#joinRef === null && options !== undefined) {
-      if (options.history !== undefined) {
-        this.#history = Math.max(this.#history ?? 0, options.history)
-        this.#recent.grow(this.#history)
-      }
-      if (this.#presence.state === null && options.presence !== undefined)
-        this.#presence.state = { value: options.presence }
-    }
-    this.refs++
-    this.#graceTimer = cancelTimer(this.#host.clock, this.#graceTimer)
+  addHolder(options: JoinOptions<P> | undefined): void {
+    if (this.#messages.epoch !== null || this.#join.inFlight || options === undefined) return
+    if (options.history !== undefined) this.#messages.keep(this.#join.addHistory(options.history))
+    if (this.#presence.state === null && options.presence !== undefined)
+      this.#presence.state = { value: options.presence }
   }
 
+  /** Release one reference; the last one leaves after `leaveGraceMs`. */
   leave(): void {
-    if (this.refs === 0) return
-    this.refs--
-    if (this.refs > 0) return
-    if (this.#host.leaveGraceMs <= 0) {
-      this.#leaveNow()
-      return
-    }
-    this.#graceTimer = this.#host.clock.setTimeout(() => {
-      this.#graceTimer = null
-      if (this.refs === 0) this.#leaveNow()
-    }, this.#host.leaveGraceMs)
+    this.#owner.release(this)
   }
 
-  #leaveNow(): void {
-    if (this.#host.isOpen()) {
-      this.#host.request({ type: 'leave', room: this.name }, { ack: noop, error: noop, disconnect: noop })
+  /** The last holder is gone: tell the server, and end the handle. */
+  leaveNow(): void {
+    if (this.#transport.open) {
+      this.#transport.request({ type: 'leave', room: this.name }, unanswered)
     }
     this.shutdown(new RoomwireError('left', `room "${this.name}" was left`))
-    this.#host.removeRoom(this.name)
   }
 
   /** End this handle: everything pending is rejected with `error`, nothing stays scheduled. */
   shutdown(error: RoomwireError): void {
-    this.#graceTimer = cancelTimer(this.#host.clock, this.#graceTimer)
-    this.refs = 0
-    this.#joinRetry.cancel()
-    this.#forgetJoin()
+    this.#join.cancel()
     this.#failPending(error)
-    this.#order.clear()
+    this.#messages.clear()
     this.#status = 'left'
     this.#changed()
     this.#emitter.clear()
   }
 
-  // ---- joining ---------------------------------------------------------------------------------------
+  // ---- the connection --------------------------------------------------------------------------------
 
-  /** Whether the first `join` still waits to be written (the client sends it a microtask after `join()`). */
-  get awaitsFirstJoin(): boolean {
-    return this.#status === 'joining' && this.#joinRef === null && this.#epoch === null
-  }
-
-  /** Whether the join settled on this connection: joined with all members, or refused for good. */
-  get settled(): boolean {
-    return this.#status === 'error' || (this.#status === 'joined' && !this.#members.paging)
-  }
-
-  /** Send `join` (first time, again after a reconnect, a refusal or a gap) with what is needed to resume. */
-  sendJoin(): void {
-    if (this.#status === 'left') return
-    this.#joinRetry.cancel()
-    this.#forgetJoin()
-    const message: Record<string, unknown> = { type: 'join', room: this.name }
-    if (this.#presence.state !== null) message.presence = this.#presence.state.value
-    if (this.#epoch !== null) {
-      message.since = this.#order.seq
-      message.epoch = this.#epoch
-    } else if (this.#history !== undefined && this.#history > 0) {
-      message.history = this.#history
-    }
-    this.#joinAnswered = false
-    const ref = this.#host.request(message, {
-      ack: noop,
-      error: (error) => this.#joinRefused(error),
-      disconnect: noop,
-    })
-    // `joined` is routed by room, not by ref: the request is forgotten once it came.
-    if (typeof ref === 'number') {
-      if (this.#joinAnswered) this.#host.forget(ref)
-      else this.#joinRef = ref
-    }
-    // Too large (a presence state over maxMessageBytes) can never be sent: final. Not connected: the
-    // next `welcome` sends it.
-    else if (ref.code !== 'not_connected') this.#joinRefused(ref)
-  }
-
-  #forgetJoin(): void {
-    if (this.#joinRef !== null) {
-      this.#host.forget(this.#joinRef)
-      this.#joinRef = null
-    }
+  /** A connection got its `welcome` (or the first join's microtask ran): join, or rejoin to resume. */
+  connectionReady(): void {
+    if (this.#firstJoinDue || this.#status === 'left' || !this.#transport.open) return
+    this.#join.send()
   }
 
   #joinRefused(error: RoomwireError): void {
-    this.#joinRef = null
-    this.#joinAnswered = true
-    // Retryable: nothing changed on the server; send it again after a backoff (on this connection; a
-    // new one sends its own join at `welcome`).
-    if (isRetryable(error.code)) {
-      this.#joinRetry.schedule(() => {
-        if (this.#host.isOpen()) this.sendJoin()
-      })
-      return
-    }
-    this.#status = 'error'
-    this.#error = error
-    this.#failPending(error)
-    this.#changed()
-    this.#host.settled()
+    this.#fail(error)
+    this.#owner.settled()
   }
 
   /** The connection is gone: what was in flight waits for the rejoin. */
   disconnected(): void {
     this.#joinedHere = false
-    this.#joinRef = null
-    this.#joinRetry.cancel()
+    this.#join.disconnected()
     this.#members.abort()
-    this.#order.clear()
+    this.#messages.clear()
     let changed = this.#outbox.requeue()
     if (this.#status === 'joined') {
       this.#status = 'rejoining'
@@ -325,7 +237,12 @@ export class RoomImpl {
 
   /** The client stopped for good (a final close code): reject what waits; a later reconnect rejoins. */
   stopped(error: RoomwireError): void {
-    this.#joinRetry.cancel()
+    this.#join.cancel()
+    this.#fail(error)
+  }
+
+  /** Refused for good (until a reconnect rejoins): everything waiting is rejected with `error`. */
+  #fail(error: RoomwireError): void {
     this.#failPending(error)
     if (this.#status !== 'left') {
       this.#status = 'error'
@@ -335,10 +252,7 @@ export class RoomImpl {
   }
 
   #failPending(error: RoomwireError): void {
-    if (!this.#readySettled) {
-      this.#readySettled = true
-      this.#rejectReady(error)
-    }
+    this.#ready.reject(error)
     this.#outbox.failAll(error)
     this.#presence.fail(error)
   }
@@ -357,51 +271,36 @@ export class RoomImpl {
     if (!this.#joinedHere) return
     switch (message.type) {
       case 'members':
-        this.#onMembers(message)
+        if (this.#members.page(message)) this.#complete()
         break
-      case 'message':
-        this.#onRoomMessage(message, bytes)
+      case 'message': {
+        const own = message.id === undefined ? undefined : this.#outbox.find(message.id)
+        this.#messages.frame(message, bytes, own, this.#transport.clientId)
         break
+      }
       case 'member_joined':
       case 'member_left':
       case 'presence':
-        this.#onMemberFrame(message)
+        this.#members.frame(message)
         break
       case 'reset':
-        this.#onReset(message)
+        this.#messages.reset(message)
         break
     }
   }
 
   #onJoined(message: JoinedMessage): void {
-    this.#forgetJoin()
-    this.#joinAnswered = true
-    this.#joinRetry.succeeded()
-    const next = resume({ epoch: this.#epoch, seq: this.#order.seq }, message)
-    // Seqs of another epoch say nothing about this one: drop what was held.
-    if (next.newEpoch) this.#order.clear()
-    this.#order.rebase(next.seq, message.seq)
-    this.#epoch = message.epoch
+    this.#join.joined()
+    const resync = this.#messages.joined(message)
     this.#joinedHere = true
-    this.#refused(this.#members.begin(message.members, message.more === true))
+    const whole = this.#members.joined(message)
     this.#snapshot = null
     // Before anything of the new state goes out or comes in: first the app learns what may be gone.
-    if (next.resync !== null) this.#resync(next.resync)
-    if (this.#members.paging) this.#changed()
-    else this.#complete()
+    if (resync !== null) this.#messages.resync(resync)
+    if (whole) this.#complete()
+    else this.#changed()
     // Held messages past the gap a rejoin was for, now in order.
-    this.#order.drain()
-  }
-
-  #onMembers(message: MembersMessage): void {
-    if (!this.#members.paging) {
-      this.#host.report(
-        new RoomwireError('bad_frame', `room "${this.name}": members frame without joined.more`),
-      )
-      return
-    }
-    this.#refused(this.#members.page(message.members, message.more === true))
-    if (!this.#members.paging) this.#complete()
+    this.#messages.drain()
   }
 
   /** The member list is whole: the room is joined, what waited for it goes out. */
@@ -409,152 +308,42 @@ export class RoomImpl {
     this.#status = 'joined'
     this.#error = null
     this.#changed()
-    if (!this.#readySettled) {
-      this.#readySettled = true
-      this.#resolveReady()
-    }
+    this.#ready.resolve()
     this.#presence.joined()
-    this.#outbox.flush()
-    this.#host.settled()
-  }
-
-  #refused(members: number): void {
-    if (members === 0) return
-    this.#host.report(
-      new RoomwireError('bad_frame', `room "${this.name}": ${members} members over maxMembers`),
-    )
-  }
-
-  #onReset(message: ResetMessage): void {
-    this.#order.clear()
-    this.#order.rebase(message.seq, message.seq)
-    this.#epoch = message.epoch
-    this.#changed()
-    this.#resync({ reason: 'reset', epoch: message.epoch, seq: message.seq })
-  }
-
-  #resync(info: ResyncInfo): void {
-    this.#emitter.emit('resync', info)
-  }
-
-  #onGap(action: GapAction): void {
-    if (action === 'give-up') {
-      this.#changed()
-      this.#resync({ reason: 'gap', epoch: this.#epoch ?? '', seq: this.#order.seq })
-      return
-    }
-    // Join again with `since` on this connection: the server replays the gap (or says recovered:
-    // false). A join already in flight does the same; a dropped connection rejoins on its own.
-    if (this.#status === 'joined' && this.#joinRef === null && this.#host.isOpen()) this.sendJoin()
-  }
-
-  #onMemberFrame(frame: MemberFrame): void {
-    const change = this.#members.apply(frame)
-    if (change === 'full') this.#refused(1)
-    else if (change !== null) {
-      this.#changed()
-      this.#emitter.emit(change.event, change.member)
-    }
-  }
-
-  #onRoomMessage(message: RoomEventMessage, bytes: number): void {
-    const self = this.#host.clientId()
-    const entry = message.id === undefined ? undefined : this.#outbox.find(message.id)
-    const meta: MessageMeta = {
-      from: message.from,
-      seq: message.seq,
-      epoch: this.#epoch ?? '',
-      ts: message.ts,
-      own: entry !== undefined || (self !== null && message.from === self),
-      ...(message.id === undefined ? {} : { id: message.id }),
-    }
-    // An own publish without echo reaches this client only through a replay after a reconnect: it goes
-    // to onMessage like the ack-synthesized copy would, and the later ack finds it delivered.
-    this.#order.arrive({
-      event: message.event,
-      data: message.data,
-      meta,
-      toHandlers: entry?.echo ?? true,
-      bytes,
-    })
+    this.#outbox.open()
+    this.#owner.settled()
   }
 
   /**
-   * An own publish was acknowledged. Without echo the server sends it to everyone else only, so the ack
-   * stands for the message: a copy goes through the order like any message (held behind a gap, so an
-   * ack never moves last seen past messages not received). With echo the message itself comes; the ack
-   * only says its seq exists.
+   * A gap did not fill in time: join again with `since` on this connection; the server replays it (or
+   * says recovered: false). A join already in flight does the same; a dropped connection rejoins anyway.
    */
-  #onAcked(entry: PublishEntry, seq: number): void {
-    if (seq <= 0) return
-    if (entry.echo) {
-      this.#order.expect(seq)
-      return
-    }
-    const meta: MessageMeta = {
-      from: this.#host.clientId() ?? '',
-      seq,
-      epoch: this.#epoch ?? '',
-      ts: this.#host.clock.now(),
-      id: entry.id,
-      own: true,
-    }
-    this.#order.arrive({ event: entry.event, data: entry.data, meta, toHandlers: false, bytes: entry.bytes })
+  #rejoin(): void {
+    if (this.#status === 'joined' && !this.#join.inFlight && this.#transport.open) this.#join.send()
   }
 
-  #deliver(arrival: Arrival): void {
-    const message = { event: arrival.event, data: arrival.data, ...arrival.meta } as RoomMessage
-    this.#recent.push(message)
-    for (const log of this.#logs.values()) log.record(message)
-    this.#changed()
-    if (arrival.toHandlers) this.#emitter.emit(arrival.event, arrival.data, arrival.meta)
-    this.#emitter.emit(MESSAGE, message)
+  // An arrow property: the message logs publish through it too.
+  readonly publish: Room<P>['publish'] = (event: string, data: unknown, options?: PublishOptions) => {
+    const refused = this.#unusable() ?? invalid(this.#env.protocol?.validateEvent(event, data))
+    return refused === null ? this.#outbox.add(event, data, options) : Promise.reject(refused)
   }
 
-  // ---- publishing ------------------------------------------------------------------------------------
-
-  publish(event: string, data: unknown, options?: PublishOptions): Promise<PublishResult> {
-    const refused = this.#unusable()
+  setPresence(state: PresenceInput<P>): Promise<void> {
+    const refused = this.#unusable() ?? invalid(this.#env.protocol?.validatePresence(state))
     if (refused !== null) return Promise.reject(refused)
-    const validation = this.#host.protocol?.validateEvent(event, data)
-    if (validation !== undefined && !validation.success) {
-      return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
-    }
-    return this.#outbox.add(event, data, options)
+    this.#presence.state = { value: state }
+    this.#members.setOwn(this.#transport.clientId, state)
+    return this.#presence.send(state, this.#status === 'joined' && this.#transport.open)
   }
 
   /** Why nothing can be sent in this room now: left, or refused for good (until a reconnect rejoins). */
   #unusable(): RoomwireError | null {
     if (this.#status === 'left') return new RoomwireError('left', `room "${this.name}" was left`)
-    if (this.#status === 'error') return this.#error
-    return null
+    return this.#status === 'error' ? this.#error : null
   }
 
-  /** After a 1009 close: the largest publish in flight is the one the server refused to read. */
-  dropLargestInFlight(): void {
-    this.#outbox.dropLargestInFlight()
-  }
-
-  /** Bytes of the largest publish in flight (0 if none), to pick the room a 1009 came from. */
-  largestInFlight(): number {
-    return this.#outbox.largestInFlight()
-  }
-
-  // ---- presence --------------------------------------------------------------------------------------
-
-  setPresence(state: unknown): Promise<void> {
-    const refused = this.#unusable()
-    if (refused !== null) return Promise.reject(refused)
-    const validation = this.#host.protocol?.validatePresence(state)
-    if (validation !== undefined && !validation.success) {
-      return Promise.reject(new RoomwireError('invalid_event', validation.error.message))
-    }
-    this.#presence.state = { value: state }
-    const self = this.#host.clientId()
-    if (self !== null && this.#members.get(self) !== undefined) {
-      this.#members.setPresence(self, state)
-      this.#changed()
-    }
-    return this.#presence.send(state, this.#status === 'joined' && this.#host.isOpen())
+  /** The room's own publishes (after a 1009 close the client looks for the one the server refused). */
+  get outbox(): Outbox {
+    return this.#outbox
   }
 }

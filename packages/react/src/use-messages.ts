@@ -5,15 +5,24 @@ import { useRoomHandle } from './use-room-handle'
 
 export type { DeliveryStatus } from '@roomwire/client'
 
-/** One entry of {@link useMessages}' list: a frozen entry of the room's message log. */
-export type ListedMessage<P extends Protocol = UntypedProtocol> = MessageLogEntry<P>
+/**
+ * One entry of {@link useMessages}' list: a frozen entry of the room's message log, a union by `event`
+ * (`m.event === 'chat'` narrows `m.data`) and by `status`. `E` is the events the list shows.
+ */
+export type ListedMessage<
+  P extends Protocol = UntypedProtocol,
+  E extends EventName<P> = EventName<P>,
+> = MessageLogEntry<P, E>
 
-/** Options of {@link useMessages}. */
-export type UseMessagesOptions<P extends Protocol> = MessageLogOptions<P>
+/** Options of {@link useMessages}: with a narrowed `E`, `events` is required and lists only those. */
+export type UseMessagesOptions<P extends Protocol, E extends EventName<P> = EventName<P>> = MessageLogOptions<
+  P,
+  E
+>
 
-export interface UseMessagesResult<P extends Protocol> {
+export interface UseMessagesResult<P extends Protocol, E extends EventName<P> = EventName<P>> {
   /** Oldest first: received and delivered messages in `seq` order, then failed and sending ones. */
-  messages: readonly ListedMessage<P>[]
+  messages: readonly ListedMessage<P, E>[]
   /** Publish and list a message; it shows as `sending`, then `delivered` or `failed`. Never rejects. */
   send: <K extends EventName<P>>(event: K, data: EventInput<P, K>) => Promise<void>
   /** Publish a failed message again. */
@@ -32,11 +41,27 @@ const noSubscribe = () => () => {}
  * so a list that mounts after the join (or a render after it) still shows the history it replayed.
  * Join with `history` (through {@link useRoom}) to start the list with the last messages.
  * @example
- * const { messages, send } = useMessages<typeof chat>('general', { limit: 200, events: ['chat'] })
+ * const { messages, send } = useMessages<typeof chat>('general', { limit: 200 })
+ * messages.map((m) => (m.event === 'chat' ? m.data.text : null))
  */
 export function useMessages<P extends Protocol = UntypedProtocol>(
   name: string,
-  options: UseMessagesOptions<P> = {},
+  options?: UseMessagesOptions<P>,
+): UseMessagesResult<P>
+/**
+ * The same, listing only the events `E` (TypeScript cannot infer `E` beside an explicit `P`, so it is
+ * named, and `events` must list it).
+ * @example
+ * const { messages } = useMessages<typeof chat, 'chat'>('general', { events: ['chat'] })
+ * messages.map((m) => m.data.text)
+ */
+export function useMessages<P extends Protocol, E extends EventName<P>>(
+  name: string,
+  options: UseMessagesOptions<P, E>,
+): UseMessagesResult<P, E>
+export function useMessages<P extends Protocol>(
+  name: string,
+  options: { limit?: number; events?: readonly string[] } = {},
 ): UseMessagesResult<P> {
   const room = useRoomHandle<P>(name)
   const limit = options.limit
@@ -48,7 +73,7 @@ export function useMessages<P extends Protocol = UntypedProtocol>(
     return room.messageLog({
       ...(limit === undefined ? {} : { limit }),
       ...(events === undefined ? {} : { events }),
-    })
+    } as MessageLogOptions<P>)
   }, [room, limit, eventKey])
   const messages = useSyncExternalStore(
     log?.subscribe ?? noSubscribe,

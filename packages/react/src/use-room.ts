@@ -1,6 +1,6 @@
 import { type JoinOptions, type Room, type RoomSnapshot, RoomwireError } from '@roomwire/client'
 import type { Protocol, UntypedProtocol } from '@roomwire/protocol'
-import { useCallback } from 'react'
+import { useCallback, useEffect, useRef } from 'react'
 import { useRoomHandle } from './use-room-handle'
 import { useRoomSnapshot } from './use-room-snapshot'
 
@@ -23,9 +23,23 @@ export interface UseRoomResult<P extends Protocol> {
 }
 
 const pick = <P extends Protocol>(s: RoomSnapshot<P>) => s
+const noop = () => {}
+
+/** A value as compared across renders: a new object with the same content is the same presence. */
+function presenceKey(value: unknown): unknown {
+  if (value === undefined) return undefined
+  try {
+    return JSON.stringify(value)
+  } catch {
+    // Not JSON (the join would refuse it anyway): compare by identity.
+    return value
+  }
+}
 
 /**
- * Join room `name` while the component is mounted, and read its state.
+ * Join room `name` while the component is mounted, and read its state. The `presence` option goes with
+ * the join; when it changes later (by content, not identity) it is sent as a presence update, like
+ * `setPresence` (whose promise reports a refusal; this prop form has none to return).
  * @example
  * const { status, members, publish } = useRoom<typeof chat>('general', { history: 50 })
  */
@@ -35,6 +49,19 @@ export function useRoom<P extends Protocol = UntypedProtocol>(
 ): UseRoomResult<P> {
   const room = useRoomHandle<P>(name, options)
   const snapshot = useRoomSnapshot(name, room, pick<P>)
+  const presence = options?.presence
+  const key = presenceKey(presence)
+  const latest = useRef(presence)
+  latest.current = presence
+  // The presence this handle last had from the prop: the join's, then each update's.
+  const sent = useRef<{ room: Room<P>; key: unknown } | null>(null)
+  useEffect(() => {
+    if (room === null) return
+    const previous = sent.current
+    sent.current = { room, key }
+    if (previous?.room !== room || previous.key === key || latest.current === undefined) return
+    room.setPresence(latest.current).catch(noop)
+  }, [room, key])
   const publish = useCallback(
     ((event, data, publishOptions) =>
       room

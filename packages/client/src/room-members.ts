@@ -1,0 +1,90 @@
+import type { JoinedMessage, MembersMessage } from '@roomwire/protocol'
+import { RoomwireError } from './errors'
+import { type MemberChange, type MemberFrame, Members } from './members'
+import type { Member } from './room-types'
+
+/** What a room's members tell the room. */
+export interface RoomMembersListener {
+  /** The member list (or a member's presence) changed. */
+  changed(): void
+  /** The lifecycle event for the app (`member_joined`, `member_left`, `presence`). */
+  emit(event: MemberChange['event'], member: Member): void
+  report(error: RoomwireError): void
+}
+
+/**
+ * A room's membership as the server tells it: the list a `joined` carries (and its `members` pages),
+ * the live frames, and this member's own presence ahead of the server's echo. The book is
+ * {@link Members}; this part says what changed and reports what a server sent wrong (members over the
+ * bound, a page nobody asked for) as `bad_frame`.
+ */
+export class RoomMembers {
+  readonly #book: Members
+  readonly #room: string
+  readonly #listener: RoomMembersListener
+
+  constructor(room: string, max: number, listener: RoomMembersListener) {
+    this.#book = new Members(max)
+    this.#room = room
+    this.#listener = listener
+  }
+
+  /** Every member, self included; the same frozen array until something changed. */
+  get list(): readonly Member[] {
+    return this.#book.list
+  }
+
+  /** A paged member list is still being collected. */
+  get paging(): boolean {
+    return this.#book.paging
+  }
+
+  get(id: string | null): Member | null {
+    return id === null ? null : (this.#book.get(id) ?? null)
+  }
+
+  /** The list a `joined` carries replaces everyone; false while pages follow. */
+  joined(message: JoinedMessage): boolean {
+    this.#refused(this.#book.begin(message.members, message.more === true))
+    return !this.#book.paging
+  }
+
+  /** The next `members` page; true when it completed the list. */
+  page(message: MembersMessage): boolean {
+    if (!this.#book.paging) {
+      this.#report('members frame without joined.more')
+      return false
+    }
+    this.#refused(this.#book.page(message.members, message.more === true))
+    return !this.#book.paging
+  }
+
+  frame(frame: MemberFrame): void {
+    const change = this.#book.apply(frame)
+    if (change === 'full') this.#refused(1)
+    else if (change !== null) {
+      this.#listener.changed()
+      this.#listener.emit(change.event, change.member)
+    }
+  }
+
+  /** This member's own presence, shown at once (the server's `presence` frame confirms it). */
+  setOwn(id: string | null, state: unknown): void {
+    if (id === null || this.#book.get(id) === undefined) return
+    this.#book.setPresence(id, state)
+    this.#listener.changed()
+  }
+
+  /** The connection dropped: a list being collected is void. */
+  abort(): void {
+    this.#book.abort()
+  }
+
+  #refused(members: number): void {
+    if (members > 0) this.#report(`${members} members over maxMembers`)
+  }
+
+  #report(what: string): void {
+    this.#listener.report(new RoomwireError('bad_frame', `room "${this.#room}": ${what}`))
+  }
+}
