@@ -1,4 +1,5 @@
 import type { PerMessageDeflateOptions } from 'ws'
+import type { Clock } from './clock'
 
 /**
  * permessage-deflate (RFC 7692) as the server negotiates it with `perMessageDeflate: true`. ws's defaults
@@ -83,10 +84,13 @@ export function releaseIdleZlib(ws: unknown): number {
  * Free idle zlib streams of every connection once per `intervalMs` (one timer for all of them, not one per
  * socket). A busy connection pays one stream set-up per interval; an idle one holds none.
  */
-export function startZlibSweep(intervalMs: number, sockets: () => Iterable<{ ws: unknown }>): () => void {
-  const timer = setInterval(() => {
+export function startZlibSweep(
+  clock: Clock,
+  intervalMs: number,
+  sockets: () => Iterable<{ ws: unknown }>,
+): () => void {
+  const timer = clock.setInterval(() => {
     for (const { ws } of sockets()) releaseIdleZlib(ws)
   }, intervalMs)
-  timer.unref()
-  return () => clearInterval(timer)
+  return () => clock.clearInterval(timer)
 }

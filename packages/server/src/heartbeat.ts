@@ -1,10 +1,12 @@
+import type { Clock } from './clock'
 import type { Connection } from './connection'
 
 /** What the heartbeat needs from its server. */
 export interface HeartbeatOptions {
   pingIntervalMs: number
   pongTimeoutMs: number
-  now: () => number
+  /** The server's clock: the sweep runs on its interval and reads its time. */
+  clock: Clock
   connections: () => Iterable<Connection>
   /** A connection was silent for longer than ping interval + pong timeout. */
   onTimeout: (connection: Connection) => void
@@ -18,12 +20,12 @@ export type StopHeartbeat = () => void
  * terminates any that sent nothing, not even a pong, for ping interval + pong timeout.
  */
 export function startHeartbeat(options: HeartbeatOptions): StopHeartbeat {
-  const { pingIntervalMs, pongTimeoutMs, now } = options
+  const { pingIntervalMs, pongTimeoutMs, clock } = options
   const deadline = pingIntervalMs + pongTimeoutMs
   // Sweep often enough that a dead peer goes within a fraction of the pong timeout of its deadline.
   const sweepMs = Math.max(5, Math.min(pingIntervalMs, pongTimeoutMs) / 2)
-  const timer = setInterval(() => {
-    const t = now()
+  const timer = clock.setInterval(() => {
+    const t = clock.now()
     for (const connection of options.connections()) {
       if (connection.closing) continue
       if (t - connection.lastSeenAt >= deadline) {
@@ -38,6 +40,5 @@ export function startHeartbeat(options: HeartbeatOptions): StopHeartbeat {
       }
     }
   }, sweepMs)
-  timer.unref()
-  return () => clearInterval(timer)
+  return () => clock.clearInterval(timer)
 }

@@ -1,3 +1,5 @@
+import type { Clock } from './clock'
+
 /**
  * Counts work that was accepted and has not answered yet (publishes waiting for an asynchronous adapter), so
  * shutdown can wait for their acks before it writes its `shutdown` notice: nothing is acknowledged after
@@ -23,14 +25,13 @@ export class InFlight {
     if (this.#count === 0 && this.#waiters.length > 0) for (const wake of this.#waiters.splice(0)) wake()
   }
 
-  /** Resolves once nothing is in flight, or after `timeoutMs`. */
-  idle(timeoutMs: number): Promise<void> {
+  /** Resolves once nothing is in flight, or after `timeoutMs` on `clock`. */
+  idle(timeoutMs: number, clock: Clock): Promise<void> {
     if (this.#count === 0) return Promise.resolve()
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs)
-      timer.unref()
+      const timer = clock.setTimeout(resolve, timeoutMs)
       this.#waiters.push(() => {
-        clearTimeout(timer)
+        clock.clearTimeout(timer)
         resolve()
       })
     })

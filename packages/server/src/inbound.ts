@@ -8,10 +8,10 @@ import {
 } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type { Connection } from './connection'
+import type { Outcome } from './handlers'
+import type { ResolvedLimits } from './limits'
 import { LogThrottle, REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_LINES } from './log-throttle'
-import { asRefusal } from './message-handlers'
 import { countIn, errorCodeLabel, type ServerMetrics } from './metrics'
-import type { ResolvedLimits } from './options'
 
 /** What the inbound path needs from its server. */
 export interface InboundDeps {
@@ -19,41 +19,24 @@ export interface InboundDeps {
   readonly metrics: ServerMetrics
   readonly now: () => number
   readonly log: Logger
-  /** Handle one decoded message; refusals are thrown as `asRefusal` values, anything else is a bug. */
-  handle(connection: Connection, msg: ClientMessage): Promise<void>
+  /** Handle one decoded message: a refusal is an outcome, answered here; a throw is a bug. */
+  handle(connection: Connection, msg: ClientMessage): Outcome | Promise<Outcome>
 }
 
 /** The path of every client frame, from the socket to the handlers. */
 export interface Inbound {
   /** One frame off a connection's socket. Never throws. */
   onFrame(connection: Connection, raw: Buffer, isBinary: boolean): void
-  /** Answer a client message with `error` (carrying its `ref` and `room`), counted by code. Never throws. */
-  replyError(connection: Connection, code: ErrorCode, message: string, ref?: Ref, room?: string): void
 }
 
 /** Messages one connection may have waiting beyond its burst before it is closed with 1008. */
 const QUEUE_SLACK = 1000
 
-/**
- * The inbound path: each frame is charged to the connection's byte budget (before it is parsed), decoded
- * within the nesting bound, charged to its message budget (`ping` included), and handed to the handlers one
- * message at a time, in order.
- * Every frame runs inside a guard: whatever throws while it is handled (decoding, a handler, a hook called
- * from one, sending the reply) answers that frame `internal` with its `ref` and `room`, is logged and counted
- * once, and nothing else notices. No path leads from a peer's frame to `uncaughtException` or
- * `unhandledRejection` (issue 12: one frame nesting 4,110 levels in `type` killed the process).
- */
-export function createInbound(deps: InboundDeps): Inbound {
-  const { limits, metrics, now } = deps
-  const traffic = metrics.traffic
-  const decodeOptions: DecodeOptions = { maxDepth: limits.maxNestingDepth }
+/** How the inbound path answers: the one place an `error` frame is made, and failures logged (throttled). */
+function createReplies(metrics: ServerMetrics, now: () => number) {
   const failureLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
-  const floodLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
-  const messagesLimited = metrics.rateLimited.labels('messages')
-  const bytesLimited = metrics.rateLimited.labels('bytes')
-  const queueLimit = limits.rateLimitBurst + QUEUE_SLACK
-  const messageLimitText = `rate limit of ${limits.rateLimitPerSec} messages per second exceeded`
 
+  /** Answer a client message with `error`, carrying its `ref` and `room`, counted by code. Never throws. */
   function replyError(
     connection: Connection,
     code: ErrorCode,
@@ -93,6 +76,30 @@ export function createInbound(deps: InboundDeps): Inbound {
     replyError(connection, 'internal', `the server failed to handle this ${what}`, ref, room)
   }
 
+  return { replyError, failed, logFailure }
+}
+
+/**
+ * The inbound path: each frame is charged to the connection's byte budget (before it is parsed), decoded
+ * within the nesting bound, charged to its message budget (`ping` included), and handed to the handlers one
+ * message at a time, in order (the queue is `connection.queue`, written only here). A handler's refusal
+ * comes back as an outcome and is answered by `replyError`, the one place an `error` frame is made.
+ * Every frame runs inside a guard: whatever throws while it is handled (decoding, a handler, a hook called
+ * from one, sending the reply) answers that frame `internal` with its `ref` and `room`, is logged and counted
+ * once, and nothing else notices. No path leads from a peer's frame to `uncaughtException` or
+ * `unhandledRejection` (issue 12: one frame nesting 4,110 levels in `type` killed the process).
+ */
+export function createInbound(deps: InboundDeps): Inbound {
+  const { limits, metrics, now } = deps
+  const traffic = metrics.traffic
+  const decodeOptions: DecodeOptions = { maxDepth: limits.maxNestingDepth }
+  const { replyError, failed, logFailure } = createReplies(metrics, now)
+  const floodLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
+  const messagesLimited = metrics.rateLimited.labels('messages')
+  const bytesLimited = metrics.rateLimited.labels('bytes')
+  const queueLimit = limits.rateLimitBurst + QUEUE_SLACK
+  const messageLimitText = `rate limit of ${limits.rateLimitPerSec} messages per second exceeded`
+
   /** A frame overdrew a budget: refuse it, or close the connection when it keeps doing so (1008). */
   function refuse(
     connection: Connection,
@@ -127,35 +134,35 @@ export function createInbound(deps: InboundDeps): Inbound {
 
   // Messages of one connection are handled one at a time, in order: a publish right after a join waits for it.
   function enqueue(connection: Connection, msg: ClientMessage): void {
-    if (connection.busy) {
-      connection.inbox ??= []
-      connection.inbox.push(msg)
+    const queue = connection.queue
+    if (queue.running !== undefined) {
+      queue.inbox ??= []
+      queue.inbox.push(msg)
       return
     }
-    connection.busy = true
-    void run(connection, msg)
+    queue.running = run(connection, msg)
   }
 
   async function run(connection: Connection, first: ClientMessage): Promise<void> {
+    const queue = connection.queue
     let msg: ClientMessage | undefined = first
     try {
       while (msg !== undefined) {
+        const room = 'room' in msg ? msg.room : undefined
         try {
-          await deps.handle(connection, msg)
+          const outcome = await deps.handle(connection, msg)
+          if (!outcome.ok) replyError(connection, outcome.code, outcome.message, msg.ref, room)
         } catch (err) {
-          const room = 'room' in msg ? msg.room : undefined
-          const refusal = asRefusal(err)
-          if (refusal !== undefined) replyError(connection, refusal.code, refusal.message, msg.ref, room)
-          else failed(connection, err, msg.type, msg.ref, room)
+          failed(connection, err, msg.type, msg.ref, room)
         }
-        msg = connection.inbox?.shift()
+        msg = queue.inbox?.shift()
       }
     } catch (err) {
       // Only a bug in the guard itself gets here; the queue is released below either way.
       logFailure(connection, err, 'message queue')
     } finally {
-      connection.inbox = undefined
-      connection.busy = false
+      queue.inbox = undefined
+      queue.running = undefined
     }
   }
 
@@ -199,7 +206,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       countIn(traffic, msg.type)
       if (!admit(connection, t, raw.length, ref, room)) return
       // A connection whose handlers stall is bounded here too: its queue never outgrows the burst by much.
-      if ((connection.inbox?.length ?? 0) > queueLimit) {
+      if ((connection.queue.inbox?.length ?? 0) > queueLimit) {
         connection.close(1008, 'too many messages waiting')
         return
       }
@@ -209,5 +216,5 @@ export function createInbound(deps: InboundDeps): Inbound {
     }
   }
 
-  return { onFrame, replyError }
+  return { onFrame }
 }

@@ -1,6 +1,8 @@
 import { encode, type Member } from '@roomwire/protocol'
 import type { DeliverOptions, RoomBroadcast } from './adapter'
-import { type Connection, framePayload, textFrame } from './connection'
+import type { Connection } from './connection'
+import { type FanOutSink, fanOut, framePayload, LazyFrame } from './frames'
+import { type RoomMembership, RoomSet } from './room-set'
 
 /** What a room received for a pending join, and its frame (made once for the whole fan-out). */
 interface Buffered {
@@ -8,38 +10,56 @@ interface Buffered {
   frame: Buffer
 }
 
-/** A join waiting for the adapter and then for its replay to be written. */
-interface Pending {
-  readonly buffered: Buffered[]
-  bytes: number
+/** What a join's frames told the joiner: what arrived meanwhile is sent only when newer than this. */
+export interface JoinedState {
+  epoch: string
+  seq: number
+  members: readonly Member[]
+}
+
+/**
+ * A join in flight, from {@link LocalRooms.beginJoin}: the connection is `pending` in the room, and what
+ * the room receives meanwhile is held for it. It ends with exactly one of `complete` or `abandon`.
+ */
+export interface JoinTicket {
+  /** Still pending: not completed, abandoned, left with the connection, or dropped by its buffer overflowing. */
+  readonly live: boolean
+  /**
+   * The join's frames were written: make the connection a member and send what arrived meanwhile and is
+   * newer than `joined`. False when the ticket is no longer live: it did not become a member.
+   */
+  complete(joined: JoinedState): boolean
+  /** The join failed or was refused: forget it (does nothing once the ticket is not live). */
+  abandon(): void
 }
 
 interface LocalRoom {
   /** Members that reached `joined`: the fan-out loop touches only these. */
   readonly members: Map<string, Connection>
   /** Pending joins, with what was delivered to the room meanwhile; made when needed. */
-  pending: Map<Connection, Pending> | undefined
+  pending: Map<Connection, PendingJoin> | undefined
 }
 
-/** Counts what a fan-out sent, once per fan-out rather than once per socket. */
-export type SentCounter = (frames: number, bytes: number) => void
-
 /** What {@link LocalRooms} needs from its server. */
-export interface LocalRoomsHost {
-  /** Counts frames sent. */
-  sent: SentCounter
+export interface LocalRoomsHost extends FanOutSink<Connection> {
   /** Bytes a pending join may buffer (`maxBufferedBytes`: it is that connection's send buffer, held back). */
   readonly maxPendingBytes: number
-  /** A pending join buffered more than `maxPendingBytes`: its buffer is dropped; close it as a slow consumer. */
+  /**
+   * A member's send buffer, or a pending join's held frames (past `maxPendingBytes`: dropped), overflowed:
+   * close it as a slow consumer.
+   */
   overflow(connection: Connection): void
 }
 
 /**
- * This node's room member index: which local connections are in which room. A room leaves the index as soon
- * as its last local member does (its seq, epoch and history live in the adapter).
+ * This node's room membership, the only place it is written: which local connections are in or joining
+ * which room (both directions: members by room, rooms by connection). Handlers ask it (`stateOf`,
+ * `roomCount`) and change it through `beginJoin`/ticket, `leave` and `leaveAll`. A room leaves the index as
+ * soon as its last local member does (its seq, epoch and history live in the adapter).
  */
 export class LocalRooms {
   readonly #rooms = new Map<string, LocalRoom>()
+  readonly #byConnection = new WeakMap<Connection, RoomSet>()
   readonly #host: LocalRoomsHost
 
   constructor(host: LocalRoomsHost) {
@@ -51,61 +71,14 @@ export class LocalRooms {
     return this.#rooms.size
   }
 
-  /**
-   * Start a join: from now on, what the room receives is buffered for this connection (at most
-   * `maxPendingBytes` of it) until {@link activate}.
-   */
-  addPending(room: string, connection: Connection): void {
-    let local = this.#rooms.get(room)
-    if (local === undefined) {
-      local = { members: new Map(), pending: undefined }
-      this.#rooms.set(room, local)
-    }
-    local.pending ??= new Map()
-    local.pending.set(connection, { buffered: [], bytes: 0 })
+  /** The connection's state in `room`, or undefined when it is neither in it nor joining it. */
+  stateOf(room: string, connection: Connection): RoomMembership | undefined {
+    return this.#byConnection.get(connection)?.get(room)
   }
 
-  /**
-   * Finish a join whose frames (`joined` reporting `epoch`, `seq` and `members`, the member pages, the
-   * replay) were just written: make the connection a member, then send what arrived while it was pending
-   * and is newer than that state. This is what keeps replay + live free of gaps and duplicates when the adapter answers
-   * asynchronously and the replay is written as the socket drains. False when the join is no longer
-   * pending (its buffer overflowed, or it was removed): it did not become a member.
-   */
-  activate(
-    room: string,
-    connection: Connection,
-    joined: { epoch: string; seq: number; members: readonly Member[] },
-  ): boolean {
-    const local = this.#rooms.get(room)
-    const pending = local?.pending?.get(connection)
-    if (local === undefined || pending === undefined) return false
-    dropPending(local, connection)
-    local.members.set(connection.id, connection)
-    if (pending.buffered.length === 0) return true
-    let listed: Set<string> | undefined
-    const isListed = (id: string) => {
-      listed ??= new Set(joined.members.map((member) => member.id))
-      return listed.has(id)
-    }
-    for (const { message, frame } of pending.buffered) {
-      if (message.type === 'message' && message.seq <= joined.seq) continue
-      // The epoch the joiner was just told about: a `reset` to it would only move it back.
-      if (message.type === 'reset' && message.epoch === joined.epoch) continue
-      if (message.type === 'member_joined' && isListed(message.member.id)) continue
-      if (message.type === 'member_left' && !isListed(message.id)) continue
-      if (connection.sendFrame(frame)) this.#host.sent(1, framePayload(frame).length)
-    }
-    return true
-  }
-
-  /** Remove a member or a pending join; the room leaves the index when nothing is left. */
-  remove(room: string, connection: Connection): void {
-    const local = this.#rooms.get(room)
-    if (local === undefined) return
-    if (local.members.get(connection.id) === connection) local.members.delete(connection.id)
-    dropPending(local, connection)
-    this.#dropIfEmpty(room, local)
+  /** How many rooms the connection is in or joining. */
+  roomCount(connection: Connection): number {
+    return this.#byConnection.get(connection)?.size ?? 0
   }
 
   /** Local member ids of a room. */
@@ -113,40 +86,181 @@ export class LocalRooms {
     return [...(this.#rooms.get(room)?.members.keys() ?? [])]
   }
 
-  /** Send a room message to its local members: serialized and converted to a Buffer once for all of them. */
+  /**
+   * Start a join of a room the connection is not in: from now on, what the room receives is buffered for
+   * it (at most `maxPendingBytes`) until the ticket completes.
+   */
+  beginJoin(room: string, connection: Connection): JoinTicket {
+    let local = this.#rooms.get(room)
+    if (local === undefined) {
+      local = { members: new Map(), pending: undefined }
+      this.#rooms.set(room, local)
+    }
+    const ticket = new PendingJoin(this, room, connection)
+    local.pending ??= new Map()
+    local.pending.set(connection, ticket)
+    this.#setState(room, connection, 'pending')
+    return ticket
+  }
+
+  /** A member leaves `room`; false when it was not a member (a pending join is left to its ticket). */
+  leave(room: string, connection: Connection): boolean {
+    const local = this.#rooms.get(room)
+    if (local === undefined || local.members.get(connection.id) !== connection) return false
+    local.members.delete(connection.id)
+    this.#deleteState(room, connection)
+    this.#dropIfEmpty(room, local)
+    return true
+  }
+
+  /**
+   * The connection is gone: it leaves every room, and its pending joins stop being live (their handlers
+   * see that and undo them). Returns the rooms it was a member of, for the adapter.
+   */
+  leaveAll(connection: Connection): string[] {
+    const set = this.#byConnection.get(connection)
+    if (set === undefined) return []
+    this.#byConnection.delete(connection)
+    const joined: string[] = []
+    for (const [room, state] of set.entries()) {
+      const local = this.#rooms.get(room)
+      if (local === undefined) continue
+      if (state === 'joined') {
+        if (local.members.get(connection.id) === connection) local.members.delete(connection.id)
+        joined.push(room)
+      } else dropPending(local, connection)
+      this.#dropIfEmpty(room, local)
+    }
+    return joined
+  }
+
+  /** Send a room message to its local members: serialized and framed once for all of them. */
   deliver(room: string, message: RoomBroadcast, options?: DeliverOptions): void {
     const local = this.#rooms.get(room)
     if (local === undefined) return
     const skip = options?.skip
-    // Serialized on the first recipient: a room whose only member is the publisher costs nothing.
-    let frame: Buffer | undefined
-    if (local.members.size > 0) {
-      let sent = 0
-      for (const [id, connection] of local.members) {
-        if (id === skip) continue
-        frame ??= textFrame(options?.encoded ?? encode(message))
-        if (connection.sendFrame(frame)) sent++
-      }
-      if (sent > 0) this.#host.sent(sent, sent * framePayload(frame!).length)
-    }
+    const frame = new LazyFrame(options?.encoded ?? (() => encode(message)))
+    if (local.members.size > 0) fanOut(frame, local.members.values(), this.#host, skip)
     if (local.pending === undefined) return
     for (const [connection, pending] of local.pending) {
       if (connection.id === skip) continue
-      frame ??= textFrame(options?.encoded ?? encode(message))
-      pending.buffered.push({ message, frame })
-      pending.bytes += frame.length
-      if (pending.bytes > this.#host.maxPendingBytes) {
+      if (!pending.hold({ message, frame: frame.frame }, this.#host.maxPendingBytes)) {
         // Held back for a joiner that is slower than its room: it resumes with `since` on its next
         // connection, where joined comes first and the replay continues from what it got.
-        dropPending(local, connection)
+        this.#endPending(room, connection)
         this.#host.overflow(connection)
       }
     }
     this.#dropIfEmpty(room, local)
   }
 
+  /** @internal {@link PendingJoin}: whether this ticket is the room's pending join of its connection. */
+  isPending(ticket: PendingJoin): boolean {
+    return this.#rooms.get(ticket.room)?.pending?.get(ticket.connection) === ticket
+  }
+
+  /** @internal {@link PendingJoin.complete}: the pending join becomes a member. */
+  activate(ticket: PendingJoin): void {
+    const local = this.#rooms.get(ticket.room)!
+    dropPending(local, ticket.connection)
+    local.members.set(ticket.connection.id, ticket.connection)
+    this.#setState(ticket.room, ticket.connection, 'joined')
+  }
+
+  /** @internal A pending join ends without becoming a member. */
+  #endPending(room: string, connection: Connection): void {
+    const local = this.#rooms.get(room)
+    if (local === undefined) return
+    dropPending(local, connection)
+    this.#deleteState(room, connection)
+    this.#dropIfEmpty(room, local)
+  }
+
+  /** @internal {@link PendingJoin.abandon}. */
+  abandon(ticket: PendingJoin): void {
+    this.#endPending(ticket.room, ticket.connection)
+  }
+
+  /** @internal Write one buffered frame to a member that just completed its join, counted. */
+  sendBuffered(connection: Connection, frame: Buffer): void {
+    if (connection.sendFrame(frame)) this.#host.sent(1, framePayload(frame).length)
+  }
+
+  #setState(room: string, connection: Connection, state: RoomMembership): void {
+    let set = this.#byConnection.get(connection)
+    if (set === undefined) {
+      set = new RoomSet()
+      this.#byConnection.set(connection, set)
+    }
+    set.set(room, state)
+  }
+
+  #deleteState(room: string, connection: Connection): void {
+    const set = this.#byConnection.get(connection)
+    if (set === undefined) return
+    set.delete(room)
+    if (set.size === 0) this.#byConnection.delete(connection)
+  }
+
   #dropIfEmpty(room: string, local: LocalRoom): void {
     if (local.members.size === 0 && local.pending === undefined) this.#rooms.delete(room)
+  }
+}
+
+/** A pending join: its ticket and its buffer in one object (one allocation per join). */
+class PendingJoin implements JoinTicket {
+  readonly #rooms: LocalRooms
+  readonly room: string
+  readonly connection: Connection
+  readonly #buffered: Buffered[] = []
+  #bytes = 0
+
+  constructor(rooms: LocalRooms, room: string, connection: Connection) {
+    this.#rooms = rooms
+    this.room = room
+    this.connection = connection
+  }
+
+  get live(): boolean {
+    return this.#rooms.isPending(this)
+  }
+
+  /** Hold what the room received meanwhile; false once that passes `maxBytes`. */
+  hold(entry: Buffered, maxBytes: number): boolean {
+    this.#buffered.push(entry)
+    this.#bytes += entry.frame.length
+    return this.#bytes <= maxBytes
+  }
+
+  /**
+   * Becoming a member right after the join's frames (`joined` reporting `epoch`, `seq` and `members`, the
+   * member pages, the replay) were written, then sending only what is newer than that state, is what keeps
+   * replay + live free of gaps and duplicates when the adapter answers asynchronously and the replay is
+   * written as the socket drains.
+   */
+  complete(joined: JoinedState): boolean {
+    if (!this.live) return false
+    this.#rooms.activate(this)
+    if (this.#buffered.length === 0) return true
+    let listed: Set<string> | undefined
+    const isListed = (id: string) => {
+      listed ??= new Set(joined.members.map((member) => member.id))
+      return listed.has(id)
+    }
+    for (const { message, frame } of this.#buffered) {
+      if (message.type === 'message' && message.seq <= joined.seq) continue
+      // The epoch the joiner was just told about: a `reset` to it would only move it back.
+      if (message.type === 'reset' && message.epoch === joined.epoch) continue
+      if (message.type === 'member_joined' && isListed(message.member.id)) continue
+      if (message.type === 'member_left' && !isListed(message.id)) continue
+      this.#rooms.sendBuffered(this.connection, frame)
+    }
+    this.#buffered.length = 0
+    return true
+  }
+
+  abandon(): void {
+    if (this.live) this.#rooms.abandon(this)
   }
 }
 

@@ -2,6 +2,7 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import type { Protocol } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
+import type { Clock } from './clock'
 import type {
   AuthorizeRequest,
   AuthResult,
@@ -248,8 +249,18 @@ export interface RoomServerOptions {
    * @default 'silent'
    */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-  /** The clock, epoch milliseconds (for `ts`, rate limits and heartbeat). @default Date.now */
+  /**
+   * The time source alone, epoch milliseconds (for `ts` and rate limits); `clock.now` when absent.
+   * @default Date.now
+   */
   now?: () => number
+  /**
+   * Where the server gets time and timers from: the heartbeat, rate limits, close, drain and shutdown
+   * timeouts run on it, so tests can drive them exactly (no global fake timers). `now`, when given too,
+   * overrides its `now`.
+   * @default the system clock (Date.now and unref'd global timers)
+   */
+  clock?: Clock
   /** Decide who connects; `null` refuses with 4001. Replaces the built-in JWT check when given. */
   authenticate?: (request: IncomingMessage) => MaybePromise<AuthResult | null>
   /** Allow or refuse `join`, `publish`, `presence` and `direct`; `false` answers `forbidden`. */

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events'
+import type { Clock } from './clock'
 import type { Connection } from './connection'
 
 /** How often a wait for the socket to drain looks again, besides the socket's own 'drain' event. */
@@ -16,6 +17,8 @@ export interface PacedOptions {
   highWaterBytes: number
   /** How long one wait for the socket to drain may take. */
   stallTimeoutMs: number
+  /** The server's clock: the drain poll and the stall timeout run on it. */
+  clock: Clock
 }
 
 /**
@@ -70,17 +73,16 @@ function drained(
       if (!isOpen(connection)) finish('closed')
       else if (roomFor(connection, size, options.highWaterBytes)) finish('drained')
     }
+    const { clock } = options
     const finish = (outcome: 'drained' | 'closed' | 'stalled') => {
-      clearInterval(poll)
-      clearTimeout(deadline)
+      clock.clearInterval(poll)
+      clock.clearTimeout(deadline)
       if (drains) socket.off!('drain', check)
       ws.off('close', check)
       resolve(outcome)
     }
-    const poll = setInterval(check, DRAIN_POLL_MS)
-    poll.unref()
-    const deadline = setTimeout(() => finish('stalled'), options.stallTimeoutMs)
-    deadline.unref()
+    const poll = clock.setInterval(check, DRAIN_POLL_MS)
+    const deadline = clock.setTimeout(() => finish('stalled'), options.stallTimeoutMs)
     if (drains) socket.on!('drain', check)
     ws.on('close', check)
   })

@@ -1,7 +1,7 @@
 import { encode } from '@roomwire/protocol'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ackText } from '../src/connection'
+import { ackText } from '../src/frames'
 import { startTestServer } from './helpers'
 
 // Replies and counters take shortcuts for speed (docs/BENCHMARKS.md, echo): same bytes, same numbers.

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
-import { framePayload, textFrame } from '../src/connection'
+import { framePayload, textFrame } from '../src/frames'
 import { startTestServer } from './helpers'
 
 // Fan-outs and replies are written as whole WebSocket frames made once (textFrame) straight to ws's

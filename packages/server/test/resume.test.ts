@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { type AdapterNode, createMemoryAdapter, type RoomAdapter } from '../src/index'
 import { heldJoinAdapter } from './adapter-doubles'
 import { startTestServer, type TestClient } from './helpers'
+import { manualClock } from './manual-clock'
 
 async function publishN(client: TestClient, room: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) await client.request({ type: 'publish', room, event: 'e', data: i })
@@ -177,13 +178,22 @@ describe('heartbeat', () => {
     expect(alice.ws.readyState).toBe(1)
   })
 
-  it('terminates a silent connection after ping interval + pong timeout and tells its rooms', async () => {
-    await using server = await startTestServer({ pingIntervalMs: 50, pongTimeoutMs: 50 })
+  it('terminates a silent connection once ping interval + pong timeout passed, not before, and tells its rooms', async () => {
+    const clock = manualClock()
+    await using server = await startTestServer({ pingIntervalMs: 50, pongTimeoutMs: 50, clock })
     await using alice = await server.connect({ join: 'r' })
-    const started = Date.now()
     await using silent = await server.connect({ join: 'r', clientOptions: { autoPong: false } })
+    const pinged = new Promise((resolve) => alice.ws.once('ping', resolve))
+    clock.advance(50)
+    await pinged
+    // Alice's pong is written before this ping, so once it is answered the server has seen her pong at 50.
+    await alice.request({ type: 'ping' })
+    clock.advance(49)
+    await alice.request({ type: 'ping' })
+    expect(server.server.connections().map((c) => c.id)).toContain(silent.id)
+    clock.advance(1)
     await expect(alice.next('member_left', () => true, 3000)).resolves.toMatchObject({ id: silent.id })
-    expect(Date.now() - started).toBeGreaterThanOrEqual(90)
     expect((await silent.closed).code).toBe(1006)
+    expect(alice.ws.readyState).toBe(1)
   })
 })

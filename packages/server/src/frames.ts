@@ -1,0 +1,244 @@
+import type { Ref } from '@roomwire/protocol'
+import type WebSocket from 'ws'
+
+/**
+ * A server-to-client text message as a complete WebSocket frame (RFC 6455 section 5.2: FIN, opcode 1, no
+ * mask, no RSV bits, 7/16/64-bit length, UTF-8 payload), in one Buffer. A fan-out makes it once and writes
+ * the same bytes to every member's socket, as Socket.IO does with its pre-encoded frames, instead of `ws`
+ * framing the payload again per socket (a header Buffer, two option objects and a two-buffer writev each).
+ */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text)
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10
+  const frame = Buffer.allocUnsafe(header + length)
+  frame[0] = 0x81
+  if (header === 2) frame[1] = length
+  else if (header === 4) {
+    frame[1] = 126
+    frame.writeUInt16BE(length, 2)
+  } else {
+    frame[1] = 127
+    frame.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2)
+    frame.writeUInt32BE(length >>> 0, 6)
+  }
+  frame.write(text, header, 'utf8')
+  return frame
+}
+
+/** The payload of a frame made by {@link textFrame}: a view, no copy. */
+export function framePayload(frame: Buffer): Buffer {
+  const mark = frame[1]
+  return frame.subarray(mark === 126 ? 4 : mark === 127 ? 10 : 2)
+}
+
+/**
+ * An `ack` frame's text, built by hand: it is tiny, fixed in shape and answers most client messages, so
+ * skipping an object and JSON.stringify for it shows in the echo benchmark. The same text as
+ * `encode({ type: 'ack', ref, seq })`.
+ */
+export function ackText(ref: Ref, seq?: number): string {
+  const head = `{"type":"ack","ref":${typeof ref === 'number' && Number.isFinite(ref) ? String(ref) : JSON.stringify(ref)}`
+  return seq === undefined ? `${head}}` : `${head},"seq":${seq}}`
+}
+
+/** ws takes a Buffer as binary unless told otherwise; room frames are text. */
+const TEXT = { binary: false } as const
+
+/** The part of ws's Sender used to write a whole frame (what Socket.IO's engine.io uses too). */
+interface SenderInternals {
+  sendFrame(list: Buffer[]): void
+  /** Messages waiting for compression or Blob data: a direct write must not overtake them. */
+  _queue: unknown[]
+  /** 0 (DEFAULT) when nothing is being compressed or read (ws >= 8.17); absent before. */
+  _state?: number
+  _deflating?: boolean
+}
+
+/**
+ * ws's sender of this socket, when frames can be written to it directly: the internals are there (feature
+ * detected, since they are not public API) and no extension (permessage-deflate) was negotiated, so ws
+ * would not transform the payload. Otherwise undefined, and messages go through `ws.send`.
+ */
+function directSender(ws: WebSocket): SenderInternals | undefined {
+  if (ws.extensions !== '') return undefined
+  const sender = (ws as unknown as { _sender?: Partial<SenderInternals> })._sender
+  if (typeof sender?.sendFrame !== 'function' || !Array.isArray(sender._queue)) return undefined
+  return sender as SenderInternals
+}
+
+/** A corked batch is written out once it reaches this size (or the slow-consumer cap, if lower). */
+const CORK_BATCH_BYTES = 64 * 1024
+
+/** The part of a net.Socket a connection corks. */
+interface Corkable {
+  cork(): void
+  uncork(): void
+}
+
+/**
+ * Turns a socket's second and later frames of one event-loop turn into one write: the first frame of a
+ * turn is written at once (no added latency for a lone reply or a fan-out), later ones are corked until the
+ * turn ends (setImmediate), so a burst (a room filling up sends `member_joined` to every member for every
+ * join; a publisher's batch of publishes fans out several frames to each member) costs one writev per
+ * socket instead of one write per frame. Corking only buffers: order is kept, and ws.bufferedAmount still
+ * counts what waits.
+ */
+export class WriteCoalescer {
+  /** Bumped when a turn with writes ends. */
+  turn = 0
+  #corked: Corkable[] = []
+  #scheduled = false
+  readonly #flush = (): void => {
+    this.#scheduled = false
+    this.turn++
+    const corked = this.#corked
+    this.#corked = []
+    for (const socket of corked) socket.uncork()
+  }
+
+  /** A frame is written in this turn: make sure the turn's end is noticed. */
+  wrote(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    // Not unref'd: an unref'd immediate lets the loop sleep in poll, holding corked frames until the next
+    // I/O or timer. A ref'd one runs once, at the end of this turn, and keeps nothing alive after.
+    // A macrotask boundary, not a timer: it stays on the real event loop whatever clock is injected.
+    setImmediate(this.#flush)
+  }
+
+  /** Cork `socket` until this turn ends. */
+  cork(socket: Corkable): void {
+    socket.cork()
+    this.#corked.push(socket)
+  }
+}
+
+/** How one frame write ended: written (or queued in ws), the socket is not open, or past the buffer cap. */
+export type WriteResult = 'sent' | 'closed' | 'overflow'
+
+/**
+ * One socket's write path: frames go straight to ws's sender when it is idle, corked per turn by the
+ * shared {@link WriteCoalescer}, and are refused past `maxBufferedBytes` (the caller closes the slow
+ * consumer). Otherwise their payload goes through `ws.send`, so nothing overtakes a message ws is still
+ * working on. Either way `ws.bufferedAmount` counts it.
+ */
+export class SocketWriter {
+  readonly #ws: WebSocket
+  readonly #writes: WriteCoalescer
+  readonly #limit: number
+  readonly #sender: SenderInternals | undefined
+  readonly #socket: Corkable | undefined
+  /** The turn ({@link WriteCoalescer.turn}) of this socket's last write, and whether it is corked. */
+  #writeTurn = -1
+  #corkedTurn = -1
+
+  constructor(ws: WebSocket, writes: WriteCoalescer, maxBufferedBytes: number) {
+    this.#ws = ws
+    this.#writes = writes
+    this.#limit = maxBufferedBytes
+    this.#sender = directSender(ws)
+    const socket = (ws as unknown as { _socket?: Partial<Corkable> })._socket
+    this.#socket =
+      typeof socket?.cork === 'function' && typeof socket.uncork === 'function'
+        ? (socket as Corkable)
+        : undefined
+  }
+
+  /** Write a frame made by {@link textFrame}. */
+  write(frame: Buffer): WriteResult {
+    const ws = this.#ws
+    if (ws.readyState !== 1) return 'closed'
+    const writes = this.#writes
+    const limit = this.#limit
+    if (
+      this.#corkedTurn === writes.turn &&
+      ws.bufferedAmount + frame.length > Math.min(CORK_BATCH_BYTES, limit)
+    ) {
+      // A corked batch holds back what the kernel would mostly have taken already: hand it over before
+      // judging the buffer (a fast reader must not look slow), and keep batches small. Corked again after.
+      this.#socket!.uncork()
+      this.#socket!.cork()
+    }
+    if (ws.bufferedAmount + frame.length > limit) return 'overflow'
+    if (this.#writeTurn !== writes.turn) {
+      this.#writeTurn = writes.turn
+      writes.wrote()
+    } else if (this.#corkedTurn !== writes.turn && this.#socket !== undefined) {
+      this.#corkedTurn = writes.turn
+      writes.cork(this.#socket)
+    }
+    const sender = this.#sender
+    if (sender !== undefined && sender._queue.length === 0 && !sender._state && !sender._deflating) {
+      sender.sendFrame([frame])
+    } else ws.send(framePayload(frame), TEXT)
+    return 'sent'
+  }
+}
+
+/** Counts what was sent: once per fan-out rather than once per socket. */
+export type SentCounter = (frames: number, bytes: number) => void
+
+/** A recipient of {@link fanOut}: a connection, written through its own socket writer. */
+export interface FrameTarget {
+  readonly id: string
+  /** A close was started: nothing more is written to it. */
+  readonly closing: boolean
+  readonly writer: SocketWriter
+}
+
+/** Where {@link fanOut} reports: what it sent (once), and each recipient past its send buffer cap. */
+export interface FanOutSink<T extends FrameTarget> {
+  readonly sent: SentCounter
+  overflow(target: T): void
+}
+
+/**
+ * One message's frame for a fan-out, made on first use: a room whose only member is the publisher, or a
+ * direct broadcast that finds nobody, costs no serialisation.
+ */
+export class LazyFrame {
+  #text: string | (() => string)
+  #frame: Buffer | undefined
+
+  constructor(text: string | (() => string)) {
+    this.#text = text
+  }
+
+  /** Whether the frame was made (someone was written to, or it was buffered). */
+  get made(): boolean {
+    return this.#frame !== undefined
+  }
+
+  get frame(): Buffer {
+    if (this.#frame === undefined) {
+      const text = this.#text
+      this.#frame = textFrame(typeof text === 'string' ? text : text())
+    }
+    return this.#frame
+  }
+}
+
+/**
+ * The one fan-out loop: write `frame` to every open recipient except `skip`, count what was sent once,
+ * and report each one past its send buffer cap (the server closes it as a slow consumer). Room deliveries
+ * (local-rooms.ts) and direct broadcasts (connection-registry.ts) both end here; a reply to one connection
+ * is `Connection.sendText`. Returns how many got it.
+ */
+export function fanOut<T extends FrameTarget>(
+  frame: LazyFrame,
+  recipients: Iterable<T>,
+  sink: FanOutSink<T>,
+  skip?: string,
+): number {
+  let count = 0
+  let bytes: Buffer | undefined
+  for (const target of recipients) {
+    if (target.id === skip || target.closing) continue
+    bytes ??= frame.frame
+    const result = target.writer.write(bytes)
+    if (result === 'sent') count++
+    else if (result === 'overflow') sink.overflow(target)
+  }
+  if (count > 0) sink.sent(count, count * framePayload(bytes!).length)
+  return count
+}

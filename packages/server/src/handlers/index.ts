@@ -1,0 +1,31 @@
+import type { ClientMessage } from '@roomwire/protocol'
+import type { Connection } from '../connection'
+import type { Handler, HandlerContext, HandlerTable } from './context'
+import { direct } from './direct'
+import { join } from './join'
+import { leave } from './leave'
+import type { Outcome } from './outcome'
+import { ping } from './ping'
+import { presence } from './presence'
+import { publish } from './publish'
+
+export type { HandlerContext, HandlerHooks } from './context'
+export { joinInFlight } from './join'
+export type { Outcome, Refused } from './outcome'
+
+/**
+ * Every client message type and its handler. Adding a message type to the protocol fails to compile
+ * until it has a line here (docs/ARCHITECTURE.md, "Adding a message type").
+ */
+export const handlers: HandlerTable = { join, leave, publish, presence, direct, ping }
+
+/** Handle one decoded client message: an outcome for what was expected; a throw is a bug. */
+export function handleMessage(
+  ctx: HandlerContext,
+  connection: Connection,
+  msg: ClientMessage,
+): Outcome | Promise<Outcome> {
+  // The table is keyed by type, so this handler takes exactly this message; TypeScript cannot correlate them.
+  const handler = handlers[msg.type] as Handler<ClientMessage>
+  return handler(ctx, connection, msg)
+}

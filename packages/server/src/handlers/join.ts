@@ -1,0 +1,146 @@
+import type { JoinMessage, Member } from '@roomwire/protocol'
+import type { JoinResult, ReplayRequest } from '../adapter'
+import type { Connection } from '../connection'
+import { type JoinedHead, joinFrames, membersPageBytes } from '../join-frames'
+import type { JoinTicket } from '../local-rooms'
+import { writePaced } from '../paced-writer'
+import type { Handler, HandlerContext } from './context'
+import { authorize, validatePresence } from './guards'
+import { OK, type Outcome, refused, storeRefusal } from './outcome'
+
+const settledJoins = new WeakMap<Connection, Promise<void>>()
+const ignore = () => {}
+
+/**
+ * The join this connection has in flight, as a promise that settles (never rejects) once the join is done
+ * with the adapter, its cleanup included: a connection that closed must not be removed from the adapter
+ * before a join that outlived its socket left the room again.
+ */
+export function joinInFlight(connection: Connection): Promise<void> | undefined {
+  return settledJoins.get(connection)
+}
+
+/**
+ * `join`: checked, authorized, then a ticket in the node's membership (what the room receives is held for
+ * the joiner), the adapter's join, the `joined` frames with members and replay, and the ticket completed.
+ */
+export const join: Handler<JoinMessage> = async (ctx, connection, msg) => {
+  const work = joinRoom(ctx, connection, msg)
+  const settled = work.then(ignore, ignore)
+  settledJoins.set(connection, settled)
+  try {
+    return await work
+  } finally {
+    if (settledJoins.get(connection) === settled) settledJoins.delete(connection)
+  }
+}
+
+async function joinRoom(ctx: HandlerContext, connection: Connection, msg: JoinMessage): Promise<Outcome> {
+  const { room } = msg
+  const already = ctx.local.stateOf(room, connection) === 'joined'
+  const rooms = ctx.local.roomCount(connection)
+  if (!already && rooms >= ctx.limits.maxRoomsPerConnection) {
+    return refused('too_many_rooms', `room: this connection is already in ${rooms} rooms, the limit`)
+  }
+  let presence: unknown
+  if (msg.presence !== undefined) {
+    const checked = validatePresence(ctx, msg.presence, 'presence')
+    if (!checked.ok) return checked
+    presence = checked.value
+  }
+  if (!ctx.replayBudget.allows(connection, ctx.clock.now())) {
+    ctx.replayCounters.refused()
+    return refused(
+      'rate_limited',
+      `join: this connection's joins sent over ${ctx.limits.replayBytesPerSec} bytes a second of members and history; join again shortly`,
+    )
+  }
+  const allowed = await authorize(ctx, connection, { action: 'join', room })
+  if (!allowed.ok) return allowed
+  if (!ctx.isOpen(connection)) return OK
+  const member: Member = { id: connection.id }
+  if (connection.user !== undefined) member.user = connection.user
+  if (presence !== undefined) member.presence = presence
+  const ticket = already ? undefined : ctx.local.beginJoin(room, connection)
+  let result: JoinResult
+  try {
+    result = await ctx.adapter.join(room, member, replayOf(ctx, msg), ctx.limits.maxMembersPerRoom)
+  } catch (err) {
+    // It may have added the member before it failed (a Redis reply lost to a timeout): no ghost member.
+    if (ticket !== undefined) await undoJoin(ctx, connection, room, ticket)
+    return storeRefusal(err)
+  }
+  if (!result.ok) {
+    ticket?.abandon()
+    return refused('room_full', `room: "${room}" has ${ctx.limits.maxMembersPerRoom} members, the limit`)
+  }
+  // The adapter holds the member now: every way out but becoming a member leaves the room again, so nobody
+  // sees a member_joined without its member_left.
+  let isMember = ticket === undefined
+  try {
+    if (!ctx.isOpen(connection)) return OK
+    if (!(await writeJoin(ctx, connection, msg, result))) return OK
+    if (ticket !== undefined) {
+      if (!ticket.complete(result)) return OK
+      isMember = true
+    }
+  } finally {
+    if (!isMember) await undoJoin(ctx, connection, room, ticket!)
+  }
+  const onJoin = ctx.hooks.onJoin
+  if (ticket !== undefined && onJoin !== undefined) {
+    ctx.notify(connection, 'onJoin', () => onJoin(connection.info(), room))
+  }
+  return OK
+}
+
+function replayOf(ctx: HandlerContext, msg: JoinMessage): ReplayRequest {
+  const replay: ReplayRequest = {}
+  if (msg.since !== undefined) replay.since = msg.since
+  if (msg.epoch !== undefined) replay.epoch = msg.epoch
+  if (msg.history !== undefined) replay.history = Math.min(msg.history, ctx.limits.historySize)
+  return replay
+}
+
+/**
+ * Write a join's frames: `joined` first, then the member pages, then the replay (PROTOCOL.md, "Joining": the
+ * client learns the epoch before seq 1), as the socket drains. False when the connection closed or
+ * stalled meanwhile (then closed as a slow consumer: it resumes with `since`).
+ */
+async function writeJoin(
+  ctx: HandlerContext,
+  connection: Connection,
+  msg: JoinMessage,
+  result: Extract<JoinResult, { ok: true }>,
+): Promise<boolean> {
+  const head: JoinedHead = { type: 'joined', room: msg.room, seq: result.seq, epoch: result.epoch }
+  if (result.recovered !== undefined) head.recovered = result.recovered
+  if (result.replay.length > 0) head.replay = result.replay.length
+  if (msg.ref !== undefined) head.ref = msg.ref
+  const maxBuffered = ctx.limits.maxBufferedBytes
+  const frames = joinFrames(head, result.members, result.replay, membersPageBytes(maxBuffered))
+  const outcome = await writePaced(connection, frames, {
+    highWaterBytes: Math.floor(maxBuffered / 2),
+    stallTimeoutMs: ctx.limits.joinDrainTimeoutMs,
+    clock: ctx.clock,
+  })
+  ctx.replayBudget.charge(connection, outcome.bytes, ctx.clock.now())
+  ctx.replayCounters.sent(outcome.bytes)
+  if (!outcome.ok && outcome.reason === 'stalled') ctx.slowConsumer(connection)
+  return outcome.ok
+}
+
+/** Forget a join that did not finish, here and in the adapter (which does nothing if it is not a member). */
+async function undoJoin(
+  ctx: HandlerContext,
+  connection: Connection,
+  room: string,
+  ticket: JoinTicket,
+): Promise<void> {
+  ticket.abandon()
+  try {
+    await ctx.adapter.leave(room, connection.id)
+  } catch (err) {
+    connection.log.error({ err, room }, 'could not remove the member of a failed join')
+  }
+}

@@ -1,0 +1,79 @@
+import type { RoomAdapter } from './adapter'
+import type { Clock } from './clock'
+import type { ConnectionRegistry } from './connection-registry'
+import type { HttpListener } from './http-listener'
+import type { InFlight } from './in-flight'
+import type { Background } from './sessions'
+
+/** What a shutdown stops, drains and releases, in this order. */
+export interface ShutdownDeps {
+  readonly clock: Clock
+  /** The window the 1001 closes are spread over (`shutdownSpreadMs`). */
+  readonly spreadMs: number
+  /** Timers of the running server: the heartbeat and the zlib sweep. */
+  stopTimers(): void
+  readonly listener: HttpListener
+  readonly publishes: InFlight
+  readonly registry: ConnectionRegistry
+  readonly background: Background
+  /** The adapter's attach; a shutdown waits for it before it closes the adapter. */
+  readonly attached: Promise<unknown>
+  readonly adapter: RoomAdapter
+  readonly wss: { close(): void }
+  /** Last: the metrics registry is cleared. */
+  clearMetrics(): void
+}
+
+/** Resolves on the next turn of the event loop (a macrotask, whatever clock is injected). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * Stop accepting, let in-flight publishes be acked, tell every client, close them with 1001 spread over
+ * a short window (so they do not all reconnect at once), wait for them (up to `timeoutMs`), destroy the
+ * rest, wait for the adapter calls they caused, then close the adapter and the HTTP side.
+ */
+export async function shutdown(deps: ShutdownDeps, timeoutMs: number): Promise<void> {
+  const { clock, registry } = deps
+  const deadline = clock.now() + timeoutMs
+  deps.stopTimers()
+  deps.listener.stopAccepting()
+  // Publishes are refused from here on (the lifecycle says closing); those an asynchronous adapter still
+  // works on are acked first, so that nothing is acked after the notice (PROTOCOL.md, `system`).
+  if (deps.publishes.count > 0) await deps.publishes.idle(Math.max(0, deadline - clock.now()), clock)
+  const open = [...registry.values()]
+  for (const connection of open) {
+    connection.send({ type: 'system', message: 'server shutting down', code: 'shutdown' })
+  }
+  const windowMs = Math.min(deps.spreadMs, timeoutMs / 2)
+  const timers = open.map((connection, i) =>
+    clock.setTimeout(
+      () => connection.close(1001, 'server shutting down', Math.max(1, deadline - clock.now())),
+      open.length > 1 ? (i * windowMs) / (open.length - 1) : 0,
+    ),
+  )
+  if (registry.size > 0) {
+    let timer: unknown
+    await Promise.race([
+      registry.whenEmpty(),
+      new Promise<void>((resolve) => {
+        timer = clock.setTimeout(resolve, timeoutMs)
+      }),
+    ])
+    clock.clearTimeout(timer)
+  }
+  for (const timer of timers) clock.clearTimeout(timer)
+  for (const connection of registry.values()) connection.terminate()
+  // terminate() emits 'close' on a later tick; wait for the last cleanups to be queued and run.
+  while (registry.size > 0) await nextTurn()
+  await deps.background.settled()
+  await deps.attached.catch(() => undefined)
+  // Last, once nothing can be published or acknowledged any more: a memory adapter with `persist`
+  // saves its rooms here, and a restart resumes from exactly what was acknowledged.
+  try {
+    await deps.adapter.close()
+  } finally {
+    deps.wss.close()
+    await deps.listener.destroy()
+    deps.clearMetrics()
+  }
+}
