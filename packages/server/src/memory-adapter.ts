@@ -208,8 +208,15 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): RoomAda
 
   function attach(node: AdapterNode, config: AdapterConfig): void | Promise<void> {
     const clock = options.clock ?? { ...systemClock, now: config.now }
-    const rooms = new MemoryRooms({ ...config, maxHistoryBytes, maxIdleRooms, clock })
+    // Attached again without a close in between (a store that outlives its server, as Redis does): the
+    // rooms carry on where they were, so the next server continues each room's epoch and seq.
+    const kept = life.status === 'ready' ? life.parts.rooms : undefined
+    const rooms = kept ?? new MemoryRooms({ ...config, maxHistoryBytes, maxIdleRooms, clock })
     const parts: Parts = { node, rooms, clock }
+    if (kept !== undefined) {
+      life = { status: 'ready', parts }
+      return
+    }
     const restore = (saved: Awaited<ReturnType<RoomPersistence['load']>>) => {
       if (saved !== undefined) restoreRooms(rooms, saved, clock.now(), config.idleTimeoutMs)
     }
