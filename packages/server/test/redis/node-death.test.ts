@@ -20,7 +20,10 @@ async function join(client: TestClient, room: string, extra: Record<string, unkn
 }
 
 beforeAll(async () => {
-  nodes = await Promise.all([spawnCliNode(prefix), spawnCliNode(prefix), spawnCliNode(prefix)])
+  // History holds the whole stream: how far the publisher runs ahead while the reader reconnects depends
+  // on the machine's load, and a reconnect that finds its `since` outrun is recovered: false by design.
+  const history = ['--rooms-history-size', '1000']
+  nodes = await Promise.all([0, 1, 2].map(() => spawnCliNode(prefix, history)))
 }, 30_000)
 
 afterAll(async () => {
