@@ -40,6 +40,7 @@ export {
   type Protocol,
   type ProtocolDefinition,
   RESERVED_EVENT_NAMES,
+  type Schema,
   type SchemaMap,
   type UntypedProtocol,
   type ValidationError,
@@ -96,4 +97,5 @@ export {
   type WelcomeMessage,
   WelcomeMessageSchema,
 } from './server-messages'
+export type { StandardSchemaV1 } from './standard-schema'
 export { PROTOCOL_VERSION, SUBPROTOCOL } from './version'
