@@ -3,7 +3,9 @@
  * package with pnpm, looks into each tarball, installs the tarballs with npm into a fresh project outside
  * the workspace (third-party dependencies from the registry), and there checks ESM and CommonJS loading,
  * TypeScript with `moduleResolution` `bundler` and `nodenext`, the CLI's bin, and a client talking to a
- * server. Needs `pnpm build` first. Every command has a time limit; `--keep` leaves the project behind.
+ * server; then the lowest supported zod and React, a zod 3 app, and a Next.js app. Needs `pnpm build`
+ * first. Every command has a time limit; `--keep` leaves the projects behind, `--only <text>` runs the
+ * checks whose name holds the text.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -28,7 +30,11 @@ function run(command: string, args: string[], cwd: string, timeoutMs = 120_000):
   return result.stdout
 }
 
+/** `--only <text>`: run only the checks whose name holds the text (packing always runs). */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+
 function check(what: string, body: () => void): void {
+  if (only !== undefined && !what.includes(only) && !what.startsWith('pnpm pack')) return
   const started = Date.now()
   try {
     body()
