@@ -208,8 +208,8 @@ check('lowest supported zod (4.0.16) and React (18.0.0): install, types, server 
     { ...PACK_FIXTURES, 'react-ssr.mjs': REACT_SSR_FIXTURE },
   )
   const tsc = join(lowest, 'node_modules', '.bin', 'tsc')
-  run(tsc, ['-p', 'tsconfig.bundler.json'], lowest)
-  run(tsc, ['-p', 'tsconfig.nodenext.json'], lowest)
+  run(tsc, ['-p', 'tsconfig.bundler.json'], lowest, 300_000)
+  run(tsc, ['-p', 'tsconfig.nodenext.json'], lowest, 300_000)
   run('node', ['react-ssr.mjs'], lowest, 30_000)
   if (!run('node', ['round-trip.mjs'], lowest, 30_000).includes('round trip ok'))
     throw new Error('no round trip')
