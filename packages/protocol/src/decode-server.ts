@@ -114,7 +114,7 @@ const object =
     if (loose) {
       for (const name in value) {
         // zod's looseObject does not copy `__proto__` either (it would set the copy's prototype).
-        if (!(name in shape) && name !== '__proto__') decoded[name] = value[name]
+        if (!Object.hasOwn(shape, name) && name !== '__proto__') decoded[name] = value[name]
       }
     }
     out[key] = decoded
