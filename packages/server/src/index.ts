@@ -18,6 +18,7 @@ export { newEpoch } from './epoch'
 export { RoomServerError, type RoomServerErrorCode } from './errors'
 export { HistoryRing, type SinceResult } from './history'
 export type {
+  AnyProtocol,
   AuthorizeRequest,
   AuthResult,
   ConnectionInfo,
@@ -32,5 +33,6 @@ export {
 } from './memory-adapter'
 export type { AuthOptions, RoomServerOptions } from './options'
 export { type CloseOptions, createRoomServer, type RoomInfo, type RoomServer } from './room-server'
+export type { MemberInfo } from './server-api'
 export type { RoomPersistence, RoomSnapshot } from './room-snapshot'
 export { fileState } from './state-file'
