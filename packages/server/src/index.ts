@@ -33,6 +33,6 @@ export {
 } from './memory-adapter'
 export type { AuthOptions, RoomServerOptions } from './options'
 export { type CloseOptions, createRoomServer, type RoomInfo, type RoomServer } from './room-server'
-export type { MemberInfo } from './server-api'
 export type { RoomPersistence, RoomSnapshot } from './room-snapshot'
+export type { MemberInfo } from './server-api'
 export { fileState } from './state-file'
