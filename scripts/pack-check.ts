@@ -3,14 +3,17 @@
  * package with pnpm, looks into each tarball, installs the tarballs with npm into a fresh project outside
  * the workspace (third-party dependencies from the registry), and there checks ESM and CommonJS loading,
  * TypeScript with `moduleResolution` `bundler` and `nodenext`, the CLI's bin, and a client talking to a
- * server. Needs `pnpm build` first. Every command has a time limit; `--keep` leaves the project behind.
+ * server; then the lowest supported zod and React, a zod 3 app, and a Next.js app. Needs `pnpm build`
+ * first. Every command has a time limit; `--keep` leaves the projects behind, `--only <text>` runs the
+ * checks whose name holds the text.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { PACK_FIXTURES } from './pack-fixtures'
+import { NEXT_FIXTURES, NEXT_VERSION } from './next-fixtures'
+import { PACK_FIXTURES, REACT_SSR_FIXTURE, ZOD3_FIXTURES } from './pack-fixtures'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'roomwire-pack-'))
@@ -27,7 +30,11 @@ function run(command: string, args: string[], cwd: string, timeoutMs = 120_000):
   return result.stdout
 }
 
+/** `--only <text>`: run only the checks whose name holds the text (packing always runs). */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+
 function check(what: string, body: () => void): void {
+  if (only !== undefined && !what.includes(only) && !what.startsWith('pnpm pack')) return
   const started = Date.now()
   try {
     body()
@@ -114,33 +121,55 @@ for (const [name, tarball] of packed) {
   })
 }
 
-check('npm install the tarballs into a fresh project', () => {
-  mkdirSync(app)
-  const dependencies: Record<string, string> = {
-    zod: catalog('zod'),
-    react: catalog('react'),
-    typescript: rootDevVersion('typescript'),
-    '@types/node': rootDevVersion('@types/node'),
-    '@types/react': catalog('@types/react'),
-  }
-  for (const [name, tarball] of packed) dependencies[name] = `file:${tarball}`
+/**
+ * A fresh project in `dir` with `files`, its `dependencies` and the tarballs installed by npm. The packages
+ * must find each other in the tarballs, never in the registry: one copy each, from a file.
+ */
+function installProject(
+  dir: string,
+  dependencies: Record<string, string>,
+  files: Record<string, string>,
+  only: string[] = [...packed.keys()],
+): void {
+  mkdirSync(dir)
+  for (const name of only) dependencies[name] = `file:${packed.get(name)}`
   writeFileSync(
-    join(app, 'package.json'),
+    join(dir, 'package.json'),
     JSON.stringify({ name: 'roomwire-pack-check', private: true, type: 'module', dependencies }, null, 2),
   )
-  for (const [file, text] of Object.entries(PACK_FIXTURES)) writeFileSync(join(app, file), text)
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], app, 300_000)
-  // The packages must find each other in the tarballs, never in the registry: one copy each, from a file.
-  const lock = readJson(join(app, 'package-lock.json')) as unknown as {
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true })
+    writeFileSync(join(dir, file), text)
+  }
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], dir, 300_000)
+  const lock = readJson(join(dir, 'package-lock.json')) as unknown as {
     packages: Record<string, { resolved?: string }>
   }
-  for (const name of packed.keys()) {
+  for (const name of only) {
     const copies = Object.entries(lock.packages).filter(([path]) => path.endsWith(`node_modules/${name}`))
     const fromFiles = copies.filter(([, entry]) => entry.resolved?.startsWith('file:') === true)
     if (copies.length !== 1 || fromFiles.length !== 1) {
       throw new Error(`${name}: ${copies.map(([path, e]) => `${path} from ${e.resolved}`).join(', ')}`)
     }
   }
+}
+
+const tsDependencies = () => ({
+  typescript: rootDevVersion('typescript'),
+  '@types/node': rootDevVersion('@types/node'),
+})
+
+check('npm install the tarballs into a fresh project', () => {
+  installProject(
+    app,
+    {
+      zod: catalog('zod'),
+      react: catalog('react'),
+      '@types/react': catalog('@types/react'),
+      ...tsDependencies(),
+    },
+    PACK_FIXTURES,
+  )
 })
 
 check('ESM: every entry point imports', () => void run('node', ['esm.mjs'], app, 30_000))
@@ -161,6 +190,78 @@ check('a client from the tarballs talks to a server from the tarballs', () => {
   const out = run('node', ['round-trip.mjs'], app, 30_000)
   if (!out.includes('round trip ok')) throw new Error(out)
 })
+
+// The lowest versions the packages declare: zod ^4.0.16 (the protocol's types need 4.0.16 with skipLibCheck
+// false) and React ^18.0.0. Types in every resolution mode, a server render of the hooks, a round trip.
+const lowest = join(work, 'lowest')
+check('lowest supported zod (4.0.16) and React (18.0.0): install, types, server render, round trip', () => {
+  installProject(
+    lowest,
+    {
+      zod: '4.0.16',
+      react: '18.0.0',
+      'react-dom': '18.0.0',
+      // @types/react 18.0.0 needs a @types/scheduler that no longer exists; the 18 line's last types.
+      '@types/react': '18.3.32',
+      ...tsDependencies(),
+    },
+    { ...PACK_FIXTURES, 'react-ssr.mjs': REACT_SSR_FIXTURE },
+  )
+  const tsc = join(lowest, 'node_modules', '.bin', 'tsc')
+  run(tsc, ['-p', 'tsconfig.bundler.json'], lowest, 300_000)
+  run(tsc, ['-p', 'tsconfig.nodenext.json'], lowest, 300_000)
+  run('node', ['react-ssr.mjs'], lowest, 30_000)
+  if (!run('node', ['round-trip.mjs'], lowest, 30_000).includes('round trip ok'))
+    throw new Error('no round trip')
+})
+
+// A zod 3 app uses its zod 3 schemas through Standard Schema; the protocol brings its own zod 4.
+const zod3 = join(work, 'zod3')
+check('a zod 3.24 app installs, type-checks and validates with its zod 3 schemas', () => {
+  installProject(zod3, { zod: '3.24.0', ...tsDependencies() }, ZOD3_FIXTURES, [
+    '@roomwire/protocol',
+    '@roomwire/client',
+    '@roomwire/server',
+  ])
+  run(join(zod3, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], zod3)
+  if (!run('node', ['zod3.mjs'], zod3, 30_000).includes('zod 3 ok')) throw new Error('zod3.mjs said nothing')
+})
+
+// Next.js app router: a server component layout, the protocol in a 'use client' wrapper (the README's).
+const nextApp = join(work, 'next')
+check(
+  `Next.js ${NEXT_VERSION} app router: next build, a page rendered on the server and hydrated in Chromium`,
+  () => {
+    const clientManifest = readJson(join(root, 'packages', 'client', 'package.json')) as unknown as {
+      devDependencies: Record<string, string>
+    }
+    installProject(
+      nextApp,
+      {
+        next: NEXT_VERSION,
+        react: catalog('react'),
+        'react-dom': catalog('react-dom'),
+        zod: catalog('zod'),
+        '@types/react': catalog('@types/react'),
+        '@types/react-dom': catalog('@types/react-dom'),
+        'playwright-core': clientManifest.devDependencies['playwright-core']!,
+        ...tsDependencies(),
+      },
+      NEXT_FIXTURES,
+    )
+    const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
+    const next = join('node_modules', 'next', 'dist', 'bin', 'next')
+    const build = spawnSync('node', [next, 'build'], {
+      cwd: nextApp,
+      encoding: 'utf8',
+      env,
+      timeout: 240_000,
+    })
+    if (build.status !== 0) throw new Error(`next build failed:\n${build.stdout}${build.stderr}`)
+    const e2e = spawnSync('node', ['e2e.mjs'], { cwd: nextApp, encoding: 'utf8', env, timeout: 90_000 })
+    if (e2e.status !== 0 || !e2e.stdout.includes('next ok')) throw new Error(`${e2e.stdout}${e2e.stderr}`)
+  },
+)
 
 if (!process.argv.includes('--keep')) rmSync(work, { recursive: true, force: true })
 if (failures.length > 0) {

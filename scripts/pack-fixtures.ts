@@ -101,3 +101,65 @@ console.log('round trip ok, seq', ack.seq)
     files: ['use-esm.mts', 'use-cjs.cts'],
   }),
 }
+
+/** With the lowest React the react package supports: the hooks render on the server. */
+export const REACT_SSR_FIXTURE = `import { createElement } from 'react'
+import { renderToString } from 'react-dom/server'
+import { RoomwireProvider, useConnectionStatus, useRoom } from '@roomwire/react'
+function Room() {
+  const status = useConnectionStatus((s) => s.status)
+  const room = useRoom('general')
+  return createElement('p', null, status + ' ' + room.status)
+}
+const html = renderToString(createElement(RoomwireProvider, { url: 'ws://127.0.0.1:1/ws' }, createElement(Room)))
+if (!html.includes('connecting')) throw new Error('rendered ' + html)
+console.log('react ssr ok: ' + html)
+`
+
+/** A zod 3 app (Standard Schema): its schemas validate on the server and type the client. */
+export const ZOD3_FIXTURES: Record<string, string> = {
+  'protocol.ts': `import { defineProtocol } from '@roomwire/protocol'
+import { z } from 'zod'
+export const chat = defineProtocol({ events: { chat: z.object({ text: z.string() }) } })
+`,
+  'use-zod3.ts': `import { createClient } from '@roomwire/client'
+import { chat } from './protocol'
+const room = createClient({ url: 'ws://127.0.0.1:1/ws', protocol: chat, autoConnect: false }).join('general')
+room.on('chat', (data) => {
+  const text: string = data.text
+  void text
+})
+void room.publish('chat', { text: 'hi' })
+// @ts-expect-error: text is a string
+void room.publish('chat', { text: 1 })
+`,
+  'zod3.mjs': `import { defineProtocol } from '@roomwire/protocol'
+import { createRoomServer } from '@roomwire/server'
+import { createClient } from '@roomwire/client'
+import { z } from 'zod'
+const chat = defineProtocol({ events: { chat: z.object({ text: z.string() }) } })
+const refused = chat.validateEvent('chat', { text: 1 })
+if (refused.success || !refused.error.message.startsWith('data.text: ')) throw new Error(JSON.stringify(refused))
+const timer = setTimeout(() => { console.error('no round trip within 15 s'); process.exit(1) }, 15_000)
+const server = createRoomServer({ port: 0, host: '127.0.0.1', protocol: chat, logLevel: 'silent' })
+await server.ready
+const url = 'ws://127.0.0.1:' + server.address().port + '/ws'
+const typed = createClient({ url, protocol: chat })
+const untyped = createClient({ url })
+const room = typed.join('general')
+const other = untyped.join('general')
+await Promise.all([room.ready, other.ready])
+await room.publish('chat', { text: 'from zod 3' })
+const error = await other.publish('chat', { text: 5 }).then(() => null, (e) => e)
+if (error?.code !== 'invalid_event') throw new Error('the server took a bad payload: ' + error)
+typed.close()
+untyped.close()
+await server.close()
+clearTimeout(timer)
+console.log('zod 3 ok: ' + error.message)
+`,
+  'tsconfig.json': JSON.stringify({
+    compilerOptions: { ...compilerOptions, module: 'esnext', moduleResolution: 'bundler' },
+    files: ['use-zod3.ts'],
+  }),
+}

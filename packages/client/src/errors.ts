@@ -42,20 +42,36 @@ export type RoomwireErrorCode =
   | 'no_websocket'
 
 /**
- * The one error class of `@roomwire/client`. Branch on `code`, never on `message`.
+ * Marks a {@link RoomwireError} by a registered symbol, so the mark holds across copies of this package: a
+ * program that loads both the ESM and the CJS build has two classes, and `instanceof` fails between them.
+ */
+const BRAND = Symbol.for('roomwire.error')
+
+/**
+ * The one error class of `@roomwire/client`. Branch on `code`, never on `message`; test for it with
+ * {@link isRoomwireError}.
  * @example
  * try { await room.publish('chat', { text }) } catch (e) {
- *   if (e instanceof RoomwireError && e.code === 'rate_limited') showSlowDown()
+ *   if (isRoomwireError(e) && e.code === 'rate_limited') showSlowDown()
  * }
  */
 export class RoomwireError extends Error {
   override readonly name = 'RoomwireError'
   readonly code: RoomwireErrorCode
+  readonly [BRAND] = true
 
   constructor(code: RoomwireErrorCode, message: string, options?: ErrorOptions) {
     super(message, options)
     this.code = code
   }
+}
+
+/**
+ * Whether `value` is a {@link RoomwireError}, from any copy of `@roomwire/client` in the program (use it
+ * rather than `instanceof`, which fails when both its ESM and CJS builds are loaded).
+ */
+export function isRoomwireError(value: unknown): value is RoomwireError {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true
 }
 
 /** Refusals the server says to send again after a backoff (PROTOCOL.md, "Errors"); every other code is final. */

@@ -9,7 +9,7 @@ export type {
   TokenProvider,
 } from './client-options'
 export { type Clock, systemClock, type TimerHandle } from './clock'
-export { isRetryable, RoomwireError, type RoomwireErrorCode } from './errors'
+export { isRetryable, isRoomwireError, RoomwireError, type RoomwireErrorCode } from './errors'
 export type {
   DeliveryStatus,
   MessageLog,

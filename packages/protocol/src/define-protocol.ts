@@ -1,13 +1,17 @@
 import type * as z from 'zod'
 import { describeIssue, formatPath } from './format-issue'
+import type { StandardSchemaV1 } from './standard-schema'
 
-/** Event names mapped to the zod schema of their payload. */
-export type SchemaMap = Record<string, z.ZodType>
+/** A validator for one payload: any Standard Schema (zod, `zod/mini`, valibot, arktype, ...). */
+export type Schema = StandardSchemaV1
+
+/** Event names mapped to the schema of their payload. */
+export type SchemaMap = Record<string, Schema>
 
 /** What an application declares once and hands to both server and client. */
 export interface ProtocolDefinition<
   E extends SchemaMap | undefined = undefined,
-  P extends z.ZodType | undefined = undefined,
+  P extends Schema | undefined = undefined,
   D extends SchemaMap | undefined = undefined,
 > {
   /** Room events: `publish` and `message` payloads, by event name. */
@@ -21,7 +25,7 @@ export interface ProtocolDefinition<
 /** Why a payload was refused: the `invalid_event` error the server sends back. */
 export interface ValidationError {
   code: 'invalid_event'
-  /** Names the payload field at fault with its zod issue path, for example `data.text: must be a string`. */
+  /** Names the payload field at fault with its issue path, for example `data.text: must be a string`. */
   message: string
 }
 
@@ -35,7 +39,7 @@ export type ValidationResult<T = unknown> =
  */
 export interface Protocol<
   E extends SchemaMap | undefined = SchemaMap | undefined,
-  P extends z.ZodType | undefined = z.ZodType | undefined,
+  P extends Schema | undefined = Schema | undefined,
   D extends SchemaMap | undefined = SchemaMap | undefined,
 > {
   readonly events: E
@@ -53,8 +57,16 @@ export interface Protocol<
 export type UntypedProtocol = Protocol<undefined, undefined, undefined>
 
 type Names<M> = M extends SchemaMap ? keyof M & string : string
-type In<M, K> = M extends SchemaMap ? (K extends keyof M ? z.input<M[K]> : never) : unknown
-type Out<M, K> = M extends SchemaMap ? (K extends keyof M ? z.output<M[K]> : never) : unknown
+type In<M, K> = M extends SchemaMap
+  ? K extends keyof M
+    ? StandardSchemaV1.InferInput<M[K]>
+    : never
+  : unknown
+type Out<M, K> = M extends SchemaMap
+  ? K extends keyof M
+    ? StandardSchemaV1.InferOutput<M[K]>
+    : never
+  : unknown
 
 /** Room event names a protocol allows (`string` when it declares none). */
 export type EventName<P extends Protocol> = Names<P['events']>
@@ -69,12 +81,12 @@ export type DirectInput<P extends Protocol, K extends string> = In<P['direct'], 
 /** What a handler receives as the payload of direct event `K`. */
 export type DirectData<P extends Protocol, K extends string> = Out<P['direct'], K>
 /** What a member sets as its presence state. */
-export type PresenceInput<P extends Protocol> = P['presence'] extends z.ZodType
-  ? z.input<P['presence']>
+export type PresenceInput<P extends Protocol> = P['presence'] extends Schema
+  ? StandardSchemaV1.InferInput<P['presence']>
   : unknown
 /** A member's presence state as others see it. */
-export type PresenceState<P extends Protocol> = P['presence'] extends z.ZodType
-  ? z.output<P['presence']>
+export type PresenceState<P extends Protocol> = P['presence'] extends Schema
+  ? StandardSchemaV1.InferOutput<P['presence']>
   : unknown
 
 const parseParams = { error: describeIssue }
@@ -82,13 +94,38 @@ const parseParams = { error: describeIssue }
 /** Names a client's `room.on()` uses for room lifecycle, so an application may not declare them as events. */
 export const RESERVED_EVENT_NAMES = ['member_joined', 'member_left', 'presence', 'resync'] as const
 
-function validate(schema: z.ZodType | undefined, value: unknown, field: string): ValidationResult {
+/**
+ * A zod 4 schema (classic or `zod/mini`; zod 3 has no `_zod`): parsed directly rather than through
+ * `~standard`, so a refusal is worded by the protocol's error map (`must be a string`, not zod's default).
+ */
+interface ZodSchema extends Schema {
+  safeParse(
+    value: unknown,
+    params?: { error: typeof describeIssue },
+  ): { success: boolean; data?: unknown; error?: z.core.$ZodError }
+}
+
+function isZod(schema: Schema): schema is ZodSchema {
+  return '_zod' in schema && typeof (schema as Partial<ZodSchema>).safeParse === 'function'
+}
+
+function validate(schema: Schema | undefined, value: unknown, field: string): ValidationResult {
   if (schema === undefined) return { success: true, data: value }
-  // Per-call params turn off zod's compiled fast path: only a refused payload is parsed again to word it.
-  const result = schema.safeParse(value)
-  if (result.success) return { success: true, data: result.data }
-  const issue = (schema.safeParse(value, parseParams).error ?? result.error).issues[0]
-  const path = formatPath([field, ...(issue?.path ?? [])])
+  let issue: StandardSchemaV1.Issue | undefined
+  if (isZod(schema)) {
+    // Per-call params turn off zod's compiled fast path: only a refused payload is parsed again to word it.
+    const result = schema.safeParse(value)
+    if (result.success) return { success: true, data: result.data }
+    issue = (schema.safeParse(value, parseParams).error ?? result.error)?.issues[0]
+  } else {
+    const result = schema['~standard'].validate(value)
+    if (result instanceof Promise) {
+      throw new TypeError(`roomwire validates ${field} synchronously, but its schema returned a Promise`)
+    }
+    if (result.issues === undefined) return { success: true, data: result.value }
+    issue = result.issues[0]
+  }
+  const path = formatPath([field, ...(issue?.path ?? []).map((s) => (typeof s === 'object' ? s.key : s))])
   return {
     success: false,
     error: { code: 'invalid_event', message: `${path}: ${issue?.message ?? 'is invalid'}` },
@@ -99,7 +136,7 @@ function lookup(
   map: SchemaMap | undefined,
   event: string,
   kind: string,
-): z.ZodType | undefined | ValidationError {
+): Schema | undefined | ValidationError {
   if (map === undefined) return undefined
   // Own keys only: an event named `constructor` or `__proto__` must not find Object.prototype's members.
   if (Object.hasOwn(map, event)) return map[event]
@@ -122,7 +159,8 @@ function validateNamed(
 }
 
 /**
- * Declare an application's events and presence state once, as zod schemas, and hand the result to both
+ * Declare an application's events and presence state once, as schemas (zod by default; any Standard Schema
+ * validator such as `zod/mini`, valibot or arktype works too), and hand the result to both
  * `createRoomServer` and `createClient`. Publishing an undeclared event or a payload of the wrong shape is
  * then a compile error, handlers receive typed data, and the server refuses bad payloads at runtime with
  * `invalid_event`.
@@ -134,7 +172,7 @@ function validateNamed(
  */
 export function defineProtocol<
   const E extends SchemaMap | undefined = undefined,
-  const P extends z.ZodType | undefined = undefined,
+  const P extends Schema | undefined = undefined,
   const D extends SchemaMap | undefined = undefined,
 >(definition: ProtocolDefinition<E, P, D> = {}): Protocol<E, P, D> {
   const { events, presence, direct } = definition

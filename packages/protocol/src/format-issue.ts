@@ -65,17 +65,25 @@ export function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
   }
 }
 
+/** The refusal of a frame whose discriminator (`type`) names no message: the same for every decoder. */
+export function unknownTypeText(value: unknown, options: readonly string[], discriminator = 'type'): string {
+  if (value === undefined) return `${discriminator}: is required`
+  return `${discriminator}: must be one of ${options.join(', ')} (got ${excerpt(value)})`
+}
+
+/** An error text cut to {@link MAX_MESSAGE_CHARS}. */
+export function boundText(text: string): string {
+  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text
+}
+
 /** `field: what is wrong`, from the first issue of a failed parse. */
 export function formatIssues(error: z.ZodError, input: unknown, discriminator = 'type'): string {
   const issue = error.issues[0]
   if (!issue) return 'is invalid'
   if (issue.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === discriminator) {
-    const value = (input as Record<string, unknown>)[discriminator]
-    if (value === undefined) return `${discriminator}: is required`
-    const options = (issue as { options?: unknown[] }).options ?? []
-    return `${discriminator}: must be one of ${options.join(', ')} (got ${excerpt(value)})`
+    const options = (issue as { options?: string[] }).options ?? []
+    return unknownTypeText((input as Record<string, unknown>)[discriminator], options, discriminator)
   }
   const path = formatPath(issue.path.slice(0, 8))
-  const text = path === '' ? issue.message : `${path}: ${issue.message}`
-  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text
+  return boundText(path === '' ? issue.message : `${path}: ${issue.message}`)
 }

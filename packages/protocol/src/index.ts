@@ -16,15 +16,7 @@ export {
   PublishMessageSchema,
   type Ref,
 } from './client-messages'
-export {
-  type DecodeError,
-  type DecodeOptions,
-  type DecodeResult,
-  decodeClientMessage,
-  decodeServerMessage,
-  encode,
-  type RawFrame,
-} from './codec'
+export { decodeClientMessage, encode } from './codec'
 export {
   type CloseAction,
   type CloseCode,
@@ -34,6 +26,7 @@ export {
   type ErrorCode,
   ErrorCodes,
 } from './codes'
+export { decodeServerMessage } from './decode-server'
 export {
   type DirectData,
   type DirectInput,
@@ -47,30 +40,26 @@ export {
   type Protocol,
   type ProtocolDefinition,
   RESERVED_EVENT_NAMES,
+  type Schema,
   type SchemaMap,
   type UntypedProtocol,
   type ValidationError,
   type ValidationResult,
 } from './define-protocol'
 export { excerpt } from './format-issue'
+export type { DecodeError, DecodeOptions, DecodeResult, RawFrame } from './frame-text'
+export { EVENT_NAME_PATTERN, MAX_ID_LENGTH, MAX_NESTING_DEPTH, ROOM_NAME_PATTERN } from './name-rules'
 export {
   ConnectionIdSchema,
   EpochSchema,
-  EVENT_NAME_PATTERN,
   EventNameSchema,
-  fieldNameBefore,
-  findNestingOverflow,
-  MAX_ID_LENGTH,
-  MAX_NESTING_DEPTH,
   MessageIdSchema,
-  type NestingOverflow,
-  nestsDeeperThan,
   PayloadSchema,
   RefSchema,
-  ROOM_NAME_PATTERN,
   RoomNameSchema,
   SeqSchema,
 } from './names'
+export { fieldNameBefore, findNestingOverflow, type NestingOverflow, nestsDeeperThan } from './nesting'
 export {
   type AckMessage,
   AckMessageSchema,
@@ -108,4 +97,5 @@ export {
   type WelcomeMessage,
   WelcomeMessageSchema,
 } from './server-messages'
+export type { StandardSchemaV1 } from './standard-schema'
 export { PROTOCOL_VERSION, SUBPROTOCOL } from './version'

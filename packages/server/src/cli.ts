@@ -65,6 +65,23 @@ function isProtocol(value: unknown): value is Protocol {
   )
 }
 
+/** Errors Node gives for a TypeScript module it cannot run by itself (Node 20 has no type stripping). */
+const NO_TYPESCRIPT = new Set([
+  'ERR_UNKNOWN_FILE_EXTENSION',
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING',
+])
+
+/** How to run the server with a TypeScript protocol module, when Node could not load one. */
+function loaderHint(file: string, err: unknown): string {
+  if (!/\.[mc]?ts$/.test(file) || !NO_TYPESCRIPT.has((err as { code?: string }).code ?? '')) return ''
+  return (
+    '. Node cannot run this TypeScript file by itself: run the server with a TypeScript loader, such as' +
+    ` tsx (npm install -D tsx), as \`node --import tsx node_modules/@roomwire/server/bin/roomwire-server.js --protocol ${file}\`` +
+    ` or \`NODE_OPTIONS="--import tsx" npx @roomwire/server --protocol ${file}\`, or point --protocol at the compiled .js`
+  )
+}
+
 /**
  * The application protocol from the module named by the `protocol` key: its default export, or its one
  * named export that is a `defineProtocol()` result. The same module the app's client imports, so the
@@ -75,7 +92,10 @@ async function loadProtocol(file: string): Promise<Protocol> {
   try {
     module = (await import(pathToFileURL(file).href)) as Record<string, unknown>
   } catch (err) {
-    throw new RoomServerError('invalid_config', `protocol: cannot load ${file}: ${(err as Error).message}`)
+    throw new RoomServerError(
+      'invalid_config',
+      `protocol: cannot load ${file}: ${(err as Error).message}${loaderHint(file, err)}`,
+    )
   }
   if (isProtocol(module.default)) return module.default
   const found = Object.values(module).filter(isProtocol)

@@ -18,6 +18,7 @@ export { newEpoch } from './epoch'
 export { RoomServerError, type RoomServerErrorCode } from './errors'
 export { HistoryRing, type SinceResult } from './history'
 export type {
+  AnyProtocol,
   AuthorizeRequest,
   AuthResult,
   ConnectionInfo,
@@ -33,4 +34,5 @@ export {
 export type { AuthOptions, RoomServerOptions } from './options'
 export { type CloseOptions, createRoomServer, type RoomInfo, type RoomServer } from './room-server'
 export type { RoomPersistence, RoomSnapshot } from './room-snapshot'
+export type { MemberInfo } from './server-api'
 export { fileState } from './state-file'

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
 import type { Clock } from './clock'
 import type {
+  AnyProtocol,
   AuthorizeRequest,
   AuthResult,
   ConnectionInfo,
@@ -36,8 +37,11 @@ export interface AuthOptions {
   clockToleranceMs?: number
 }
 
-/** Options of {@link createRoomServer}. Durations are milliseconds; sizes are bytes. */
-export interface RoomServerOptions {
+/**
+ * Options of {@link createRoomServer}. Durations are milliseconds; sizes are bytes. With a `protocol`, the
+ * hooks (`authorize`, `onPublish`) are typed from it.
+ */
+export interface RoomServerOptions<P extends Protocol = AnyProtocol> {
   /** Listen on this port (0: any free one). Exclusive with `server` and `noServer`. */
   port?: number
   /**
@@ -55,7 +59,7 @@ export interface RoomServerOptions {
    */
   path?: string
   /** The application protocol from `defineProtocol`; without it any event and payload is accepted. */
-  protocol?: Protocol
+  protocol?: P
   /** Storage and fan-out. @default createMemoryAdapter() */
   adapter?: RoomAdapter
   /**
@@ -264,12 +268,12 @@ export interface RoomServerOptions {
   /** Decide who connects; `null` refuses with 4001. Replaces the built-in JWT check when given. */
   authenticate?: (request: IncomingMessage) => MaybePromise<AuthResult | null>
   /** Allow or refuse `join`, `publish`, `presence` and `direct`; `false` answers `forbidden`. */
-  authorize?: (request: AuthorizeRequest) => MaybePromise<boolean>
+  authorize?: (request: AuthorizeRequest<P>) => MaybePromise<boolean>
   onConnect?: (connection: ConnectionInfo) => MaybePromise<void>
   onDisconnect?: (connection: ConnectionInfo, close: { code: number; reason: string }) => MaybePromise<void>
   onJoin?: (connection: ConnectionInfo, room: string) => MaybePromise<void>
   onLeave?: (connection: ConnectionInfo, room: string) => MaybePromise<void>
   /** Runs before a publish gets its seq: refuse it, or change its data (persist chat here). */
   // biome-ignore lint/suspicious/noConfusingVoidType: an async hook that returns nothing publishes as is
-  onPublish?: (context: PublishContext) => MaybePromise<PublishDecision | void>
+  onPublish?: (context: PublishContext<P>) => MaybePromise<PublishDecision | void>
 }

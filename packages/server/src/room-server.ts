@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { SUBPROTOCOL } from '@roomwire/protocol'
+import { type Protocol, SUBPROTOCOL, type UntypedProtocol } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { WebSocketServer } from 'ws'
@@ -17,6 +17,7 @@ import { RoomServerError } from './errors'
 import { WriteCoalescer } from './frames'
 import { type HandlerContext, handleMessage } from './handlers'
 import { startHeartbeat } from './heartbeat'
+import type { AnyProtocol } from './hooks'
 import { hostingMode, listen } from './http-listener'
 import { createHttpHandler, healthOf } from './http-routes'
 import { InFlight } from './in-flight'
@@ -43,8 +44,8 @@ export interface CloseOptions {
   timeoutMs?: number
 }
 
-/** A running room server. Create it with {@link createRoomServer}. */
-export interface RoomServer extends ServerApi {
+/** A running room server, typed by its protocol. Create it with {@link createRoomServer}. */
+export interface RoomServer<P extends Protocol = AnyProtocol> extends ServerApi<P> {
   /** Resolves once the server listens (at once when attached or `noServer`); rejects if `listen` failed. */
   readonly ready: Promise<void>
   /** The HTTP server this room server listens on or is attached to. */
@@ -75,7 +76,12 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
  * await server.ready
  * await server.broadcast('lobby', 'announcement', { text: 'hello' })
  */
-export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
+export function createRoomServer<P extends Protocol = UntypedProtocol>(
+  typedOptions: RoomServerOptions<P> = {},
+): RoomServer<P> {
+  // The parts work on untyped messages. The types hold because the server validates every publish and
+  // direct message with the protocol before a hook sees it, and every broadcast argument before it sends.
+  const options = typedOptions as unknown as RoomServerOptions
   const mode = hostingMode(options)
   const limits = resolveLimits(options)
   const clock = clockOf(options)
@@ -208,7 +214,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     return done
   }
 
-  return {
+  const server: RoomServer = {
     ...serverApi,
     ready,
     httpServer: listener.httpServer,
@@ -218,6 +224,7 @@ export function createRoomServer(options: RoomServerOptions = {}): RoomServer {
     handleRequest,
     close,
   }
+  return server as unknown as RoomServer<P>
 }
 
 /**

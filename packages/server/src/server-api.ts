@@ -1,36 +1,66 @@
-import { type DirectEventMessage, type Member, type Protocol, RoomNameSchema } from '@roomwire/protocol'
+import {
+  type DirectEventMessage,
+  type DirectInput,
+  type DirectName,
+  type EventInput,
+  type EventName,
+  type Member,
+  type PresenceState,
+  type Protocol,
+  RoomNameSchema,
+} from '@roomwire/protocol'
 import type { RoomAdapter } from './adapter'
 import type { Clock } from './clock'
 import type { ConnectionRegistry } from './connection-registry'
 import { RoomServerError } from './errors'
-import type { ConnectionInfo } from './hooks'
+import type { AnyProtocol, ConnectionInfo } from './hooks'
 import type { InFlight } from './in-flight'
 import type { ResolvedLimits } from './limits'
 import { checkConnectionId, checkConnectionIds, checkEvent, checkPayload, checkRoom } from './server-input'
 
+/** A room member as the server reports it: its presence typed by the protocol. */
+export type MemberInfo<P extends Protocol = AnyProtocol> = Omit<Member, 'presence'> & {
+  presence?: PresenceState<P>
+}
+
 /** A room's state across the cluster, from {@link RoomServer.roomInfo}. */
-export interface RoomInfo {
+export interface RoomInfo<P extends Protocol = AnyProtocol> {
   room: string
   memberCount: number
-  members: Member[]
+  members: MemberInfo<P>[]
   seq: number
   epoch: string
 }
 
-/** What the application calls on a running server to reach its rooms and connections. */
-export interface ServerApi {
+/**
+ * What the application calls on a running server to reach its rooms and connections. With a protocol,
+ * event names and payloads are typed from it (room events for `broadcast`, direct events for the rest).
+ */
+export interface ServerApi<P extends Protocol = AnyProtocol> {
   /** Publish a server message to a room: it gets a `seq` like any publish, `from: "server"`. */
-  broadcast(room: string, event: string, data: unknown): Promise<{ seq: number }>
+  broadcast<K extends EventName<P>>(room: string, event: K, data: EventInput<P, K>): Promise<{ seq: number }>
   /** Send a `direct` frame (`from: "server"`) to every connection. */
-  broadcastAll(event: string, data: unknown): Promise<void>
+  broadcastAll<K extends DirectName<P>>(event: K, data: DirectInput<P, K>): Promise<void>
   /** Send a `direct` frame to these connections. */
-  broadcastTo(connectionIds: readonly string[], event: string, data: unknown): Promise<void>
+  broadcastTo<K extends DirectName<P>>(
+    connectionIds: readonly string[],
+    event: K,
+    data: DirectInput<P, K>,
+  ): Promise<void>
   /** Send a `direct` frame to every connection but these. */
-  broadcastExcept(connectionIds: readonly string[], event: string, data: unknown): Promise<void>
+  broadcastExcept<K extends DirectName<P>>(
+    connectionIds: readonly string[],
+    event: K,
+    data: DirectInput<P, K>,
+  ): Promise<void>
   /** Send a `direct` frame to one connection on any node; false when it is not connected. */
-  sendDirect(connectionId: string, event: string, data: unknown): Promise<boolean>
+  sendDirect<K extends DirectName<P>>(
+    connectionId: string,
+    event: K,
+    data: DirectInput<P, K>,
+  ): Promise<boolean>
   /** A room's state, or null when none is held. */
-  roomInfo(room: string): Promise<RoomInfo | null>
+  roomInfo(room: string): Promise<RoomInfo<P> | null>
   /** Rooms that have members. */
   rooms(): Promise<string[]>
   /** Connections open on this node. */

@@ -165,6 +165,31 @@ describe('roomwire-server', () => {
     expect(output().stderr).toContain('exports no defineProtocol() result')
   })
 
+  it('says how to run a TypeScript protocol module when Node has no loader for it', async () => {
+    // The published bin under plain Node, with no tsx: Node 20 cannot import a .ts file by itself.
+    const bin = join(packageDir, 'bin', 'roomwire-server.js')
+    expect(existsSync(join(packageDir, 'dist', 'cli.js')), 'no packages/server/dist: run pnpm build').toBe(
+      true,
+    )
+    const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
+    writeFileSync(join(cwd, 'protocol.ts'), 'export const version: number = 1\n')
+    const child = spawn(process.execPath, [bin, '--protocol', './protocol.ts'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    const code = await new Promise((resolve) => child.once('exit', resolve))
+    expect(code).toBe(2)
+    expect(stderr).toContain(
+      'node --import tsx node_modules/@roomwire/server/bin/roomwire-server.js --protocol ',
+    )
+    expect(stderr).toContain('NODE_OPTIONS="--import tsx" npx @roomwire/server')
+  })
+
   it('joins the Redis cluster when redis_url is set and reports the store in /health and /metrics', async () => {
     const prefix = `rwtest:cli-${process.pid}-${Date.now()}:`
     const server = run(
