@@ -35,6 +35,15 @@ export async function terminate(admin: pg.Pool, applicationName: string): Promis
   return rows.length
 }
 
+/** How many backends `applicationName` has open. */
+export async function backends(admin: pg.Pool, applicationName: string): Promise<number> {
+  const { rows } = await admin.query(
+    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+    [applicationName],
+  )
+  return rows[0].n
+}
+
 /** The seqs stored for `room` in `table`, ascending. */
 export async function storedSeqs(admin: pg.Pool, table: string, room: string): Promise<number[]> {
   const { rows } = await admin.query(`SELECT seq FROM "${table}" WHERE room = $1 ORDER BY seq`, [room])
