@@ -11,9 +11,9 @@ export interface StoredMessage {
   /** The publisher's connection id, or `"server"`. */
   from: string
   /** The publisher's authenticated user, when it had one. */
-  user?: string
+  user?: string | undefined
   /** The publisher's message id, for dedupe. */
-  id?: string
+  id?: string | undefined
   /** Server clock, epoch milliseconds. */
   ts: number
 }

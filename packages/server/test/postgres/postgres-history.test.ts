@@ -12,13 +12,14 @@ const tables: string[] = []
 const stores: PostgresHistory[] = []
 
 /** A store on a table of its own, closed and dropped after the file. */
-function openStore(options: Partial<Parameters<typeof createPostgresHistory>[0]> = {}): {
+function openStore(options: { pool?: PostgresPool; table?: string } = {}): {
   store: PostgresHistory
   table: string
 } {
   const table = options.table ?? uniqueTable()
   tables.push(table)
-  const store = createPostgresHistory({ connectionString: POSTGRES_URL, retention, table, ...options })
+  const where = options.pool === undefined ? { connectionString: POSTGRES_URL } : { pool: options.pool }
+  const store = createPostgresHistory({ ...where, retention, table })
   stores.push(store)
   return { store, table }
 }
@@ -53,7 +54,7 @@ afterAll(async () => {
 describe('createPostgresHistory', () => {
   it('pages back through 10,000 messages giving each exactly once, in order, newest last', async () => {
     const pool = countingPool(admin)
-    const { store } = openStore({ pool, connectionString: undefined })
+    const { store } = openStore({ pool })
     const appended = await Promise.all(
       Array.from({ length: 10_000 }, (_, i) => store.append(stored('big', i + 1))),
     )
@@ -85,7 +86,7 @@ describe('createPostgresHistory', () => {
 
   it('resolves an append only after its row is committed, and gathers one turn into one statement', async () => {
     const pool = countingPool(admin)
-    const { store, table } = openStore({ pool, connectionString: undefined })
+    const { store, table } = openStore({ pool })
     await store.head('warmup') // the table exists before the held insert
     let release!: () => void
     pool.hold = new Promise((resolve) => {
@@ -145,13 +146,19 @@ describe('createPostgresHistory', () => {
       ts: 1_700_000_000_123,
       id: 'client-1',
     }
-    const anonymous: RoomEventMessage = { ...live, seq: 2, user: undefined, id: undefined, data: null }
-    delete anonymous.user
-    delete anonymous.id
-    for (const m of [live, anonymous]) {
-      const { type: _, ...rest } = m
-      await store.append({ ...rest, epoch: 'e_test' })
+    const anonymous: RoomEventMessage = {
+      type: 'message',
+      room: 'team/general',
+      event: 'chat',
+      data: null,
+      from: 'server',
+      seq: 2,
+      ts: 1_700_000_000_124,
     }
+    const { type: _, ...first } = live
+    const { type: __, ...second } = anonymous
+    expect(await store.append({ ...first, epoch: 'e_test' })).toEqual({ ok: true })
+    expect(await store.append({ ...second, epoch: 'e_test' })).toEqual({ ok: true })
     const page = await store.page('team/general', { epoch: 'e_test', limit: 10 })
     expect(page).toEqual({ ok: true, frames: [encode(live), encode(anonymous)], more: false })
   })
