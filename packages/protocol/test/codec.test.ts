@@ -120,7 +120,10 @@ describe('malformed client messages', () => {
     ['null', /not null$/],
     ['"join"', /not a string$/],
     ['{}', /^type: is required$/],
-    ['{"type":"nope"}', /^type: must be one of join, leave, publish, direct, presence, ping, history \(got "nope"\)$/],
+    [
+      '{"type":"nope"}',
+      /^type: must be one of join, leave, publish, direct, presence, ping, history \(got "nope"\)$/,
+    ],
     ['{"type":7}', /^type: must be one of/],
   ])('%s is a bad_request', (raw, message) => {
     const error = refused(raw)

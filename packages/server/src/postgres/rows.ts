@@ -20,15 +20,15 @@ export interface HeadRow {
 }
 
 /**
- * A row's `message` frame as JSON text, field for field what live delivery sends (`type`, `room`, `event`,
- * `data`, `from`, `user?`, `seq`, `ts`, `id?`): `data` goes in as stored, without a parse and a
- * re-serialization, and every other field is a string or a number.
+ * A row's `message` frame as JSON text, field for field and in the order live delivery sends them (`type`,
+ * `room`, `event`, `data`, `from`, `seq`, `ts`, `id?`, `user?`): `data` goes in as stored, without a parse
+ * and a re-serialization, and every other field is a string or a number.
  */
 export function rowFrame(row: MessageRow): string {
   const s = JSON.stringify
   const user = row.sender_user === null ? '' : `,"user":${s(row.sender_user)}`
   const id = row.message_id === null ? '' : `,"id":${s(row.message_id)}`
-  return `{"type":"message","room":${s(row.room)},"event":${s(row.event)},"data":${row.data},"from":${s(row.sender)}${user},"seq":${Number(row.seq)},"ts":${Number(row.ts)}${id}}`
+  return `{"type":"message","room":${s(row.room)},"event":${s(row.event)},"data":${row.data},"from":${s(row.sender)},"seq":${Number(row.seq)},"ts":${Number(row.ts)}${id}${user}}`
 }
 
 /** Why a message cannot be stored as it is, or null. PostgreSQL `text` cannot hold U+0000. */

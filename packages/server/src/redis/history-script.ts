@@ -11,9 +11,16 @@ const HISTORY_PAGE = defineScript({
   keys: ['state', 'hist'],
   args: ['before', 'limit'],
   // The list is newest first and ends at the room's seq without gaps: entry i is seq `seq - i`.
+  reply: (reply): HistoryPageReply => {
+    if (reply.is('none')) return null
+    const epoch = reply.string()
+    const entries = reply.strings()
+    const more = reply.flag()
+    return { epoch, frames: parseHistory(entries).map((f) => f.encoded), more }
+  },
   lua: `
 local state = redis.call('HMGET', K.state, 'epoch', 'seq')
-if not state[1] then return false end
+if not state[1] then return 'none' end
 local seq = tonumber(state[2]) or 0
 local top = seq
 local before = tonumber(A.before)
@@ -38,9 +45,6 @@ export function historyPageScript(redis: Redis, keys: KeyLayout) {
     limit: number,
   ): Promise<HistoryPageReply> {
     const { state, hist } = keys.room(room)
-    const reply = await run({ state, hist }, { before: before ?? 0, limit })
-    if (reply === null) return null
-    const [epoch, entries, more] = reply as [string, unknown, number]
-    return { epoch, frames: parseHistory(entries).map((f) => f.encoded), more: more === 1 }
+    return run({ state, hist }, { before: before ?? 0, limit })
   }
 }

@@ -141,10 +141,10 @@ describe('createPostgresHistory', () => {
       event: 'chat',
       data: { z: 1, a: [null, '\u2028', 'é'], ' ': { nested: true }, lone: '\ud800' },
       from: 'c_bob',
-      user: 'bob',
       seq: 1,
       ts: 1_700_000_000_123,
       id: 'client-1',
+      user: 'bob',
     }
     const anonymous: RoomEventMessage = {
       type: 'message',
