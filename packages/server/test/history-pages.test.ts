@@ -12,7 +12,7 @@ async function publishN(
   client: TestClient,
   room: string,
   n: number,
-  data: (i: number) => unknown = (i) => i,
+  data: (i: number) => string | number = (i) => i,
 ) {
   for (let i = 1; i <= n; i++) await client.request({ type: 'publish', room, event: 'chat', data: data(i) })
 }
