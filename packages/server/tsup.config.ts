@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup'
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', redis: 'src/redis/index.ts' },
+    entry: { index: 'src/index.ts', redis: 'src/redis/index.ts', postgres: 'src/postgres/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     clean: true,

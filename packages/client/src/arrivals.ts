@@ -22,6 +22,7 @@ export function arrivalOfFrame(
     ts: message.ts,
     own: own !== undefined || (self !== null && message.from === self),
     ...(message.id === undefined ? {} : { id: message.id }),
+    ...(message.user === undefined ? {} : { user: message.user }),
   }
   return { event: message.event, data: message.data, meta, toHandlers: own?.echo ?? true, bytes }
 }

@@ -295,6 +295,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
         return
       case 'ack':
       case 'error':
+      case 'history':
       case 'left': {
         const unanswered = this.#transport.answer(message)
         if (unanswered !== undefined) this.#output.report(unanswered)

@@ -15,8 +15,11 @@ export type {
   MessageLog,
   MessageLogEntry,
   MessageLogOptions,
+  OlderMessages,
 } from './message-log-types'
 export type {
+  HistoryOptions,
+  HistoryPage,
   JoinOptions,
   Member,
   MessageMeta,

@@ -85,6 +85,16 @@ export type MessageLogOptions<P extends Protocol = UntypedProtocol, E extends Ev
       events: readonly [E, ...E[]]
     })
 
+/** Where paging back stands in a {@link MessageLog}: frozen, the same object until it changed. */
+export interface OlderMessages {
+  /** Older messages may exist on the server (false once a page said there are none). */
+  readonly hasOlder: boolean
+  /** A page is being loaded. */
+  readonly loadingOlder: boolean
+  /** Why the last page could not be loaded (null once one was); `loadOlder()` again to retry. */
+  readonly error: RoomwireError | null
+}
+
 /**
  * A bounded list of a room's recent messages with the delivery state of own ones, for chat UIs: a
  * `subscribe`/`getSnapshot` store (`useSyncExternalStore`). It starts with what the room received since
@@ -103,4 +113,13 @@ export interface MessageLog<P extends Protocol = UntypedProtocol, E extends Even
   retry(key: string): void
   /** Remove a failed message from the list. */
   dismiss(key: string): void
+  /**
+   * Load the page before the oldest message listed (`room.history()`) and merge it in at the front,
+   * without duplicates and with the same keys live messages get. Once a page was loaded the list keeps
+   * what was loaded and what arrives (`limit` no longer trims it). Never rejects: a failure is in
+   * {@link getOlder}`().error`. A call while a page loads shares it.
+   */
+  loadOlder(): Promise<void>
+  /** Where paging back stands. */
+  getOlder(): OlderMessages
 }

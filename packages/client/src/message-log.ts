@@ -1,8 +1,15 @@
 import { Listeners } from './emitter'
 import { RoomwireError } from './errors'
-import type { MessageLog, MessageLogEntry } from './message-log-types'
+import type { MessageLog, MessageLogEntry, OlderMessages } from './message-log-types'
 import type { RoomEnv } from './room-env'
-import type { PendingPublish, PublishOptions, PublishResult, RoomMessage } from './room-types'
+import type {
+  HistoryOptions,
+  HistoryPage,
+  PendingPublish,
+  PublishOptions,
+  PublishResult,
+  RoomMessage,
+} from './room-types'
 
 /** What a message log needs from its room. */
 export interface LogSource {
@@ -12,6 +19,27 @@ export interface LogSource {
   /** The room's listeners: they run after every delivery and every change of `pending`. */
   subscribe(listener: () => void): () => void
   publish(event: string, data: unknown, options: PublishOptions): Promise<PublishResult>
+  /** A page of older messages (`room.history`). */
+  history(options: HistoryOptions): Promise<HistoryPage>
+  /** The room's current epoch: a page of another one is not merged. */
+  epoch(): string | null
+}
+
+const NO_OLDER: OlderMessages = Object.freeze({ hasOlder: true, loadingOlder: false, error: null })
+
+/** A delivered message as a frozen log entry. */
+function entryOf(message: RoomMessage): MessageLogEntry {
+  return Object.freeze({
+    // A seq is unique within one epoch only: after a reset, seq 1 comes again.
+    key: message.id ?? `seq:${message.epoch}:${message.seq}`,
+    event: message.event,
+    data: message.data,
+    from: message.from,
+    seq: message.seq,
+    ts: message.ts,
+    own: message.own,
+    status: message.own ? 'delivered' : 'received',
+  }) as MessageLogEntry
 }
 
 interface Failed {
@@ -30,6 +58,10 @@ export class MessageLogImpl implements MessageLog {
   readonly #limit: number
   readonly #only: ReadonlySet<string> | null
   #received: MessageLogEntry[] = []
+  /** Pages loaded with `loadOlder`, oldest first: all older than `#received`. */
+  #older: MessageLogEntry[] = []
+  #olderState: OlderMessages = NO_OLDER
+  #loadingOlder: Promise<void> | null = null
   #failed: Failed[] = []
   /** Bumped by every change of `received` or `failed`; `pending` is compared by identity. */
   #version = 0
@@ -55,20 +87,9 @@ export class MessageLogImpl implements MessageLog {
   /** A message the room delivered (the room notifies its listeners right after). */
   record(message: RoomMessage): void {
     if (this.#only !== null && !this.#only.has(message.event)) return
-    this.#received.push(
-      Object.freeze({
-        // A seq is unique within one epoch only: after a reset, seq 1 comes again.
-        key: message.id ?? `seq:${message.epoch}:${message.seq}`,
-        event: message.event,
-        data: message.data,
-        from: message.from,
-        seq: message.seq,
-        ts: message.ts,
-        own: message.own,
-        status: message.own ? 'delivered' : 'received',
-      }),
-    )
-    if (this.#received.length > this.#limit) this.#received.shift()
+    this.#received.push(entryOf(message))
+    // Trimming under loaded pages would cut a hole between them and the live messages.
+    if (this.#older.length === 0 && this.#received.length > this.#limit) this.#received.shift()
     this.#version++
   }
 
@@ -87,8 +108,12 @@ export class MessageLogImpl implements MessageLog {
     const cache = this.#cache
     if (cache !== null && cache.version === this.#version && cache.pending === pending) return cache.list
     const listed = new Set<string>()
-    for (const entry of this.#received) listed.add(entry.key)
-    const list: MessageLogEntry[] = [...this.#received]
+    const list: MessageLogEntry[] = []
+    for (const entry of [...this.#older, ...this.#received]) {
+      if (listed.has(entry.key)) continue
+      listed.add(entry.key)
+      list.push(entry)
+    }
     for (const failed of this.#failed) list.push(failed.entry)
     for (const p of pending) {
       if (listed.has(p.id) || (this.#only !== null && !this.#only.has(p.event))) continue
@@ -153,6 +178,48 @@ export class MessageLogImpl implements MessageLog {
     if (rest.length === this.#failed.length) return
     this.#failed = rest
     this.#bump()
+  }
+
+  getOlder = (): OlderMessages => this.#olderState
+
+  loadOlder = (): Promise<void> => {
+    if (this.#loadingOlder !== null) return this.#loadingOlder
+    if (!this.#olderState.hasOlder) return Promise.resolve()
+    this.#setOlder({ hasOlder: true, loadingOlder: true, error: null })
+    const first = this.#older[0] ?? this.#received[0]
+    const options = first?.seq == null ? {} : { before: first.seq }
+    this.#loadingOlder = this.#source.history(options).then(
+      (page) => {
+        this.#loadingOlder = null
+        // A page of another epoch says nothing about this list's messages.
+        if (page.epoch !== this.#source.epoch()) {
+          this.#setOlder({ hasOlder: true, loadingOlder: false, error: null })
+          return
+        }
+        const listed = new Set([...this.#older, ...this.#received].map((e) => e.key))
+        const fresh = page.messages
+          .filter((m) => this.#only === null || this.#only.has(m.event))
+          .map(entryOf)
+          .filter((e) => !listed.has(e.key))
+        if (fresh.length > 0) {
+          this.#older = [...fresh, ...this.#older]
+          this.#version++
+        }
+        this.#setOlder({ hasOlder: page.more, loadingOlder: false, error: null })
+      },
+      (cause: unknown) => {
+        this.#loadingOlder = null
+        const error =
+          cause instanceof RoomwireError ? cause : new RoomwireError('internal', 'history failed', { cause })
+        this.#setOlder({ hasOlder: true, loadingOlder: false, error })
+      },
+    )
+    return this.#loadingOlder
+  }
+
+  #setOlder(state: OlderMessages): void {
+    this.#olderState = Object.freeze(state)
+    this.#listeners.notify()
   }
 
   #bump(): void {

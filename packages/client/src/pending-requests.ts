@@ -1,9 +1,11 @@
-import type { AckMessage } from '@roomwire/protocol'
+import type { AckMessage, HistoryMessage } from '@roomwire/protocol'
 import type { RoomwireError } from './errors'
 
 /** What the client does with the answer to a message that carried a `ref`. */
 export interface PendingRequest {
   ack(message: AckMessage): void
+  /** The answer to a `history` request (only those ask for one). */
+  page?(message: HistoryMessage): void
   error(error: RoomwireError): void
   /** The connection dropped before an answer came. */
   disconnect(): void

@@ -13,7 +13,7 @@ import type { ResyncInfo } from './room-types'
 export const MESSAGE = '\u0000message'
 
 /** What the room's messages need from the room: to tell it what moved, and what its logs read and publish. */
-export interface RoomMessagesPort extends Omit<LogSource, 'env'> {
+export interface RoomMessagesPort extends Omit<LogSource, 'env' | 'epoch'> {
   /** The snapshot's `seq` or `epoch` moved. */
   changed(): void
   /** A gap did not fill in time: join again with `since` (the server replays it). */
@@ -28,6 +28,8 @@ export interface RoomMessagesPort extends Omit<LogSource, 'env'> {
  */
 export class RoomMessages {
   #epoch: string | null = null
+  /** The lowest seq delivered in the current epoch: where `room.history()` pages back from by default. */
+  #oldest: number | undefined
   readonly #order: MessageOrder
   /** One log per options for the life of the handle (a Map: event names come from the app). */
   readonly #logs = new Map<string, MessageLogImpl>()
@@ -47,7 +49,14 @@ export class RoomMessages {
     this.#recent = new RecentMessages(Math.max(env.recentMessages, history ?? 0))
     this.#emitter = emitter
     this.#listener = room
-    this.#source = { env, pending: room.pending, subscribe: room.subscribe, publish: room.publish }
+    this.#source = {
+      env,
+      pending: room.pending,
+      subscribe: room.subscribe,
+      publish: room.publish,
+      history: room.history,
+      epoch: () => this.#epoch,
+    }
   }
 
   /** The epoch `seq` belongs to; null before the first `joined`. */
@@ -58,6 +67,12 @@ export class RoomMessages {
   /** The last `seq` delivered (0 before any). */
   get seq(): number {
     return this.#order.seq
+  }
+
+  /** The `before` of a history page by default: the oldest delivered, else everything seen so far. */
+  get historyBefore(): number | undefined {
+    if (this.#epoch === null) return undefined
+    return this.#oldest ?? this.#order.seq + 1
   }
 
   /** Messages held behind a gap. */
@@ -87,7 +102,10 @@ export class RoomMessages {
    */
   joined(message: JoinedMessage): ResyncInfo | null {
     const next = resume({ epoch: this.#epoch, seq: this.#order.seq }, message)
-    if (next.newEpoch) this.#order.clear()
+    if (next.newEpoch) {
+      this.#order.clear()
+      this.#oldest = undefined
+    }
     this.#order.rebase(next.seq, message.seq)
     this.#epoch = message.epoch
     return next.resync
@@ -96,6 +114,7 @@ export class RoomMessages {
   /** The server lost the room's sequence while joined: start over in the new epoch, and say so. */
   reset(message: ResetMessage): void {
     this.#order.clear()
+    this.#oldest = undefined
     this.#order.rebase(message.seq, message.seq)
     this.#epoch = message.epoch
     this.#listener.changed()
@@ -144,6 +163,7 @@ export class RoomMessages {
 
   #deliver(arrival: Arrival): void {
     const message = roomMessage(arrival)
+    if (this.#oldest === undefined || message.seq < this.#oldest) this.#oldest = message.seq
     this.#recent.push(message)
     for (const log of this.#logs.values()) log.record(message)
     this.#listener.changed()

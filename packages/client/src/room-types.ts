@@ -56,6 +56,8 @@ export interface MessageMeta {
   readonly ts: number
   /** The message id the publisher gave. */
   readonly id?: string
+  /** The publisher's authenticated user, when it had one (so history shows who wrote what). */
+  readonly user?: string
   /** Whether this client published it (in this or an earlier connection). */
   readonly own: boolean
 }
@@ -129,6 +131,27 @@ export interface PublishResult {
   readonly seq: number
 }
 
+/** Options of `room.history()`. */
+export interface HistoryOptions {
+  /**
+   * Messages with a `seq` below this one.
+   * @default the oldest message the room delivered in its current epoch (all it has seen, if none)
+   */
+  before?: number
+  /** At most this many (the server clamps it). @default the server's, 50 */
+  limit?: number
+}
+
+/** A page of a room's older messages, from `room.history()`. */
+export interface HistoryPage<P extends Protocol = UntypedProtocol> {
+  /** Oldest first (newest last), typed and decoded like live messages. */
+  readonly messages: readonly RoomMessage<P>[]
+  /** Older messages exist: ask again with `before` set to the first one's `seq`. */
+  readonly more: boolean
+  /** The epoch the page belongs to (the room's current one when the server answered). */
+  readonly epoch: string
+}
+
 /** A joined room, shared by every holder of the same name. */
 export interface Room<P extends Protocol = UntypedProtocol> {
   readonly name: string
@@ -147,6 +170,14 @@ export interface Room<P extends Protocol = UntypedProtocol> {
     event: K,
     handler: (data: EventData<P, K>, meta: MessageMeta) => void,
   ): () => void
+  /**
+   * A page of the room's older messages (PROTOCOL.md, "Scrolling back"). Rejects with a
+   * {@link RoomwireError}: `not_connected` while the room is not joined on an open connection,
+   * `unavailable` when the server cannot reach its history (retry), `timeout`, `disconnected`.
+   * @example
+   * const { messages, more } = await room.history({ limit: 50 })
+   */
+  history(options?: HistoryOptions): Promise<HistoryPage<P>>
   /** Every application message in `seq` order, once, own publishes included once acknowledged. */
   onMessage(handler: (message: RoomMessage<P>) => void): () => void
   /**

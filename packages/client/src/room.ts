@@ -16,9 +16,12 @@ import type { MessageLog } from './message-log-types'
 import { Outbox } from './outbox'
 import { PresenceSync } from './presence-sync'
 import type { RoomEnv, RoomOwner } from './room-env'
+import { requestHistory } from './room-history'
 import { RoomMembers } from './room-members'
 import { MESSAGE, RoomMessages } from './room-messages'
 import type {
+  HistoryOptions,
+  HistoryPage,
   JoinOptions,
   Member,
   PublishOptions,
@@ -103,6 +106,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       pending: () => this.#outbox.pending,
       subscribe: this.subscribe,
       publish: this.publish as LogSource['publish'],
+      history: (options) => this.#history(options),
     })
     this.#outbox = new Outbox(transport, env, name, {
       changed,
@@ -326,6 +330,24 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly publish: Room<P>['publish'] = (event: string, data: unknown, options?: PublishOptions) => {
     const refused = this.#unusable() ?? invalid(this.#env.protocol?.validateEvent(event, data))
     return refused === null ? this.#outbox.add(event, data, options) : Promise.reject(refused)
+  }
+
+  // Typed by the interface, untyped inside (the message logs page back through it too).
+  readonly history = (options?: HistoryOptions): Promise<HistoryPage<P>> =>
+    this.#history(options) as unknown as Promise<HistoryPage<P>>
+
+  #history(options?: HistoryOptions): Promise<HistoryPage> {
+    return requestHistory(
+      {
+        name: this.name,
+        transport: this.#transport,
+        env: this.#env,
+        joined: () => this.#status === 'joined' && this.#joinedHere,
+        defaultBefore: () => this.#messages.historyBefore,
+        own: (id) => this.#outbox.find(id),
+      },
+      options,
+    )
   }
 
   setPresence(state: PresenceInput<P>): Promise<void> {

@@ -1,4 +1,11 @@
-import type { AckMessage, ErrorMessage, LeftMessage, Limits, WelcomeMessage } from '@roomwire/protocol'
+import type {
+  AckMessage,
+  ErrorMessage,
+  HistoryMessage,
+  LeftMessage,
+  Limits,
+  WelcomeMessage,
+} from '@roomwire/protocol'
 import type { Connection } from './connection'
 import { RoomwireError, tooLarge } from './errors'
 import { type PendingRequest, PendingRequests } from './pending-requests'
@@ -108,9 +115,10 @@ export class ClientTransport implements Transport {
    * An answer settles the request its `ref` names (a `left` only ends it). An `error` that answers no
    * request is returned, for the client to report.
    */
-  answer(message: AckMessage | ErrorMessage | LeftMessage): RoomwireError | undefined {
+  answer(message: AckMessage | ErrorMessage | LeftMessage | HistoryMessage): RoomwireError | undefined {
     const request = this.requests.take(message.ref)
     if (message.type === 'ack') request?.ack(message)
+    else if (message.type === 'history') request?.page?.(message)
     else if (message.type === 'error') {
       const error = new RoomwireError(message.code, message.message)
       if (request === undefined) return error

@@ -54,6 +54,25 @@ export const PresenceMessageSchema = z.object({
   ref,
 })
 
+/**
+ * Ask for a page of a joined room's older messages: those below `before` (absent: the newest), at most
+ * `limit` (clamped to the server's maximum; absent: its default). Answered by one `history` frame or one
+ * `error`, so `ref` is required.
+ */
+export const HistoryRequestMessageSchema = z.object({
+  type: z.literal('history'),
+  room: RoomNameSchema,
+  before: z
+    .int({ error: 'must be a positive safe integer' })
+    .min(1, 'must be a positive safe integer')
+    .optional(),
+  limit: z
+    .int({ error: 'must be a positive safe integer' })
+    .min(1, 'must be a positive safe integer')
+    .optional(),
+  ref: RefSchema,
+})
+
 export const PingMessageSchema = z.object({ type: z.literal('ping'), t: z.number().optional(), ref })
 
 /** Every message a client may send, discriminated on `type`. */
@@ -64,6 +83,7 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   DirectMessageSchema,
   PresenceMessageSchema,
   PingMessageSchema,
+  HistoryRequestMessageSchema,
 ])
 
 export type ClientMessage = z.infer<typeof ClientMessageSchema>
@@ -72,6 +92,7 @@ export type LeaveMessage = z.infer<typeof LeaveMessageSchema>
 export type PublishMessage = z.infer<typeof PublishMessageSchema>
 export type DirectMessage = z.infer<typeof DirectMessageSchema>
 export type PresenceMessage = z.infer<typeof PresenceMessageSchema>
+export type HistoryRequestMessage = z.infer<typeof HistoryRequestMessageSchema>
 export type PingMessage = z.infer<typeof PingMessageSchema>
 /** A client message's `ref`. */
 export type Ref = z.infer<typeof RefSchema>

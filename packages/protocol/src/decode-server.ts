@@ -145,6 +145,18 @@ const errorCode: Field = (value, out, key) => {
   return undefined
 }
 
+/** A `message` frame's fields after `type`: live, and in a `history` page. */
+const MESSAGE: Shape = {
+  room,
+  event,
+  data: present,
+  from: string,
+  user: optional(string),
+  seq: int(1),
+  ts: number,
+  id: optional(id('a message id')),
+}
+
 /** Every server message's fields after `type`, in ServerMessageSchema's order (its error lists them so). */
 const SHAPES: Record<ServerMessage['type'], Shape> = {
   welcome: {
@@ -178,14 +190,13 @@ const SHAPES: Record<ServerMessage['type'], Shape> = {
   left: { room, ref: optionalRef },
   member_joined: { room, member },
   member_left: { room, id: connectionId },
-  message: {
+  message: MESSAGE,
+  history: {
     room,
-    event,
-    data: present,
-    from: string,
-    seq: int(1),
-    ts: number,
-    id: optional(id('a message id')),
+    ref,
+    epoch,
+    messages: array(object({ type: literal('message'), ...MESSAGE })),
+    more: boolean,
   },
   direct: { event, data: present, from: string, ts: number },
   presence: { room, id: connectionId, state: present },

@@ -86,9 +86,24 @@ export const RoomEventMessageSchema = z.object({
   event: EventNameSchema,
   data: z.unknown(),
   from: z.string(),
+  /** The publisher's authenticated user, so history shows who wrote what after they left. */
+  user: z.string().optional(),
   seq: z.int().positive(),
   ts: timestamp,
   id: MessageIdSchema.optional(),
+})
+
+/** The answer to a client `history` message: a page of the room's older messages, newest last. */
+export const HistoryMessageSchema = z.object({
+  type: z.literal('history'),
+  room: RoomNameSchema,
+  ref: RefSchema,
+  /** The epoch the messages belong to: the room's current one. */
+  epoch: EpochSchema,
+  /** `message` frames as live delivery sends them, oldest first, each seq one above the one before. */
+  messages: z.array(RoomEventMessageSchema),
+  /** Older messages exist: ask again with `before` set to the first one's seq. */
+  more: z.boolean(),
 })
 
 export const DirectEventMessageSchema = z.object({
@@ -145,6 +160,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   MemberJoinedMessageSchema,
   MemberLeftMessageSchema,
   RoomEventMessageSchema,
+  HistoryMessageSchema,
   DirectEventMessageSchema,
   PresenceChangedMessageSchema,
   AckMessageSchema,
@@ -164,6 +180,7 @@ export type LeftMessage = z.infer<typeof LeftMessageSchema>
 export type MemberJoinedMessage = z.infer<typeof MemberJoinedMessageSchema>
 export type MemberLeftMessage = z.infer<typeof MemberLeftMessageSchema>
 export type RoomEventMessage = z.infer<typeof RoomEventMessageSchema>
+export type HistoryMessage = z.infer<typeof HistoryMessageSchema>
 export type DirectEventMessage = z.infer<typeof DirectEventMessageSchema>
 export type PresenceChangedMessage = z.infer<typeof PresenceChangedMessageSchema>
 export type AckMessage = z.infer<typeof AckMessageSchema>

@@ -25,6 +25,8 @@ const clientMessages: ClientMessage[] = [
   { type: 'presence', room: 'general', state: { typing: true }, ref: 5 },
   { type: 'ping', t: 1234.5, ref: 6 },
   { type: 'ping' },
+  { type: 'history', room: 'general', before: 120, limit: 50, ref: 7 },
+  { type: 'history', room: 'general', ref: 'h' },
 ]
 
 const serverMessages: ServerMessage[] = [
@@ -57,6 +59,18 @@ const serverMessages: ServerMessage[] = [
     seq: 1,
     ts: 1,
     id: 'm1',
+  },
+  { type: 'message', room: 'general', event: 'chat', data: 'hi', from: 'c_2', user: 'bob', seq: 2, ts: 2 },
+  {
+    type: 'history',
+    room: 'general',
+    ref: 8,
+    epoch: 'e_1',
+    messages: [
+      { type: 'message', room: 'general', event: 'chat', data: 1, from: 'c_1', user: 'ada', seq: 4, ts: 1 },
+      { type: 'message', room: 'general', event: 'chat', data: 2, from: 'server', seq: 5, ts: 2, id: 'm5' },
+    ],
+    more: true,
   },
   { type: 'direct', event: 'poke', data: 1, from: 'server', ts: 2 },
   { type: 'presence', room: 'general', id: 'c_1', state: { typing: false } },
@@ -106,7 +120,10 @@ describe('malformed client messages', () => {
     ['null', /not null$/],
     ['"join"', /not a string$/],
     ['{}', /^type: is required$/],
-    ['{"type":"nope"}', /^type: must be one of join, leave, publish, direct, presence, ping \(got "nope"\)$/],
+    [
+      '{"type":"nope"}',
+      /^type: must be one of join, leave, publish, direct, presence, ping, history \(got "nope"\)$/,
+    ],
     ['{"type":7}', /^type: must be one of/],
   ])('%s is a bad_request', (raw, message) => {
     const error = refused(raw)
@@ -140,6 +157,9 @@ describe('malformed client messages', () => {
     [{ type: 'direct', to: 'x'.repeat(65), event: 'x', data: 1 }, 'to: must be a connection id of 1 to 64'],
     [{ type: 'presence', room: 'r' }, 'state: is required'],
     [{ type: 'ping', t: 'now' }, 't: must be a number'],
+    [{ type: 'history', room: 'r' }, 'ref: must be a string of 1 to 64 characters or a safe integer'],
+    [{ type: 'history', room: 'r', before: 0, ref: 1 }, 'before: must be a positive safe integer'],
+    [{ type: 'history', room: 'r', limit: 2.5, ref: 1 }, 'limit: must be a positive safe integer'],
   ])('%j names the field at fault', (message, expected) => {
     const error = refused(JSON.stringify(message))
     expect(error.code).toBe('bad_request')
@@ -217,7 +237,7 @@ describe('malformed client messages', () => {
   it('quotes at most a short excerpt of what it refuses', () => {
     const long = 'x'.repeat(60_000)
     expect(refused(JSON.stringify({ type: long })).message).toBe(
-      `type: must be one of join, leave, publish, direct, presence, ping (got "${'x'.repeat(32)}…")`,
+      `type: must be one of join, leave, publish, direct, presence, ping, history (got "${'x'.repeat(32)}…")`,
     )
     expect(refused(JSON.stringify({ type: { a: [1] } })).message).toMatch(/\(got an object\)$/)
     for (const raw of [

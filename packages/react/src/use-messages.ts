@@ -1,4 +1,10 @@
-import type { MessageLog, MessageLogEntry, MessageLogOptions } from '@roomwire/client'
+import type {
+  MessageLog,
+  MessageLogEntry,
+  MessageLogOptions,
+  OlderMessages,
+  RoomwireError,
+} from '@roomwire/client'
 import type { EventInput, EventName, Protocol, UntypedProtocol } from '@roomwire/protocol'
 import { useCallback, useMemo, useSyncExternalStore } from 'react'
 import { useRoomHandle } from './use-room-handle'
@@ -29,10 +35,23 @@ export interface UseMessagesResult<P extends Protocol, E extends EventName<P> = 
   retry: (key: string) => void
   /** Remove a failed message from the list. */
   dismiss: (key: string) => void
+  /**
+   * Load the page before the oldest listed message (`room.history()`) into the same list, without
+   * duplicates, keys unchanged. Never rejects: see `olderError`.
+   */
+  loadOlder: () => Promise<void>
+  /** Older messages may exist (false once the server said there are none). */
+  hasOlder: boolean
+  /** A page is being loaded. */
+  loadingOlder: boolean
+  /** Why the last page could not be loaded, until one is. */
+  olderError: RoomwireError | null
 }
 
 const none: readonly never[] = Object.freeze([])
 const noSnapshot = () => none
+const noOlder: OlderMessages = Object.freeze({ hasOlder: false, loadingOlder: false, error: null })
+const noOlderSnapshot = () => noOlder
 const noSubscribe = () => () => {}
 
 /**
@@ -87,5 +106,20 @@ export function useMessages<P extends Protocol>(
   )
   const retry = useCallback((key: string) => log?.retry(key), [log])
   const dismiss = useCallback((key: string) => log?.dismiss(key), [log])
-  return { messages, send, retry, dismiss }
+  const older = useSyncExternalStore(
+    log?.subscribe ?? noSubscribe,
+    log?.getOlder ?? noOlderSnapshot,
+    noOlderSnapshot,
+  )
+  const loadOlder = useCallback(() => log?.loadOlder() ?? Promise.resolve(), [log])
+  return {
+    messages,
+    send,
+    retry,
+    dismiss,
+    loadOlder,
+    hasOlder: older.hasOlder,
+    loadingOlder: older.loadingOlder,
+    olderError: older.error,
+  }
 }

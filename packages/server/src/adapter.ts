@@ -7,6 +7,7 @@ import type {
   ResetMessage,
   RoomEventMessage,
 } from '@roomwire/protocol'
+import type { HistoryStore } from './history-store'
 
 /** A message the adapter hands to every node for the local members of one room. */
 export type RoomBroadcast =
@@ -59,6 +60,30 @@ export interface AdapterConfig {
   idleTimeoutMs: number
   /** The server's clock, epoch milliseconds. */
   now: () => number
+  /**
+   * Where rooms' messages are kept beyond the adapter's memory (`createRoomServer({ historyStore })`), for
+   * adapters that support one: a room then continues from the store after a restart, a publish is
+   * acknowledged only once stored, and history pages come from it.
+   */
+  historyStore?: HistoryStore
+}
+
+/** What {@link RoomAdapter.history} asks for. */
+export interface HistoryRequest {
+  /** Only messages with a seq below it; absent: from the newest. */
+  before?: number
+  /** At most this many (already clamped by the server). */
+  limit: number
+}
+
+/** A page of a room's older messages, as {@link RoomAdapter.history} answers. */
+export interface HistoryPageResult {
+  /** The room's current epoch. */
+  epoch: string
+  /** Encoded `message` frames, oldest first (newest last). */
+  frames: string[]
+  /** Older messages are kept before the first of `frames`. */
+  more: boolean
 }
 
 /** What a `join` asks the adapter to replay. */
@@ -104,6 +129,8 @@ export interface PublishInput {
   ts: number
   /** Client-chosen id for dedupe. */
   id?: string
+  /** The publisher's authenticated user, carried on the `message` frame (and kept in durable history). */
+  user?: string
   /** Deliver to every member but this connection (the publisher without `echo`). */
   skip?: string
 }
@@ -197,6 +224,15 @@ export interface RoomAdapter {
   roomInfo(room: string): AdapterRoomInfo | null | Promise<AdapterRoomInfo | null>
   /** Names of rooms that have at least one member on some node. */
   rooms(): string[] | Promise<string[]>
+  /**
+   * A page of a room's older messages (PROTOCOL.md, "Scrolling back"): from its history store when it has
+   * one, else from what it holds for replay. Null when the room has no state. An adapter without it
+   * answers every page empty.
+   */
+  history?(
+    room: string,
+    request: HistoryRequest,
+  ): HistoryPageResult | null | Promise<HistoryPageResult | null>
   /** The shared store's state, for adapters that have one (`/health` and `roomwire_cluster_store_up`). */
   health?(): AdapterHealth
   /**

@@ -6,6 +6,7 @@ import type { RoomAdapter } from './adapter'
 import { cliLogger, listenFailure, listeningLines } from './cli-output'
 import {
   configToCliSettings,
+  configToHistorySettings,
   configToMemoryOptions,
   configToOptions,
   configToRedisOptions,
@@ -14,7 +15,9 @@ import {
 } from './config'
 import { ALL_KEYS, documentedDefault, envName, flagName, specOf } from './config-keys'
 import { RoomServerError } from './errors'
+import type { HistoryStore } from './history-store'
 import { createMemoryAdapter } from './memory-adapter'
+import { createPostgresHistory } from './postgres/postgres-history'
 import { createRedisAdapter } from './redis/redis-adapter'
 import { createRoomServer, type RoomServer } from './room-server'
 
@@ -53,6 +56,14 @@ ${rows.join('\n')}
 function adapterFor(config: ServerConfig, logger: Logger): RoomAdapter {
   if (config.redis_url === undefined) return createMemoryAdapter(configToMemoryOptions(config))
   return createRedisAdapter({ ...configToRedisOptions(config), logger: logger.child({ component: 'redis' }) })
+}
+
+/** The durable history store when `history.postgres_url` is set (its table is made on first use). */
+function historyStoreFor(config: ServerConfig): HistoryStore | undefined {
+  const { postgresUrl, retentionDays } = configToHistorySettings(config)
+  if (postgresUrl === undefined) return undefined
+  const maxAgeMs = Math.round(retentionDays * 86_400_000)
+  return createPostgresHistory({ connectionString: postgresUrl, retention: { maxAgeMs } })
 }
 
 function isProtocol(value: unknown): value is Protocol {
@@ -160,12 +171,14 @@ async function main(argv: string[]): Promise<number> {
   const logger = await cliLogger(options.logLevel ?? 'info')
   exitOnBug(logger)
   let server: RoomServer
+  const historyStore = historyStoreFor(config)
   try {
     // The memory adapter restores its state file here, before the server listens.
     server = createRoomServer({
       ...options,
       logger,
       adapter: adapterFor(config, logger),
+      ...(historyStore === undefined ? {} : { historyStore }),
       ...(protocol === undefined ? {} : { protocol }),
     })
   } catch (err) {

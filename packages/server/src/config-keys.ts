@@ -130,6 +130,11 @@ export const CONFIG_KEYS = {
     to: 'server.historyMaxBytes',
     doc: "bytes of messages a room's history may hold (the oldest go first)",
   },
+  'rooms.history_page_max': {
+    kind: 'posint',
+    to: 'server.historyPageMax',
+    doc: 'messages one history page may hold at most (a client limit is clamped to it; the default page is 50)',
+  },
   'rooms.replay_bytes_per_sec': {
     kind: 'number',
     to: 'server.replayBytesPerSec',
@@ -161,6 +166,20 @@ export const CONFIG_KEYS = {
     unset: 'none (rooms die with the process)',
     doc: "without redis_url: a file that keeps every room's epoch, seq and history across a graceful restart (read and deleted at start, written at shutdown)",
     map: (file: string) => fileState(file),
+  },
+  'history.postgres_url': {
+    kind: 'url',
+    to: 'history.postgresUrl',
+    unset: 'none (history is what a room holds in memory)',
+    schemes: ['postgres:', 'postgresql:'],
+    doc: 'without redis_url: PostgreSQL that keeps every message, so a restart continues each room and clients page back',
+  },
+  'history.retention_days': {
+    kind: 'number',
+    to: 'history.retentionDays',
+    default: 30,
+    doc: 'with history.postgres_url: days messages are kept (older ones are removed in the background)',
+    check: (days: number) => (days > 0 ? undefined : 'a number of days above 0'),
   },
   'rooms.max_presence_bytes': {
     kind: 'posint',

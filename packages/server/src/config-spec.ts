@@ -28,6 +28,14 @@ export interface CliSettings {
   shutdownTimeoutMs: number
 }
 
+/** The reference server's durable history (`history.*`): a PostgreSQL store when a URL is set. */
+export interface HistorySettings {
+  /** PostgreSQL for `createPostgresHistory`; unset: no durable history. */
+  postgresUrl?: string
+  /** How many days messages are kept there. */
+  retentionDays: number
+}
+
 /**
  * Where a key's value goes: a path into the options it configures. `server.` is {@link RoomServerOptions},
  * `memory.` {@link MemoryAdapterOptions} (without `redis_url`), `redis.` `RedisAdapterOptions` (with it),
@@ -39,6 +47,7 @@ export type Target =
   | `memory.${keyof MemoryAdapterOptions}`
   | `redis.${keyof RedisAdapterOptions}`
   | `cli.${keyof CliSettings}`
+  | `history.${keyof HistorySettings}`
 
 /** A default as the configuration holds it (seconds, not milliseconds). */
 export type Literal = string | number | boolean

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ALL_KEYS, type ConfigKey, defaultOf, envName, flagName, isKey, specOf } from './config-keys'
 import { type ConfigValue, parseFlags, parseValue, readConfigFile } from './config-parse'
-import type { CliSettings } from './config-spec'
+import type { CliSettings, HistorySettings } from './config-spec'
 import { RoomServerError } from './errors'
 import type { MemoryAdapterOptions } from './memory-adapter'
 import type { RoomServerOptions } from './options'
@@ -86,6 +86,12 @@ function checkTogether(config: ServerConfig): void {
   if (config['auth.required'] === true && !secret && !jwks) {
     refuse('auth.required is true but neither auth.jwt_secret nor auth.jwks_url is set')
   }
+  if (config['history.postgres_url'] !== undefined && config.redis_url !== undefined) {
+    refuse('history.postgres_url works with the memory adapter for now (issue 18); remove redis_url or it')
+  }
+  if (config['history.postgres_url'] !== undefined && config.state_file !== undefined) {
+    refuse('history.postgres_url keeps every room across restarts already: remove state_file')
+  }
   // Redis already outlives every process: a state file beside it would restore rooms Redis still holds.
   if (config.state_file !== undefined && config.redis_url !== undefined) {
     refuse(
@@ -98,7 +104,7 @@ function checkTogether(config: ServerConfig): void {
  * The options under `root` (the first segment of each key's `to`), from every key with a value: seconds
  * become milliseconds, then the key's `map` applies.
  */
-function optionsAt<T>(config: ServerConfig, root: 'server' | 'memory' | 'redis' | 'cli'): T {
+function optionsAt<T>(config: ServerConfig, root: 'server' | 'memory' | 'redis' | 'cli' | 'history'): T {
   const options: Record<string, unknown> = {}
   for (const key of ALL_KEYS) {
     const value = config[key]
@@ -135,6 +141,11 @@ export function configToRedisOptions(config: ServerConfig): RedisAdapterOptions 
   const options = optionsAt<RedisAdapterOptions & { nodeTtlMs: number }>(config, 'redis')
   const every = Math.max(50, Math.round(options.nodeTtlMs * 0.3))
   return { ...options, heartbeatIntervalMs: every, reapIntervalMs: every }
+}
+
+/** The durable history settings (`history.*`). */
+export function configToHistorySettings(config: ServerConfig): HistorySettings {
+  return optionsAt(config, 'history')
 }
 
 /** What the reference server uses itself. */

@@ -120,6 +120,19 @@ export class HistoryRing {
   }
 
   /**
+   * A page of held frames older than `before` (absent: the newest), at most `limit` of them, oldest first;
+   * `more` when older ones are still held.
+   */
+  before(before: number | undefined, limit: number): { frames: string[]; more: boolean } {
+    const first = this.#lastSeq - this.size + 1
+    const top = Math.min(before === undefined ? this.#lastSeq : before - 1, this.#lastSeq)
+    if (this.size === 0 || top < first || limit < 1) return { frames: [], more: false }
+    const count = Math.min(limit, top - first + 1)
+    const start = this.#head + (top - count + 1 - first)
+    return { frames: this.#texts.slice(start, start + count), more: top - count + 1 > first }
+  }
+
+  /**
    * Every frame after `since`, given that the room's latest seq is `latest`; `recovered: false` when some of
    * them are no longer held, or `since` is ahead of the room.
    */

@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { EventNameSchema, fieldNameBefore, findNestingOverflow, RoomNameSchema } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import type { RoomAdapter } from './adapter'
+import type { AdapterHealth, RoomAdapter } from './adapter'
 import { RoomServerError } from './errors'
+import type { HistoryStore } from './history-store'
 import { serveStatic } from './static-files'
 
 /** What the HTTP routes need from the server. */
@@ -199,14 +200,22 @@ export function createHttpHandler(
   }
 }
 
-/** `GET /health`: `closing` once shutting down, `degraded` while the adapter's store is down. */
+/** The adapter's store and the history store together: down while either is. */
+export function storeHealth(adapter: RoomAdapter, historyStore: HistoryStore | undefined): AdapterHealth {
+  const cluster = adapter.health?.()
+  if (cluster?.up === false) return cluster
+  return historyStore?.health() ?? { up: true }
+}
+
+/** `GET /health`: `closing` once shutting down, `degraded` while the adapter's or history store is down. */
 export function healthOf(
   adapter: RoomAdapter,
+  historyStore: HistoryStore | undefined,
   accepting: boolean,
   connections: number,
   rooms: number,
 ): Record<string, unknown> {
-  const store = adapter.health?.()
+  const store = storeHealth(adapter, historyStore)
   const status = !accepting ? 'closing' : store?.up === false ? 'degraded' : 'ok'
   const stats = adapter.stats?.()
   const body: Record<string, unknown> = { status, connections, rooms }

@@ -5,6 +5,8 @@ export type {
   AdapterStats,
   ConnectionTarget,
   DeliverOptions,
+  HistoryPageResult,
+  HistoryRequest,
   JoinResult,
   PublishInput,
   PublishResult,
@@ -17,6 +19,14 @@ export type { Clock, TimerHandle } from './clock'
 export { newEpoch } from './epoch'
 export { RoomServerError, type RoomServerErrorCode } from './errors'
 export { HistoryRing, type SinceResult } from './history'
+export type {
+  HistoryPage,
+  HistoryStore,
+  PageRequest,
+  RoomHead,
+  StoredMessage,
+  StoreRefusal,
+} from './history-store'
 export type {
   AnyProtocol,
   AuthorizeRequest,

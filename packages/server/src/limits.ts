@@ -11,6 +11,7 @@ export interface ResolvedLimits {
   historySize: number
   historyMaxBytes: number
   idleTimeoutMs: number
+  historyPageMax: number
   replayBytesPerSec: number
   replayBurstBytes: number
   joinDrainTimeoutMs: number
@@ -43,6 +44,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   historySize: 100,
   historyMaxBytes: 1_048_576,
   idleTimeoutMs: 3_600_000,
+  historyPageMax: 200,
   replayBytesPerSec: 1_048_576,
   replayBurstBytes: 33_554_432,
   joinDrainTimeoutMs: 30_000,
@@ -76,6 +78,7 @@ const positive = new Set<keyof ResolvedLimits>([
   'maxConnections',
   'maxBufferedBytes',
   'historyMaxBytes',
+  'historyPageMax',
   'replayBurstBytes',
   'joinDrainTimeoutMs',
   'authTimeoutMs',
@@ -107,6 +110,7 @@ export function resolveLimits(options: RoomServerOptions): ResolvedLimits {
     'maxMembersPerRoom',
     'maxRoomsPerConnection',
     'historySize',
+    'historyPageMax',
     'maxNestingDepth',
     'maxConnectionsPerAddress',
     'authFailuresPerAddress',

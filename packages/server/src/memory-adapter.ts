@@ -6,6 +6,7 @@ import type {
   AdapterRoomInfo,
   ConnectionTarget,
   DeliverOptions,
+  HistoryPageResult,
   JoinResult,
   PublishInput,
   PublishResult,
@@ -13,9 +14,10 @@ import type {
   RoomAdapter,
 } from './adapter'
 import { type Clock, systemClock } from './clock'
+import { type DurableRoom, DurableRooms, durableTrack } from './durable-rooms'
 import { RoomServerError } from './errors'
 import { restoreRooms, snapshotRooms } from './memory-persistence'
-import { MemoryRooms } from './memory-rooms'
+import { type MemoryRoom, MemoryRooms } from './memory-rooms'
 import type { RoomPersistence } from './room-snapshot'
 
 /** Options of {@link createMemoryAdapter}. Sizes are bytes. */
@@ -83,6 +85,9 @@ interface Parts {
   node: AdapterNode
   rooms: MemoryRooms
   clock: Clock
+  historySize: number
+  /** With a history store (`AdapterConfig.historyStore`): rooms start from it and publishes commit to it. */
+  durable: DurableRooms | undefined
 }
 
 /**
@@ -143,10 +148,18 @@ function setPresence({ node, rooms }: Parts, room: string, id: string, presence:
   return true
 }
 
-function publish({ node, rooms }: Parts, room: string, input: PublishInput): PublishResult {
+function publish(
+  { node, rooms, durable }: Parts,
+  room: string,
+  input: PublishInput,
+): PublishResult | Promise<PublishResult> {
   const { state, created } = rooms.open(room)
   // A server broadcast to a room nobody joined yet: its state is kept as an idle room's.
   if (created) rooms.vacated(room, state)
+  if (durable !== undefined) {
+    state.durable ??= durableTrack(state.seq)
+    return durable.publish(room, state as typeof state & DurableRoom, input)
+  }
   if (input.id !== undefined) {
     const seq = rooms.duplicateOf(state, input.id)
     if (seq !== undefined) return { seq, epoch: state.epoch, duplicate: true }
@@ -162,6 +175,7 @@ function publish({ node, rooms }: Parts, room: string, input: PublishInput): Pub
     ts: input.ts,
   }
   if (input.id !== undefined) message.id = input.id
+  if (input.user !== undefined) message.user = input.user
   // Encoded once, for the history and for every member's frame; before any change, so a value that cannot
   // be encoded changes nothing.
   const encoded = rooms.keepsHistory ? encode(message) : undefined
@@ -173,6 +187,32 @@ function publish({ node, rooms }: Parts, room: string, input: PublishInput): Pub
   } else if (input.skip !== undefined) deliverOptions = { skip: input.skip }
   node.deliver(room, message, deliverOptions)
   return { seq, epoch: state.epoch, duplicate: false }
+}
+
+/** A page of the room's ring, or of its history store when it has one; null when the room is not held. */
+function history(
+  { rooms, durable }: Parts,
+  room: string,
+  before: number | undefined,
+  limit: number,
+): HistoryPageResult | null | Promise<HistoryPageResult> {
+  const state = rooms.get(room)
+  if (state === undefined) return null
+  if (durable !== undefined) return durable.page(room, state.epoch, before, limit)
+  return { epoch: state.epoch, ...state.history.before(before, limit) }
+}
+
+/** The durable path's view of the adapter: a committed message goes into the ring and to the members. */
+function durableRooms(parts: Omit<Parts, 'durable'>, config: AdapterConfig): DurableRooms | undefined {
+  if (config.historyStore === undefined) return undefined
+  const { node, rooms } = parts
+  return new DurableRooms(config.historyStore, {
+    deliver(room, state, message, encoded, skip) {
+      if (rooms.keepsHistory) rooms.append(state as MemoryRoom, message.seq, encoded, message.id)
+      node.deliver(room, message, skip === undefined ? { encoded } : { skip, encoded })
+    },
+    heldId: (state, id) => rooms.duplicateOf(state as MemoryRoom, id),
+  })
 }
 
 /**
@@ -206,13 +246,37 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): RoomAda
     return run(attached())
   }
 
+  /**
+   * Run a room call once the room is held: with a history store, a room this process does not hold
+   * starts where the store has it (same epoch and seq, its newest messages in the ring), as an idle room.
+   */
+  function whenRoom<T>(room: string, run: (parts: Parts) => T | Promise<T>): T | Promise<T> {
+    return whenLoaded((parts): T | Promise<T> => {
+      const { durable, rooms, clock } = parts
+      if (durable === undefined || rooms.get(room) !== undefined) return run(parts)
+      return durable.load(room, parts.historySize).then((stored) => {
+        if (stored !== null && rooms.get(room) === undefined) {
+          rooms.restore(room, { ...stored, idleSince: clock.now() }, stored.frames)
+        }
+        return run(parts)
+      })
+    }) as T | Promise<T>
+  }
+
   function attach(node: AdapterNode, config: AdapterConfig): void | Promise<void> {
     const clock = options.clock ?? { ...systemClock, now: config.now }
     // Attached again without a close in between (a store that outlives its server, as Redis does): the
     // rooms carry on where they were, so the next server continues each room's epoch and seq.
     const kept = life.status === 'ready' ? life.parts.rooms : undefined
     const rooms = kept ?? new MemoryRooms({ ...config, maxHistoryBytes, maxIdleRooms, clock })
-    const parts: Parts = { node, rooms, clock }
+    if (config.historyStore !== undefined && persist !== undefined) {
+      throw new RoomServerError(
+        'invalid_config',
+        'the memory adapter keeps its rooms in a history store or with persist, not both',
+      )
+    }
+    const base = { node, rooms, clock, historySize: config.historySize }
+    const parts: Parts = { ...base, durable: durableRooms(base, config) }
     if (kept !== undefined) {
       life = { status: 'ready', parts }
       return
@@ -251,10 +315,15 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): RoomAda
     addConnection() {},
     removeConnection() {},
     join: (room, member, replay, maxMembers) =>
-      whenLoaded((parts) => join(parts, room, member, replay, maxMembers)),
+      whenRoom(room, (parts) => join(parts, room, member, replay, maxMembers)),
     leave: (room, id) => whenLoaded((parts) => leave(parts, room, id)),
     setPresence: (room, id, presence) => whenLoaded((parts) => setPresence(parts, room, id, presence)),
-    publish: (room, input) => whenLoaded((parts) => publish(parts, room, input)),
+    publish: (room, input) => whenRoom(room, (parts) => publish(parts, room, input)),
+    history: (room, { before, limit }) =>
+      whenLoaded((parts) => history(parts, room, before, limit)) as
+        | HistoryPageResult
+        | null
+        | Promise<HistoryPageResult | null>,
     sendDirect: (to: string, message: DirectEventMessage) =>
       attached().node.deliverDirect({ kind: 'only', ids: [to] }, message) > 0,
     broadcastDirect(target: ConnectionTarget, message: DirectEventMessage) {

@@ -1,6 +1,7 @@
 import type { Member } from '@roomwire/protocol'
 import type { AdapterStats, ReplayRequest } from './adapter'
 import type { Clock } from './clock'
+import type { DurableTrack } from './durable-rooms'
 import { newEpoch } from './epoch'
 import { HistoryRing } from './history'
 import { type BudgetedHistory, HistoryBudget } from './history-budget'
@@ -15,6 +16,8 @@ export interface MemoryRoom extends BudgetedHistory {
   readonly members: Map<string, Member>
   /** When it last became empty (the adapter's clock); meaningful while it is idle. */
   idleSince: number
+  /** With a history store: the room's commit order (durable-rooms.ts). */
+  durable?: DurableTrack
 }
 
 /** What the rooms are bounded by and timed with: the server's limits and the adapter's, fixed at attach. */

@@ -3,6 +3,7 @@ import type { Protocol } from '@roomwire/protocol'
 import type { Logger } from 'pino'
 import type { RoomAdapter } from './adapter'
 import type { Clock } from './clock'
+import type { HistoryStore } from './history-store'
 import type {
   AnyProtocol,
   AuthorizeRequest,
@@ -63,6 +64,14 @@ export interface RoomServerOptions<P extends Protocol = AnyProtocol> {
   /** Storage and fan-out. @default createMemoryAdapter() */
   adapter?: RoomAdapter
   /**
+   * Where rooms' messages are kept for good (`createPostgresHistory` from `@roomwire/server/postgres`):
+   * every room continues from it after a restart (same epoch and seq), a publish is acknowledged only once
+   * stored, dedupe by message id asks it, and history pages come from it. The server closes it last.
+   * Supported by the memory adapter.
+   * @default none: the adapter's own history (what a join may replay) is all there is
+   */
+  historyStore?: HistoryStore
+  /**
    * Largest frame a client may send; larger ones close the connection with 1009.
    * @default 65536
    */
@@ -97,6 +106,12 @@ export interface RoomServerOptions<P extends Protocol = AnyProtocol> {
    * @default 3_600_000
    */
   idleTimeoutMs?: number
+  /**
+   * Messages one `history` page may hold at most (a client's `limit` is clamped to it; its default is 50
+   * or this, the smaller).
+   * @default 200
+   */
+  historyPageMax?: number
   /**
    * Bytes a second one connection's joins may send of `joined`, member pages and replayed messages (the
    * replay budget); a join while the budget is spent gets `rate_limited` and changes nothing. 0 turns it off.

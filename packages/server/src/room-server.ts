@@ -17,9 +17,10 @@ import { RoomServerError } from './errors'
 import { WriteCoalescer } from './frames'
 import { type HandlerContext, handleMessage } from './handlers'
 import { startHeartbeat } from './heartbeat'
+import type { HistoryStore } from './history-store'
 import type { AnyProtocol } from './hooks'
 import { hostingMode, listen } from './http-listener'
-import { createHttpHandler, healthOf } from './http-routes'
+import { createHttpHandler, healthOf, storeHealth } from './http-routes'
 import { InFlight } from './in-flight'
 import { createInbound } from './inbound'
 import { type ResolvedLimits, resolveLimits } from './limits'
@@ -96,7 +97,10 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
   const metrics = createMetrics({
     connections: () => registry.size,
     rooms: () => local.size,
-    store: adapter.health === undefined ? undefined : () => adapter.health!().up,
+    store:
+      adapter.health === undefined && options.historyStore === undefined
+        ? undefined
+        : () => storeHealth(adapter, options.historyStore).up,
     adapterStats: adapter.stats === undefined ? undefined : () => adapter.stats!(),
   })
   const host = connectionHost(log, clock, limits, metrics)
@@ -145,7 +149,7 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
     hooks: options,
   })
 
-  const attached = attachNode(adapter, local, registry, limits, clock)
+  const attached = attachNode(adapter, local, registry, limits, clock, options.historyStore)
 
   const wss = webSocketServer(limits, options.perMessageDeflate === true)
   const { handleUpgrade } = createAdmission({
@@ -179,7 +183,7 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
     maxBodyBytes: limits.maxMessageBytes,
     maxNestingDepth: limits.maxNestingDepth,
     log,
-    health: () => healthOf(adapter, isAccepting(), registry.size, local.size),
+    health: () => healthOf(adapter, options.historyStore, isAccepting(), registry.size, local.size),
     broadcast: serverApi.broadcast,
     roomInfo: serverApi.roomInfo,
   })
@@ -203,6 +207,7 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
         background,
         attached,
         adapter,
+        historyStore: options.historyStore,
         wss,
         clearMetrics: () => metrics.registry.clear(),
       },
@@ -237,6 +242,7 @@ function attachNode(
   registry: ConnectionRegistry,
   limits: ResolvedLimits,
   clock: Clock,
+  historyStore: HistoryStore | undefined,
 ): Promise<void> {
   const node: AdapterNode = {
     nodeId: `n_${randomBytes(6).toString('base64url')}`,
@@ -249,6 +255,7 @@ function attachNode(
       historyMaxBytes: limits.historyMaxBytes,
       idleTimeoutMs: limits.idleTimeoutMs,
       now: clock.now,
+      ...(historyStore === undefined ? {} : { historyStore }),
     }),
   )
 }

@@ -1,6 +1,7 @@
 import type { RoomAdapter } from './adapter'
 import type { Clock } from './clock'
 import type { ConnectionRegistry } from './connection-registry'
+import type { HistoryStore } from './history-store'
 import type { HttpListener } from './http-listener'
 import type { InFlight } from './in-flight'
 import type { Background } from './sessions'
@@ -19,6 +20,8 @@ export interface ShutdownDeps {
   /** The adapter's attach; a shutdown waits for it before it closes the adapter. */
   readonly attached: Promise<unknown>
   readonly adapter: RoomAdapter
+  /** Closed right after the adapter: it commits what is queued first. */
+  readonly historyStore: HistoryStore | undefined
   readonly wss: { close(): void }
   /** Last: the metrics registry is cleared. */
   clearMetrics(): void
@@ -71,6 +74,7 @@ export async function shutdown(deps: ShutdownDeps, timeoutMs: number): Promise<v
   // saves its rooms here, and a restart resumes from exactly what was acknowledged.
   try {
     await deps.adapter.close()
+    await deps.historyStore?.close()
   } finally {
     deps.wss.close()
     await deps.listener.destroy()

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   configToCliSettings,
+  configToHistorySettings,
   configToMemoryOptions,
   configToOptions,
   configToRedisOptions,
@@ -53,6 +54,7 @@ function mapped(config: ServerConfig): Record<string, unknown> {
     memory: configToMemoryOptions(config),
     redis: configToRedisOptions(config),
     cli: configToCliSettings(config),
+    history: configToHistorySettings(config),
   }
 }
 

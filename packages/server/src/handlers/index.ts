@@ -2,6 +2,7 @@ import type { ClientMessage } from '@roomwire/protocol'
 import type { Connection } from '../connection'
 import type { Handler, HandlerContext, HandlerTable } from './context'
 import { direct } from './direct'
+import { history } from './history'
 import { join } from './join'
 import { leave } from './leave'
 import type { Outcome } from './outcome'
@@ -17,7 +18,7 @@ export type { Outcome, Refused } from './outcome'
  * Every client message type and its handler. Adding a message type to the protocol fails to compile
  * until it has a line here (docs/ARCHITECTURE.md, "Adding a message type").
  */
-export const handlers: HandlerTable = { join, leave, publish, presence, direct, ping }
+export const handlers: HandlerTable = { join, leave, publish, presence, direct, ping, history }
 
 /** Handle one decoded client message: an outcome for what was expected; a throw is a bug. */
 export function handleMessage(

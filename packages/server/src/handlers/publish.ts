@@ -35,6 +35,7 @@ export const publish: Handler<PublishMessage> = async (ctx, connection, msg) => 
     ts: ctx.clock.now(),
   }
   if (msg.id !== undefined) input.id = msg.id
+  if (connection.user !== undefined) input.user = connection.user
   if (msg.echo !== true) input.skip = connection.id
   return toAdapter(ctx, connection, msg, input)
 }

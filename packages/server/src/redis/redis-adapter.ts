@@ -7,6 +7,8 @@ import type {
   AdapterRoomInfo,
   AdapterStats,
   ConnectionTarget,
+  HistoryPageResult,
+  HistoryRequest,
   JoinResult,
   PublishInput,
   PublishResult,
@@ -81,6 +83,12 @@ class RedisAdapter implements RoomAdapter {
   }
 
   async attach(node: AdapterNode, config: AdapterConfig): Promise<void> {
+    if (config.historyStore !== undefined) {
+      throw new RoomServerError(
+        'invalid_config',
+        'the Redis adapter keeps history in Redis and takes no historyStore yet; use it with the memory adapter',
+      )
+    }
     const options = this.#options
     const keys = this.#keys
     const limits: RoomLimits = {
@@ -305,6 +313,13 @@ class RedisAdapter implements RoomAdapter {
     const [epoch, seq] = [fields.stringOrNil(), fields.stringOrNil()]
     const held = parseMembers(reply.strings())
     return epoch === undefined ? null : { seq: Number(seq ?? 0), epoch, members: held }
+  }
+
+  /** A page of the room's history list (what a join may replay), oldest first. */
+  async history(room: string, request: HistoryRequest): Promise<HistoryPageResult | null> {
+    const { link, rooms } = this.#attached.ctx
+    link.require('history')
+    return runStore(link, 'history', () => rooms.historyPage(room, request.before, request.limit))
   }
 
   async rooms(): Promise<string[]> {

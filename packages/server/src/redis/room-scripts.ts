@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { historyPageScript } from './history-script'
 import type { KeyLayout } from './keys'
 import { membershipScripts } from './membership-scripts'
 import { publishScript } from './publish-script'
@@ -16,6 +17,8 @@ export function roomScripts(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
     ...membershipScripts(redis, keys, limits),
     publish: publishScript(redis, keys, limits),
     sync: syncScript(redis, keys, limits),
+    // A read, so not fenced: it changes nothing.
+    historyPage: historyPageScript(redis, keys),
   }
 }
 

@@ -1,0 +1,79 @@
+import type { HistoryMessage } from '@roomwire/protocol'
+import { arrivalOfFrame, roomMessage } from './arrivals'
+import type { TimerHandle } from './clock'
+import { RoomwireError } from './errors'
+import type { PublishEntry } from './outbox'
+import type { RoomEnv } from './room-env'
+import type { HistoryOptions, HistoryPage } from './room-types'
+import type { Transport } from './transport'
+
+/** What a history request needs from its room. */
+export interface HistorySource {
+  readonly name: string
+  readonly transport: Transport
+  readonly env: Pick<RoomEnv, 'clock' | 'ackTimeoutMs'>
+  /** Whether the room is joined on the open connection. */
+  joined(): boolean
+  /** The `before` to use when the caller gives none. */
+  defaultBefore(): number | undefined
+  /** The outbox entry of an own publish with this id, if it still has one. */
+  own(id: string): PublishEntry | undefined
+}
+
+/**
+ * Ask the server for a page of the room's older messages and wait for its `history` frame (or an error,
+ * the ack timeout, a drop). The messages come as live ones do: decoded by the protocol's schemas (a frame
+ * that fails is dropped by the connection and reported as `bad_frame`), with their meta.
+ */
+export function requestHistory(source: HistorySource, options: HistoryOptions = {}): Promise<HistoryPage> {
+  const { transport, env, name } = source
+  if (!source.joined() || !transport.open) {
+    return Promise.reject(
+      new RoomwireError('not_connected', `room "${name}" is not joined on an open connection`),
+    )
+  }
+  const before = options.before ?? source.defaultBefore()
+  const message: Record<string, unknown> = { type: 'history', room: name }
+  if (before !== undefined) message.before = before
+  if (options.limit !== undefined) message.limit = options.limit
+  return new Promise<HistoryPage>((resolve, reject) => {
+    let timer: TimerHandle | null = null
+    const settle = () => {
+      if (timer !== null) env.clock.clearTimeout(timer)
+      timer = null
+    }
+    const ref = transport.request(message, {
+      ack: () => {
+        settle()
+        reject(new RoomwireError('bad_frame', `room "${name}": history was answered by an ack`))
+      },
+      page: (reply: HistoryMessage) => {
+        settle()
+        const self = transport.clientId
+        const messages = reply.messages.map((m) =>
+          roomMessage(
+            arrivalOfFrame(m, 0, m.id === undefined ? undefined : source.own(m.id), self, reply.epoch),
+          ),
+        )
+        resolve(Object.freeze({ messages: Object.freeze(messages), more: reply.more, epoch: reply.epoch }))
+      },
+      error: (error) => {
+        settle()
+        reject(error)
+      },
+      disconnect: () => {
+        settle()
+        reject(new RoomwireError('disconnected', 'the connection dropped before the history page came'))
+      },
+    })
+    if (typeof ref !== 'number') {
+      reject(ref)
+      return
+    }
+    timer = env.clock.setTimeout(() => {
+      timer = null
+      transport.forget(ref)
+      reject(new RoomwireError('timeout', `no history page within ${env.ackTimeoutMs} ms`))
+    }, env.ackTimeoutMs)
+  })
+}

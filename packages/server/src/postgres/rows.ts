@@ -1,0 +1,54 @@
+import type { StoredMessage } from '../history-store'
+
+/** A row of a page query (bigint columns come back as strings from node-postgres). */
+export interface MessageRow {
+  room: string
+  seq: string
+  event: string
+  /** The stored JSON text of `data`, exactly as it was written (`json`, not `jsonb`, keeps it so). */
+  data: string
+  sender: string
+  sender_user: string | null
+  message_id: string | null
+  ts: string
+}
+
+/** A row of a head or message id query. */
+export interface HeadRow {
+  epoch: string
+  seq: string
+}
+
+/**
+ * A row's `message` frame as JSON text, field for field and in the order live delivery sends them (`type`,
+ * `room`, `event`, `data`, `from`, `seq`, `ts`, `id?`, `user?`): `data` goes in as stored, without a parse
+ * and a re-serialization, and every other field is a string or a number.
+ */
+export function rowFrame(row: MessageRow): string {
+  const s = JSON.stringify
+  const user = row.sender_user === null ? '' : `,"user":${s(row.sender_user)}`
+  const id = row.message_id === null ? '' : `,"id":${s(row.message_id)}`
+  return `{"type":"message","room":${s(row.room)},"event":${s(row.event)},"data":${row.data},"from":${s(row.sender)},"seq":${Number(row.seq)},"ts":${Number(row.ts)}${id}${user}}`
+}
+
+/** Why a message cannot be stored as it is, or null. PostgreSQL `text` cannot hold U+0000. */
+export function unstorable(message: StoredMessage): string | null {
+  for (const [field, value] of [
+    ['user', message.user],
+    ['id', message.id],
+    ['from', message.from],
+    ['epoch', message.epoch],
+  ] as const) {
+    if (value?.includes('\0')) {
+      return `${field} holds a NUL character, which PostgreSQL text cannot store`
+    }
+  }
+  if (!Number.isSafeInteger(message.seq) || message.seq < 1) return 'seq must be a positive safe integer'
+  if (!Number.isSafeInteger(message.ts)) return 'ts must be a safe integer (epoch milliseconds)'
+  return null
+}
+
+/** `data` as JSON text for the `json` column; undefined (not JSON) is refused by the caller. */
+export function dataText(data: unknown): string | undefined {
+  return JSON.stringify(data) as string | undefined
+}

@@ -1,0 +1,75 @@
+import { RoomServerError } from '../errors'
+
+/** One part of a table name: unquoted-identifier characters, short enough for derived index names. */
+const NAME_PART = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/
+
+/** The statements of one history table, its name already checked and quoted. */
+export interface HistorySql {
+  /** Create the schema (when named), the table and its indexes, under a lock (one simple query). */
+  create: string
+  /** Insert a batch given as nine arrays, one per column; returns the (room, seq) of each row inserted. */
+  insert: string
+  /** A room's newest row: $1 room. */
+  head: string
+  /** $1 room, $2 epoch, $3 before (exclusive), $4 oldest ts kept, $5 limit: newest first. */
+  page: string
+  /** $1 room, $2 message id. */
+  findId: string
+  /** Delete at most $2 rows older than $1 (ts, epoch ms). */
+  sweep: string
+}
+
+/**
+ * Check `table` (`name` or `schema.name`, unquoted identifier characters) and build its statements.
+ * Throws {@link RoomServerError} `invalid_config` for any other name: it is spliced into SQL.
+ */
+export function historySql(table: string): HistorySql {
+  const parts = table.split('.')
+  if (parts.length > 2 || !parts.every((p) => NAME_PART.test(p))) {
+    throw new RoomServerError(
+      'invalid_config',
+      `postgres history table ${JSON.stringify(table.slice(0, 80))} must be name or schema.name, each 1 to 48 characters of A-Z a-z 0-9 _ not starting with a digit`,
+    )
+  }
+  const name = parts[parts.length - 1]!
+  const schema = parts.length === 2 ? parts[0]! : undefined
+  const q = (id: string) => `"${id}"`
+  const t = schema === undefined ? q(name) : `${q(schema)}.${q(name)}`
+  // A plain literal: the name was checked above and holds no quote.
+  const lockKey = `'roomwire.history:${table}'`
+  return {
+    // One simple query runs as one implicit transaction: the advisory lock holds until its end, so two
+    // servers starting on a fresh database do not race on CREATE ... IF NOT EXISTS (which can fail on the
+    // catalog's unique index when two run at once).
+    create: [
+      `SELECT pg_advisory_xact_lock(hashtext(${lockKey}))`,
+      schema === undefined ? '' : `CREATE SCHEMA IF NOT EXISTS ${q(schema)}`,
+      `CREATE TABLE IF NOT EXISTS ${t} (
+        room text NOT NULL,
+        seq bigint NOT NULL,
+        epoch text NOT NULL,
+        event text NOT NULL,
+        data json NOT NULL,
+        sender text NOT NULL,
+        sender_user text,
+        message_id text,
+        ts bigint NOT NULL,
+        PRIMARY KEY (room, seq)
+      )`,
+      `CREATE INDEX IF NOT EXISTS ${q(`${name}_message_id`)} ON ${t} (room, message_id) WHERE message_id IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS ${q(`${name}_ts`)} ON ${t} (ts)`,
+    ]
+      .filter((s) => s !== '')
+      .join(';\n'),
+    insert: `INSERT INTO ${t} (room, seq, epoch, event, data, sender, sender_user, message_id, ts)
+      SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::json[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+      ON CONFLICT (room, seq) DO NOTHING
+      RETURNING room, seq`,
+    head: `SELECT epoch, seq FROM ${t} WHERE room = $1 ORDER BY seq DESC LIMIT 1`,
+    page: `SELECT room, seq, event, data::text AS data, sender, sender_user, message_id, ts FROM ${t}
+      WHERE room = $1 AND epoch = $2 AND seq < $3 AND ts >= $4
+      ORDER BY seq DESC LIMIT $5`,
+    findId: `SELECT epoch, seq FROM ${t} WHERE room = $1 AND message_id = $2 ORDER BY seq DESC LIMIT 1`,
+    sweep: `DELETE FROM ${t} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${t} WHERE ts < $1 LIMIT $2))`,
+  }
+}
