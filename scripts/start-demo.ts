@@ -18,10 +18,14 @@ if (built.status !== 0) process.exit(built.status ?? 1)
 
 const args = process.argv.slice(2)
 // The demo's rooms outlive a restart of its server (Ctrl-C, then pnpm start again): the memory adapter
-// keeps them in a state file in the demo's folder (gitignored). With Redis there is nothing to keep.
-const redis =
-  args.some((arg) => arg.startsWith('--redis-url')) || process.env.ROOMWIRE_REDIS_URL !== undefined
-const stateFile = redis ? [] : ['--state-file', 'apps/demo/roomwire-state.jsonl']
+// keeps them in a state file in the demo's folder (gitignored). With Redis or PostgreSQL (whose history
+// keeps every message) the store keeps them, and the server refuses a state file beside it.
+const given = (flag: string, env: string) =>
+  args.some((arg) => arg.startsWith(flag)) || process.env[env] !== undefined
+const store =
+  given('--redis-url', 'ROOMWIRE_REDIS_URL') ||
+  given('--history-postgres-url', 'ROOMWIRE_HISTORY_POSTGRES_URL')
+const stateFile = store ? [] : ['--state-file', 'apps/demo/roomwire-state.jsonl']
 
 const server = spawn(
   process.execPath,

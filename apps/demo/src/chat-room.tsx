@@ -12,8 +12,8 @@ import { useResync } from './use-resync'
 import { useRoster } from './use-roster'
 import { useUnread } from './use-unread'
 
-/** Past messages a first join replays (the server clamps it to its history size). */
-const HISTORY = 50
+/** Past messages a first join replays (the server clamps it to its history size); older ones page in. */
+const HISTORY = 30
 
 interface ChatRoomProps {
   room: string
@@ -32,7 +32,10 @@ export function ChatRoom({ room, me, active, online, unreadElsewhere, onUnread, 
   const [typing, setTyping] = useState(false)
   const presence = useMemo(() => ({ ...me, typing }), [me, typing])
   useOwnPresence(joined, presence)
-  const { messages, send, retry, dismiss } = useMessages<Chat>(room, { limit: 200, events: ['chat'] })
+  const { messages, send, retry, dismiss, loadOlder, hasOlder, loadingOlder, olderError } = useMessages<Chat>(
+    room,
+    { limit: 200, events: ['chat'] },
+  )
   const roster = useRoster(joined.members, me.uid, joined.status === 'joined')
   const resync = useResync(joined.room, messages)
   const { unread, dividerBefore } = useUnread(room, messages, active, me.uid)
@@ -68,6 +71,10 @@ export function ChatRoom({ room, me, active, online, unreadElsewhere, onUnread, 
         offline={!online}
         onRetry={retry}
         onDismiss={dismiss}
+        hasOlder={hasOlder}
+        loadingOlder={loadingOlder}
+        olderFailed={olderError !== null}
+        onLoadOlder={loadOlder}
       />
       <TypingIndicator names={typers} />
       <Composer

@@ -21,6 +21,11 @@ interface MessageListProps {
   offline: boolean
   onRetry: (key: string) => void
   onDismiss: (key: string) => void
+  /** Scroll-back: the room has older messages than the list holds (`useMessages().hasOlder`). */
+  hasOlder: boolean
+  loadingOlder: boolean
+  olderFailed: boolean
+  onLoadOlder: () => Promise<void>
 }
 
 export function MessageList(props: MessageListProps) {
@@ -31,6 +36,24 @@ export function MessageList(props: MessageListProps) {
   const lastIsMine = last !== undefined && isMine(last, selfUid)
   let latestMine: string | undefined
   for (const m of messages) if (m.own) latestMine = m.key
+  // Where the reader was, measured from the bottom, while older messages are put above: restored after
+  // they render so the message they were reading stays where it was.
+  const keepFromBottom = useRef<number | null>(null)
+  const first = messages[0]?.key
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when older messages were put on top
+  useLayoutEffect(() => {
+    const el = scroller.current
+    if (el === null || keepFromBottom.current === null) return
+    el.scrollTop = el.scrollHeight - keepFromBottom.current
+    keepFromBottom.current = null
+  }, [first])
+
+  const loadOlder = () => {
+    const el = scroller.current
+    if (el !== null) keepFromBottom.current = el.scrollHeight - el.scrollTop
+    void props.onLoadOlder()
+  }
 
   // Follow new messages while the reader is at the bottom, or when they sent one; never yank someone who
   // scrolled up to read.
@@ -52,10 +75,16 @@ export function MessageList(props: MessageListProps) {
         <p className="empty-room">{status === 'error' ? '' : `Joining #${room}…`}</p>
       )
   } else {
-    // Scroll-back (#18) belongs at the top of this list: `useMessages().loadOlder()` when the reader
-    // reaches the top, keeping the scroll position while older messages are put above.
     body = (
       <ol className="messages">
+        {props.hasOlder && (
+          <li className="older">
+            <button type="button" className="link" onClick={loadOlder} disabled={props.loadingOlder}>
+              {props.loadingOlder ? 'Loading earlier messages…' : 'Show earlier messages'}
+            </button>
+            {props.olderFailed && <span role="alert"> Could not load them; try again.</span>}
+          </li>
+        )}
         {messages.map((m, i) => {
           const author = authorOf(m)
           const uid = author?.uid ?? m.from ?? m.key
