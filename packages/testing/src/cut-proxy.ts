@@ -50,6 +50,16 @@ export async function startCutProxy(targetPort: () => number): Promise<CutProxy>
     close: async () => {
       cut()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await closePhasePassed()
     },
   }
+}
+
+/**
+ * Resolves once the event loop's close phase has run: a closed listener or socket releases its handle
+ * there, after the check phase an immediate runs in. Two turns, and `process.getActiveResourcesInfo()`
+ * no longer lists what was closed before.
+ */
+export async function closePhasePassed(): Promise<void> {
+  for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve))
 }

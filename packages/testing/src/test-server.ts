@@ -6,7 +6,7 @@ import {
   type RoomServer,
   type RoomServerOptions,
 } from '@roomwire/server'
-import type { CutProxy } from './cut-proxy'
+import { type CutProxy, closePhasePassed } from './cut-proxy'
 import { RoomwireTestError } from './errors'
 import { Identities } from './identities'
 import { keptState } from './kept-state'
@@ -123,6 +123,7 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
       await Promise.all([...clients.values()].map((c) => c.dispose()))
       clients.clear()
       await rooms.close({ timeoutMs: CLOSE_TIMEOUT_MS })
+      await closePhasePassed()
     })()
     return closing
   }
@@ -146,6 +147,10 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
         { protocol: options.protocol, port: () => port, path, issue: (id) => identities.issue(id), label },
         connectOptions,
       )
+      if (closing !== undefined) {
+        await made.dispose()
+        throw new RoomwireTestError('closed', `${label} connected while the test server closed`)
+      }
       clients.set(made.client, made)
       return made.client
     },
