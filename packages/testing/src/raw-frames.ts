@@ -1,8 +1,8 @@
 import type { WebSocketConstructor } from '@roomwire/client'
 import type { ClientMessage, ServerMessage, ServerMessageType } from '@roomwire/protocol'
 import WebSocket from 'ws'
-import { EventQueue, type NextOptions } from './event-queue'
 import { RoomwireTestError } from './errors'
+import { EventQueue, type NextOptions } from './event-queue'
 
 /** How long a closing client's handshake may take before its socket is terminated. */
 const CLOSE_GRACE_MS = 250
@@ -67,7 +67,8 @@ export class Wire {
 
   #send(frame: ClientMessage | Record<string, unknown> | string): void {
     const open = [...this.#sockets].find((s) => s.readyState === WebSocket.OPEN)
-    if (open === undefined) throw new RoomwireTestError('misuse', `${this.#owner} has no open socket to send on`)
+    if (open === undefined)
+      throw new RoomwireTestError('misuse', `${this.#owner} has no open socket to send on`)
     open.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
   }
 

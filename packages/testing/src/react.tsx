@@ -15,6 +15,7 @@ import type { TestServer } from './test-server'
 export function roomwireWrapper<P extends Protocol = UntypedProtocol>(
   client: TestClient<P>,
 ): (props: { children: ReactNode }) => ReactElement {
+  // biome-ignore lint/correctness/noComponentHookFactories: made once per render or renderHook call, which keeps it for the tree's life (Testing Library's own wrapper pattern)
   return function RoomwireTestWrapper({ children }) {
     return <RoomwireProvider client={client}>{children}</RoomwireProvider>
   }

@@ -129,7 +129,8 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
   }
   const known = (client: TestClient<P>) => {
     const entry = clients.get(client)
-    if (entry === undefined) throw new RoomwireTestError('misuse', 'cut() got a client of another test server')
+    if (entry === undefined)
+      throw new RoomwireTestError('misuse', 'cut() got a client of another test server')
     return entry
   }
 

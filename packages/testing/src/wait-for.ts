@@ -1,5 +1,5 @@
-import { DEFAULT_TIMEOUT_MS } from './event-queue'
 import { RoomwireTestError } from './errors'
+import { DEFAULT_TIMEOUT_MS } from './event-queue'
 
 /** What {@link waitForSnapshot} watches: a store's status. */
 export interface StatusSource<S extends string> {

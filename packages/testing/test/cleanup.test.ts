@@ -26,7 +26,10 @@ async function busyTest(): Promise<void> {
   await server.cut(bob)
   await bob.waitFor('open')
   // A wait still running when the test ends is rejected by the close, its timer cleared.
-  void bob.room('general').next('typing', { timeoutMs: 60_000 }).catch(() => {})
+  void bob
+    .room('general')
+    .next('typing', { timeoutMs: 60_000 })
+    .catch(() => {})
   void alice.raw.next('system', { timeoutMs: 60_000 }).catch(() => {})
   await server.restart({ keepState: true })
   await alice.waitFor('open')
@@ -43,7 +46,9 @@ describe('close', () => {
     const before = liveHandles()
     const server = await createTestServer({ protocol: chat })
     await server.connect({ user: 'alice' })
-    const late = expect(server.connect({ user: 'bob', wait: false })).rejects.toMatchObject({ code: 'closed' })
+    const late = expect(server.connect({ user: 'bob', wait: false })).rejects.toMatchObject({
+      code: 'closed',
+    })
     await server.close()
     await late
     expect(liveHandles()).toEqual(before)
@@ -61,7 +66,10 @@ describe('close', () => {
   })
 
   it('runs servers side by side without sharing anything', async () => {
-    const [one, two] = await Promise.all([createTestServer({ protocol: chat }), createTestServer({ protocol: chat })])
+    const [one, two] = await Promise.all([
+      createTestServer({ protocol: chat }),
+      createTestServer({ protocol: chat }),
+    ])
     await using a = one
     await using b = two
     expect(a.port).not.toBe(b.port)

@@ -8,7 +8,14 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 it('works under node:test, leaving no socket, listener or timer', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--conditions=@roomwire/source', '--import', 'tsx', '--test', '--test-reporter=tap', 'node/chat.node-test.ts'],
+    [
+      '--conditions=@roomwire/source',
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=tap',
+      'node/chat.node-test.ts',
+    ],
     { cwd: here, timeout: 60_000 },
   )
   expect(stdout).toMatch(/^# pass 1$/m)

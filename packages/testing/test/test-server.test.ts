@@ -22,9 +22,17 @@ describe('createTestServer', () => {
     await room.ready
     await room.publish('chat', { text: 'one' })
     await room.publish('chat', { text: 'two' })
-    await expect(alice.room('general').next('chat')).resolves.toMatchObject({ data: { text: 'one' }, own: true })
+    await expect(alice.room('general').next('chat')).resolves.toMatchObject({
+      data: { text: 'one' },
+      own: true,
+    })
     await expect(alice.room('general').next('chat')).resolves.toMatchObject({ data: { text: 'two' } })
-    expect(alice.room('general').received('chat').map((m) => m.data.text)).toEqual(['one', 'two'])
+    expect(
+      alice
+        .room('general')
+        .received('chat')
+        .map((m) => m.data.text),
+    ).toEqual(['one', 'two'])
   })
 
   it('passes over events a condition refuses and keeps them for a later next', async () => {
@@ -35,7 +43,9 @@ describe('createTestServer', () => {
     await room.publish('chat', { text: 'one' })
     await room.publish('chat', { text: 'two' })
     const test = alice.room('general')
-    await expect(test.next('chat', { where: (m) => m.data.text === 'two' })).resolves.toMatchObject({ seq: 2 })
+    await expect(test.next('chat', { where: (m) => m.data.text === 'two' })).resolves.toMatchObject({
+      seq: 2,
+    })
     await expect(test.next('chat')).resolves.toMatchObject({ seq: 1 })
   })
 
@@ -51,7 +61,9 @@ describe('createTestServer', () => {
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RoomwireTestError)
     expect(error).toMatchObject({ code: 'timeout' })
-    expect((error as Error).message).toMatch(/^alice in room "general": no "chat" within 50 ms; arrived instead: typing \{/)
+    expect((error as Error).message).toMatch(
+      /^alice in room "general": no "chat" within 50 ms; arrived instead: typing \{/,
+    )
   })
 
   it('says nothing arrived when nothing did', async () => {
@@ -69,7 +81,9 @@ describe('createTestServer', () => {
     await using bob = await server.connect({ user: 'bob' })
     await Promise.all([alice.join('general').ready, bob.join('general').ready])
     await bob.room('general').nothing('chat', 30)
-    const absent = expect(bob.room('general').nothing('chat', 2000)).rejects.toMatchObject({ code: 'unexpected' })
+    const absent = expect(bob.room('general').nothing('chat', 2000)).rejects.toMatchObject({
+      code: 'unexpected',
+    })
     await alice.room('general').handle.publish('chat', { text: 'surprise' })
     await absent
     await expect(bob.room('general').nothing('chat')).rejects.toThrow(
@@ -88,8 +102,15 @@ describe('createTestServer', () => {
       presence: { name: 'Bob' },
     })
     await bob.room('general').handle.setPresence({ name: 'Bobby' })
-    await expect(alice.room('general').next('presence')).resolves.toMatchObject({ presence: { name: 'Bobby' } })
-    expect(alice.room('general').members().map((m) => m.user)).toEqual(expect.arrayContaining(['alice', 'bob']))
+    await expect(alice.room('general').next('presence')).resolves.toMatchObject({
+      presence: { name: 'Bobby' },
+    })
+    expect(
+      alice
+        .room('general')
+        .members()
+        .map((m) => m.user),
+    ).toEqual(expect.arrayContaining(['alice', 'bob']))
   })
 
   it('refuses room() for a room the client never joined', async () => {
@@ -138,6 +159,8 @@ describe('authentication without tokens', () => {
     expect(anonymous.status).toBe('open')
     expect(anonymous.user).toBeNull()
     await using closed = await createTestServer({ protocol: chat, auth: { required: true } })
-    await expect(closed.connect()).rejects.toThrow(/anonymous client 1 connecting: not open \(unauthorized, for good\)/)
+    await expect(closed.connect()).rejects.toThrow(
+      /anonymous client 1 connecting: not open \(unauthorized, for good\)/,
+    )
   })
 })

@@ -6,7 +6,8 @@ import { createTestServer } from '@roomwire/testing'
 import { chat } from '../chat'
 
 const kinds = ['TCPSocketWrap', 'TCPServerWrap', 'Timeout'] as const
-const live = () => process.getActiveResourcesInfo().filter((kind) => (kinds as readonly string[]).includes(kind))
+const live = () =>
+  process.getActiveResourcesInfo().filter((kind) => (kinds as readonly string[]).includes(kind))
 
 test('a chat message reaches the other member, and a cut client comes back', async () => {
   const before = live()
