@@ -191,6 +191,11 @@ check('a client from the tarballs talks to a server from the tarballs', () => {
   if (!out.includes('round trip ok')) throw new Error(out)
 })
 
+check('a test of the testing kit from the tarballs: a publish, a cut, a reconnect', () => {
+  const out = run('node', ['kit.mjs'], app, 30_000)
+  if (!out.includes('kit ok')) throw new Error(out)
+})
+
 // The lowest versions the packages declare: zod ^4.0.16 (the protocol's types need 4.0.16 with skipLibCheck
 // false) and React ^18.0.0. Types in every resolution mode, a server render of the hooks, a round trip.
 const lowest = join(work, 'lowest')
