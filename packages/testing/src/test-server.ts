@@ -86,15 +86,9 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
   const kept = keptState()
   const { adapter, handlers, ...rest } = options
   const path = options.path ?? '/ws'
-  let starts = 0
   const newAdapter = (): RoomAdapter => {
-    starts++
     if (adapter === undefined) return createMemoryAdapter({ persist: kept })
-    if (typeof adapter === 'function') return adapter()
-    if (starts > 1) {
-      throw new RoomwireTestError('misuse', 'restart() needs adapter as a function that makes a new adapter')
-    }
-    return adapter
+    return typeof adapter === 'function' ? adapter() : adapter
   }
   const start = async (port: number): Promise<RoomServer> => {
     const server = createRoomServer({
@@ -162,6 +156,13 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
       await noticed
     },
     async restart(restartOptions = {}) {
+      // Checked before the close: a closed adapter cannot serve the next server.
+      if (adapter !== undefined && typeof adapter !== 'function') {
+        throw new RoomwireTestError(
+          'misuse',
+          'restart() needs adapter as a function that makes a new adapter',
+        )
+      }
       if (restartOptions.keepState !== true) kept.clear()
       await rooms.close({ timeoutMs: CLOSE_TIMEOUT_MS })
       if (restartOptions.keepState !== true) kept.clear()

@@ -1,3 +1,4 @@
+import { createMemoryAdapter } from '@roomwire/server'
 import { describe, expect, it } from 'vitest'
 import { createTestServer } from '../src/index'
 import { chat } from './chat'
@@ -18,6 +19,14 @@ describe('server.cut', () => {
     await alice.room('general').waitFor('joined')
     await alice.room('general').handle.publish('chat', { text: 'back' })
     await expect(bob.room('general').next('chat')).resolves.toMatchObject({ data: { text: 'back' } })
+  })
+
+  it("refuses to cut another server's client", async () => {
+    await using one = await createTestServer({ protocol: chat })
+    await using two = await createTestServer({ protocol: chat })
+    await using alice = await one.connect({ user: 'alice' })
+    await expect(two.cut(alice)).rejects.toMatchObject({ code: 'misuse' })
+    expect(alice.status).toBe('open')
   })
 
   it('cuts only the client it is given', async () => {
@@ -70,6 +79,13 @@ describe('server.restart', () => {
     await server.restart()
     await expect(bob.room('general').next('resync')).resolves.toMatchObject({ reason: 'epoch', seq: 0 })
     await expect(room.publish('chat', { text: 'after' })).resolves.toEqual({ seq: 1 })
+  })
+
+  it('asks for an adapter factory when restarting with an adapter object, and keeps serving', async () => {
+    await using server = await createTestServer({ protocol: chat, adapter: createMemoryAdapter() })
+    await expect(server.restart()).rejects.toThrow('restart() needs adapter as a function')
+    await using alice = await server.connect({ user: 'alice' })
+    await expect(alice.join('general').ready).resolves.toBeUndefined()
   })
 
   it('serves clients of the new server through the same url', async () => {
