@@ -153,6 +153,17 @@ describe('authentication without tokens', () => {
     await expect(server.connect({ token: 'bad' })).rejects.toMatchObject({ code: 'refused' })
   })
 
+  it('gives up on a connection that does not open within timeoutMs, naming where it stands', async () => {
+    await using server = await createTestServer({
+      protocol: chat,
+      // The app's hook never answers (until the server's own authTimeoutMs).
+      authenticate: () => new Promise(() => {}),
+    })
+    await expect(server.connect({ token: 'slow', timeoutMs: 100 })).rejects.toThrow(
+      /^anonymous client 1 connecting: not open within 100 ms \(connecting\)/,
+    )
+  })
+
   it('lets a connection without a user in anonymously unless auth is required', async () => {
     await using open = await createTestServer({ protocol: chat })
     await using anonymous = await open.connect()
