@@ -17,10 +17,9 @@ import { type ConnectOptions, makeTestClient, type TestClient } from './test-cli
  * listens on 127.0.0.1 itself), with `protocol` typing the clients.
  */
 export type TestServerOptions<P extends Protocol = UntypedProtocol> = Omit<
-  RoomServerOptions,
-  'server' | 'noServer' | 'host' | 'protocol' | 'adapter'
+  RoomServerOptions<P>,
+  'server' | 'noServer' | 'host' | 'adapter'
 > & {
-  protocol?: P
   /**
    * Storage and fan-out. A function is called for every start, so `restart()` gets a fresh adapter
    * (a Redis adapter, say: its rooms outlive the restart in Redis). An adapter object works until a
@@ -50,7 +49,7 @@ export interface RestartOptions {
 /** A roomwire server for one test, on 127.0.0.1 and a port of its own. */
 export interface TestServer<P extends Protocol = UntypedProtocol> {
   /** The server now (a new one after each `restart()`): `broadcast`, `roomInfo`, `connections()`, … */
-  readonly rooms: RoomServer
+  readonly rooms: RoomServer<P>
   readonly port: number
   /** `ws://127.0.0.1:port/ws`, for clients of your own (a browser, say). */
   readonly url: string
@@ -90,8 +89,8 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
     if (adapter === undefined) return createMemoryAdapter({ persist: kept })
     return typeof adapter === 'function' ? adapter() : adapter
   }
-  const start = async (port: number): Promise<RoomServer> => {
-    const server = createRoomServer({
+  const start = async (port: number): Promise<RoomServer<P>> => {
+    const server = createRoomServer<P>({
       // The closes of a test's shutdown need not be spread over a second.
       shutdownSpreadMs: 0,
       ...rest,
@@ -100,7 +99,7 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
       host: '127.0.0.1',
       adapter: newAdapter(),
       authenticate: identities.authenticate(options),
-    } as RoomServerOptions)
+    } as RoomServerOptions<P>)
     await server.ready
     return server
   }

@@ -1,4 +1,5 @@
 import type { Client, Member, ResyncInfo, Room } from '@roomwire/client'
+import type { RoomServer } from '@roomwire/server'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createTestServer, type TestClient } from '../src/index'
 import { type Chat, chat } from './chat'
@@ -7,6 +8,9 @@ describe('types', () => {
   it('types test clients and their rooms from the protocol', async () => {
     await using server = await createTestServer({ protocol: chat })
     await using alice = await server.connect({ user: 'alice' })
+    expectTypeOf(server.rooms).toEqualTypeOf<RoomServer<Chat>>()
+    // @ts-expect-error: no such event in the protocol
+    void server.rooms.broadcast('general', 'chta', { text: 'hi' })
     expectTypeOf(alice).toExtend<Client<Chat>>()
     expectTypeOf(alice).toEqualTypeOf<TestClient<Chat>>()
     expectTypeOf(alice.join('general')).toEqualTypeOf<Room<Chat>>()
