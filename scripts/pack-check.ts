@@ -2,10 +2,10 @@
  * `pnpm check:pack` (issue #15): what a user gets from npm, checked before a release. Packs every published
  * package with pnpm, looks into each tarball, installs the tarballs with npm into a fresh project outside
  * the workspace (third-party dependencies from the registry), and there checks ESM and CommonJS loading,
- * TypeScript with `moduleResolution` `bundler` and `nodenext`, the CLI's bin, and a client talking to a
- * server; then the lowest supported zod and React, a zod 3 app, and a Next.js app. Needs `pnpm build`
- * first. Every command has a time limit; `--keep` leaves the projects behind, `--only <text>` runs the
- * checks whose name holds the text.
+ * TypeScript with `moduleResolution` `bundler` and `nodenext`, the CLI's bin, a client talking to a
+ * server and a test written with the testing kit; then the lowest supported zod and React, a zod 3 app,
+ * and a Next.js app. Needs `pnpm build` first. Every command has a time limit; `--keep` leaves the
+ * projects behind, `--only <text>` runs the checks whose name holds the text.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -189,6 +189,11 @@ check('the roomwire-server bin prints its version', () => {
 check('a client from the tarballs talks to a server from the tarballs', () => {
   const out = run('node', ['round-trip.mjs'], app, 30_000)
   if (!out.includes('round trip ok')) throw new Error(out)
+})
+
+check('a test of the testing kit from the tarballs: a publish, a cut, a reconnect', () => {
+  const out = run('node', ['kit.mjs'], app, 30_000)
+  if (!out.includes('kit ok')) throw new Error(out)
 })
 
 // The lowest versions the packages declare: zod ^4.0.16 (the protocol's types need 4.0.16 with skipLibCheck

@@ -13,6 +13,7 @@ const typedUse = (from: string) => `import { createClient, RoomwireError } from 
 import { RoomwireProvider, useRoom } from '@roomwire/react'
 import { createRoomServer, type RoomServer } from '@roomwire/server'
 import { createRedisAdapter } from '@roomwire/server/redis'
+import { createTestServer, type TestServer } from '@roomwire/testing'
 import { chat } from '${from}'
 
 export const server: RoomServer = createRoomServer({ port: 0, protocol: chat })
@@ -29,6 +30,17 @@ void room.publish('chta', { text: 'hi' })
 // @ts-expect-error: text is a string
 void room.publish('chat', { text: 1 })
 export const components = [RoomwireProvider, useRoom, RoomwireError] as const
+export async function kitTest(): Promise<TestServer<typeof chat>> {
+  await using server = await createTestServer({ protocol: chat })
+  await using alice = await server.connect({ user: 'alice' })
+  alice.join('general')
+  const message = await alice.room('general').next('chat')
+  const text: string = message.data.text
+  void text
+  // @ts-expect-error: no such event in the protocol
+  void alice.room('general').next('chta')
+  return server
+}
 `
 
 const compilerOptions = {
@@ -36,7 +48,8 @@ const compilerOptions = {
   noEmit: true,
   skipLibCheck: false,
   target: 'es2022',
-  lib: ['es2022', 'dom'],
+  // esnext.disposable: what `await using` a test server needs (Symbol.asyncDispose), as the testing README says.
+  lib: ['es2022', 'esnext.disposable', 'dom'],
   types: ['node'],
   jsx: 'react-jsx',
 }
@@ -47,8 +60,10 @@ import * as server from '@roomwire/server'
 import * as redis from '@roomwire/server/redis'
 import * as client from '@roomwire/client'
 import * as react from '@roomwire/react'
+import * as testing from '@roomwire/testing'
 for (const [name, fn] of [['defineProtocol', protocol.defineProtocol], ['createRoomServer', server.createRoomServer],
-  ['createRedisAdapter', redis.createRedisAdapter], ['createClient', client.createClient], ['useRoom', react.useRoom]]) {
+  ['createRedisAdapter', redis.createRedisAdapter], ['createClient', client.createClient], ['useRoom', react.useRoom],
+  ['createTestServer', testing.createTestServer]]) {
   if (typeof fn !== 'function') throw new Error(name + ' is not a function in the ESM build')
 }
 `,
@@ -57,8 +72,10 @@ const server = require('@roomwire/server')
 const redis = require('@roomwire/server/redis')
 const client = require('@roomwire/client')
 const react = require('@roomwire/react')
+const testing = require('@roomwire/testing')
 for (const [name, fn] of [['defineProtocol', protocol.defineProtocol], ['createRoomServer', server.createRoomServer],
-  ['createRedisAdapter', redis.createRedisAdapter], ['createClient', client.createClient], ['useRoom', react.useRoom]]) {
+  ['createRedisAdapter', redis.createRedisAdapter], ['createClient', client.createClient], ['useRoom', react.useRoom],
+  ['createTestServer', testing.createTestServer]]) {
   if (typeof fn !== 'function') throw new Error(name + ' is not a function in the CommonJS build')
 }
 `,
@@ -85,6 +102,22 @@ bob.close()
 await server.close()
 clearTimeout(timer)
 console.log('round trip ok, seq', ack.seq)
+`,
+  'kit.mjs': `import { defineProtocol } from '@roomwire/protocol'
+import { createTestServer } from '@roomwire/testing'
+import * as z from 'zod'
+const chat = defineProtocol({ events: { chat: z.object({ text: z.string() }) } })
+const server = await createTestServer({ protocol: chat })
+const alice = await server.connect({ user: 'alice' })
+const bob = await server.connect({ user: 'bob' })
+await Promise.all([alice.join('general').ready, bob.join('general').ready])
+await alice.room('general').handle.publish('chat', { text: 'from the kit' })
+const got = await bob.room('general').next('chat')
+await server.cut(bob)
+await bob.waitFor('open')
+await server.close()
+if (got.data.text !== 'from the kit') throw new Error(JSON.stringify(got))
+console.log('kit ok')
 `,
   'protocol.ts': protocolTs,
   'protocol.mts': protocolTs,

@@ -7,7 +7,8 @@ export default mergeConfig(
     test: {
       name: 'demo',
       environment: 'node',
-      include: ['test/**/*.test.ts'],
+      // Component tests (*.test.tsx) pick happy-dom in their first line; the e2e tests drive Chromium.
+      include: ['test/**/*.test.{ts,tsx}'],
       testTimeout: 90_000,
       hookTimeout: 90_000,
     },

@@ -1,0 +1,111 @@
+// @vitest-environment happy-dom
+import { useConnectionStatus } from '@roomwire/react'
+import { createTestServer, type TestServer } from '@roomwire/testing'
+import { renderWithRoomwire } from '@roomwire/testing/react'
+import { act, cleanup, fireEvent, screen, within } from '@testing-library/react'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ChatRoom } from '../src/chat-room'
+import { ConnectionBanner } from '../src/connection-banner'
+import { type Chat, chat, type Person } from '../src/protocol'
+
+// Component tests: the demo's room, rendered in happy-dom against a real roomwire server (the testing
+// kit's), with a second person as a test client. The e2e tests cover the whole app in Chromium.
+
+const ann: Person = { uid: 'ann-0000-uid', name: 'Ann' }
+const bob: Person = { uid: 'bob-0000-uid', name: 'Bob' }
+
+afterEach(() => {
+  cleanup()
+  localStorage.clear()
+})
+
+/** The room as the app shows it: with the connection banner, and `online` from the client. */
+function Room() {
+  const online = useConnectionStatus((s) => s.status === 'open')
+  return (
+    <>
+      <ConnectionBanner />
+      <ChatRoom
+        room="general"
+        me={ann}
+        active
+        online={online}
+        unreadElsewhere={0}
+        onUnread={() => {}}
+        onMenu={() => {}}
+      />
+    </>
+  )
+}
+
+/** Bob in #general, and Ann's room rendered once both are there. */
+async function annAndBob(server: TestServer<Chat>) {
+  const other = await server.connect({ user: 'bob' })
+  await other.join('general', { presence: bob }).ready
+  const rendered = await renderWithRoomwire(<Room />, { server, user: 'ann' })
+  await screen.findByText('2 people here')
+  return { bob: other, ann: rendered.client }
+}
+
+const room = () => within(screen.getByRole('region', { name: 'Room general' }))
+
+describe('the chat room', () => {
+  it("shows another person's message under their name", async () => {
+    await using server = await createTestServer({ protocol: chat })
+    const { bob: other } = await annAndBob(server)
+    await other.room('general').handle.publish('chat', { text: 'hello Ann', author: bob })
+    const text = await room().findByText('hello Ann')
+    expect(text.closest('li')?.querySelector('.author')?.textContent).toBe('Bob')
+  })
+
+  it('sends what Ann writes, with her as the author, and marks it delivered', async () => {
+    await using server = await createTestServer({ protocol: chat })
+    const { bob: other } = await annAndBob(server)
+    const box = room().getByPlaceholderText('Message #general')
+    fireEvent.change(box, { target: { value: '  hi Bob  ' } })
+    fireEvent.keyDown(box, { key: 'Enter' })
+    await expect(other.room('general').next('chat')).resolves.toMatchObject({
+      data: { text: 'hi Bob', author: ann },
+    })
+    await room().findByText('Delivered')
+  })
+
+  it('tells the others that Ann is typing, and shows when Bob is', async () => {
+    await using server = await createTestServer({ protocol: chat })
+    const { bob: other } = await annAndBob(server)
+    fireEvent.change(room().getByPlaceholderText('Message #general'), { target: { value: 'draft' } })
+    await expect(
+      other.room('general').next('presence', { where: (m) => m.presence?.typing === true }),
+    ).resolves.toMatchObject({ user: 'ann', presence: { name: 'Ann', typing: true } })
+    await other.room('general').handle.setPresence({ ...bob, typing: true })
+    await room().findByText('Bob is typing…')
+  })
+
+  it('says when the connection drops with no close frame, and when it is back', async () => {
+    await using server = await createTestServer({ protocol: chat })
+    const { ann: client } = await annAndBob(server)
+    await act(() => server.cut(client))
+    expect(screen.getByRole('status').textContent).toBe(
+      'You are offline. What you write is sent when the connection is back.',
+    )
+    await screen.findByText('Connected.')
+    await screen.findByText('2 people here')
+  })
+
+  it('warns that messages may be lost after a restart that lost the room, and only then', async () => {
+    await using server = await createTestServer({ protocol: chat })
+    const { bob: other } = await annAndBob(server)
+    await other.room('general').handle.publish('chat', { text: 'before', author: bob })
+    await room().findByText('before')
+
+    await server.restart({ keepState: true })
+    await other.room('general').waitFor('joined')
+    await other.room('general').handle.publish('chat', { text: 'after a kept restart', author: bob })
+    await room().findByText('after a kept restart')
+    expect(room().queryByText('Messages may be lost.')).toBeNull()
+
+    await server.restart()
+    await room().findByText('Messages may be lost.')
+    expect(room().getByText(/The server lost this room’s history while you were away/)).toBeTruthy()
+  })
+})
