@@ -58,6 +58,24 @@ describe('the chat room', () => {
     expect(text.closest('li')?.querySelector('.author')?.textContent).toBe('Bob')
   })
 
+  it('scrolls back: Show earlier messages pages in what the join did not replay, once each, in order', async () => {
+    await using server = await createTestServer({ protocol: chat })
+    const other = await server.connect({ user: 'bob' })
+    const general = other.join('general', { presence: bob })
+    await general.ready
+    // The room joins with the last 30 (HISTORY in chat-room.tsx); the server holds all 45.
+    for (let i = 1; i <= 45; i++) await general.publish('chat', { text: `m${i}`, author: bob })
+    await renderWithRoomwire(<Room />, { server, user: 'ann' })
+    const shown = () => [...document.querySelectorAll('.message .text')].map((el) => el.textContent)
+    await room().findByText('m45')
+    expect(shown()).toEqual(Array.from({ length: 30 }, (_, i) => `m${i + 16}`))
+    fireEvent.click(room().getByRole('button', { name: 'Show earlier messages' }))
+    await room().findByText('m1')
+    expect(shown()).toEqual(Array.from({ length: 45 }, (_, i) => `m${i + 1}`))
+    // Nothing older is left: the button goes away.
+    await expect.poll(() => room().queryByRole('button', { name: 'Show earlier messages' })).toBeNull()
+  })
+
   it('sends what Ann writes, with her as the author, and marks it delivered', async () => {
     await using server = await createTestServer({ protocol: chat })
     const { bob: other } = await annAndBob(server)
