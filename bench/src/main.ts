@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 import { writeReport } from './report/write-report'
 import type { Implementation } from './servers/bench-server'
 import { buildSuite, RUNS, type Size } from './suite'
-import { runSuite } from './suite-runner'
+import { ratioLines, runSuite, unavailableImplementations } from './suite-runner'
 
 const { values } = parseArgs({
   options: {
@@ -39,9 +39,12 @@ if (values.help) {
 const size: Size = values.quick ? 'quick' : 'full'
 const only = values.only?.split(',')
 const impls = values.impl?.split(',') as Implementation[] | undefined
+const skipped = unavailableImplementations()
+for (const [impl, why] of Object.entries(skipped)) console.error(`skipping ${impl}: ${why}`)
 const specs = buildSuite(size)
   .filter((s) => !only || only.some((o) => s.id.startsWith(o)))
   .map((s) => (impls ? { ...s, impls: s.impls.filter((i) => impls.includes(i)) } : s))
+  .map((s) => ({ ...s, impls: s.impls.filter((i) => !(i in skipped)) }))
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 const profileDir = `${resultsDir}profiles`
 if (values.profile || values['heap-snapshot']) mkdirSync(profileDir, { recursive: true })
@@ -54,7 +57,7 @@ if (values.render) {
     durationMs: number
     results: Parameters<typeof writeReport>[0]
   }
-  console.error(`wrote ${writeReport(saved.results, saved).join(', ')}`)
+  console.error(`wrote ${writeReport(saved.results, { ...saved, skipped }).join(', ')}`)
   process.exit(0)
 }
 
@@ -70,8 +73,9 @@ const results = await runSuite(specs, {
 const durationMs = Date.now() - started
 mkdirSync(resultsDir, { recursive: true })
 writeFileSync(`${resultsDir}latest.json`, JSON.stringify({ size, durationMs, results }, null, 2))
+for (const line of ratioLines(results)) console.error(line)
 if (!values['no-report']) {
-  const written = writeReport(results, { size, durationMs })
+  const written = writeReport(results, { size, durationMs, skipped })
   console.error(`wrote ${written.join(', ')}`)
 }
 console.error(`done in ${Math.round(durationMs / 1000)} s`)

@@ -11,7 +11,7 @@ export interface BenchServer {
 }
 
 /** The implementations compared, in report order. */
-export const IMPLEMENTATIONS = ['ws', 'socketio', 'roomwire'] as const
+export const IMPLEMENTATIONS = ['ws', 'uws', 'socketio', 'roomwire'] as const
 
 /** One implementation under test. */
 export type Implementation = (typeof IMPLEMENTATIONS)[number]
@@ -19,6 +19,7 @@ export type Implementation = (typeof IMPLEMENTATIONS)[number]
 /** How the report names each implementation. */
 export const IMPLEMENTATION_LABELS: Record<Implementation, string> = {
   ws: 'raw ws',
+  uws: 'uWS',
   socketio: 'Socket.IO',
   roomwire: 'roomwire',
 }

@@ -1,0 +1,70 @@
+import { closeAll, type LoadConnection } from '../load-connection'
+import { type CpuSample, delay, type ScenarioContext, until } from '../scenario-context'
+
+/** Big-room parameters (issue 20). */
+export interface BigRoomParams {
+  members: number
+  /** Connections opened per second, each joining as soon as it is welcomed. */
+  joinsPerSec: number
+  /** How long every member may take to know the final count, after the last join. */
+  settleTimeoutMs: number
+}
+
+/**
+ * Fill one room to `members`, opening connections at a fixed rate, each joining on its welcome. Filled:
+ * every join confirmed and, for roomwire, every member counting `members` in the room (its `joined` list
+ * and member pages plus the membership frames since; the peers send no membership and count nothing).
+ * Reports the fill time and the server's CPU time over it.
+ */
+export async function runBigRoom(ctx: ScenarioContext, p: BigRoomParams) {
+  const conns: LoadConnection[] = []
+  const s0 = await ctx.control<CpuSample>('cpu')
+  const t0 = performance.now()
+  const joins: Promise<void>[] = []
+  let opened = 0
+  while (opened < p.members) {
+    const due = Math.min(p.members, Math.floor(((performance.now() - t0) * p.joinsPerSec) / 1000) + 1)
+    for (; opened < due; opened++) {
+      joins.push(
+        ctx.connect(ctx.port).then(async (conn) => {
+          conns.push(conn)
+          await conn.join('big')
+        }),
+      )
+    }
+    await delay(2)
+  }
+  await Promise.all(joins)
+  const joinedMs = performance.now() - t0
+  const counts = ctx.impl === 'roomwire'
+  let settled = true
+  if (counts) {
+    await until(
+      () => conns.every((c) => c.memberCount === p.members),
+      p.settleTimeoutMs,
+      'member counts',
+    ).catch(() => {
+      settled = false
+    })
+  }
+  const fillMs = performance.now() - t0
+  const s1 = await ctx.control<CpuSample>('cpu')
+  const wrongCounts = counts ? conns.filter((c) => c.memberCount !== p.members).length : 0
+  const membershipFrames = conns.reduce((sum, c) => sum + c.membershipFrames, 0)
+  const closed = conns.filter((c) => c.closeCode !== undefined).length
+  closeAll(conns)
+  if (!settled)
+    throw new Error(
+      `${wrongCounts} of ${p.members} members had a wrong count ${p.settleTimeoutMs} ms after the last join`,
+    )
+  const cpuMs = (s1.user - s0.user + s1.system - s0.system) / 1000
+  return {
+    fillMs,
+    joinedMs,
+    serverCpuMs: cpuMs,
+    serverUsPerMember: (cpuMs * 1000) / p.members,
+    wrongCounts,
+    membershipFrames,
+    closed,
+  }
+}
