@@ -16,7 +16,10 @@ const skipped = unavailableImplementations()
 for (const [impl, why] of Object.entries(skipped)) console.warn(`bench smoke test: skipping ${impl}: ${why}`)
 
 describe('every benchmark scenario at a tiny size', () => {
-  for (const spec of buildSuite('smoke').map((s) => ({ ...s, impls: s.impls.filter((i) => !(i in skipped)) }))) {
+  for (const spec of buildSuite('smoke').map((s) => ({
+    ...s,
+    impls: s.impls.filter((i) => !(i in skipped)),
+  }))) {
     it(`runs ${spec.id} on ${spec.impls.join(', ')} and reports its figures`, async () => {
       const [result] = await runSuite([spec], {
         runs: 1,

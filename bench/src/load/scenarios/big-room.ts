@@ -21,20 +21,34 @@ export async function runBigRoom(ctx: ScenarioContext, p: BigRoomParams) {
   const s0 = await ctx.control<CpuSample>('cpu')
   const t0 = performance.now()
   const joins: Promise<void>[] = []
+  const failures = new Map<string, number>()
   let opened = 0
   while (opened < p.members) {
     const due = Math.min(p.members, Math.floor(((performance.now() - t0) * p.joinsPerSec) / 1000) + 1)
     for (; opened < due; opened++) {
       joins.push(
-        ctx.connect(ctx.port).then(async (conn) => {
-          conns.push(conn)
-          await conn.join('big')
-        }),
+        ctx
+          .connect(ctx.port)
+          .then(async (conn) => {
+            conns.push(conn)
+            await conn.join('big')
+          })
+          .catch((error: unknown) => {
+            const why = error instanceof Error ? error.message : String(error)
+            failures.set(why, (failures.get(why) ?? 0) + 1)
+          }),
       )
     }
     await delay(2)
   }
   await Promise.all(joins)
+  if (failures.size > 0) {
+    const codes = closeCodes(conns)
+    closeAll(conns)
+    throw new Error(
+      `joins failed: ${[...failures].map(([why, n]) => `${n}x ${why}`).join('; ')}; closed: ${codes}`,
+    )
+  }
   const joinedMs = performance.now() - t0
   const counts = ctx.impl === 'roomwire'
   let settled = true
@@ -67,4 +81,12 @@ export async function runBigRoom(ctx: ScenarioContext, p: BigRoomParams) {
     membershipFrames,
     closed,
   }
+}
+
+/** Close codes of the connections that closed, counted: "4008 x12, 1006 x3". */
+function closeCodes(conns: readonly LoadConnection[]): string {
+  const byCode = new Map<number, number>()
+  for (const c of conns)
+    if (c.closeCode !== undefined) byCode.set(c.closeCode, (byCode.get(c.closeCode) ?? 0) + 1)
+  return byCode.size === 0 ? 'none' : [...byCode].map(([code, n]) => `${code} x${n}`).join(', ')
 }
