@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { writeReport } from './report/write-report'
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
+    before: { type: 'string' },
     render: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -32,6 +34,8 @@ if (values.help) {
                  with node bench/tools/heap-diff.mjs before after [per-unit] [rows]
   --no-report    print results only; leave docs/BENCHMARKS.md alone
   --source       load workspace packages from src/ (no build needed)
+  --before PATH  also run another copy of the server (PATH: its packages/server/src/index.ts, for
+                 example a git worktree of an earlier commit) as "roomwire before", in the same run
   --render       rewrite the report from bench/results/latest.json without measuring`)
   process.exit(0)
 }
@@ -39,12 +43,31 @@ if (values.help) {
 const size: Size = values.quick ? 'quick' : 'full'
 const only = values.only?.split(',')
 const impls = values.impl?.split(',') as Implementation[] | undefined
+const before = values.before === undefined ? undefined : resolve(values.before)
+// Inherited by the server processes (see servers/server-child.ts).
+if (before) process.env.BENCH_ROOMWIRE_BEFORE = before
+// The earlier server runs where only the server differs (reconnect and client measure the SDK).
+const BEFORE_SCENARIOS = new Set([
+  'fanout',
+  'clusterFanout',
+  'deflateStorm',
+  'bigRoom',
+  'echo',
+  'manyRooms',
+  'idleMemory',
+  'storm',
+])
 const skipped = unavailableImplementations()
 for (const [impl, why] of Object.entries(skipped)) console.error(`skipping ${impl}: ${why}`)
 const specs = buildSuite(size)
   .filter((s) => !only || only.some((o) => s.id.startsWith(o)))
   .map((s) => (impls ? { ...s, impls: s.impls.filter((i) => impls.includes(i)) } : s))
   .map((s) => ({ ...s, impls: s.impls.filter((i) => !(i in skipped)) }))
+  .map((s) =>
+    before && s.impls.includes('roomwire') && BEFORE_SCENARIOS.has(s.scenario)
+      ? { ...s, impls: [...s.impls, 'roomwire-before' as const] }
+      : s,
+  )
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 const profileDir = `${resultsDir}profiles`
 if (values.profile || values['heap-snapshot']) mkdirSync(profileDir, { recursive: true })
@@ -62,6 +85,7 @@ if (values.render) {
 }
 
 const started = Date.now()
+if (before) console.error(`roomwire before: ${before}`)
 const results = await runSuite(specs, {
   runs: values.runs ? Number(values.runs) : RUNS[size],
   codeSource: values.source ? 'source' : 'dist',
@@ -72,7 +96,7 @@ const results = await runSuite(specs, {
 })
 const durationMs = Date.now() - started
 mkdirSync(resultsDir, { recursive: true })
-writeFileSync(`${resultsDir}latest.json`, JSON.stringify({ size, durationMs, results }, null, 2))
+writeFileSync(`${resultsDir}latest.json`, JSON.stringify({ size, durationMs, before, results }, null, 2))
 for (const line of ratioLines(results)) console.error(line)
 if (!values['no-report']) {
   const written = writeReport(results, { size, durationMs, skipped })

@@ -1,7 +1,7 @@
 import type { CodeSource } from './harness/child-process'
 import { median, ratio } from './harness/stats'
 import { runScenario } from './run-scenario'
-import type { Implementation } from './servers/bench-server'
+import { type Implementation, isRoomwire } from './servers/bench-server'
 import { loadUws } from './servers/uws-addon'
 import type { ScenarioSpec } from './suite'
 
@@ -52,7 +52,7 @@ export async function runSuite(specs: ScenarioSpec[], o: SuiteOptions): Promise<
             timeoutMs: spec.timeoutMs,
             codeSource: o.codeSource,
             pin: o.pin,
-            ...(impl === 'roomwire' && o.roomwireServerFlags ? { serverFlags: o.roomwireServerFlags } : {}),
+            ...(isRoomwire(impl) && o.roomwireServerFlags ? { serverFlags: o.roomwireServerFlags } : {}),
           })
           target.runs.push(values)
           const primary = spec.metrics.find((m) => m.primary)
@@ -95,7 +95,7 @@ export function ratioLines(results: readonly ScenarioResult[]): string[] {
     const rw = byImpl.roomwire?.median
     if (!rw) continue
     for (const m of spec.metrics) {
-      const parts = (['ws', 'uws'] as const)
+      const parts = (['ws', 'uws', 'roomwire-before'] as const)
         .filter((peer) => byImpl[peer] !== undefined)
         .map((peer) => `÷ ${peer} ${ratio(rw[m.key], byImpl[peer]!.median[m.key]).toFixed(2)}x`)
       if (parts.length > 0)

@@ -1,5 +1,5 @@
 import type { ScenarioName } from './load/loadgen-child'
-import { IMPLEMENTATIONS, type Implementation } from './servers/bench-server'
+import type { Implementation } from './servers/bench-server'
 import type { ServerSettings } from './servers/server-settings'
 
 /** How big a run is: the full benchmark, a shorter one, or the smoke test's tiny one. */
@@ -114,6 +114,9 @@ const SIZES: Record<Size, Sizes> = {
   },
 }
 
+/** The peers and roomwire (`--before` adds the earlier roomwire where it applies). */
+const ALL: readonly Implementation[] = ['ws', 'uws', 'socketio', 'roomwire']
+
 /** Runs per figure; the report gives the median. */
 export const RUNS: Record<Size, number> = { full: 3, quick: 3, smoke: 1 }
 
@@ -130,7 +133,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'The room is filled first, 250 joins at a time, waiting each time for the membership frames ' +
         'they cause (roomwire sends `member_joined` to every member; the peers send nothing).',
       scenario: 'fanout',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: {
         members,
         durationMs: s.durationMs,
@@ -306,7 +309,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'Each client alone in its room publishes with a `ref` and waits for the `ack` (Socket.IO: ' +
         '`emitWithAck`), one round trip after another.',
       scenario: 'echo',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: { clients: s.echoClients, durationMs: s.durationMs },
       metrics: [
         { key: 'roundTripsPerSec', label: 'round trips', unit: 'rt/s', better: 'higher', primary: true },
@@ -327,7 +330,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'Each room\u2019s first member publishes 2 messages/s (spread evenly); the other 9 receive. ' +
         'Same offered load for all; latency against the intended send time.',
       scenario: 'manyRooms',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: { connections: s.manyConnections, roomSize: 10, perRoomRate: 2, durationMs: s.durationMs * 2 },
       metrics: [
         { key: 'deliveredPerSec', label: 'delivered', unit: 'msg/s', better: 'higher', primary: true },
@@ -344,7 +347,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'Server process memory after a full GC (--expose-gc), connected and joined (rooms of 10) and idle, ' +
         'minus a baseline taken before any connection, divided by the connection count.',
       scenario: 'idleMemory',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: { connections: s.idleConnections, roomSize: 10, settleMs: size === 'smoke' ? 50 : 1000 },
       metrics: [
         { key: 'rssPerConnection', label: 'RSS per connection', unit: 'B', better: 'lower', primary: true },
@@ -361,7 +364,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'Every client opens its socket in the same tick and joins a room (rooms of 10) as soon as it is ' +
         'welcomed; the time until the last join is confirmed.',
       scenario: 'storm',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: { connections: s.stormConnections, roomSize: 10, timeoutMs: 60_000 },
       metrics: [
         { key: 'allJoinedMs', label: 'all joined', unit: 'ms', better: 'lower', primary: true },

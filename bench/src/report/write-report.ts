@@ -54,6 +54,7 @@ function table(result: ScenarioResult): string[] {
   const hasRw = impls.includes('roomwire')
   if (hasRw && impls.includes('ws')) head.push('roomwire ÷ raw ws')
   if (hasRw && impls.includes('uws')) head.push('roomwire ÷ uWS')
+  if (hasRw && impls.includes('roomwire-before')) head.push('roomwire ÷ before')
   if (hasRw && impls.includes('socketio')) head.push('roomwire ÷ Socket.IO')
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`]
   for (const m of spec.metrics) {
@@ -73,6 +74,8 @@ function table(result: ScenarioResult): string[] {
     const rw = byImpl.roomwire?.median[m.key]
     if (hasRw && impls.includes('ws')) cells.push(formatRatio(ratio(rw, byImpl.ws?.median[m.key])))
     if (hasRw && impls.includes('uws')) cells.push(formatRatio(ratio(rw, byImpl.uws?.median[m.key])))
+    if (hasRw && impls.includes('roomwire-before'))
+      cells.push(formatRatio(ratio(rw, byImpl['roomwire-before']?.median[m.key])))
     if (hasRw && impls.includes('socketio'))
       cells.push(formatRatio(ratio(rw, byImpl.socketio?.median[m.key])))
     const label = `${m.label} (${m.better === 'higher' ? 'higher' : 'lower'} is better)`

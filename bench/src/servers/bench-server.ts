@@ -11,7 +11,7 @@ export interface BenchServer {
 }
 
 /** The implementations compared, in report order. */
-export const IMPLEMENTATIONS = ['ws', 'uws', 'socketio', 'roomwire'] as const
+export const IMPLEMENTATIONS = ['ws', 'uws', 'socketio', 'roomwire', 'roomwire-before'] as const
 
 /** One implementation under test. */
 export type Implementation = (typeof IMPLEMENTATIONS)[number]
@@ -22,6 +22,7 @@ export const IMPLEMENTATION_LABELS: Record<Implementation, string> = {
   uws: 'uWS',
   socketio: 'Socket.IO',
   roomwire: 'roomwire',
+  'roomwire-before': 'roomwire before',
 }
 
 /** Past this many bytes waiting in a socket's send buffer, a blast yields to the event loop. */
@@ -30,4 +31,12 @@ export const BLAST_HIGH_WATER_BYTES = 1 << 20
 /** Yield to I/O so queued writes can drain. */
 export function yieldToIo(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
+}
+
+/**
+ * Whether an implementation is roomwire: the working tree's, or the copy given with `--before` (another
+ * commit's packages/server/src, for a before/after in the same run).
+ */
+export function isRoomwire(impl: Implementation): boolean {
+  return impl === 'roomwire' || impl === 'roomwire-before'
 }

@@ -5,17 +5,19 @@ import { ROOMWIRE_BENCH_OPTIONS } from './roomwire-options'
 import type { ServerSettings } from './server-settings'
 
 // BENCH_ROOMWIRE_MODULE: another copy of the server's source (say, a previous commit's, extracted with
-// `git archive`), to measure a change before and after on the same harness and machine.
-const alternative = process.env.BENCH_ROOMWIRE_MODULE
-const { createRoomServer } = (
-  alternative ? await import(alternative) : roomwire
-) as typeof import('@roomwire/server')
+// `git archive`), to measure a change before and after on the same harness and machine. `--before`
+// (BENCH_ROOMWIRE_BEFORE) runs such a copy as its own implementation, beside the working tree's.
+async function serverModule(path: string | undefined): Promise<typeof import('@roomwire/server')> {
+  const alternative = path ?? process.env.BENCH_ROOMWIRE_MODULE
+  return (alternative ? await import(alternative) : roomwire) as typeof import('@roomwire/server')
+}
 
 /** roomwire's `createRoomServer` behind the harness's server shape; with `redisPrefix`, one cluster node. */
-export function createRoomwireBenchServer(options: ServerSettings = {}): BenchServer {
+export function createRoomwireBenchServer(options: ServerSettings = {}, modulePath?: string): BenchServer {
   let server: RoomServer | undefined
   return {
     async listen(port) {
+      const { createRoomServer } = await serverModule(modulePath)
       const cluster =
         options.redisPrefix === undefined
           ? {}

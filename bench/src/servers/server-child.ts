@@ -17,10 +17,14 @@ async function create(): Promise<BenchServer> {
       return (await import('./uws-server')).createUwsServer(settings)
     case 'socketio':
       return createSocketIoServer()
-    case 'roomwire': {
+    case 'roomwire':
+    case 'roomwire-before': {
       // Loaded only here so the peers never pay for importing roomwire.
       const { createRoomwireBenchServer } = await import('./roomwire-server')
-      return createRoomwireBenchServer(settings)
+      return createRoomwireBenchServer(
+        settings,
+        impl === 'roomwire-before' ? process.env.BENCH_ROOMWIRE_BEFORE : undefined,
+      )
     }
     default:
       throw new Error(`unknown implementation '${impl}'`)

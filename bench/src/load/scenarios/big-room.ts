@@ -1,3 +1,4 @@
+import { isRoomwire } from '../../servers/bench-server'
 import { closeAll, type LoadConnection } from '../load-connection'
 import { type CpuSample, delay, type ScenarioContext, until } from '../scenario-context'
 
@@ -50,7 +51,7 @@ export async function runBigRoom(ctx: ScenarioContext, p: BigRoomParams) {
     )
   }
   const joinedMs = performance.now() - t0
-  const counts = ctx.impl === 'roomwire'
+  const counts = isRoomwire(ctx.impl)
   let settled = true
   if (counts) {
     await until(

@@ -1,3 +1,4 @@
+import { isRoomwire } from '../../servers/bench-server'
 import { closeAll, connectMany, type LoadConnection } from '../load-connection'
 import { type CpuSample, type ScenarioContext, until } from '../scenario-context'
 import { connectWireWith } from '../wire-connection'
@@ -55,7 +56,7 @@ async function storm(
     ...(await connectMany(ctx.connect, ctx.port, p.clients - deflated, () => room)),
   ]
   // roomwire tells every member of every join: let that settle so it is not part of the storm.
-  if (ctx.impl === 'roomwire') {
+  if (isRoomwire(ctx.impl)) {
     await until(() => conns.every((c) => c.memberCount >= p.clients), 30_000, 'membership before the storm')
   }
   const received = new Array<number>(conns.length).fill(0)

@@ -1,4 +1,5 @@
 import { Histogram } from '../../harness/histogram'
+import { isRoomwire } from '../../servers/bench-server'
 import { closeAll, connectMany, type LoadConnection, PAYLOAD_TEXT } from '../load-connection'
 import { delay, type ScenarioContext, until, withCpu } from '../scenario-context'
 
@@ -20,7 +21,7 @@ const FILL_BATCH = 250
 
 /** Wait until every member counts every member (roomwire only; the peers send no membership). */
 async function membershipDrained(ctx: ScenarioContext, members: readonly LoadConnection[]): Promise<void> {
-  if (ctx.impl !== 'roomwire') return
+  if (!isRoomwire(ctx.impl)) return
   const n = members.length
   await until(
     () => members.every((m) => m.memberCount === n),
