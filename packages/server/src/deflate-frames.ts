@@ -1,4 +1,5 @@
 import { constants, deflateRawSync } from 'node:zlib'
+import { PER_MESSAGE_DEFLATE } from './compression'
 
 /**
  * Compressed fan-out (issue 20). With `server_no_context_takeover` (RFC 7692 section 7.1.1.1) the server
@@ -42,13 +43,13 @@ export function negotiatedDeflate(ws: unknown): boolean {
 }
 
 /** Messages shorter than this go out uncompressed (RSV1 clear), as ws's `threshold` did. */
-export const DEFLATE_THRESHOLD_BYTES = 1024
+export const DEFLATE_THRESHOLD_BYTES = PER_MESSAGE_DEFLATE.threshold ?? 1024
 
 /**
- * The zlib settings of the server's side: the window comes from the negotiation; a small hash table
- * (memLevel 4) since JSON's repetitions are mostly short-range (compression.ts).
+ * The zlib settings of the server's side (compression.ts): the window comes from the negotiation; a small
+ * hash table, since JSON's repetitions are mostly short-range.
  */
-const MEM_LEVEL = 4
+const MEM_LEVEL = PER_MESSAGE_DEFLATE.zlibDeflateOptions?.memLevel ?? 4
 
 /**
  * A WebSocket frame header for a payload of `length` bytes: FIN, opcode 1 (text), RSV1 when `compressed`

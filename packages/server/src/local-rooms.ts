@@ -7,7 +7,7 @@ import { type RoomMembership, RoomSet } from './room-set'
 /** What a room received for a pending join, and its frame (made once for the whole fan-out). */
 interface Buffered {
   message: RoomBroadcast
-  frame: Buffer
+  frame: LazyFrame
 }
 
 /** What a join's frames told the joiner: what arrived meanwhile is sent only when newer than this. */
@@ -144,7 +144,7 @@ export class LocalRooms {
     if (local.pending === undefined) return
     for (const [connection, pending] of local.pending) {
       if (connection.id === skip) continue
-      if (!pending.hold({ message, frame: frame.frame }, this.#host.maxPendingBytes)) {
+      if (!pending.hold({ message, frame }, this.#host.maxPendingBytes)) {
         // Held back for a joiner that is slower than its room: it resumes with `since` on its next
         // connection, where joined comes first and the replay continues from what it got.
         this.#endPending(room, connection)
@@ -182,8 +182,8 @@ export class LocalRooms {
   }
 
   /** @internal Write one buffered frame to a member that just completed its join, counted. */
-  sendBuffered(connection: Connection, frame: Buffer): void {
-    if (connection.sendFrame(frame)) this.#host.sent(1, framePayload(frame).length)
+  sendBuffered(connection: Connection, frame: LazyFrame): void {
+    if (connection.sendFrame(frame)) this.#host.sent(1, framePayload(frame.frame).length)
   }
 
   #setState(room: string, connection: Connection, state: RoomMembership): void {
@@ -228,7 +228,7 @@ class PendingJoin implements JoinTicket {
   /** Hold what the room received meanwhile; false once that passes `maxBytes`. */
   hold(entry: Buffered, maxBytes: number): boolean {
     this.#buffered.push(entry)
-    this.#bytes += entry.frame.length
+    this.#bytes += entry.frame.frame.length
     return this.#bytes <= maxBytes
   }
 
