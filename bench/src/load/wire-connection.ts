@@ -16,8 +16,7 @@ export interface WireOptions {
 interface MembershipFrame {
   type: string
   members?: unknown[]
-  joined?: unknown[]
-  left?: unknown[]
+  changes?: Array<{ joined?: unknown; left?: unknown }>
   count?: number
 }
 
@@ -74,7 +73,7 @@ export function connectWireWith(options: WireOptions = {}): Connector {
             return
           case 'member_changes':
             conn.membershipFrames++
-            conn.memberCount += (msg.joined?.length ?? 0) - (msg.left?.length ?? 0)
+            for (const change of msg.changes ?? []) conn.memberCount += change.joined === undefined ? -1 : 1
             return
           case 'member_count':
             conn.membershipFrames++

@@ -2,6 +2,7 @@ import { encode, type Member } from '@roomwire/protocol'
 import type { DeliverOptions, RoomBroadcast } from './adapter'
 import type { Connection } from './connection'
 import { type FanOutSink, fanOut, framePayload, LazyFrame } from './frames'
+import { MembershipBatch } from './membership-batch'
 import { type RoomMembership, RoomSet } from './room-set'
 
 /** What a room received for a pending join, and its frame (made once for the whole fan-out). */
@@ -38,6 +39,8 @@ interface LocalRoom {
   readonly members: Map<string, Connection>
   /** Pending joins, with what was delivered to the room meanwhile; made when needed. */
   pending: Map<Connection, PendingJoin> | undefined
+  /** This turn's membership changes, written to the members when the turn ends; made when needed. */
+  batch: MembershipBatch | undefined
 }
 
 /** What {@link LocalRooms} needs from its server. */
@@ -61,6 +64,13 @@ export class LocalRooms {
   readonly #rooms = new Map<string, LocalRoom>()
   readonly #byConnection = new WeakMap<Connection, RoomSet>()
   readonly #host: LocalRoomsHost
+  /** Rooms with membership changes waiting for the end of this turn. */
+  #batched: LocalRoom[] = []
+  readonly #flushBatches = (): void => {
+    const rooms = this.#batched
+    this.#batched = []
+    for (const local of rooms) this.#flush(local)
+  }
 
   constructor(host: LocalRoomsHost) {
     this.#host = host
@@ -93,7 +103,7 @@ export class LocalRooms {
   beginJoin(room: string, connection: Connection): JoinTicket {
     let local = this.#rooms.get(room)
     if (local === undefined) {
-      local = { members: new Map(), pending: undefined }
+      local = { members: new Map(), pending: undefined, batch: undefined }
       this.#rooms.set(room, local)
     }
     const ticket = new PendingJoin(this, room, connection)
@@ -134,13 +144,25 @@ export class LocalRooms {
     return joined
   }
 
-  /** Send a room message to its local members: serialized and framed once for all of them. */
+  /**
+   * Send a room message to its local members: serialized and framed once for all of them. Membership
+   * changes are held until the turn ends and then written as one frame per member (membership-batch.ts);
+   * any other room frame first writes the changes before it, so the room's order is kept.
+   */
   deliver(room: string, message: RoomBroadcast, options?: DeliverOptions): void {
     const local = this.#rooms.get(room)
     if (local === undefined) return
     const skip = options?.skip
     const frame = new LazyFrame(options?.encoded ?? (() => encode(message)))
-    if (local.members.size > 0) fanOut(frame, local.members.values(), this.#host, skip)
+    const change = message.type === 'member_joined' || message.type === 'member_left'
+    // A change that skips a member (the joiner is pending, not a member, in every ordinary join) is not
+    // batched: every member of a batch gets every change after its start.
+    if (change && (skip === undefined || !local.members.has(skip))) {
+      if (local.members.size > 0) this.#batchOf(room, local).add(message)
+    } else {
+      if (local.batch !== undefined) this.#flush(local)
+      if (local.members.size > 0) fanOut(frame, local.members.values(), this.#host, skip)
+    }
     if (local.pending === undefined) return
     for (const [connection, pending] of local.pending) {
       if (connection.id === skip) continue
@@ -164,6 +186,7 @@ export class LocalRooms {
     const local = this.#rooms.get(ticket.room)!
     dropPending(local, ticket.connection)
     local.members.set(ticket.connection.id, ticket.connection)
+    local.batch?.joined(ticket.connection)
     this.#setState(ticket.room, ticket.connection, 'joined')
   }
 
@@ -200,6 +223,24 @@ export class LocalRooms {
     if (set === undefined) return
     set.delete(room)
     if (set.size === 0) this.#byConnection.delete(connection)
+  }
+
+  /** The room's batch of this turn, made (and its end of turn scheduled) on the first change. */
+  #batchOf(room: string, local: LocalRoom): MembershipBatch {
+    if (local.batch !== undefined) return local.batch
+    local.batch = new MembershipBatch(room)
+    // A macrotask boundary, not a timer (like the write coalescer): it stays on the real event loop.
+    if (this.#batched.length === 0) setImmediate(this.#flushBatches)
+    this.#batched.push(local)
+    return local.batch
+  }
+
+  /** Write a room's batch: one frame per member, each with the changes it is owed. */
+  #flush(local: LocalRoom): void {
+    const batch = local.batch
+    if (batch === undefined) return
+    local.batch = undefined
+    for (const [frame, members] of batch.frames(local.members.values())) fanOut(frame, members, this.#host)
   }
 
   #dropIfEmpty(room: string, local: LocalRoom): void {
