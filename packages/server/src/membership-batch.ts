@@ -65,9 +65,9 @@ export class MembershipBatch {
     for (const connection of members) {
       const start = startOf?.get(connection) ?? 0
       if (start >= this.#changes.length) continue
-      let group = byStart.get(start)
-      if (group === undefined) byStart.set(start, (group = []))
-      group.push(connection)
+      const group = byStart.get(start)
+      if (group === undefined) byStart.set(start, [connection])
+      else group.push(connection)
     }
     for (const [start, group] of byStart) yield [this.#frame(start), group]
   }
