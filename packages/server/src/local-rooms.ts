@@ -39,9 +39,20 @@ interface LocalRoom {
   readonly members: Map<string, Connection>
   /** Pending joins, with what was delivered to the room meanwhile; made when needed. */
   pending: Map<Connection, PendingJoin> | undefined
-  /** This turn's membership changes, written to the members when the turn ends; made when needed. */
+  /** Membership changes not yet written to the members; made when needed. */
   batch: MembershipBatch | undefined
+  /** When the last batch was written (`performance.now()`), and the timer of the next when it waits. */
+  flushedAt: number
+  flushTimer: ReturnType<typeof setTimeout> | undefined
 }
+
+/**
+ * While changes keep coming, a room's members get at most one membership frame per this many ms: at 1,000
+ * joins a second that is about 50 changes a frame instead of 1,000 frames per member a second. A change
+ * after a quiet spell goes out at the end of its turn, so a quiet room sees no delay. Paced on real time,
+ * not the server's clock: it only spaces writes, and a test's stopped clock must not hold frames back.
+ */
+export const MEMBERSHIP_TICK_MS = 50
 
 /** What {@link LocalRooms} needs from its server. */
 export interface LocalRoomsHost extends FanOutSink<Connection> {
@@ -103,7 +114,13 @@ export class LocalRooms {
   beginJoin(room: string, connection: Connection): JoinTicket {
     let local = this.#rooms.get(room)
     if (local === undefined) {
-      local = { members: new Map(), pending: undefined, batch: undefined }
+      local = {
+        members: new Map(),
+        pending: undefined,
+        batch: undefined,
+        flushedAt: Number.NEGATIVE_INFINITY,
+        flushTimer: undefined,
+      }
       this.#rooms.set(room, local)
     }
     const ticket = new PendingJoin(this, room, connection)
@@ -225,13 +242,22 @@ export class LocalRooms {
     if (set.size === 0) this.#byConnection.delete(connection)
   }
 
-  /** The room's batch of this turn, made (and its end of turn scheduled) on the first change. */
+  /**
+   * The room's pending batch, made on the first change and written at the end of the turn, or one tick
+   * after the previous batch when that was less than a tick ago.
+   */
   #batchOf(room: string, local: LocalRoom): MembershipBatch {
     if (local.batch !== undefined) return local.batch
     local.batch = new MembershipBatch(room)
-    // A macrotask boundary, not a timer (like the write coalescer): it stays on the real event loop.
-    if (this.#batched.length === 0) setImmediate(this.#flushBatches)
-    this.#batched.push(local)
+    const wait = local.flushedAt + MEMBERSHIP_TICK_MS - performance.now()
+    if (wait > 0) {
+      local.flushTimer = setTimeout(() => this.#flush(local), wait)
+      local.flushTimer.unref()
+    } else {
+      // A macrotask boundary, not a timer (like the write coalescer): it stays on the real event loop.
+      if (this.#batched.length === 0) setImmediate(this.#flushBatches)
+      this.#batched.push(local)
+    }
     return local.batch
   }
 
@@ -240,11 +266,18 @@ export class LocalRooms {
     const batch = local.batch
     if (batch === undefined) return
     local.batch = undefined
+    if (local.flushTimer !== undefined) clearTimeout(local.flushTimer)
+    local.flushTimer = undefined
+    local.flushedAt = performance.now()
     for (const [frame, members] of batch.frames(local.members.values())) fanOut(frame, members, this.#host)
   }
 
   #dropIfEmpty(room: string, local: LocalRoom): void {
-    if (local.members.size === 0 && local.pending === undefined) this.#rooms.delete(room)
+    if (local.members.size !== 0 || local.pending !== undefined) return
+    this.#rooms.delete(room)
+    // Nobody is left to tell.
+    if (local.flushTimer !== undefined) clearTimeout(local.flushTimer)
+    local.batch = undefined
   }
 }
 

@@ -24,6 +24,8 @@ function changeText(change: MembershipChange): string {
 export class MembershipBatch {
   readonly room: string
   readonly #changes: MembershipChange[] = []
+  /** Each change's entry text, made once for every frame it goes in. */
+  #texts: string[] | undefined
   /** Members that became members during the turn, with the number of changes made before that. */
   #startOf: Map<Connection, number> | undefined
 
@@ -50,7 +52,8 @@ export class MembershipBatch {
     const changes = this.#changes
     if (changes.length - start === 1) return new LazyFrame(() => JSON.stringify(changes[start]))
     return new LazyFrame(() => {
-      const list = changes.slice(start).map(changeText).join(',')
+      this.#texts ??= changes.map(changeText)
+      const list = this.#texts.slice(start).join(',')
       return `{"type":"member_changes","room":${JSON.stringify(this.room)},"changes":[${list}]}`
     })
   }
