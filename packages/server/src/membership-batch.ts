@@ -13,13 +13,12 @@ function changeText(change: MembershipChange): string {
 }
 
 /**
- * A room's membership changes of one event-loop turn, written at the turn's end as one frame per member
- * (issue 20): filling a room of N one `member_joined` frame per join and member costs N(N-1)/2 frames; a
- * turn with many joins now costs each member one. Each member gets exactly the changes after its own
- * `joined` snapshot: a member that became one during the turn gets the changes from that point on (its
- * buffered frames up to its activation were filtered against its snapshot, local-rooms.ts), so nobody is
- * told of a change twice or misses one. A change alone in its turn keeps its own frame (`member_joined`,
- * `member_left`), as before.
+ * A room's membership changes not yet written, written together as one frame per member (issue 20; when,
+ * local-rooms.ts decides): filling a room of N one `member_joined` frame per join and member costs
+ * N(N-1)/2 frames. Each member gets exactly the changes after its own `joined` snapshot: a member that
+ * became one while the batch was open gets the changes from that point on (its buffered frames up to its
+ * activation were filtered against its snapshot, local-rooms.ts), so nobody is told of a change twice or
+ * misses one. A change alone in its batch keeps its own frame (`member_joined`, `member_left`), as before.
  */
 export class MembershipBatch {
   readonly room: string
