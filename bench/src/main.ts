@@ -18,6 +18,7 @@ const { values } = parseArgs({
     'no-report': { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
     before: { type: 'string' },
+    main: { type: 'string' },
     render: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -36,6 +37,7 @@ if (values.help) {
   --source       load workspace packages from src/ (no build needed)
   --before PATH  also run another copy of the server (PATH: its packages/server/src/index.ts, for
                  example a git worktree of an earlier commit) as "roomwire before", in the same run
+  --main PATH    likewise a third copy as "roomwire main" (say, main without this branch's changes)
   --render       rewrite the report from bench/results/latest.json without measuring`)
   process.exit(0)
 }
@@ -44,8 +46,10 @@ const size: Size = values.quick ? 'quick' : 'full'
 const only = values.only?.split(',')
 const impls = values.impl?.split(',') as Implementation[] | undefined
 const before = values.before === undefined ? undefined : resolve(values.before)
+const mainCopy = values.main === undefined ? undefined : resolve(values.main)
 // Inherited by the server processes (see servers/server-child.ts).
 if (before) process.env.BENCH_ROOMWIRE_BEFORE = before
+if (mainCopy) process.env.BENCH_ROOMWIRE_MAIN = mainCopy
 // The earlier server runs where only the server differs (reconnect and client measure the SDK).
 const BEFORE_SCENARIOS = new Set([
   'fanout',
@@ -63,11 +67,18 @@ const specs = buildSuite(size)
   .filter((s) => !only || only.some((o) => s.id.startsWith(o)))
   .map((s) => (impls ? { ...s, impls: s.impls.filter((i) => impls.includes(i)) } : s))
   .map((s) => ({ ...s, impls: s.impls.filter((i) => !(i in skipped)) }))
-  .map((s) =>
-    before && s.impls.includes('roomwire') && BEFORE_SCENARIOS.has(s.scenario)
-      ? { ...s, impls: [...s.impls, 'roomwire-before' as const] }
-      : s,
-  )
+  .map((s) => withCopy(s, 'roomwire-main', mainCopy))
+  .map((s) => withCopy(s, 'roomwire-before', before))
+
+/** Run another copy of the server beside roomwire in a scenario where only the server differs. */
+function withCopy<S extends { impls: readonly Implementation[]; scenario: string }>(
+  s: S,
+  impl: Implementation,
+  path: string | undefined,
+): S {
+  if (path === undefined || !s.impls.includes('roomwire') || !BEFORE_SCENARIOS.has(s.scenario)) return s
+  return { ...s, impls: [...s.impls, impl] }
+}
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 const profileDir = `${resultsDir}profiles`
 if (values.profile || values['heap-snapshot']) mkdirSync(profileDir, { recursive: true })
@@ -86,6 +97,7 @@ if (values.render) {
 
 const started = Date.now()
 if (before) console.error(`roomwire before: ${before}`)
+if (mainCopy) console.error(`roomwire main: ${mainCopy}`)
 const results = await runSuite(specs, {
   runs: values.runs ? Number(values.runs) : RUNS[size],
   codeSource: values.source ? 'source' : 'dist',
@@ -96,7 +108,10 @@ const results = await runSuite(specs, {
 })
 const durationMs = Date.now() - started
 mkdirSync(resultsDir, { recursive: true })
-writeFileSync(`${resultsDir}latest.json`, JSON.stringify({ size, durationMs, before, results }, null, 2))
+writeFileSync(
+  `${resultsDir}latest.json`,
+  JSON.stringify({ size, durationMs, before, main: mainCopy, results }, null, 2),
+)
 for (const line of ratioLines(results)) console.error(line)
 if (!values['no-report']) {
   const written = writeReport(results, { size, durationMs, skipped })

@@ -95,7 +95,7 @@ export function ratioLines(results: readonly ScenarioResult[]): string[] {
     const rw = byImpl.roomwire?.median
     if (!rw) continue
     for (const m of spec.metrics) {
-      const parts = (['ws', 'uws', 'roomwire-before'] as const)
+      const parts = (['ws', 'uws', 'roomwire-main', 'roomwire-before'] as const)
         .filter((peer) => byImpl[peer] !== undefined)
         .map((peer) => `÷ ${peer} ${ratio(rw[m.key], byImpl[peer]!.median[m.key]).toFixed(2)}x`)
       if (parts.length > 0)

@@ -11,6 +11,7 @@ const COLORS: Record<Implementation, string> = {
   uws: '#059669',
   socketio: '#d97706',
   roomwire: '#2563eb',
+  'roomwire-main': '#60a5fa',
   'roomwire-before': '#93c5fd',
 }
 const W = 720

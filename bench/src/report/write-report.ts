@@ -54,6 +54,7 @@ function table(result: ScenarioResult): string[] {
   const hasRw = impls.includes('roomwire')
   if (hasRw && impls.includes('ws')) head.push('roomwire ÷ raw ws')
   if (hasRw && impls.includes('uws')) head.push('roomwire ÷ uWS')
+  if (hasRw && impls.includes('roomwire-main')) head.push('roomwire ÷ main')
   if (hasRw && impls.includes('roomwire-before')) head.push('roomwire ÷ before')
   if (hasRw && impls.includes('socketio')) head.push('roomwire ÷ Socket.IO')
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`]
@@ -74,6 +75,8 @@ function table(result: ScenarioResult): string[] {
     const rw = byImpl.roomwire?.median[m.key]
     if (hasRw && impls.includes('ws')) cells.push(formatRatio(ratio(rw, byImpl.ws?.median[m.key])))
     if (hasRw && impls.includes('uws')) cells.push(formatRatio(ratio(rw, byImpl.uws?.median[m.key])))
+    if (hasRw && impls.includes('roomwire-main'))
+      cells.push(formatRatio(ratio(rw, byImpl['roomwire-main']?.median[m.key])))
     if (hasRw && impls.includes('roomwire-before'))
       cells.push(formatRatio(ratio(rw, byImpl['roomwire-before']?.median[m.key])))
     if (hasRw && impls.includes('socketio'))

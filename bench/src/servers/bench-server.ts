@@ -11,7 +11,14 @@ export interface BenchServer {
 }
 
 /** The implementations compared, in report order. */
-export const IMPLEMENTATIONS = ['ws', 'uws', 'socketio', 'roomwire', 'roomwire-before'] as const
+export const IMPLEMENTATIONS = [
+  'ws',
+  'uws',
+  'socketio',
+  'roomwire',
+  'roomwire-main',
+  'roomwire-before',
+] as const
 
 /** One implementation under test. */
 export type Implementation = (typeof IMPLEMENTATIONS)[number]
@@ -22,6 +29,7 @@ export const IMPLEMENTATION_LABELS: Record<Implementation, string> = {
   uws: 'uWS',
   socketio: 'Socket.IO',
   roomwire: 'roomwire',
+  'roomwire-main': 'roomwire main',
   'roomwire-before': 'roomwire before',
 }
 
@@ -34,9 +42,9 @@ export function yieldToIo(): Promise<void> {
 }
 
 /**
- * Whether an implementation is roomwire: the working tree's, or the copy given with `--before` (another
- * commit's packages/server/src, for a before/after in the same run).
+ * Whether an implementation is roomwire: the working tree's, or a copy given with `--before` or `--main`
+ * (another commit's packages/server/src, for a before/after in the same run).
  */
 export function isRoomwire(impl: Implementation): boolean {
-  return impl === 'roomwire' || impl === 'roomwire-before'
+  return impl === 'roomwire' || impl === 'roomwire-main' || impl === 'roomwire-before'
 }

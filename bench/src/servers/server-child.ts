@@ -18,13 +18,16 @@ async function create(): Promise<BenchServer> {
     case 'socketio':
       return createSocketIoServer()
     case 'roomwire':
+    case 'roomwire-main':
     case 'roomwire-before': {
       // Loaded only here so the peers never pay for importing roomwire.
       const { createRoomwireBenchServer } = await import('./roomwire-server')
-      return createRoomwireBenchServer(
-        settings,
-        impl === 'roomwire-before' ? process.env.BENCH_ROOMWIRE_BEFORE : undefined,
-      )
+      const copies = {
+        roomwire: undefined,
+        'roomwire-main': process.env.BENCH_ROOMWIRE_MAIN,
+        'roomwire-before': process.env.BENCH_ROOMWIRE_BEFORE,
+      }
+      return createRoomwireBenchServer(settings, copies[impl])
     }
     default:
       throw new Error(`unknown implementation '${impl}'`)
