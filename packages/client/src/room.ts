@@ -295,9 +295,9 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
         this.#members.frame(message)
         break
       case 'member_changes':
-        // One server turn's changes in one frame: each is applied (and emitted) as if it came alone.
+        // A batch of the room's membership changes: each is applied (and emitted) as if it came alone.
         for (const change of message.changes) {
-          this.#onMemberFrame(
+          this.#members.frame(
             'joined' in change
               ? { type: 'member_joined', room: message.room, member: change.joined }
               : { type: 'member_left', room: message.room, id: change.left },
