@@ -80,13 +80,12 @@ interface Corkable {
 }
 
 /**
- * Turns a socket's frames of one event-loop turn into one write: every frame of a turn is corked, and the
- * socket is written once when the turn ends (setImmediate), as uWebSockets does. A fan-out to a room
- * then costs one syscall per member, and a burst (a publisher's batch of publishes, several frames for each
- * member) one writev per socket instead of one write per frame. Writing a turn's first frame at once, as
- * this did before, cost a second syscall for every socket that got more than one frame in the turn: fan-out
- * to 1,000 took 1.8x to 2.1x uWS's server CPU per delivery that way, 1.1x corked (issue 20). The delay is
- * the rest of the turn. Corking only buffers: order is kept, and ws.bufferedAmount still counts what waits.
+ * Turns a socket's second and later frames of one event-loop turn into one write: the first frame of a
+ * turn is written at once (no added latency for a lone reply or a fan-out), later ones are corked until the
+ * turn ends (setImmediate), so a burst (a room filling up sends `member_joined` to every member for every
+ * join; a publisher's batch of publishes fans out several frames to each member) costs one writev per
+ * socket instead of one write per frame. Corking only buffers: order is kept, and ws.bufferedAmount still
+ * counts what waits.
  */
 export class WriteCoalescer {
   /** Bumped when a turn with writes ends. */
@@ -180,8 +179,7 @@ export class SocketWriter {
     if (this.#writeTurn !== writes.turn) {
       this.#writeTurn = writes.turn
       writes.wrote()
-    }
-    if (this.#corkedTurn !== writes.turn && this.#socket !== undefined) {
+    } else if (this.#corkedTurn !== writes.turn && this.#socket !== undefined) {
       this.#corkedTurn = writes.turn
       writes.cork(this.#socket)
     }
