@@ -297,11 +297,10 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       case 'member_changes':
         // A batch of the room's membership changes: each is applied (and emitted) as if it came alone.
         for (const change of message.changes) {
-          this.#members.frame(
-            'joined' in change
-              ? { type: 'member_joined', room: message.room, member: change.joined }
-              : { type: 'member_left', room: message.room, id: change.left },
-          )
+          if (change.joined !== undefined)
+            this.#members.frame({ type: 'member_joined', room: message.room, member: change.joined })
+          else if (change.left !== undefined)
+            this.#members.frame({ type: 'member_left', room: message.room, id: change.left })
         }
         break
       case 'reset':

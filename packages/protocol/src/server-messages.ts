@@ -88,7 +88,8 @@ export const MemberLeftMessageSchema = z.object({
 export const MemberChangesMessageSchema = z.object({
   type: z.literal('member_changes'),
   room: RoomNameSchema,
-  changes: z.array(z.union([z.object({ joined: MemberSchema }), z.object({ left: ConnectionIdSchema })])),
+  /** Each entry has `joined` (a member) or `left` (its id); one with neither says nothing. */
+  changes: z.array(z.object({ joined: MemberSchema.optional(), left: ConnectionIdSchema.optional() })),
 })
 
 export const RoomEventMessageSchema = z.object({

@@ -56,11 +56,10 @@ export class TestClient {
       // the server sent before batching), so tests of a change need not care how it was framed.
       if (message.type === 'member_changes') {
         for (const change of message.changes) {
-          this.#record(
-            'joined' in change
-              ? { type: 'member_joined', room: message.room, member: change.joined }
-              : { type: 'member_left', room: message.room, id: change.left },
-          )
+          if (change.joined !== undefined)
+            this.#record({ type: 'member_joined', room: message.room, member: change.joined })
+          else if (change.left !== undefined)
+            this.#record({ type: 'member_left', room: message.room, id: change.left })
         }
       }
     })
