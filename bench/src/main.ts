@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { writeReport } from './report/write-report'
 import type { Implementation } from './servers/bench-server'
 import { buildSuite, RUNS, type Size } from './suite'
-import { runSuite } from './suite-runner'
+import { ratioLines, runSuite, unavailableImplementations } from './suite-runner'
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +17,8 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
+    before: { type: 'string' },
+    main: { type: 'string' },
     render: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -32,6 +35,9 @@ if (values.help) {
                  with node bench/tools/heap-diff.mjs before after [per-unit] [rows]
   --no-report    print results only; leave docs/BENCHMARKS.md alone
   --source       load workspace packages from src/ (no build needed)
+  --before PATH  also run another copy of the server (PATH: its packages/server/src/index.ts, for
+                 example a git worktree of an earlier commit) as "roomwire before", in the same run
+  --main PATH    likewise a third copy as "roomwire main" (say, main without this branch's changes)
   --render       rewrite the report from bench/results/latest.json without measuring`)
   process.exit(0)
 }
@@ -39,9 +45,32 @@ if (values.help) {
 const size: Size = values.quick ? 'quick' : 'full'
 const only = values.only?.split(',')
 const impls = values.impl?.split(',') as Implementation[] | undefined
+const before = values.before === undefined ? undefined : resolve(values.before)
+const mainCopy = values.main === undefined ? undefined : resolve(values.main)
+// Inherited by the server processes (see servers/server-child.ts).
+if (before) process.env.BENCH_ROOMWIRE_BEFORE = before
+if (mainCopy) process.env.BENCH_ROOMWIRE_MAIN = mainCopy
+// The other server copies run where only the server differs and which issue 14 names (reconnect and
+// client measure the SDK; the issue 20 scenarios were measured before the fixes separately, NOTES.md).
+const BEFORE_SCENARIOS = new Set(['fanout', 'echo', 'manyRooms', 'idleMemory', 'storm'])
+const skipped = unavailableImplementations()
+for (const [impl, why] of Object.entries(skipped)) console.error(`skipping ${impl}: ${why}`)
 const specs = buildSuite(size)
   .filter((s) => !only || only.some((o) => s.id.startsWith(o)))
   .map((s) => (impls ? { ...s, impls: s.impls.filter((i) => impls.includes(i)) } : s))
+  .map((s) => ({ ...s, impls: s.impls.filter((i) => !(i in skipped)) }))
+  .map((s) => withCopy(s, 'roomwire-main', mainCopy))
+  .map((s) => withCopy(s, 'roomwire-before', before))
+
+/** Run another copy of the server beside roomwire in a scenario where only the server differs. */
+function withCopy<S extends { impls: readonly Implementation[]; scenario: string }>(
+  s: S,
+  impl: Implementation,
+  path: string | undefined,
+): S {
+  if (path === undefined || !s.impls.includes('roomwire') || !BEFORE_SCENARIOS.has(s.scenario)) return s
+  return { ...s, impls: [...s.impls, impl] }
+}
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 const profileDir = `${resultsDir}profiles`
 if (values.profile || values['heap-snapshot']) mkdirSync(profileDir, { recursive: true })
@@ -54,11 +83,13 @@ if (values.render) {
     durationMs: number
     results: Parameters<typeof writeReport>[0]
   }
-  console.error(`wrote ${writeReport(saved.results, saved).join(', ')}`)
+  console.error(`wrote ${writeReport(saved.results, { ...saved, skipped }).join(', ')}`)
   process.exit(0)
 }
 
 const started = Date.now()
+if (before) console.error(`roomwire before: ${before}`)
+if (mainCopy) console.error(`roomwire main: ${mainCopy}`)
 const results = await runSuite(specs, {
   runs: values.runs ? Number(values.runs) : RUNS[size],
   codeSource: values.source ? 'source' : 'dist',
@@ -69,9 +100,13 @@ const results = await runSuite(specs, {
 })
 const durationMs = Date.now() - started
 mkdirSync(resultsDir, { recursive: true })
-writeFileSync(`${resultsDir}latest.json`, JSON.stringify({ size, durationMs, results }, null, 2))
+writeFileSync(
+  `${resultsDir}latest.json`,
+  JSON.stringify({ size, durationMs, before, main: mainCopy, results }, null, 2),
+)
+for (const line of ratioLines(results)) console.error(line)
 if (!values['no-report']) {
-  const written = writeReport(results, { size, durationMs })
+  const written = writeReport(results, { size, durationMs, skipped })
   console.error(`wrote ${written.join(', ')}`)
 }
 console.error(`done in ${Math.round(durationMs / 1000)} s`)

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { type BenchChild, type CodeSource, spawnChild, withTimeout } from './harness/child-process'
 import type { LoadTask, ScenarioName } from './load/loadgen-child'
 import type { Implementation } from './servers/bench-server'
+import type { ServerSettings } from './servers/server-settings'
 
 /** One run of one scenario against one implementation. */
 export interface RunRequest {
@@ -20,15 +21,21 @@ export interface RunRequest {
   serverFlags?: string[]
   /** Server processes sharing one Redis under a fresh key prefix (roomwire's cluster adapter). */
   servers?: number
+  /** What the scenario changes in every server process (compression). */
+  serverSettings?: ServerSettings
 }
 
 const SERVER_CORE = 0
 const LOAD_CORE = 1
 
 function startServer(req: RunRequest, cluster?: string): BenchChild {
+  const settings: ServerSettings = {
+    ...req.serverSettings,
+    ...(cluster === undefined ? {} : { redisPrefix: cluster }),
+  }
   return spawnChild({
     entry: 'servers/server-child.ts',
-    args: cluster === undefined ? [req.serverImpl] : [req.serverImpl, cluster],
+    args: [req.serverImpl, JSON.stringify(settings)],
     codeSource: req.codeSource,
     nodeFlags: req.serverFlags ?? [],
     ...(req.pin ? { core: SERVER_CORE } : {}),

@@ -1,7 +1,8 @@
 import type { CodeSource } from './harness/child-process'
-import { median } from './harness/stats'
+import { median, ratio } from './harness/stats'
 import { runScenario } from './run-scenario'
-import type { Implementation } from './servers/bench-server'
+import { type Implementation, isRoomwire } from './servers/bench-server'
+import { loadUws } from './servers/uws-addon'
 import type { ScenarioSpec } from './suite'
 
 /** Every run of one scenario on one implementation, and the median of each figure. */
@@ -47,10 +48,11 @@ export async function runSuite(specs: ScenarioSpec[], o: SuiteOptions): Promise<
             params: spec.params,
             standby: spec.standby ?? false,
             ...(spec.servers === undefined ? {} : { servers: spec.servers }),
+            ...(spec.serverSettings === undefined ? {} : { serverSettings: spec.serverSettings }),
             timeoutMs: spec.timeoutMs,
             codeSource: o.codeSource,
             pin: o.pin,
-            ...(impl === 'roomwire' && o.roomwireServerFlags ? { serverFlags: o.roomwireServerFlags } : {}),
+            ...(isRoomwire(impl) && o.roomwireServerFlags ? { serverFlags: o.roomwireServerFlags } : {}),
           })
           target.runs.push(values)
           const primary = spec.metrics.find((m) => m.primary)
@@ -78,4 +80,27 @@ export async function runSuite(specs: ScenarioSpec[], o: SuiteOptions): Promise<
 
 function format(v: number | undefined): string {
   return v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(1)
+}
+
+/** Implementations that cannot run on this machine, with the reason (uWS without its native addon). */
+export function unavailableImplementations(): Partial<Record<Implementation, string>> {
+  const uws = loadUws()
+  return uws.ok ? {} : { uws: uws.reason }
+}
+
+/** Every figure of every scenario as roomwire's ratio to raw ws and to uWS, one line each, for the console. */
+export function ratioLines(results: readonly ScenarioResult[]): string[] {
+  const lines: string[] = []
+  for (const { spec, byImpl } of results) {
+    const rw = byImpl.roomwire?.median
+    if (!rw) continue
+    for (const m of spec.metrics) {
+      const parts = (['ws', 'uws', 'roomwire-main', 'roomwire-before'] as const)
+        .filter((peer) => byImpl[peer] !== undefined)
+        .map((peer) => `÷ ${peer} ${ratio(rw[m.key], byImpl[peer]!.median[m.key]).toFixed(2)}x`)
+      if (parts.length > 0)
+        lines.push(`${spec.id} ${m.key}: roomwire ${format(rw[m.key])} ${parts.join(', ')}`)
+    }
+  }
+  return lines
 }

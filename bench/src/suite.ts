@@ -1,5 +1,6 @@
 import type { ScenarioName } from './load/loadgen-child'
-import { IMPLEMENTATIONS, type Implementation } from './servers/bench-server'
+import type { Implementation } from './servers/bench-server'
+import type { ServerSettings } from './servers/server-settings'
 
 /** How big a run is: the full benchmark, a shorter one, or the smoke test's tiny one. */
 export type Size = 'full' | 'quick' | 'smoke'
@@ -14,12 +15,20 @@ export interface MetricSpec {
   primary?: boolean
 }
 
-/** A target from issue 8: roomwire's figure over a peer's, bounded. */
+/**
+ * A target from issues 8 and 20: roomwire's figure over a peer's, bounded; over another scenario's
+ * figure when `peerScenario` names one (the cluster over single-node fan-out); or roomwire's figure itself
+ * when there is no `peer` (nothing lost).
+ */
 export interface Target {
   metric: string
-  peer: Implementation
+  peer?: Implementation
+  /** The id of the scenario whose `peer` figure (of the same metric) is the denominator. */
+  peerScenario?: string
   min?: number
   max?: number
+  /** What the target is, for the report, when the figure alone does not say. */
+  note?: string
 }
 
 /** One scenario at one size: what to run, on which implementations, and what it reports. */
@@ -37,6 +46,8 @@ export interface ScenarioSpec {
   /** The server process for an implementation, when it is not the implementation itself. */
   serverFor?: (impl: Implementation) => Implementation
   standby?: boolean
+  /** What the scenario changes in every server process (compression). */
+  serverSettings?: ServerSettings
   timeoutMs: number
   /** For the chart: the room size of a fan-out scenario. */
   roomSize?: number
@@ -53,6 +64,8 @@ const cpu: MetricSpec[] = [
 
 interface Sizes {
   fanoutMembers: number[]
+  bigRooms: number[]
+  stormClients: number
   durationMs: number
   echoClients: number
   manyConnections: number
@@ -65,8 +78,10 @@ interface Sizes {
 const SIZES: Record<Size, Sizes> = {
   full: {
     fanoutMembers: [100, 1000, 5000],
+    bigRooms: [1000, 5000, 10_000],
+    stormClients: 200,
     durationMs: 3000,
-    echoClients: 64,
+    echoClients: 100,
     manyConnections: 10_000,
     idleConnections: 10_000,
     stormConnections: 5000,
@@ -75,8 +90,10 @@ const SIZES: Record<Size, Sizes> = {
   },
   quick: {
     fanoutMembers: [100, 1000],
+    bigRooms: [1000, 5000],
+    stormClients: 200,
     durationMs: 1500,
-    echoClients: 64,
+    echoClients: 100,
     manyConnections: 2000,
     idleConnections: 2000,
     stormConnections: 1000,
@@ -85,6 +102,8 @@ const SIZES: Record<Size, Sizes> = {
   },
   smoke: {
     fanoutMembers: [5],
+    bigRooms: [20],
+    stormClients: 8,
     durationMs: 150,
     echoClients: 4,
     manyConnections: 20,
@@ -94,6 +113,9 @@ const SIZES: Record<Size, Sizes> = {
     clientMessages: 300,
   },
 }
+
+/** The peers and roomwire (`--before` adds the earlier roomwire where it applies). */
+const ALL: readonly Implementation[] = ['ws', 'uws', 'socketio', 'roomwire']
 
 /** Runs per figure; the report gives the median. */
 export const RUNS: Record<Size, number> = { full: 3, quick: 3, smoke: 1 }
@@ -111,7 +133,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'The room is filled first, 250 joins at a time, waiting each time for the membership frames ' +
         'they cause (roomwire sends `member_joined` to every member; the peers send nothing).',
       scenario: 'fanout',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: {
         members,
         durationMs: s.durationMs,
@@ -135,8 +157,9 @@ export function buildSuite(size: Size): ScenarioSpec[] {
       ...(members === 1000
         ? {
             targets: [
-              { metric: 'deliveredPerSec', peer: 'ws', min: 0.9 },
-              { metric: 'p99Us', peer: 'ws', max: 1.2 },
+              { metric: 'serverUsPerDelivery', peer: 'ws', max: 0.6 },
+              { metric: 'serverUsPerDelivery', peer: 'uws', max: 1.3 },
+              { metric: 'p99Us', peer: 'ws', max: 1.0 },
               { metric: 'deliveredPerSec', peer: 'socketio', min: 2 },
             ],
           }
@@ -173,12 +196,112 @@ export function buildSuite(size: Size): ScenarioSpec[] {
       { key: 'loadedP99Us', label: 'p99 latency at saturation', unit: 'µs', better: 'lower' },
       { key: 'serverCpu', label: 'server CPU, 3 processes (cores)', unit: 'count', better: 'lower' },
       { key: 'loadCpu', label: 'load generator CPU (cores)', unit: 'count', better: 'lower' },
+      {
+        key: 'serverUsPerDelivery',
+        label: 'server CPU per delivery, 3 processes',
+        unit: 'µs',
+        better: 'lower',
+      },
+    ],
+    targets: [
+      { metric: 'serverUsPerDelivery', peer: 'roomwire', peerScenario: `fanout-${clusterMembers}`, max: 1.5 },
+      { metric: 'p99Us', peer: 'roomwire', peerScenario: `fanout-${clusterMembers}`, note: 'reported' },
     ],
     timeoutMs: 120_000,
+  }
+  const bigRooms = s.bigRooms.map(
+    (members): ScenarioSpec => ({
+      id: `big-room-${members}`,
+      title: `Big room, filled to ${members.toLocaleString('en-US')} members`,
+      description:
+        'Connections open at 1,000 a second, each joining one room as soon as it is welcomed. Filled: every ' +
+        'join confirmed and, for roomwire, every member counting the room\u2019s final size (its `joined` ' +
+        'list and member pages plus the membership frames since). The peers only accept and confirm (no ' +
+        'membership at all), so their CPU is the floor of accepting the same connections.',
+      scenario: 'bigRoom',
+      impls: ['ws', 'uws', 'roomwire'],
+      params: { members, joinsPerSec: size === 'smoke' ? 200 : 1000, settleTimeoutMs: 120_000 },
+      metrics: [
+        {
+          key: 'fillMs',
+          label: 'time to fill (last member counts all)',
+          unit: 'ms',
+          better: 'lower',
+          primary: true,
+        },
+        { key: 'serverCpuMs', label: 'server CPU time over the fill', unit: 'ms', better: 'lower' },
+        { key: 'serverUsPerMember', label: 'server CPU per member', unit: 'µs', better: 'lower' },
+        { key: 'wrongCounts', label: 'members with a wrong count', unit: 'count', better: 'lower' },
+        { key: 'membershipFrames', label: 'membership frames received', unit: 'count', better: 'lower' },
+      ],
+      ...(members === 5000
+        ? {
+            targets: [
+              { metric: 'serverCpuMs', peer: 'ws', max: 3 },
+              { metric: 'wrongCounts', max: 0, note: 'every member ends with the right count' },
+            ],
+          }
+        : {}),
+      timeoutMs: 240_000,
+    }),
+  )
+  const compression: ScenarioSpec = {
+    id: 'compression-storm',
+    title: `Compression storm, ${s.stormClients} clients in one room`,
+    description:
+      `permessage-deflate on in the server. ${Math.round(s.stormClients * 0.75)} clients offer it and ` +
+      `${s.stormClients - Math.round(s.stormClients * 0.75)} do not; every one publishes 10 messages of ` +
+      '2,000 bytes at once; every other member should get all of them. Then the same storm in a fresh room ' +
+      'with no client offering compression, in the same server process: CPU per delivery with over without. ' +
+      'roomwire runs its defaults otherwise (1 MiB send-buffer cap, closing slow consumers with 4008).',
+    scenario: 'deflateStorm',
+    impls: ['ws', 'uws', 'roomwire'],
+    serverSettings: { compression: true },
+    params: {
+      clients: s.stormClients,
+      deflateClients: Math.round(s.stormClients * 0.75),
+      publishesEach: 10,
+      bytes: 2000,
+      timeoutMs: 60_000,
+    },
+    metrics: [
+      {
+        key: 'lost',
+        label: 'deliveries missing, with compression',
+        unit: 'count',
+        better: 'lower',
+        primary: true,
+      },
+      { key: 'expected', label: 'deliveries expected', unit: 'count', better: 'higher' },
+      { key: 'closed1006', label: 'closed 1006 (no close frame)', unit: 'count', better: 'lower' },
+      { key: 'closed4008', label: 'closed 4008 (slow consumer)', unit: 'count', better: 'lower' },
+      { key: 'stormMs', label: 'storm duration', unit: 'ms', better: 'lower' },
+      { key: 'usPerDelivery', label: 'server CPU per delivery, compression on', unit: 'µs', better: 'lower' },
+      {
+        key: 'plainUsPerDelivery',
+        label: 'server CPU per delivery, no client compressing',
+        unit: 'µs',
+        better: 'lower',
+      },
+      { key: 'cpuOnOverOff', label: 'CPU per delivery, on over off', unit: 'count', better: 'lower' },
+      {
+        key: 'plainLost',
+        label: 'deliveries missing, no client compressing',
+        unit: 'count',
+        better: 'lower',
+      },
+    ],
+    targets: [
+      { metric: 'lost', max: 0, note: 'the storm delivers everything with compression on' },
+      { metric: 'cpuOnOverOff', max: 1.5, note: 'fan-out CPU per delivery, compression on over off' },
+    ],
+    timeoutMs: 180_000,
   }
   return [
     ...fanouts,
     cluster,
+    compression,
+    ...bigRooms,
     {
       id: 'echo',
       title: `Echo, ${s.echoClients} clients`,
@@ -186,12 +309,17 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'Each client alone in its room publishes with a `ref` and waits for the `ack` (Socket.IO: ' +
         '`emitWithAck`), one round trip after another.',
       scenario: 'echo',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: { clients: s.echoClients, durationMs: s.durationMs },
       metrics: [
         { key: 'roundTripsPerSec', label: 'round trips', unit: 'rt/s', better: 'higher', primary: true },
         ...latency,
         ...cpu,
+        { key: 'serverUsPerRoundTrip', label: 'server CPU per round trip', unit: 'µs', better: 'lower' },
+      ],
+      targets: [
+        { metric: 'serverUsPerRoundTrip', peer: 'ws', max: 1.1 },
+        { metric: 'serverUsPerRoundTrip', peer: 'uws', note: 'reported' },
       ],
       timeoutMs: 60_000,
     },
@@ -202,7 +330,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'Each room\u2019s first member publishes 2 messages/s (spread evenly); the other 9 receive. ' +
         'Same offered load for all; latency against the intended send time.',
       scenario: 'manyRooms',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: { connections: s.manyConnections, roomSize: 10, perRoomRate: 2, durationMs: s.durationMs * 2 },
       metrics: [
         { key: 'deliveredPerSec', label: 'delivered', unit: 'msg/s', better: 'higher', primary: true },
@@ -219,14 +347,14 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'Server process memory after a full GC (--expose-gc), connected and joined (rooms of 10) and idle, ' +
         'minus a baseline taken before any connection, divided by the connection count.',
       scenario: 'idleMemory',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: { connections: s.idleConnections, roomSize: 10, settleMs: size === 'smoke' ? 50 : 1000 },
       metrics: [
         { key: 'rssPerConnection', label: 'RSS per connection', unit: 'B', better: 'lower', primary: true },
         { key: 'heapPerConnection', label: 'JS heap per connection', unit: 'B', better: 'lower' },
         { key: 'externalPerConnection', label: 'external per connection', unit: 'B', better: 'lower' },
       ],
-      targets: [{ metric: 'rssPerConnection', peer: 'ws', max: 1.2 }],
+      targets: [{ metric: 'rssPerConnection', peer: 'ws', max: 0.9 }],
       timeoutMs: 180_000,
     },
     {
@@ -236,7 +364,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         'Every client opens its socket in the same tick and joins a room (rooms of 10) as soon as it is ' +
         'welcomed; the time until the last join is confirmed.',
       scenario: 'storm',
-      impls: IMPLEMENTATIONS,
+      impls: ALL,
       params: { connections: s.stormConnections, roomSize: 10, timeoutMs: 60_000 },
       metrics: [
         { key: 'allJoinedMs', label: 'all joined', unit: 'ms', better: 'lower', primary: true },
@@ -279,7 +407,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
         '`@roomwire/client` with a `room.on` handler; raw ws: `ws` + `JSON.parse` + a handler (both fed by the ' +
         'raw ws peer, which speaks roomwire\u2019s JSON); Socket.IO: socket.io-client fed by Socket.IO.',
       scenario: 'client',
-      impls: IMPLEMENTATIONS,
+      impls: ['ws', 'socketio', 'roomwire'],
       params: { messages: s.clientMessages, timeoutMs: 60_000 },
       metrics: [{ key: 'messagesPerSec', label: 'handled', unit: 'msg/s', better: 'higher', primary: true }],
       serverFor: (impl) => (impl === 'roomwire' ? 'ws' : impl),

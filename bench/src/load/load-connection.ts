@@ -18,8 +18,17 @@ export interface LoadConnection {
   request(room: string, data: BenchPayload): Promise<void>
   /** Called with the payload's `t` for every message delivered to this connection. */
   onMessage: ((sentAt: number) => void) | undefined
-  /** `member_joined` and `member_left` frames received so far (roomwire's presence; 0 for the peers). */
-  readonly membershipFrames: number
+  /** Membership frames received so far (roomwire's presence; 0 for the peers). */
+  membershipFrames: number
+  /**
+   * The room's member count as this connection knows it (one room): its `joined` list and member pages,
+   * plus joins, minus leaves. For the peers, which send no members, it stays 0.
+   */
+  memberCount: number
+  /** The close code, once the connection closed. */
+  closeCode: number | undefined
+  /** Called with the close code when the connection closes. */
+  onClose: ((code: number) => void) | undefined
   /** Close the connection. */
   close(): void
 }

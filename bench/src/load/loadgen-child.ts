@@ -1,8 +1,10 @@
 import { serveParent } from '../harness/child-process'
 import type { Implementation } from '../servers/bench-server'
 import { connectorFor, type ScenarioContext } from './scenario-context'
+import { runBigRoom } from './scenarios/big-room'
 import { runClientReceive } from './scenarios/client-receive'
 import { runClusterFanout } from './scenarios/cluster-fanout'
+import { runDeflateStorm } from './scenarios/deflate-storm'
 import { runEcho } from './scenarios/echo'
 import { runFanout } from './scenarios/fanout'
 import { runIdleMemory } from './scenarios/idle-memory'
@@ -29,6 +31,8 @@ const scenarios = {
   storm: runStorm,
   reconnect: runReconnect,
   client: runClientReceive,
+  deflateStorm: runDeflateStorm,
+  bigRoom: runBigRoom,
 } as const
 
 /** The scenarios the load generator can run. */

@@ -17,6 +17,9 @@ export const connectSocketIo: Connector = (port) =>
     const conn: LoadConnection = {
       onMessage: undefined,
       membershipFrames: 0,
+      memberCount: 0,
+      closeCode: undefined,
+      onClose: undefined,
       async join(room) {
         await socket.emitWithAck('join', room)
       },
@@ -31,6 +34,10 @@ export const connectSocketIo: Connector = (port) =>
       },
     }
     socket.on('message', (m: Delivered) => conn.onMessage?.(m.data.t))
+    socket.on('disconnect', () => {
+      conn.closeCode = 1006
+      conn.onClose?.(1006)
+    })
     socket.once('connect', () => resolve(conn))
     socket.once('connect_error', reject)
   })

@@ -43,6 +43,7 @@ export function describeEnvironment(): Environment {
       '@roomwire/client',
       '@roomwire/protocol',
       'ws',
+      '@trufflesuite/uws-js-unofficial',
       'socket.io',
       'socket.io-client',
     ].map((name) => [name, versionOf(name)]),

@@ -6,7 +6,14 @@ export interface ChartSeries {
   points: Array<{ roomSize: number; value: number }>
 }
 
-const COLORS: Record<Implementation, string> = { ws: '#6b7280', socketio: '#d97706', roomwire: '#2563eb' }
+const COLORS: Record<Implementation, string> = {
+  ws: '#6b7280',
+  uws: '#059669',
+  socketio: '#d97706',
+  roomwire: '#2563eb',
+  'roomwire-main': '#60a5fa',
+  'roomwire-before': '#93c5fd',
+}
 const W = 720
 const H = 400
 const M = { top: 48, right: 24, bottom: 56, left: 88 }

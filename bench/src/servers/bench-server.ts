@@ -11,7 +11,14 @@ export interface BenchServer {
 }
 
 /** The implementations compared, in report order. */
-export const IMPLEMENTATIONS = ['ws', 'socketio', 'roomwire'] as const
+export const IMPLEMENTATIONS = [
+  'ws',
+  'uws',
+  'socketio',
+  'roomwire',
+  'roomwire-main',
+  'roomwire-before',
+] as const
 
 /** One implementation under test. */
 export type Implementation = (typeof IMPLEMENTATIONS)[number]
@@ -19,8 +26,11 @@ export type Implementation = (typeof IMPLEMENTATIONS)[number]
 /** How the report names each implementation. */
 export const IMPLEMENTATION_LABELS: Record<Implementation, string> = {
   ws: 'raw ws',
+  uws: 'uWS',
   socketio: 'Socket.IO',
   roomwire: 'roomwire',
+  'roomwire-main': 'roomwire main',
+  'roomwire-before': 'roomwire before',
 }
 
 /** Past this many bytes waiting in a socket's send buffer, a blast yields to the event loop. */
@@ -29,4 +39,12 @@ export const BLAST_HIGH_WATER_BYTES = 1 << 20
 /** Yield to I/O so queued writes can drain. */
 export function yieldToIo(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
+}
+
+/**
+ * Whether an implementation is roomwire: the working tree's, or a copy given with `--before` or `--main`
+ * (another commit's packages/server/src, for a before/after in the same run).
+ */
+export function isRoomwire(impl: Implementation): boolean {
+  return impl === 'roomwire' || impl === 'roomwire-main' || impl === 'roomwire-before'
 }

@@ -1,5 +1,6 @@
 import { type WebSocket, WebSocketServer } from 'ws'
 import { type BenchServer, BLAST_HIGH_WATER_BYTES, yieldToIo } from './bench-server'
+import { RAW_WS_DEFLATE, type ServerSettings } from './server-settings'
 
 interface Peer {
   id: string
@@ -25,7 +26,7 @@ function encodeFrame(msg: Record<string, unknown>): Buffer {
  * `publish` and `ping`, and nothing else: no validation beyond JSON.parse, no presence, no history, no
  * limits, no heartbeat. Enough of the protocol that `@roomwire/client` can talk to it.
  */
-export function createRawWsServer(): BenchServer {
+export function createRawWsServer(settings: ServerSettings = {}): BenchServer {
   const rooms = new Map<string, Room>()
   const peers = new Map<WebSocket, Peer>()
   let nextId = 1
@@ -129,7 +130,7 @@ export function createRawWsServer(): BenchServer {
           host: '127.0.0.1',
           port,
           path: '/ws',
-          perMessageDeflate: false,
+          perMessageDeflate: settings.compression === true ? RAW_WS_DEFLATE : false,
           clientTracking: false,
           maxPayload: 65536,
         })

@@ -2,25 +2,22 @@ import type { RoomServer } from '@roomwire/server'
 import * as roomwire from '@roomwire/server'
 import type { BenchServer } from './bench-server'
 import { ROOMWIRE_BENCH_OPTIONS } from './roomwire-options'
+import type { ServerSettings } from './server-settings'
 
 // BENCH_ROOMWIRE_MODULE: another copy of the server's source (say, a previous commit's, extracted with
-// `git archive`), to measure a change before and after on the same harness and machine.
-const alternative = process.env.BENCH_ROOMWIRE_MODULE
-const { createRoomServer } = (
-  alternative ? await import(alternative) : roomwire
-) as typeof import('@roomwire/server')
-
-/** Options of {@link createRoomwireBenchServer}. */
-export interface RoomwireBenchOptions {
-  /** Join a cluster through the Redis at 127.0.0.1:6379 under this key prefix. */
-  redisPrefix?: string
+// `git archive`), to measure a change before and after on the same harness and machine. `--before`
+// (BENCH_ROOMWIRE_BEFORE) runs such a copy as its own implementation, beside the working tree's.
+async function serverModule(path: string | undefined): Promise<typeof import('@roomwire/server')> {
+  const alternative = path ?? process.env.BENCH_ROOMWIRE_MODULE
+  return (alternative ? await import(alternative) : roomwire) as typeof import('@roomwire/server')
 }
 
 /** roomwire's `createRoomServer` behind the harness's server shape; with `redisPrefix`, one cluster node. */
-export function createRoomwireBenchServer(options: RoomwireBenchOptions = {}): BenchServer {
+export function createRoomwireBenchServer(options: ServerSettings = {}, modulePath?: string): BenchServer {
   let server: RoomServer | undefined
   return {
     async listen(port) {
+      const { createRoomServer } = await serverModule(modulePath)
       const cluster =
         options.redisPrefix === undefined
           ? {}
@@ -32,7 +29,13 @@ export function createRoomwireBenchServer(options: RoomwireBenchOptions = {}): B
               // The run's keys expire soon after it (each run has its own prefix).
               idleTimeoutMs: 10_000,
             }
-      server = createRoomServer({ ...ROOMWIRE_BENCH_OPTIONS, ...cluster, port, host: '127.0.0.1' })
+      server = createRoomServer({
+        ...ROOMWIRE_BENCH_OPTIONS,
+        ...cluster,
+        ...(options.compression === true ? { perMessageDeflate: true } : {}),
+        port,
+        host: '127.0.0.1',
+      })
       await server.ready
       const address = server.address()
       if (!address) throw new Error('roomwire server has no address after ready')

@@ -2,22 +2,32 @@ import { writeHeapSnapshot } from 'node:v8'
 import { serveParent } from '../harness/child-process'
 import type { BenchServer, Implementation } from './bench-server'
 import { createRawWsServer } from './raw-ws-server'
+import type { ServerSettings } from './server-settings'
 import { createSocketIoServer } from './socketio-server'
 
 const impl = process.argv[2] as Implementation
-/** A Redis key prefix: this process is one of several sharing Redis (roomwire's cluster adapter). */
-const cluster = process.argv[3]
+/** What the scenario changes in the server (compression, a Redis cluster), as JSON. */
+const settings = JSON.parse(process.argv[3] ?? '{}') as ServerSettings
 
 async function create(): Promise<BenchServer> {
   switch (impl) {
     case 'ws':
-      return createRawWsServer()
+      return createRawWsServer(settings)
+    case 'uws':
+      return (await import('./uws-server')).createUwsServer(settings)
     case 'socketio':
       return createSocketIoServer()
-    case 'roomwire': {
+    case 'roomwire':
+    case 'roomwire-main':
+    case 'roomwire-before': {
       // Loaded only here so the peers never pay for importing roomwire.
       const { createRoomwireBenchServer } = await import('./roomwire-server')
-      return createRoomwireBenchServer(cluster === undefined ? {} : { redisPrefix: cluster })
+      const copies = {
+        roomwire: undefined,
+        'roomwire-main': process.env.BENCH_ROOMWIRE_MAIN,
+        'roomwire-before': process.env.BENCH_ROOMWIRE_BEFORE,
+      }
+      return createRoomwireBenchServer(settings, copies[impl])
     }
     default:
       throw new Error(`unknown implementation '${impl}'`)

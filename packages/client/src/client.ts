@@ -289,6 +289,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       case 'message':
       case 'member_joined':
       case 'member_left':
+      case 'member_changes':
       case 'presence':
       case 'reset':
         this.#rooms.receive(message, bytes)

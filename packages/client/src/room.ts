@@ -1,5 +1,6 @@
 import type {
   JoinedMessage,
+  MemberChangesMessage,
   MembersMessage,
   PresenceInput,
   Protocol,
@@ -33,7 +34,13 @@ import type {
 import type { Transport } from './transport'
 
 /** The server frames that concern one room. */
-export type RoomFrame = JoinedMessage | MembersMessage | RoomEventMessage | MemberFrame | ResetMessage
+export type RoomFrame =
+  | JoinedMessage
+  | MembersMessage
+  | RoomEventMessage
+  | MemberFrame
+  | MemberChangesMessage
+  | ResetMessage
 
 const noop = () => {}
 /** For a `leave`: nothing waits for its answer. */
@@ -286,6 +293,15 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       case 'member_left':
       case 'presence':
         this.#members.frame(message)
+        break
+      case 'member_changes':
+        // A batch of the room's membership changes: each is applied (and emitted) as if it came alone.
+        for (const change of message.changes) {
+          if (change.joined !== undefined)
+            this.#members.frame({ type: 'member_joined', room: message.room, member: change.joined })
+          else if (change.left !== undefined)
+            this.#members.frame({ type: 'member_left', room: message.room, id: change.left })
+        }
         break
       case 'reset':
         this.#messages.reset(message)

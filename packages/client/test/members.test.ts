@@ -74,6 +74,26 @@ describe('paged member lists', () => {
     client.close()
   })
 
+  it('applies a member_changes frame as its changes one by one, in order', async () => {
+    const { client, room, send, ref } = await joining()
+    const events: string[] = []
+    room.on('member_joined', (m) => events.push(`+${m.id}`))
+    room.on('member_left', (m) => events.push(`-${m.id}`))
+    send({ type: 'joined', seq: 0, epoch: 'e1', members: ids(1, 2), ref: ref() })
+    send({
+      type: 'member_changes',
+      changes: [
+        { joined: { id: 'm3', presence: { typing: true } } },
+        { left: 'm1' },
+        { joined: { id: 'm4' } },
+        { left: 'm3' },
+      ],
+    })
+    expect(events).toEqual(['+m3', '-m1', '+m4', '-m3'])
+    expect(room.members.map((m) => m.id)).toEqual(['m2', 'm4'])
+    client.close()
+  })
+
   it('keeps at most maxMembers members and reports what it left out', async () => {
     const { client, room, errors, send, ref } = await joining({ maxMembers: 3 })
     send({ type: 'joined', seq: 0, epoch: 'e1', members: ids(1, 2), more: true, ref: ref() })

@@ -139,6 +139,8 @@ const epoch = id('an epoch')
 const optionalRef = optional(ref)
 const member = object({ id: connectionId, user: optional(string), presence: optional(present) })
 const members = array(member)
+/** One entry of `member_changes`: `joined` (a member) or `left` (its id). */
+const memberChange = object({ joined: optional(member), left: optional(connectionId) })
 // `z.enum(ERROR_CODES).catch('internal')`: a code from a newer server reads as `internal`.
 const errorCode: Field = (value, out, key) => {
   out[key] = (ERROR_CODES as readonly unknown[]).includes(value) ? value : 'internal'
@@ -190,6 +192,7 @@ const SHAPES: Record<ServerMessage['type'], Shape> = {
   left: { room, ref: optionalRef },
   member_joined: { room, member },
   member_left: { room, id: connectionId },
+  member_changes: { room, changes: array(memberChange) },
   message: MESSAGE,
   history: {
     room,

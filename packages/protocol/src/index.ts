@@ -78,6 +78,8 @@ export {
   type Limits,
   LimitsSchema,
   type Member,
+  type MemberChangesMessage,
+  MemberChangesMessageSchema,
   type MemberJoinedMessage,
   MemberJoinedMessageSchema,
   type MemberLeftMessage,

@@ -80,6 +80,18 @@ export const MemberLeftMessageSchema = z.object({
   id: ConnectionIdSchema,
 })
 
+/**
+ * A room's membership changes of one server turn, in order, as one frame (issue 20: filling a room of N
+ * one frame per join and member cost N(N-1)/2 frames). Each entry is one `member_joined` (`joined`) or
+ * `member_left` (`left`, the id) as they would have been sent alone.
+ */
+export const MemberChangesMessageSchema = z.object({
+  type: z.literal('member_changes'),
+  room: RoomNameSchema,
+  /** Each entry has `joined` (a member) or `left` (its id); one with neither says nothing. */
+  changes: z.array(z.object({ joined: MemberSchema.optional(), left: ConnectionIdSchema.optional() })),
+})
+
 export const RoomEventMessageSchema = z.object({
   type: z.literal('message'),
   room: RoomNameSchema,
@@ -159,6 +171,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   LeftMessageSchema,
   MemberJoinedMessageSchema,
   MemberLeftMessageSchema,
+  MemberChangesMessageSchema,
   RoomEventMessageSchema,
   HistoryMessageSchema,
   DirectEventMessageSchema,
@@ -179,6 +192,7 @@ export type MembersMessage = z.infer<typeof MembersMessageSchema>
 export type LeftMessage = z.infer<typeof LeftMessageSchema>
 export type MemberJoinedMessage = z.infer<typeof MemberJoinedMessageSchema>
 export type MemberLeftMessage = z.infer<typeof MemberLeftMessageSchema>
+export type MemberChangesMessage = z.infer<typeof MemberChangesMessageSchema>
 export type RoomEventMessage = z.infer<typeof RoomEventMessageSchema>
 export type HistoryMessage = z.infer<typeof HistoryMessageSchema>
 export type DirectEventMessage = z.infer<typeof DirectEventMessageSchema>

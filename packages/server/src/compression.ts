@@ -20,7 +20,8 @@ import type { Clock } from './clock'
  * Node's zlib raises memLevel to 8 whatever is asked, so a deflate stream that was used once still holds
  * about 140 KB: {@link startZlibSweep} frees idle streams once per ping interval. The resulting cost per
  * connection is measured in reliability/test/bounds-edges.test.ts.
- * A later performance issue rebuilds compressed fan-out (compress once per room, not per member).
+ * Server-to-client messages are not compressed by ws but by the server itself, once per message for every
+ * member alike (deflate-frames.ts, issue 20); ws's deflate stream is then never made for them.
  */
 export const PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
   serverNoContextTakeover: true,

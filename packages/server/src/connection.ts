@@ -6,6 +6,7 @@ import {
   ackText,
   type FrameTarget,
   framePayload,
+  LazyFrame,
   SocketWriter,
   textFrame,
   type WriteCoalescer,
@@ -113,15 +114,17 @@ export class Connection implements ConnectionInfo, FrameTarget {
 
   /** Send one message already serialized. */
   sendText(text: string): void {
-    const frame = textFrame(text)
-    if (this.sendFrame(frame)) this.#host.sent(1, framePayload(frame).length)
+    // A reply to one socket: framed at once, unless this socket may get it compressed.
+    const frame = this.writer.compresses ? new LazyFrame(text) : textFrame(text)
+    if (this.sendFrame(frame))
+      this.#host.sent(1, framePayload(frame instanceof LazyFrame ? frame.frame : frame).length)
   }
 
   /**
    * Send a frame made by `textFrame` (one for every recipient of a fan-out). Past the send buffer cap the
    * connection is closed as a slow consumer instead of buffering more. Not counted here (the caller counts).
    */
-  sendFrame(frame: Buffer): boolean {
+  sendFrame(frame: LazyFrame | Buffer): boolean {
     if (this.closing) return false
     const result = this.writer.write(frame)
     if (result === 'overflow') this.#host.slowConsumer(this)

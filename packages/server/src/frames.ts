@@ -1,5 +1,6 @@
 import type { Ref } from '@roomwire/protocol'
 import type WebSocket from 'ws'
+import { type DeflateParams, FrameSet, sharedDeflate } from './deflate-frames'
 
 /**
  * A server-to-client text message as a complete WebSocket frame (RFC 6455 section 5.2: FIN, opcode 1, no
@@ -56,11 +57,14 @@ interface SenderInternals {
 
 /**
  * ws's sender of this socket, when frames can be written to it directly: the internals are there (feature
- * detected, since they are not public API) and no extension (permessage-deflate) was negotiated, so ws
- * would not transform the payload. Otherwise undefined, and messages go through `ws.send`.
+ * detected, since they are not public API) and either no extension was negotiated or permessage-deflate
+ * without server context takeover, whose compressed frames the server makes itself, once per message
+ * (deflate-frames.ts). Otherwise undefined, and messages go through `ws.send`, which compresses per socket.
+ * On a direct socket ws's sender stays idle, so its pings and close frames are never queued behind
+ * compression, and `ws.bufferedAmount` is what the socket itself holds.
  */
-function directSender(ws: WebSocket): SenderInternals | undefined {
-  if (ws.extensions !== '') return undefined
+function directSender(ws: WebSocket, deflate: DeflateParams | undefined): SenderInternals | undefined {
+  if (ws.extensions !== '' && deflate === undefined) return undefined
   const sender = (ws as unknown as { _sender?: Partial<SenderInternals> })._sender
   if (typeof sender?.sendFrame !== 'function' || !Array.isArray(sender._queue)) return undefined
   return sender as SenderInternals
@@ -127,6 +131,8 @@ export class SocketWriter {
   readonly #writes: WriteCoalescer
   readonly #limit: number
   readonly #sender: SenderInternals | undefined
+  /** What this socket negotiated for compressed frames; undefined: plain frames only. */
+  readonly #deflate: DeflateParams | undefined
   readonly #socket: Corkable | undefined
   /** The turn ({@link WriteCoalescer.turn}) of this socket's last write, and whether it is corked. */
   #writeTurn = -1
@@ -136,7 +142,8 @@ export class SocketWriter {
     this.#ws = ws
     this.#writes = writes
     this.#limit = maxBufferedBytes
-    this.#sender = directSender(ws)
+    this.#deflate = sharedDeflate(ws)
+    this.#sender = directSender(ws, this.#deflate)
     const socket = (ws as unknown as { _socket?: Partial<Corkable> })._socket
     this.#socket =
       typeof socket?.cork === 'function' && typeof socket.uncork === 'function'
@@ -144,8 +151,17 @@ export class SocketWriter {
         : undefined
   }
 
-  /** Write a frame made by {@link textFrame}. */
-  write(frame: Buffer): WriteResult {
+  /** Whether this socket takes compressed frames (permessage-deflate without server context takeover). */
+  get compresses(): boolean {
+    return this.#deflate !== undefined
+  }
+
+  /**
+   * Write a message: a {@link LazyFrame} (compressed for this socket when it negotiated permessage-deflate,
+   * made once for every socket alike), or a plain frame made by {@link textFrame}.
+   */
+  write(message: LazyFrame | Buffer): WriteResult {
+    const frame = message instanceof LazyFrame ? message.for(this.#deflate) : message
     const ws = this.#ws
     if (ws.readyState !== 1) return 'closed'
     const writes = this.#writes
@@ -194,11 +210,13 @@ export interface FanOutSink<T extends FrameTarget> {
 
 /**
  * One message's frame for a fan-out, made on first use: a room whose only member is the publisher, or a
- * direct broadcast that finds nobody, costs no serialisation.
+ * direct broadcast that finds nobody, costs no serialisation. Its compressed frames too, once per window
+ * size, on the first socket that negotiated permessage-deflate.
  */
 export class LazyFrame {
   #text: string | (() => string)
   #frame: Buffer | undefined
+  #set: FrameSet | undefined
 
   constructor(text: string | (() => string)) {
     this.#text = text
@@ -216,6 +234,13 @@ export class LazyFrame {
     }
     return this.#frame
   }
+
+  /** The frame for a socket that negotiated `deflate` (undefined: the plain frame). */
+  for(deflate: DeflateParams | undefined): Buffer {
+    if (deflate === undefined) return this.frame
+    this.#set ??= new FrameSet(this.frame, framePayload(this.frame))
+    return this.#set.for(deflate)
+  }
 }
 
 /**
@@ -231,14 +256,13 @@ export function fanOut<T extends FrameTarget>(
   skip?: string,
 ): number {
   let count = 0
-  let bytes: Buffer | undefined
   for (const target of recipients) {
     if (target.id === skip || target.closing) continue
-    bytes ??= frame.frame
-    const result = target.writer.write(bytes)
+    // Each socket takes the frame it negotiated: plain, or compressed once for all alike.
+    const result = target.writer.write(frame)
     if (result === 'sent') count++
     else if (result === 'overflow') sink.overflow(target)
   }
-  if (count > 0) sink.sent(count, count * framePayload(bytes!).length)
+  if (count > 0) sink.sent(count, count * framePayload(frame.frame).length)
   return count
 }

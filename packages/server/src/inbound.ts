@@ -140,22 +140,45 @@ export function createInbound(deps: InboundDeps): Inbound {
       queue.inbox.push(msg)
       return
     }
-    queue.running = run(connection, msg)
+    // A handler that finishes at once (a publish without hooks on the memory adapter, a ping) is handled
+    // right here: no promise, no queue. Only one that awaits makes the queue wait for it.
+    const pending = handleNow(connection, msg)
+    if (pending !== undefined) queue.running = run(connection, msg, pending)
   }
 
-  async function run(connection: Connection, first: ClientMessage): Promise<void> {
+  /** Handle one message; its outcome is answered here unless it is still to come (then returned). */
+  function handleNow(connection: Connection, msg: ClientMessage): Promise<Outcome> | undefined {
+    try {
+      const outcome = deps.handle(connection, msg)
+      if (outcome instanceof Promise) return outcome
+      if (!outcome.ok) replyError(connection, outcome.code, outcome.message, msg.ref, roomOf(msg))
+    } catch (err) {
+      failed(connection, err, msg.type, msg.ref, roomOf(msg))
+    }
+    return undefined
+  }
+
+  /** The queue while a handler awaits: its outcome, then whatever arrived meanwhile, in order. */
+  async function run(
+    connection: Connection,
+    first: ClientMessage,
+    firstOutcome: Promise<Outcome>,
+  ): Promise<void> {
     const queue = connection.queue
     let msg: ClientMessage | undefined = first
+    let pending: Promise<Outcome> | undefined = firstOutcome
     try {
       while (msg !== undefined) {
-        const room = 'room' in msg ? msg.room : undefined
-        try {
-          const outcome = await deps.handle(connection, msg)
-          if (!outcome.ok) replyError(connection, outcome.code, outcome.message, msg.ref, room)
-        } catch (err) {
-          failed(connection, err, msg.type, msg.ref, room)
+        if (pending !== undefined) {
+          try {
+            const outcome = await pending
+            if (!outcome.ok) replyError(connection, outcome.code, outcome.message, msg.ref, roomOf(msg))
+          } catch (err) {
+            failed(connection, err, msg.type, msg.ref, roomOf(msg))
+          }
         }
         msg = queue.inbox?.shift()
+        pending = msg === undefined ? undefined : handleNow(connection, msg)
       }
     } catch (err) {
       // Only a bug in the guard itself gets here; the queue is released below either way.
@@ -217,4 +240,8 @@ export function createInbound(deps: InboundDeps): Inbound {
   }
 
   return { onFrame }
+}
+
+function roomOf(msg: ClientMessage): string | undefined {
+  return 'room' in msg ? msg.room : undefined
 }

@@ -2,12 +2,13 @@ import { encode, type Member } from '@roomwire/protocol'
 import type { DeliverOptions, RoomBroadcast } from './adapter'
 import type { Connection } from './connection'
 import { type FanOutSink, fanOut, framePayload, LazyFrame } from './frames'
+import { MembershipBatch } from './membership-batch'
 import { type RoomMembership, RoomSet } from './room-set'
 
 /** What a room received for a pending join, and its frame (made once for the whole fan-out). */
 interface Buffered {
   message: RoomBroadcast
-  frame: Buffer
+  frame: LazyFrame
 }
 
 /** What a join's frames told the joiner: what arrived meanwhile is sent only when newer than this. */
@@ -38,7 +39,20 @@ interface LocalRoom {
   readonly members: Map<string, Connection>
   /** Pending joins, with what was delivered to the room meanwhile; made when needed. */
   pending: Map<Connection, PendingJoin> | undefined
+  /** Membership changes not yet written to the members; made when needed. */
+  batch: MembershipBatch | undefined
+  /** When the last batch was written (`performance.now()`), and the timer of the next when it waits. */
+  flushedAt: number
+  flushTimer: ReturnType<typeof setTimeout> | undefined
 }
+
+/**
+ * While changes keep coming, a room's members get at most one membership frame per this many ms: at 1,000
+ * joins a second that is about 50 changes a frame instead of 1,000 frames per member a second. A change
+ * after a quiet spell goes out at the end of its turn, so a quiet room sees no delay. Paced on real time,
+ * not the server's clock: it only spaces writes, and a test's stopped clock must not hold frames back.
+ */
+export const MEMBERSHIP_TICK_MS = 50
 
 /** What {@link LocalRooms} needs from its server. */
 export interface LocalRoomsHost extends FanOutSink<Connection> {
@@ -61,6 +75,13 @@ export class LocalRooms {
   readonly #rooms = new Map<string, LocalRoom>()
   readonly #byConnection = new WeakMap<Connection, RoomSet>()
   readonly #host: LocalRoomsHost
+  /** Rooms with membership changes waiting for the end of this turn. */
+  #batched: LocalRoom[] = []
+  readonly #flushBatches = (): void => {
+    const rooms = this.#batched
+    this.#batched = []
+    for (const local of rooms) this.#flush(local)
+  }
 
   constructor(host: LocalRoomsHost) {
     this.#host = host
@@ -93,7 +114,13 @@ export class LocalRooms {
   beginJoin(room: string, connection: Connection): JoinTicket {
     let local = this.#rooms.get(room)
     if (local === undefined) {
-      local = { members: new Map(), pending: undefined }
+      local = {
+        members: new Map(),
+        pending: undefined,
+        batch: undefined,
+        flushedAt: Number.NEGATIVE_INFINITY,
+        flushTimer: undefined,
+      }
       this.#rooms.set(room, local)
     }
     const ticket = new PendingJoin(this, room, connection)
@@ -134,17 +161,29 @@ export class LocalRooms {
     return joined
   }
 
-  /** Send a room message to its local members: serialized and framed once for all of them. */
+  /**
+   * Send a room message to its local members: serialized and framed once for all of them. Membership
+   * changes are held until the turn ends and then written as one frame per member (membership-batch.ts);
+   * any other room frame first writes the changes before it, so the room's order is kept.
+   */
   deliver(room: string, message: RoomBroadcast, options?: DeliverOptions): void {
     const local = this.#rooms.get(room)
     if (local === undefined) return
     const skip = options?.skip
     const frame = new LazyFrame(options?.encoded ?? (() => encode(message)))
-    if (local.members.size > 0) fanOut(frame, local.members.values(), this.#host, skip)
+    const change = message.type === 'member_joined' || message.type === 'member_left'
+    // A change that skips a member (the joiner is pending, not a member, in every ordinary join) is not
+    // batched: every member of a batch gets every change after its start.
+    if (change && (skip === undefined || !local.members.has(skip))) {
+      if (local.members.size > 0) this.#batchOf(room, local).add(message)
+    } else {
+      if (local.batch !== undefined) this.#flush(local)
+      if (local.members.size > 0) fanOut(frame, local.members.values(), this.#host, skip)
+    }
     if (local.pending === undefined) return
     for (const [connection, pending] of local.pending) {
       if (connection.id === skip) continue
-      if (!pending.hold({ message, frame: frame.frame }, this.#host.maxPendingBytes)) {
+      if (!pending.hold({ message, frame }, this.#host.maxPendingBytes)) {
         // Held back for a joiner that is slower than its room: it resumes with `since` on its next
         // connection, where joined comes first and the replay continues from what it got.
         this.#endPending(room, connection)
@@ -164,6 +203,7 @@ export class LocalRooms {
     const local = this.#rooms.get(ticket.room)!
     dropPending(local, ticket.connection)
     local.members.set(ticket.connection.id, ticket.connection)
+    local.batch?.joined(ticket.connection)
     this.#setState(ticket.room, ticket.connection, 'joined')
   }
 
@@ -182,8 +222,8 @@ export class LocalRooms {
   }
 
   /** @internal Write one buffered frame to a member that just completed its join, counted. */
-  sendBuffered(connection: Connection, frame: Buffer): void {
-    if (connection.sendFrame(frame)) this.#host.sent(1, framePayload(frame).length)
+  sendBuffered(connection: Connection, frame: LazyFrame): void {
+    if (connection.sendFrame(frame)) this.#host.sent(1, framePayload(frame.frame).length)
   }
 
   #setState(room: string, connection: Connection, state: RoomMembership): void {
@@ -202,8 +242,42 @@ export class LocalRooms {
     if (set.size === 0) this.#byConnection.delete(connection)
   }
 
+  /**
+   * The room's pending batch, made on the first change and written at the end of the turn, or one tick
+   * after the previous batch when that was less than a tick ago.
+   */
+  #batchOf(room: string, local: LocalRoom): MembershipBatch {
+    if (local.batch !== undefined) return local.batch
+    local.batch = new MembershipBatch(room)
+    const wait = local.flushedAt + MEMBERSHIP_TICK_MS - performance.now()
+    if (wait > 0) {
+      local.flushTimer = setTimeout(() => this.#flush(local), wait)
+      local.flushTimer.unref()
+    } else {
+      // A macrotask boundary, not a timer (like the write coalescer): it stays on the real event loop.
+      if (this.#batched.length === 0) setImmediate(this.#flushBatches)
+      this.#batched.push(local)
+    }
+    return local.batch
+  }
+
+  /** Write a room's batch: one frame per member, each with the changes it is owed. */
+  #flush(local: LocalRoom): void {
+    const batch = local.batch
+    if (batch === undefined) return
+    local.batch = undefined
+    if (local.flushTimer !== undefined) clearTimeout(local.flushTimer)
+    local.flushTimer = undefined
+    local.flushedAt = performance.now()
+    for (const [frame, members] of batch.frames(local.members.values())) fanOut(frame, members, this.#host)
+  }
+
   #dropIfEmpty(room: string, local: LocalRoom): void {
-    if (local.members.size === 0 && local.pending === undefined) this.#rooms.delete(room)
+    if (local.members.size !== 0 || local.pending !== undefined) return
+    this.#rooms.delete(room)
+    // Nobody is left to tell.
+    if (local.flushTimer !== undefined) clearTimeout(local.flushTimer)
+    local.batch = undefined
   }
 }
 
@@ -228,7 +302,7 @@ class PendingJoin implements JoinTicket {
   /** Hold what the room received meanwhile; false once that passes `maxBytes`. */
   hold(entry: Buffered, maxBytes: number): boolean {
     this.#buffered.push(entry)
-    this.#bytes += entry.frame.length
+    this.#bytes += entry.frame.frame.length
     return this.#bytes <= maxBytes
   }
 

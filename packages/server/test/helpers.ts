@@ -51,13 +51,27 @@ export class TestClient {
     this.ws.on('message', (raw) => {
       const message = JSON.parse(raw.toString()) as ServerMessage
       if (message.type === 'welcome') this.id = message.id
-      this.messages.push(message)
-      this.#waiters = this.#waiters.filter((w) => {
-        if (w.type !== message.type || !w.predicate(message)) return true
-        this.#take(message)
-        w.resolve(message)
-        return false
-      })
+      this.#record(message)
+      // A turn's membership changes in one frame: recorded as the frame, then as each change alone (what
+      // the server sent before batching), so tests of a change need not care how it was framed.
+      if (message.type === 'member_changes') {
+        for (const change of message.changes) {
+          if (change.joined !== undefined)
+            this.#record({ type: 'member_joined', room: message.room, member: change.joined })
+          else if (change.left !== undefined)
+            this.#record({ type: 'member_left', room: message.room, id: change.left })
+        }
+      }
+    })
+  }
+
+  #record(message: ServerMessage): void {
+    this.messages.push(message)
+    this.#waiters = this.#waiters.filter((w) => {
+      if (w.type !== message.type || !w.predicate(message)) return true
+      this.#take(message)
+      w.resolve(message)
+      return false
     })
   }
 

@@ -1,4 +1,5 @@
 import { Histogram } from '../../harness/histogram'
+import { isRoomwire } from '../../servers/bench-server'
 import { closeAll, connectMany, type LoadConnection, PAYLOAD_TEXT } from '../load-connection'
 import { delay, type ScenarioContext, until, withCpu } from '../scenario-context'
 
@@ -18,12 +19,15 @@ const ROOM = 'fanout'
 /** Members joining at once while the room fills. */
 const FILL_BATCH = 250
 
-/** Wait until every member has heard of every later member (roomwire only; the peers send nothing). */
+/** Wait until every member counts every member (roomwire only; the peers send no membership). */
 async function membershipDrained(ctx: ScenarioContext, members: readonly LoadConnection[]): Promise<void> {
-  if (ctx.impl !== 'roomwire') return
-  const expected = (members.length * (members.length - 1)) / 2
-  const received = () => members.reduce((sum, m) => sum + m.membershipFrames, 0)
-  await until(() => received() >= expected, 120_000, 'membership traffic while filling the room')
+  if (!isRoomwire(ctx.impl)) return
+  const n = members.length
+  await until(
+    () => members.every((m) => m.memberCount === n),
+    120_000,
+    'membership traffic while filling the room',
+  )
 }
 
 /**

@@ -8,29 +8,57 @@ import { type Checked, OK, type Outcome, refused, storeRefusal } from './outcome
 
 /**
  * `publish`: validated, authorized and passed through `onPublish`, then handed to the adapter, which gives
- * it its seq and fans it out (AdapterNode.deliver); the publisher gets an `ack` with the seq.
+ * it its seq and fans it out (AdapterNode.deliver); the publisher gets an `ack` with the seq. Without
+ * hooks and with an adapter that answers at once (the memory adapter) nothing awaits: no promise is made
+ * for the message at all (the echo benchmark's round trip, issue 20).
  */
-export const publish: Handler<PublishMessage> = async (ctx, connection, msg) => {
+export const publish: Handler<PublishMessage> = (ctx, connection, msg) => {
   const joined = requireJoined(ctx, connection, msg.room)
   if (!joined.ok) return joined
   const valid = validateEvent(ctx, msg.event, msg.data)
   if (!valid.ok) return valid
+  if (ctx.hooks.authorize !== undefined || ctx.hooks.onPublish !== undefined) {
+    return hooked(ctx, connection, msg, valid.value)
+  }
+  return accepted(ctx, connection, msg, valid.value)
+}
+
+/** A publish through the application's `authorize` and `onPublish` hooks. */
+async function hooked(
+  ctx: HandlerContext,
+  connection: Connection,
+  msg: PublishMessage,
+  data: unknown,
+): Promise<Outcome> {
   if (ctx.hooks.authorize !== undefined) {
     const allowed = await authorize(ctx, connection, { action: 'publish', room: msg.room, event: msg.event })
     if (!allowed.ok) return allowed
   }
-  const decided = ctx.hooks.onPublish === undefined ? valid : await decide(ctx, connection, msg, valid.value)
+  const decided =
+    ctx.hooks.onPublish === undefined
+      ? { ok: true as const, value: data }
+      : await decide(ctx, connection, msg, data)
   if (!decided.ok) return decided
   // A hook may have awaited while the member left or the socket closed: publish nothing then.
   const still = requireJoined(ctx, connection, msg.room)
   if (!still.ok) return still
+  return accepted(ctx, connection, msg, decided.value)
+}
+
+/** A publish allowed and with its final data: to the adapter, unless the server stopped accepting. */
+function accepted(
+  ctx: HandlerContext,
+  connection: Connection,
+  msg: PublishMessage,
+  data: unknown,
+): Outcome | Promise<Outcome> {
   // Checked here, right before the adapter, not on arrival: nothing is acked after the shutdown notice.
   if (!ctx.isAccepting()) {
     return refused('unavailable', 'the server is shutting down: publish again on the next connection')
   }
   const input: PublishInput = {
     event: msg.event,
-    data: decided.value,
+    data,
     from: connection.id,
     ts: ctx.clock.now(),
   }
@@ -64,12 +92,12 @@ async function decide(
   return { ok: true, value: decision.data }
 }
 
-async function toAdapter(
+function toAdapter(
   ctx: HandlerContext,
   connection: Connection,
   msg: PublishMessage,
   input: PublishInput,
-): Promise<Outcome> {
+): Outcome | Promise<Outcome> {
   let pending: ReturnType<typeof ctx.adapter.publish>
   try {
     pending = ctx.adapter.publish(msg.room, input)
@@ -81,6 +109,16 @@ async function toAdapter(
     if (msg.ref !== undefined) connection.sendAck(msg.ref, pending.seq)
     return OK
   }
+  return stored(ctx, connection, msg, pending)
+}
+
+/** Wait for an adapter that answers later (Redis), counted as in flight for a graceful shutdown. */
+async function stored(
+  ctx: HandlerContext,
+  connection: Connection,
+  msg: PublishMessage,
+  pending: Promise<{ seq: number }>,
+): Promise<Outcome> {
   ctx.publishes.begin()
   try {
     const result = await pending

@@ -1,0 +1,23 @@
+// Plain data, passed to a server process as JSON on its command line.
+/** What a scenario changes in the server under test, the same for every implementation. */
+export interface ServerSettings {
+  /** Negotiate permessage-deflate with clients that offer it (roomwire: `perMessageDeflate: true`). */
+  compression?: boolean
+  /** roomwire only: join a cluster through the Redis at 127.0.0.1:6379 under this key prefix. */
+  redisPrefix?: string
+}
+
+/**
+ * permessage-deflate for the raw ws peer: the parameters roomwire negotiates (packages/server
+ * compression.ts), so both compress the same way (no context takeover, a 2 KiB server window, messages
+ * under 1 KiB sent plain).
+ */
+export const RAW_WS_DEFLATE = {
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
+  serverMaxWindowBits: 11,
+  zlibDeflateOptions: { memLevel: 4, chunkSize: 4096 },
+  zlibInflateOptions: { chunkSize: 4096 },
+  threshold: 1024,
+  concurrencyLimit: 10,
+} as const
