@@ -147,7 +147,6 @@ const errorCode: Field = (value, out, key) => {
   return undefined
 }
 
-<<<<<<< HEAD
 /** A `message` frame's fields after `type`: live, and in a `history` page. */
 const MESSAGE: Shape = {
   room,
@@ -158,7 +157,8 @@ const MESSAGE: Shape = {
   seq: int(1),
   ts: number,
   id: optional(id('a message id')),
-=======
+}
+
 const replyError = object({ code: event, message: string })
 /** A reply carries `output` or `error`, not both: `ReplyMessageSchema`'s refine, in its words. */
 const replyErrorAlone: Field = (value, out, key) => {
@@ -166,7 +166,6 @@ const replyErrorAlone: Field = (value, out, key) => {
   const why = replyError(value, out, key)
   if (why !== undefined) return why
   if (out.output !== undefined) return ': a reply carries output or error, not both'
->>>>>>> 1affb7e (protocol: request and reply frames, declared requests in defineProtocol, too_many_requests and timeout codes (#17))
 }
 
 /** Every server message's fields after `type`, in ServerMessageSchema's order (its error lists them so). */

@@ -25,14 +25,11 @@ const clientMessages: ClientMessage[] = [
   { type: 'presence', room: 'general', state: { typing: true }, ref: 5 },
   { type: 'ping', t: 1234.5, ref: 6 },
   { type: 'ping' },
-<<<<<<< HEAD
   { type: 'history', room: 'general', before: 120, limit: 50, ref: 7 },
   { type: 'history', room: 'general', ref: 'h' },
-=======
   { type: 'request', name: 'createRoom', input: { name: 'lobby' }, id: 'k-0', ref: 'q1' },
   { type: 'request', name: 'rename', room: 'general', input: null, id: 'k-1', ref: 7 },
   { type: 'request', name: 'listRooms', id: 'k-2', ref: 8 },
->>>>>>> 1affb7e (protocol: request and reply frames, declared requests in defineProtocol, too_many_requests and timeout codes (#17))
 ]
 
 const serverMessages: ServerMessage[] = [
@@ -131,11 +128,7 @@ describe('malformed client messages', () => {
     ['{}', /^type: is required$/],
     [
       '{"type":"nope"}',
-<<<<<<< HEAD
-      /^type: must be one of join, leave, publish, direct, presence, ping, history \(got "nope"\)$/,
-=======
-      /^type: must be one of join, leave, publish, direct, presence, ping, request \(got "nope"\)$/,
->>>>>>> 1affb7e (protocol: request and reply frames, declared requests in defineProtocol, too_many_requests and timeout codes (#17))
+      /^type: must be one of join, leave, publish, direct, presence, ping, history, request \(got "nope"\)$/,
     ],
     ['{"type":7}', /^type: must be one of/],
   ])('%s is a bad_request', (raw, message) => {
@@ -250,11 +243,7 @@ describe('malformed client messages', () => {
   it('quotes at most a short excerpt of what it refuses', () => {
     const long = 'x'.repeat(60_000)
     expect(refused(JSON.stringify({ type: long })).message).toBe(
-<<<<<<< HEAD
-      `type: must be one of join, leave, publish, direct, presence, ping, history (got "${'x'.repeat(32)}…")`,
-=======
-      `type: must be one of join, leave, publish, direct, presence, ping, request (got "${'x'.repeat(32)}…")`,
->>>>>>> 1affb7e (protocol: request and reply frames, declared requests in defineProtocol, too_many_requests and timeout codes (#17))
+      `type: must be one of join, leave, publish, direct, presence, ping, history, request (got "${'x'.repeat(32)}…")`,
     )
     expect(refused(JSON.stringify({ type: { a: [1] } })).message).toMatch(/\(got an object\)$/)
     for (const raw of [
