@@ -255,7 +255,9 @@ describe('requests on the server', () => {
     await a.close()
     const b = await t.connect()
     await expect(b.request(first)).resolves.toMatchObject({ output: { n: 1 } })
-    await expect(b.request(request('claim', { seat: 1 }, { id: 'other' }))).resolves.toMatchObject({ output: { n: 2 } })
+    await expect(b.request(request('claim', { seat: 1 }, { id: 'other' }))).resolves.toMatchObject({
+      output: { n: 2 },
+    })
     expect(runs).toBe(2)
   })
 

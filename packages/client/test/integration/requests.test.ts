@@ -1,6 +1,11 @@
 import type { AddressInfo } from 'node:net'
 import { defineProtocol } from '@roomwire/protocol'
-import { createRoomServer, RequestError, type RequestHandlers, type RoomServerOptions } from '@roomwire/server'
+import {
+  createRoomServer,
+  RequestError,
+  type RequestHandlers,
+  type RoomServerOptions,
+} from '@roomwire/server'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as z from 'zod'
 import { createClient, RoomwireError } from '../../src/index'
