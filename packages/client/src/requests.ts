@@ -158,10 +158,13 @@ export class Requests {
       if (!validation.success) return new RoomwireError('invalid_event', validation.error.message)
       const perRoom = protocol.requestInfo(name)?.room
       if (perRoom === true && room === undefined) {
-        return new RoomwireError('bad_request', `${name} is a room request: call it as room.request()`)
+        return new RoomwireError('invalid_event', `${name} is a room request: call it as room.request()`)
       }
       if (perRoom === false && room !== undefined) {
-        return new RoomwireError('bad_request', `${name} is not a room request: call it as client.request()`)
+        return new RoomwireError(
+          'invalid_event',
+          `${name} is not a room request: call it as client.request()`,
+        )
       }
     }
     if (options.whenOffline === 'fail' && !this.#env.isOpen()) {

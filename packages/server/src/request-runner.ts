@@ -125,10 +125,10 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
       return refused('invalid_event', `name: this server handles no request ${excerpt(msg.name)}`)
     }
     if (info?.room === true && msg.room === undefined) {
-      return refused('bad_request', `room: ${msg.name} is a room request: name the room it is for`)
+      return refused('invalid_event', `room: ${msg.name} is a room request: name the room it is for`)
     }
     if (info?.room === false && msg.room !== undefined) {
-      return refused('bad_request', `room: ${msg.name} is not a room request: send it without a room`)
+      return refused('invalid_event', `room: ${msg.name} is not a room request: send it without a room`)
     }
     if (msg.room !== undefined && !deps.isJoined(caller, msg.room)) {
       return refused('not_joined', `room: this connection has not joined "${msg.room}"`)

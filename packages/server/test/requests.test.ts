@@ -231,9 +231,9 @@ describe('requests on the server', () => {
       code: 'not_joined',
       room: 'lobby',
     })
-    await expect(c.request(request('rename', { to: 'b' }))).resolves.toMatchObject({ code: 'bad_request' })
+    await expect(c.request(request('rename', { to: 'b' }))).resolves.toMatchObject({ code: 'invalid_event' })
     await expect(c.request(request('createRoom', { name: 'a' }, { room: 'lobby' }))).resolves.toMatchObject({
-      code: 'bad_request',
+      code: 'invalid_event',
     })
     // Sent right after the join, without waiting: it starts only once the join was handled.
     c.send({ type: 'join', room: 'lobby' })
