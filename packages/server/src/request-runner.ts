@@ -1,7 +1,6 @@
 import {
   type ErrorCode,
   excerpt,
-  nestsDeeperThan,
   type Protocol,
   type Ref,
   type RequestInfo,
@@ -11,8 +10,9 @@ import type { Logger } from 'pino'
 import type { Clock } from './clock'
 import { RoomServerError } from './errors'
 import type { ConnectionInfo } from './options'
+import { type Answer, type AnswerContext, answerOutput, answerThrow } from './request-answer'
 import { type RememberedReply, RequestDedupe } from './request-dedupe'
-import { RequestError, RequestRefusal } from './request-error'
+import { RequestRefusal } from './request-error'
 import type { RequestContext, RequestHandler } from './request-types'
 import type { RoomServer } from './room-server'
 
@@ -93,8 +93,13 @@ function replyText(ref: Ref, reply: RememberedReply): string {
   return output === undefined ? `${head}}` : `${head},"output":${output}}`
 }
 
-function utf8Bytes(text: string): number {
-  return Buffer.byteLength(text)
+/** Log a request's failure with its name and connection id, never its input. */
+function log(caller: RequestCaller, name: string, fields: Record<string, unknown>, text: string): void {
+  try {
+    caller.log.error({ request: name, connectionId: caller.id, ...fields }, text)
+  } catch {
+    // A logger that throws must not turn a handled failure into an uncaught one.
+  }
 }
 
 /**
@@ -195,27 +200,42 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
     }
     calls.add(controller)
     const startedAt = performance.now()
+    const judge: AnswerContext = {
+      protocol,
+      info,
+      name: msg.name,
+      maxMessageBytes: limits.maxMessageBytes,
+      maxNestingDepth: limits.maxNestingDepth,
+      replyText: (reply) => replyText(msg.ref, reply),
+    }
     let open = true
     /** Write the answer once: the first of the handler's end, its timeout and its caller's close. */
-    const finish = (reply: RememberedReply | undefined, error?: { code: ErrorCode; message: string }) => {
+    const finish = (answer: Answer) => {
       if (!open) return
       open = false
       clock.clearTimeout(timer)
       calls.delete(controller)
+      const reply = 'reply' in answer ? answer.reply : undefined
       const code =
-        reply === undefined ? (error?.code ?? 'aborted') : 'error' in reply ? reply.error.code : undefined
+        reply !== undefined
+          ? 'error' in reply
+            ? reply.error.code
+            : undefined
+          : 'error' in answer
+            ? answer.error.code
+            : 'aborted'
       metrics.finished(msg.name, code, (performance.now() - startedAt) / 1000)
       if (key !== undefined) dedupe.end(key, reply, clock.now())
-      if (controller.signal.aborted && error === undefined && reply === undefined) return
+      if ('error' in answer && answer.log !== undefined)
+        log(caller, msg.name, answer.log.fields ?? {}, answer.log.text)
       if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
-      else if (error !== undefined) deps.replyError(caller, error.code, error.message, msg.ref, msg.room)
+      else if ('error' in answer)
+        deps.replyError(caller, answer.error.code, answer.error.message, msg.ref, msg.room)
     }
     const timer = clock.setTimeout(() => {
       controller.abort(new RoomServerError('closed', `request ${msg.name} timed out`))
-      finish(undefined, {
-        code: 'timeout',
-        message: `${msg.name}: the handler did not finish within ${limits.requestTimeoutMs} ms`,
-      })
+      const message = `${msg.name}: the handler did not finish within ${limits.requestTimeoutMs} ms`
+      finish({ error: { code: 'timeout', message } })
     }, limits.requestTimeoutMs)
     // Typed per request where the handler sees it; here the room is a string for room requests only.
     const ctx: RequestContext<Protocol, string> = {
@@ -228,62 +248,14 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
       signal: controller.signal,
       refuse: (code, message) => new RequestRefusal(code, message),
     }
-    const log = (fields: Record<string, unknown>, text: string) => {
-      try {
-        caller.log.error({ request: msg.name, connectionId: caller.id, ...fields }, text)
-      } catch {
-        // A logger that throws must not turn a handled failure into an uncaught one.
-      }
-    }
-    const internal = {
-      code: 'internal' as const,
-      message: `the server failed to handle this ${msg.name} request`,
-    }
-    new Promise<unknown>((resolve) => resolve(handler(input, ctx))).then(
-      (output) => {
-        if (output instanceof RequestRefusal) return finish(...refusal(output.code, output.message))
-        const checked = protocol?.validateRequestOutput(msg.name, output)
-        if (checked !== undefined && !checked.success) {
-          log({ issue: checked.error.message }, 'a request handler returned an output its schema refuses')
-          return finish(undefined, internal)
-        }
-        const data = checked === undefined ? output : checked.data
-        if (nestsDeeperThan(data, limits.maxNestingDepth)) {
-          log({}, `a request handler returned an output nesting over ${limits.maxNestingDepth} levels`)
-          return finish(undefined, internal)
-        }
-        const bytes = utf8Bytes(replyText(msg.ref, { output: data }))
-        if (bytes > limits.maxMessageBytes) {
-          return finish(undefined, {
-            code: 'too_large',
-            message: `${msg.name}: the reply is ${bytes} bytes, over the limit of ${limits.maxMessageBytes}`,
-          })
-        }
-        finish({ output: data })
-      },
-      (err: unknown) => {
-        if (err instanceof RequestError) return finish(...refusal(err.code, err.message))
-        if (controller.signal.aborted) return finish(undefined)
-        if (err instanceof RoomServerError && err.code === 'unavailable') {
-          return finish(undefined, { code: 'unavailable', message: `${msg.name}: ${err.message}` })
-        }
-        log({ err }, 'a request handler threw')
-        finish(undefined, internal)
-      },
-    )
-
-    /** A handler's refusal: in a `reply` when its code is declared, else `internal` (and logged). */
-    function refusal(
-      code: string,
-      message: string,
-    ): [RememberedReply | undefined, { code: ErrorCode; message: string }?] {
-      const declared = info === undefined ? protocol?.requests === undefined : info.errors.has(code)
-      if (declared && typeof code === 'string' && /^[A-Za-z0-9_\-.:]{1,64}$/.test(code)) {
-        return [{ error: { code, message: String(message).slice(0, 300) } }]
-      }
-      log({ code: excerpt(code) }, 'a request handler refused with a code its request does not declare')
-      return [undefined, internal]
-    }
+    new Promise<unknown>((resolve) => resolve(handler(input, ctx)))
+      .then(
+        (output) => finish(answerOutput(judge, output)),
+        (err: unknown) => finish(answerThrow(judge, err, controller.signal.aborted)),
+      )
+      // Only a bug here (an output that cannot be serialized, a throwing getter) gets this far: it is the
+      // app's, answered `internal`, never an unhandled rejection.
+      .catch((err: unknown) => finish(answerThrow(judge, err, false)))
   }
 
   function closed(caller: C): void {

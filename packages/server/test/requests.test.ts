@@ -121,6 +121,14 @@ describe('requests on the server', () => {
     await expect(c.request(request('big', 2000))).resolves.toMatchObject({ type: 'error', code: 'too_large' })
   })
 
+  it('answers an output that cannot be serialized internal, and nothing escapes as an unhandled rejection', async () => {
+    const untyped = defineProtocol({ requests: { odd: { input: z.unknown(), output: z.unknown() } } })
+    await using t = await startTestServer({ protocol: untyped, handlers: { odd: () => ({ n: 10n }) } })
+    const c = await t.connect()
+    await expect(c.request(request('odd', null))).resolves.toMatchObject({ type: 'error', code: 'internal' })
+    await expect(c.request({ type: 'ping' })).resolves.toMatchObject({ type: 'pong' })
+  })
+
   it('refuses an undeclared name or a bad input with invalid_event, and a missing ref with bad_request', async () => {
     await using t = await startTestServer({ protocol: app, handlers: handlers() })
     const c = await t.connect()
