@@ -9,6 +9,7 @@ import {
 import type { Logger } from 'pino'
 import type { Clock } from './clock'
 import { RoomServerError } from './errors'
+import { LogThrottle, REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_LINES } from './log-throttle'
 import type { ConnectionInfo } from './options'
 import { type Answer, type AnswerContext, answerOutput, answerThrow } from './request-answer'
 import { type RememberedReply, RequestDedupe } from './request-dedupe'
@@ -93,10 +94,23 @@ function replyText(ref: Ref, reply: RememberedReply): string {
   return output === undefined ? `${head}}` : `${head},"output":${output}}`
 }
 
-/** Log a request's failure with its name and connection id, never its input. */
-function log(caller: RequestCaller, name: string, fields: Record<string, unknown>, text: string): void {
+/**
+ * Log a request's failure with its name and connection id, never its input; throttled like every line a
+ * peer can trigger at will (a request whose handler throws, sent 100 times a second).
+ */
+function log(
+  throttle: LogThrottle,
+  now: number,
+  caller: RequestCaller,
+  name: string,
+  fields: Record<string, unknown>,
+  text: string,
+): void {
   try {
-    caller.log.error({ request: name, connectionId: caller.id, ...fields }, text)
+    const suppressed = throttle.take(now)
+    if (suppressed === undefined) return
+    const extra = suppressed > 0 ? { suppressed } : {}
+    caller.log.error({ request: name, connectionId: caller.id, ...fields, ...extra }, text)
   } catch {
     // A logger that throws must not turn a handled failure into an uncaught one.
   }
@@ -111,6 +125,7 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
   const { protocol, handlers, limits, clock, metrics } = deps
   const running = new WeakMap<C, Set<AbortController>>()
   const dedupe = new RequestDedupe(limits.requestDedupeEntries, limits.requestDedupeMs)
+  const failureLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
 
   function handlerFor(name: string): RequestHandler | undefined {
     // Own keys only: a request named `constructor` must not find Object.prototype's members.
@@ -227,7 +242,7 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
       metrics.finished(msg.name, code, (performance.now() - startedAt) / 1000)
       if (key !== undefined) dedupe.end(key, reply, clock.now())
       if ('error' in answer && answer.log !== undefined)
-        log(caller, msg.name, answer.log.fields ?? {}, answer.log.text)
+        log(failureLog, clock.now(), caller, msg.name, answer.log.fields ?? {}, answer.log.text)
       if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
       else if ('error' in answer)
         deps.replyError(caller, answer.error.code, answer.error.message, msg.ref, msg.room)
