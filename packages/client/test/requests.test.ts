@@ -311,15 +311,30 @@ describe('bounds', () => {
     client.close()
   })
 
-  it('sends a request refused with too_many_requests again after a backoff (nothing ran)', async () => {
+  it.each(['too_many_requests', 'rate_limited'])(
+    'sends a request refused with %s again after a backoff (nothing ran)',
+    async (code) => {
+      const wire = script((m, socket) => {
+        if (wire.requests.length === 1)
+          socket.send(encode({ type: 'error', code: code as 'rate_limited', message: 'busy', ref: m.ref }))
+        else socket.send(encode({ type: 'reply', ref: m.ref, output: { id: 'r', at: '2026-01-01' } }))
+      })
+      const client = connect()
+      await expect(client.request('createRoom', { name: 'a' })).resolves.toMatchObject({ id: 'r' })
+      expect(wire.requests).toHaveLength(2)
+      client.close()
+    },
+  )
+
+  it('sends an idempotent request refused with unavailable again, and fails any other with it', async () => {
     const wire = script((m, socket) => {
-      if (wire.requests.length === 1)
-        socket.send(encode({ type: 'error', code: 'too_many_requests', message: 'busy', ref: m.ref }))
-      else socket.send(encode({ type: 'reply', ref: m.ref, output: { id: 'r', at: '2026-01-01' } }))
+      if (wire.requests.filter((r) => r.name === m.name).length === 1)
+        socket.send(encode({ type: 'error', code: 'unavailable', message: 'store down', ref: m.ref }))
+      else socket.send(encode({ type: 'reply', ref: m.ref, output: { ok: true } }))
     })
     const client = connect()
-    await expect(client.request('createRoom', { name: 'a' })).resolves.toMatchObject({ id: 'r' })
-    expect(wire.requests).toHaveLength(2)
+    await expect(client.request('claim', { seat: 1 })).resolves.toEqual({ ok: true })
+    expect((await rejection(client.request('createRoom', { name: 'a' }))).code).toBe('unavailable')
     client.close()
   })
 
