@@ -16,12 +16,13 @@ import { reconnectDefaults } from './backoff'
 import { watchBrowserWake } from './browser-wake'
 import type { ClientOptions } from './client-options'
 import { ClientOutput } from './client-output'
+import { requestsFor } from './client-requests'
 import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { invalid, RoomwireError } from './errors'
 import { HealthWait } from './health-wait'
 import { requestWithTimeout } from './request-with-timeout'
-import { type RequestArgs, type RequestOptions, Requests } from './requests'
+import type { RequestArgs, RequestOptions, Requests } from './requests'
 import type { RoomImpl } from './room'
 import { createRoomEnv, type RoomEnv } from './room-env'
 import { RoomRegistry } from './room-registry'
@@ -78,7 +79,10 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       handlerFailed: (error, where) => output.handlerFailed(error, where),
       report: (error) => output.report(error),
     })
-    this.#calls = this.#createRequests(options.requestTimeoutMs ?? 15_000)
+    this.#calls = requestsFor(this.#env, this.#transport, options.requestTimeoutMs ?? 15_000, {
+      isJoined: (room) => this.#rooms.requestable(room),
+      write: (frame) => this.#connection?.send(frame) === true,
+    })
     this.#rooms = new RoomRegistry(this.#transport, this.#env, {
       settled: () => {
         this.#checkHealthy()
@@ -341,20 +345,6 @@ class ClientImpl<P extends Protocol> implements Client<P> {
   request<K extends ClientRequestName<P>>(name: K, ...args: RequestArgs<P, K>): Promise<RequestOutput<P, K>> {
     const [input, options] = args as [unknown, RequestOptions?]
     return this.#calls.call(name, input, undefined, options) as Promise<RequestOutput<P, K>>
-  }
-
-  #createRequests(timeoutMs: number): Requests {
-    return new Requests({
-      clock: this.#clock,
-      protocol: this.#options.protocol,
-      timeoutMs,
-      newId: this.#env.newMessageId,
-      isOpen: () => this.#transport.open,
-      isJoined: (room) => this.#rooms.requestable(room),
-      limits: () => this.#transport.limits,
-      write: (frame) => this.#connection?.send(frame) === true,
-      retryDelay: this.#env.retryDelay,
-    })
   }
 
   join(name: string, options?: JoinOptions<P>): RoomImpl<P> {
