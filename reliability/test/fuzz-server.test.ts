@@ -36,7 +36,7 @@ const chat = defineProtocol({
   presence: z.unknown(),
 })
 const grammar = grammarOf(ClientMessageSchema)
-const prefer = { room: ['r', 'fuzz'], event: ['chat', 'e'] }
+const prefer = { room: ['r', 'fuzz'], event: ['chat', 'e'], name: ['echo', 'refuse'] }
 
 const unhandled: unknown[] = []
 const onUnhandled = (err: unknown) => unhandled.push(err)

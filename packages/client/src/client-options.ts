@@ -142,6 +142,13 @@ export interface ClientOptions<P extends Protocol = UntypedProtocol> {
    */
   recentMessages?: number
   /**
+   * Reject a request with `timeout` when no answer came this long after the call (waiting for a
+   * connection included). Longer than the server's handler timeout (10 s by default), so that the
+   * server's own `timeout` answer normally comes first.
+   * @default 15_000
+   */
+  requestTimeoutMs?: number
+  /**
    * Receives handler exceptions when nothing listens to `error`.
    * @default console
    */

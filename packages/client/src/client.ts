@@ -1,10 +1,12 @@
 import {
+  type ClientRequestName,
   closeAction,
   type DirectData,
   type DirectInput,
   type DirectName,
   type Limits,
   type Protocol,
+  type RequestOutput,
   type ServerMessage,
   type UntypedProtocol,
   type WelcomeMessage,
@@ -14,11 +16,13 @@ import { reconnectDefaults } from './backoff'
 import { watchBrowserWake } from './browser-wake'
 import type { ClientOptions } from './client-options'
 import { ClientOutput } from './client-output'
+import { requestsFor } from './client-requests'
 import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { invalid, RoomwireError } from './errors'
 import { HealthWait } from './health-wait'
 import { requestWithTimeout } from './request-with-timeout'
+import type { RequestArgs, RequestOptions, Requests } from './requests'
 import type { RoomImpl } from './room'
 import { createRoomEnv, type RoomEnv } from './room-env'
 import { RoomRegistry } from './room-registry'
@@ -40,6 +44,8 @@ class ClientImpl<P extends Protocol> implements Client<P> {
   readonly #transport: ClientTransport
   readonly #rooms: RoomRegistry<P>
   readonly #env: RoomEnv
+  /** Calls of `client.request` and `room.request`, from the call to their one answer. */
+  readonly #calls: Requests
   #connection: Connection | null = null
   #retryTimer: TimerHandle | null = null
   /** Running: between connect() and close() or a final stop. Decides everything; close codes never do. */
@@ -73,7 +79,19 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       handlerFailed: (error, where) => output.handlerFailed(error, where),
       report: (error) => output.report(error),
     })
-    this.#rooms = new RoomRegistry(this.#transport, this.#env, () => this.#checkHealthy())
+    this.#calls = requestsFor(this.#env, this.#transport, options.requestTimeoutMs ?? 15_000, {
+      isJoined: (room) => this.#rooms.requestable(room),
+      write: (frame) => this.#connection?.send(frame) === true,
+    })
+    this.#rooms = new RoomRegistry(this.#transport, this.#env, {
+      settled: () => {
+        this.#checkHealthy()
+        // A room joined (or refused for good): its requests go (or fail).
+        this.#calls.flush()
+      },
+      request: (room, name, input, requestOptions) => this.#calls.call(name, input, room, requestOptions),
+      left: (name) => this.#calls.roomGone(name, new RoomwireError('left', `room "${name}" was left`)),
+    })
     if (options.autoConnect !== false) this.connect()
   }
 
@@ -95,7 +113,8 @@ class ClientImpl<P extends Protocol> implements Client<P> {
 
   /** Handlers, listeners and pending requests (for leak tests). */
   get handlerCount(): number {
-    return this.#output.size + this.#transport.requests.size + this.#rooms.handlerCount
+    const requests = this.#transport.requests.size + this.#calls.size
+    return this.#output.size + requests + this.#rooms.handlerCount
   }
 
   on<K extends keyof ClientEvents>(event: K, handler: ClientEvents[K]): () => void {
@@ -146,6 +165,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     const closed = new RoomwireError('closed', 'the client was closed')
     this.#rooms.closeAll(closed)
     for (const request of this.#transport.requests.takeAll()) request.error(closed)
+    this.#calls.failAll(closed)
     this.#welcome = null
     this.#output.patch({ status: 'closed', id: null, user: null, retryAt: null, attempt: 0 })
   }
@@ -187,6 +207,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     this.#welcome = null
     this.#health.stop()
     for (const request of this.#transport.requests.takeAll()) request.disconnect()
+    this.#calls.disconnected()
     this.#rooms.disconnected()
     this.#output.patch({ id: null, user: null })
   }
@@ -207,6 +228,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     this.#health.start()
     this.#output.emitter.emit('welcome', welcome)
     this.#rooms.connectionReady()
+    this.#calls.flush()
   }
 
   /**
@@ -253,6 +275,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
   #stop(error: RoomwireError): undefined {
     this.#halt()
     for (const request of this.#transport.requests.takeAll()) request.error(error)
+    this.#calls.failAll(error)
     this.#rooms.stopped(error)
     this.#output.patch({
       status: error.code === 'unauthorized' ? 'unauthorized' : 'closed',
@@ -294,10 +317,15 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       case 'reset':
         this.#rooms.receive(message, bytes)
         return
+      case 'reply':
+        this.#calls.receive(message)
+        return
       case 'ack':
       case 'error':
       case 'history':
       case 'left': {
+        // A request's refusal carries one of its string refs; every other answer goes to the transport.
+        if (message.type === 'error' && this.#calls.refused(message)) return
         const unanswered = this.#transport.answer(message)
         if (unanswered !== undefined) this.#output.report(unanswered)
         return
@@ -312,6 +340,11 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       case 'welcome':
         return
     }
+  }
+
+  request<K extends ClientRequestName<P>>(name: K, ...args: RequestArgs<P, K>): Promise<RequestOutput<P, K>> {
+    const [input, options] = args as [unknown, RequestOptions?]
+    return this.#calls.call(name, input, undefined, options) as Promise<RequestOutput<P, K>>
   }
 
   join(name: string, options?: JoinOptions<P>): RoomImpl<P> {

@@ -18,7 +18,10 @@ import type { ErrorCode } from '@roomwire/protocol'
  * - `token`: the token provider threw or rejected;
  * - `bad_frame`: the server sent a frame that does not match the protocol (it was ignored);
  * - `handler_failed`: an application handler threw (the client carried on);
- * - `no_websocket`: no WebSocket constructor in this runtime.
+ * - `no_websocket`: no WebSocket constructor in this runtime;
+ * - `aborted`: the caller's `signal` aborted a request.
+ *
+ * A request also rejects with a code its protocol declares in `errors` (an {@link ApplicationErrorCode}).
  */
 export type RoomwireErrorCode =
   | ErrorCode
@@ -40,6 +43,13 @@ export type RoomwireErrorCode =
   | 'bad_frame'
   | 'handler_failed'
   | 'no_websocket'
+  | 'aborted'
+
+/**
+ * A refusal code an application declares for a request (`errors: ['name_taken']`). Any string, so that
+ * `e.code === 'name_taken'` compiles; `defineProtocol` keeps these apart from roomwire's own codes.
+ */
+export type ApplicationErrorCode = string & {}
 
 /**
  * Marks a {@link RoomwireError} by a registered symbol, so the mark holds across copies of this package: a
@@ -57,10 +67,10 @@ const BRAND = Symbol.for('roomwire.error')
  */
 export class RoomwireError extends Error {
   override readonly name = 'RoomwireError'
-  readonly code: RoomwireErrorCode
+  readonly code: RoomwireErrorCode | ApplicationErrorCode
   readonly [BRAND] = true
 
-  constructor(code: RoomwireErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: RoomwireErrorCode | ApplicationErrorCode, message: string, options?: ErrorOptions) {
     super(message, options)
     this.code = code
   }
@@ -75,7 +85,7 @@ export function isRoomwireError(value: unknown): value is RoomwireError {
 }
 
 /** Refusals the server says to send again after a backoff (PROTOCOL.md, "Errors"); every other code is final. */
-export function isRetryable(code: RoomwireErrorCode): boolean {
+export function isRetryable(code: RoomwireErrorCode | ApplicationErrorCode): boolean {
   return code === 'unavailable' || code === 'rate_limited'
 }
 

@@ -9,7 +9,13 @@ export type {
   TokenProvider,
 } from './client-options'
 export { type Clock, systemClock, type TimerHandle } from './clock'
-export { isRetryable, isRoomwireError, RoomwireError, type RoomwireErrorCode } from './errors'
+export {
+  type ApplicationErrorCode,
+  isRetryable,
+  isRoomwireError,
+  RoomwireError,
+  type RoomwireErrorCode,
+} from './errors'
 export type {
   DeliveryStatus,
   MessageLog,
@@ -17,6 +23,7 @@ export type {
   MessageLogOptions,
   OlderMessages,
 } from './message-log-types'
+export type { RequestArgs, RequestOptions } from './requests'
 export type {
   HistoryOptions,
   HistoryPage,

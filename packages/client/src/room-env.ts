@@ -5,6 +5,7 @@ import type { Clock } from './clock'
 import type { RoomwireError } from './errors'
 import { createMessageIds } from './message-ids'
 import { createOutboxBudget, type OutboxBudget } from './outbox-budget'
+import type { RequestOptions } from './requests'
 
 /**
  * What every room of a client shares and none of them owns: time, the protocol, the timeouts and
@@ -44,6 +45,8 @@ export interface RoomOwner {
   settled(): void
   /** A holder let go (`room.leave()`): the last one leaves after `leaveGraceMs`. */
   release(room: { readonly name: string }): void
+  /** Make a request for this room (`room.request`): the client's request machinery sends it. */
+  request(room: string, name: string, input: unknown, options: RequestOptions | undefined): Promise<unknown>
 }
 
 /** The env from the client's options, with their defaults. */

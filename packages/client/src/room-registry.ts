@@ -1,6 +1,6 @@
 import { type Protocol, ROOM_NAME_PATTERN } from '@roomwire/protocol'
 import { cancelTimer, type TimerHandle } from './clock'
-import type { RoomwireError } from './errors'
+import { RoomwireError } from './errors'
 import { type RoomFrame, RoomImpl } from './room'
 import type { RoomEnv, RoomOwner } from './room-env'
 import type { JoinOptions } from './room-types'
@@ -25,12 +25,34 @@ export class RoomRegistry<P extends Protocol> {
   readonly #transport: Transport
   readonly #env: RoomEnv
   readonly #owner: RoomOwner
+  readonly #left: (name: string) => void
 
-  /** `settled` runs when a room's join settled (the client checks whether the connection is healthy). */
-  constructor(transport: Transport, env: RoomEnv, settled: () => void) {
+  /**
+   * `client.settled` runs when a room's join settled (the client checks whether the connection is
+   * healthy, and sends the room's requests); `client.left` when a room was left for good.
+   */
+  constructor(
+    transport: Transport,
+    env: RoomEnv,
+    client: Pick<RoomOwner, 'settled' | 'request'> & { left(name: string): void },
+  ) {
     this.#transport = transport
     this.#env = env
-    this.#owner = { settled, release: (room) => this.#release(room.name) }
+    this.#left = client.left
+    this.#owner = {
+      settled: client.settled,
+      request: client.request,
+      release: (room) => this.#release(room.name),
+    }
+  }
+
+  /** Whether a request for room `name` may go now: joined; false while joining; else why it never will. */
+  requestable(name: string): boolean | RoomwireError {
+    const room = this.#rooms.get(name)?.room
+    if (room === undefined) return new RoomwireError('left', `room "${name}" was left`)
+    if (room.status === 'error')
+      return room.getSnapshot().error ?? new RoomwireError('left', `room "${name}" was refused`)
+    return room.status === 'joined'
   }
 
   /** Every room's join settled on this connection. */
@@ -82,6 +104,7 @@ export class RoomRegistry<P extends Protocol> {
   #leave(held: Held<P>): void {
     this.#rooms.delete(held.room.name)
     held.room.leaveNow()
+    this.#left(held.room.name)
   }
 
   /** A frame for the room it names (none for a room not held). */

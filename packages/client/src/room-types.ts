@@ -5,10 +5,13 @@ import type {
   PresenceInput,
   PresenceState,
   Protocol,
+  RequestOutput,
+  RoomRequestName,
   UntypedProtocol,
 } from '@roomwire/protocol'
 import type { RoomwireError } from './errors'
 import type { MessageLog, MessageLogOptions } from './message-log-types'
+import type { RequestArgs } from './requests'
 
 /** A room member. `presence` is typed by the protocol. */
 export interface Member<P extends Protocol = UntypedProtocol> {
@@ -190,6 +193,12 @@ export interface Room<P extends Protocol = UntypedProtocol> {
   messageLog(options?: MessageLogOptions<P>): MessageLog<P>
   /** The same, with entries narrowed to the events of the filter (`room.messageLog<'chat'>({ events: ['chat'] })`). */
   messageLog<E extends EventName<P>>(options: MessageLogOptions<P, E>): MessageLog<P, E>
+  /**
+   * Call a request declared per room (`room: true`) in this room; resolves to its output. Sent once the
+   * room is joined; rejects with a {@link RoomwireError} whose code is one the request declares, or
+   * `timeout`, `disconnected`, `aborted`, `closed`, `left` (see `client.request`).
+   */
+  request<K extends RoomRequestName<P>>(name: K, ...args: RequestArgs<P, K>): Promise<RequestOutput<P, K>>
   /** Replace this member's presence state; resolves when the server has it. */
   setPresence(state: PresenceInput<P>): Promise<void>
   /** Release one reference; the last one leaves after `leaveGraceMs`. */

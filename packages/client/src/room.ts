@@ -4,8 +4,10 @@ import type {
   MembersMessage,
   PresenceInput,
   Protocol,
+  RequestOutput,
   ResetMessage,
   RoomEventMessage,
+  RoomRequestName,
 } from '@roomwire/protocol'
 import { deferred } from './deferred'
 import { Emitter, Listeners } from './emitter'
@@ -16,6 +18,7 @@ import type { LogSource } from './message-log'
 import type { MessageLog } from './message-log-types'
 import { Outbox } from './outbox'
 import { PresenceSync } from './presence-sync'
+import type { RequestArgs, RequestOptions } from './requests'
 import type { RoomEnv, RoomOwner } from './room-env'
 import { requestHistory } from './room-history'
 import { RoomMembers } from './room-members'
@@ -364,6 +367,13 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       },
       options,
     )
+  }
+
+  request<K extends RoomRequestName<P>>(name: K, ...args: RequestArgs<P, K>): Promise<RequestOutput<P, K>> {
+    const refused = this.#unusable()
+    if (refused !== null) return Promise.reject(refused)
+    const [input, options] = args as [unknown, RequestOptions?]
+    return this.#owner.request(this.name, name, input, options) as Promise<RequestOutput<P, K>>
   }
 
   setPresence(state: PresenceInput<P>): Promise<void> {

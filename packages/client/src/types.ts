@@ -1,13 +1,16 @@
 import type {
+  ClientRequestName,
   DirectData,
   DirectInput,
   DirectName,
   Limits,
   Protocol,
+  RequestOutput,
   UntypedProtocol,
   WelcomeMessage,
 } from '@roomwire/protocol'
 import type { RoomwireError } from './errors'
+import type { RequestArgs } from './requests'
 import type { JoinOptions, Room } from './room-types'
 
 /** Connection status. `idle` until `connect()` when `autoConnect` is false. */
@@ -71,6 +74,18 @@ export interface Client<P extends Protocol = UntypedProtocol> {
     event: K,
     handler: (data: DirectData<P, K>, meta: DirectMeta) => void,
   ): () => void
+  /**
+   * Call a request the protocol declares and get its answer: the input is validated before sending,
+   * the output after receiving. Rejects with a {@link RoomwireError} whose code is one the request
+   * declares in `errors`, or: `timeout` (no answer within `timeoutMs`, or the server's handler timed
+   * out), `disconnected` (the connection dropped before the answer, so it may or may not have run; or
+   * offline with `whenOffline: 'fail'`), `aborted`, `closed`, `invalid_event` (input refused),
+   * `bad_frame` (output refused), `too_large`, `internal`. An idempotent request is sent again after a
+   * reconnect instead of failing with `disconnected`.
+   * @example
+   * const { id } = await client.request('createRoom', { name: 'lobby' }, { timeoutMs: 5_000 })
+   */
+  request<K extends ClientRequestName<P>>(name: K, ...args: RequestArgs<P, K>): Promise<RequestOutput<P, K>>
   /** Close for good: rejects pending operations with `closed`, leaves rooms, and stops every timer. */
   close(): void
 }

@@ -1,7 +1,13 @@
 import { defineProtocol } from '@roomwire/protocol'
 import { describe, expectTypeOf, it } from 'vitest'
 import * as z from 'zod'
-import { createClient, isRetryable, type MessageLogEntry, type RoomwireErrorCode } from '../src/index'
+import {
+  type ApplicationErrorCode,
+  createClient,
+  isRetryable,
+  type MessageLogEntry,
+  type RoomwireErrorCode,
+} from '../src/index'
 
 const chat = defineProtocol({
   events: { chat: z.object({ text: z.string() }), typing: z.object({ on: z.boolean() }) },
@@ -33,6 +39,6 @@ describe('message log entries', () => {
   })
 
   it('exports isRetryable for error codes', () => {
-    expectTypeOf(isRetryable).parameters.toEqualTypeOf<[RoomwireErrorCode]>()
+    expectTypeOf(isRetryable).parameters.toEqualTypeOf<[RoomwireErrorCode | ApplicationErrorCode]>()
   })
 })

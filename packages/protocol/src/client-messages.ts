@@ -6,6 +6,8 @@ import {
   MessageIdSchema,
   PayloadSchema,
   RefSchema,
+  RequestIdSchema,
+  RequestNameSchema,
   RoomNameSchema,
   SeqSchema,
 } from './names'
@@ -75,6 +77,17 @@ export const HistoryRequestMessageSchema = z.object({
 
 export const PingMessageSchema = z.object({ type: z.literal('ping'), t: z.number().optional(), ref })
 
+/** A call of an application handler; answered by exactly one `reply` or `error` carrying its (required) `ref`. */
+export const RequestMessageSchema = z.object({
+  type: z.literal('request'),
+  name: RequestNameSchema,
+  /** Absent reads as `undefined` for the request's input schema. */
+  input: PayloadSchema.optional(),
+  room: RoomNameSchema.optional(),
+  id: RequestIdSchema,
+  ref: RefSchema,
+})
+
 /** Every message a client may send, discriminated on `type`. */
 export const ClientMessageSchema = z.discriminatedUnion('type', [
   JoinMessageSchema,
@@ -84,6 +97,7 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   PresenceMessageSchema,
   PingMessageSchema,
   HistoryRequestMessageSchema,
+  RequestMessageSchema,
 ])
 
 export type ClientMessage = z.infer<typeof ClientMessageSchema>
@@ -94,6 +108,7 @@ export type DirectMessage = z.infer<typeof DirectMessageSchema>
 export type PresenceMessage = z.infer<typeof PresenceMessageSchema>
 export type HistoryRequestMessage = z.infer<typeof HistoryRequestMessageSchema>
 export type PingMessage = z.infer<typeof PingMessageSchema>
+export type RequestMessage = z.infer<typeof RequestMessageSchema>
 /** A client message's `ref`. */
 export type Ref = z.infer<typeof RefSchema>
 /** The `type` of a client message. */

@@ -25,6 +25,10 @@ export const ErrorCodes = {
   internal: 'internal',
   /** The server cannot do this right now (its cluster store is unreachable); nothing changed: retry shortly. */
   unavailable: 'unavailable',
+  /** The connection already has as many requests being handled as it may (`maxRequestsInFlight`); nothing ran. */
+  too_many_requests: 'too_many_requests',
+  /** A request's handler did not finish within the server's handler timeout. */
+  timeout: 'timeout',
 } as const
 
 /** A code the server can send in an `error` frame. */

@@ -159,6 +159,15 @@ const MESSAGE: Shape = {
   id: optional(id('a message id')),
 }
 
+const replyError = object({ code: event, message: string })
+/** A reply carries `output` or `error`, not both: `ReplyMessageSchema`'s refine, in its words. */
+const replyErrorAlone: Field = (value, out, key) => {
+  if (value === undefined) return undefined
+  const why = replyError(value, out, key)
+  if (why !== undefined) return why
+  if (out.output !== undefined) return ': a reply carries output or error, not both'
+}
+
 /** Every server message's fields after `type`, in ServerMessageSchema's order (its error lists them so). */
 const SHAPES: Record<ServerMessage['type'], Shape> = {
   welcome: {
@@ -174,6 +183,7 @@ const SHAPES: Record<ServerMessage['type'], Shape> = {
         maxMembersPerRoom: optional(int(1)),
         historySize: optional(int(0)),
         maxNestingDepth: optional(int(1)),
+        maxRequestsInFlight: optional(int(1)),
       },
       true,
     ),
@@ -208,6 +218,7 @@ const SHAPES: Record<ServerMessage['type'], Shape> = {
   pong: { t: optional(number), ref: optionalRef },
   system: { message: string, code: optional(string) },
   reset: { room, epoch, seq },
+  reply: { ref, output: optional(present), error: replyErrorAlone },
 }
 const TYPES = Object.keys(SHAPES)
 

@@ -1,5 +1,6 @@
 import type * as z from 'zod'
 import { describeIssue, formatPath } from './format-issue'
+import { compileRequests, type RequestInfo, type RequestMap } from './requests'
 import type { StandardSchemaV1 } from './standard-schema'
 
 /** A validator for one payload: any Standard Schema (zod, `zod/mini`, valibot, arktype, ...). */
@@ -13,6 +14,7 @@ export interface ProtocolDefinition<
   E extends SchemaMap | undefined = undefined,
   P extends Schema | undefined = undefined,
   D extends SchemaMap | undefined = undefined,
+  R extends RequestMap | undefined = undefined,
 > {
   /** Room events: `publish` and `message` payloads, by event name. */
   events?: E
@@ -20,6 +22,8 @@ export interface ProtocolDefinition<
   presence?: P
   /** Direct messages between connections, by event name. */
   direct?: D
+  /** Requests a client makes and a server handler answers (`client.request`, `room.request`), by name. */
+  requests?: R
 }
 
 /** Why a payload was refused: the `invalid_event` error the server sends back. */
@@ -41,20 +45,28 @@ export interface Protocol<
   E extends SchemaMap | undefined = SchemaMap | undefined,
   P extends Schema | undefined = Schema | undefined,
   D extends SchemaMap | undefined = SchemaMap | undefined,
+  R extends RequestMap | undefined = RequestMap | undefined,
 > {
   readonly events: E
   readonly presence: P
   readonly direct: D
+  readonly requests: R
   /** Validate a room event's `data`; an undeclared event is refused when `events` was declared. */
   validateEvent(event: string, data: unknown): ValidationResult
   /** Validate a presence `state`; anything passes when `presence` was not declared. */
   validatePresence(state: unknown): ValidationResult
   /** Validate a direct message's `data`; an undeclared event is refused when `direct` was declared. */
   validateDirect(event: string, data: unknown): ValidationResult
+  /** A declared request's runtime facts; undefined when it is not declared (or no requests are). */
+  requestInfo(name: string): RequestInfo | undefined
+  /** Validate a request's `input`; an undeclared request is refused when `requests` was declared. */
+  validateRequestInput(name: string, input: unknown): ValidationResult
+  /** Validate a request's `output`; an undeclared request is refused when `requests` was declared. */
+  validateRequestOutput(name: string, output: unknown): ValidationResult
 }
 
 /** A protocol that declares nothing: any event name, `unknown` payloads, no validation. */
-export type UntypedProtocol = Protocol<undefined, undefined, undefined>
+export type UntypedProtocol = Protocol<undefined, undefined, undefined, undefined>
 
 type Names<M> = M extends SchemaMap ? keyof M & string : string
 type In<M, K> = M extends SchemaMap
@@ -132,6 +144,27 @@ function validate(schema: Schema | undefined, value: unknown, field: string): Va
   }
 }
 
+function validateRequest(
+  requests: Map<string, RequestInfo> | undefined,
+  name: string,
+  value: unknown,
+  field: 'input' | 'output',
+): ValidationResult {
+  if (requests === undefined) return { success: true, data: value }
+  const info = requests.get(name)
+  if (info === undefined) {
+    const declared = [...requests.keys()].join(', ') || 'none'
+    return {
+      success: false,
+      error: {
+        code: 'invalid_event',
+        message: `name: "${name}" is not a declared request (declared: ${declared})`,
+      },
+    }
+  }
+  return validate(info[field], value, field)
+}
+
 function lookup(
   map: SchemaMap | undefined,
   event: string,
@@ -168,14 +201,18 @@ function validateNamed(
  * export const chat = defineProtocol({
  *   events: { chat: z.object({ text: z.string().max(2000) }), typing: z.object({ typing: z.boolean() }) },
  *   presence: z.object({ name: z.string() }),
+ *   requests: {
+ *     createRoom: { input: z.object({ name: z.string() }), output: z.object({ id: z.string() }), errors: ['name_taken'] },
+ *   },
  * })
  */
 export function defineProtocol<
   const E extends SchemaMap | undefined = undefined,
   const P extends Schema | undefined = undefined,
   const D extends SchemaMap | undefined = undefined,
->(definition: ProtocolDefinition<E, P, D> = {}): Protocol<E, P, D> {
-  const { events, presence, direct } = definition
+  const R extends RequestMap | undefined = undefined,
+>(definition: ProtocolDefinition<E, P, D, R> = {}): Protocol<E, P, D, R> {
+  const { events, presence, direct, requests } = definition
   for (const name of RESERVED_EVENT_NAMES) {
     if (events !== undefined && Object.hasOwn(events, name)) {
       throw new TypeError(
@@ -183,12 +220,17 @@ export function defineProtocol<
       )
     }
   }
+  const compiled = compileRequests(requests)
   return {
     events: events as E,
     presence: presence as P,
     direct: direct as D,
+    requests: requests as R,
     validateEvent: (event, data) => validateNamed(events, event, data, 'room'),
     validatePresence: (state) => validate(presence, state, 'state'),
     validateDirect: (event, data) => validateNamed(direct, event, data, 'direct'),
+    requestInfo: (name) => compiled?.get(name),
+    validateRequestInput: (name, input) => validateRequest(compiled, name, input, 'input'),
+    validateRequestOutput: (name, output) => validateRequest(compiled, name, output, 'output'),
   }
 }

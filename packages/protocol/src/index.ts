@@ -17,6 +17,8 @@ export {
   type PublishMessage,
   PublishMessageSchema,
   type Ref,
+  type RequestMessage,
+  RequestMessageSchema,
 } from './client-messages'
 export { decodeClientMessage, encode } from './codec'
 export {
@@ -58,10 +60,27 @@ export {
   MessageIdSchema,
   PayloadSchema,
   RefSchema,
+  ReplyErrorCodeSchema,
+  RequestIdSchema,
+  RequestNameSchema,
   RoomNameSchema,
   SeqSchema,
 } from './names'
 export { fieldNameBefore, findNestingOverflow, type NestingOverflow, nestsDeeperThan } from './nesting'
+export {
+  type ClientRequestName,
+  type HandlerInput,
+  type HandlerOutput,
+  RESERVED_REQUEST_CODES,
+  type RequestDefinition,
+  type RequestErrorCode,
+  type RequestInfo,
+  type RequestInput,
+  type RequestMap,
+  type RequestName,
+  type RequestOutput,
+  type RoomRequestName,
+} from './requests'
 export {
   type AckMessage,
   AckMessageSchema,
@@ -91,6 +110,10 @@ export {
   PongMessageSchema,
   type PresenceChangedMessage,
   PresenceChangedMessageSchema,
+  type ReplyError,
+  ReplyErrorSchema,
+  type ReplyMessage,
+  ReplyMessageSchema,
   type ResetMessage,
   ResetMessageSchema,
   type RoomEventMessage,

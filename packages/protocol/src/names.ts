@@ -28,6 +28,15 @@ export const ConnectionIdSchema = idString('a connection id')
 /** A client-chosen message id used to dedupe retried publishes. */
 export const MessageIdSchema = idString('a message id')
 
+/** A client-chosen request id, stable across resends, that the server dedupes idempotent requests on. */
+export const RequestIdSchema = idString('a request id')
+
+/** Request names: 1 to 64 characters of `A-Z a-z 0-9 _ - . :`, like event names. */
+export const RequestNameSchema = z.string().regex(EVENT_NAME_PATTERN, EVENT_NAME_RULE)
+
+/** An application's refusal code in a `reply`: 1 to 64 characters of `A-Z a-z 0-9 _ - . :`. */
+export const ReplyErrorCodeSchema = z.string().regex(EVENT_NAME_PATTERN, EVENT_NAME_RULE)
+
 /** An opaque name for one unbroken run of a room's `seq`. */
 export const EpochSchema = idString('an epoch')
 

@@ -6,6 +6,7 @@ import {
   EventNameSchema,
   MessageIdSchema,
   RefSchema,
+  ReplyErrorCodeSchema,
   RoomNameSchema,
   SeqSchema,
 } from './names'
@@ -30,6 +31,8 @@ export const LimitsSchema = z.looseObject({
   historySize: z.int().min(0).optional(),
   /** How many levels a payload (`data`, presence `state`) may nest; deeper frames are `bad_request`. */
   maxNestingDepth: z.int().positive().optional(),
+  /** How many requests a connection may have being handled at once; more are `too_many_requests`. */
+  maxRequestsInFlight: z.int().positive().optional(),
 })
 
 export const WelcomeMessageSchema = z.object({
@@ -148,6 +151,22 @@ export const ErrorMessageSchema = z.object({
   room: RoomNameSchema.optional(),
 })
 
+/** An application's refusal of a request, with a code the request declares in `errors`. */
+export const ReplyErrorSchema = z.object({ code: ReplyErrorCodeSchema, message: z.string() })
+
+/** The answer to a `request`: the handler's `output`, or its declared refusal in `error` (never both). */
+export const ReplyMessageSchema = z
+  .object({
+    type: z.literal('reply'),
+    ref: RefSchema,
+    output: z.unknown().optional(),
+    error: ReplyErrorSchema.optional(),
+  })
+  .refine((m) => m.error === undefined || m.output === undefined, {
+    message: 'a reply carries output or error, not both',
+    path: ['error'],
+  })
+
 export const PongMessageSchema = z.object({ type: z.literal('pong'), t: z.number().optional(), ref })
 
 export const SystemMessageSchema = z.object({
@@ -181,6 +200,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   PongMessageSchema,
   SystemMessageSchema,
   ResetMessageSchema,
+  ReplyMessageSchema,
 ])
 
 export type ServerMessage = z.infer<typeof ServerMessageSchema>
@@ -202,5 +222,7 @@ export type ErrorMessage = z.infer<typeof ErrorMessageSchema>
 export type PongMessage = z.infer<typeof PongMessageSchema>
 export type SystemMessage = z.infer<typeof SystemMessageSchema>
 export type ResetMessage = z.infer<typeof ResetMessageSchema>
+export type ReplyMessage = z.infer<typeof ReplyMessageSchema>
+export type ReplyError = z.infer<typeof ReplyErrorSchema>
 /** The `type` of a server message. */
 export type ServerMessageType = ServerMessage['type']

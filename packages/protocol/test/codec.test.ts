@@ -27,6 +27,9 @@ const clientMessages: ClientMessage[] = [
   { type: 'ping' },
   { type: 'history', room: 'general', before: 120, limit: 50, ref: 7 },
   { type: 'history', room: 'general', ref: 'h' },
+  { type: 'request', name: 'createRoom', input: { name: 'lobby' }, id: 'k-0', ref: 'q1' },
+  { type: 'request', name: 'rename', room: 'general', input: null, id: 'k-1', ref: 7 },
+  { type: 'request', name: 'listRooms', id: 'k-2', ref: 8 },
 ]
 
 const serverMessages: ServerMessage[] = [
@@ -79,6 +82,9 @@ const serverMessages: ServerMessage[] = [
   { type: 'pong', t: 3, ref: 'p' },
   { type: 'system', message: 'restarting', code: 'shutdown' },
   { type: 'reset', room: 'general', epoch: 'e_2', seq: 0 },
+  { type: 'reply', ref: 'q1', output: { id: 'r_9' } },
+  { type: 'reply', ref: 8 },
+  { type: 'reply', ref: 'q2', error: { code: 'name_taken', message: 'That name is taken' } },
 ]
 
 describe('round trips', () => {
@@ -122,7 +128,7 @@ describe('malformed client messages', () => {
     ['{}', /^type: is required$/],
     [
       '{"type":"nope"}',
-      /^type: must be one of join, leave, publish, direct, presence, ping, history \(got "nope"\)$/,
+      /^type: must be one of join, leave, publish, direct, presence, ping, history, request \(got "nope"\)$/,
     ],
     ['{"type":7}', /^type: must be one of/],
   ])('%s is a bad_request', (raw, message) => {
@@ -237,7 +243,7 @@ describe('malformed client messages', () => {
   it('quotes at most a short excerpt of what it refuses', () => {
     const long = 'x'.repeat(60_000)
     expect(refused(JSON.stringify({ type: long })).message).toBe(
-      `type: must be one of join, leave, publish, direct, presence, ping, history (got "${'x'.repeat(32)}…")`,
+      `type: must be one of join, leave, publish, direct, presence, ping, history, request (got "${'x'.repeat(32)}…")`,
     )
     expect(refused(JSON.stringify({ type: { a: [1] } })).message).toMatch(/\(got an object\)$/)
     for (const raw of [

@@ -14,11 +14,13 @@ import {
   type ServerConfig,
 } from './config'
 import { ALL_KEYS, documentedDefault, envName, flagName, specOf } from './config-keys'
+import type { CliSettings } from './config-spec'
 import { RoomServerError } from './errors'
 import type { HistoryStore } from './history-store'
 import { createMemoryAdapter } from './memory-adapter'
 import { createPostgresHistory } from './postgres/postgres-history'
 import { createRedisAdapter } from './redis/redis-adapter'
+import type { RequestHandlers } from './request-types'
 import { createRoomServer, type RoomServer } from './room-server'
 
 function version(): string {
@@ -93,21 +95,25 @@ function loaderHint(file: string, err: unknown): string {
   )
 }
 
+/** Import the module a configuration key names; a failure names the key and the file. */
+async function importModule(key: string, file: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>
+  } catch (err) {
+    throw new RoomServerError(
+      'invalid_config',
+      `${key}: cannot load ${file}: ${(err as Error).message}${loaderHint(file, err)}`,
+    )
+  }
+}
+
 /**
  * The application protocol from the module named by the `protocol` key: its default export, or its one
  * named export that is a `defineProtocol()` result. The same module the app's client imports, so the
  * reference server validates exactly what the UI is typed with.
  */
 async function loadProtocol(file: string): Promise<Protocol> {
-  let module: Record<string, unknown>
-  try {
-    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>
-  } catch (err) {
-    throw new RoomServerError(
-      'invalid_config',
-      `protocol: cannot load ${file}: ${(err as Error).message}${loaderHint(file, err)}`,
-    )
-  }
+  const module = await importModule('protocol', file)
   if (isProtocol(module.default)) return module.default
   const found = Object.values(module).filter(isProtocol)
   if (found.length === 1) return found[0] as Protocol
@@ -116,6 +122,36 @@ async function loadProtocol(file: string): Promise<Protocol> {
     found.length === 0
       ? `protocol: ${file} exports no defineProtocol() result`
       : `protocol: ${file} exports ${found.length} protocols; export the one to use as default`,
+  )
+}
+
+/** Whether `value` is an object of request handlers (functions by request name). */
+function isHandlers(value: unknown): value is RequestHandlers {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !isProtocol(value) &&
+    Object.values(value).every((handler) => typeof handler === 'function')
+  )
+}
+
+/**
+ * The request handlers: from the module named by the `handlers` key (its `handlers` export, else its
+ * default export), else the protocol module's `handlers` export, loaded like the protocol itself.
+ */
+async function loadHandlers(settings: CliSettings): Promise<RequestHandlers | undefined> {
+  const file = settings.handlers
+  if (file === undefined) {
+    if (settings.protocol === undefined) return undefined
+    const beside = (await importModule('protocol', settings.protocol)).handlers
+    return isHandlers(beside) ? beside : undefined
+  }
+  const module = await importModule('handlers', file)
+  const found = [module.handlers, module.default].find(isHandlers)
+  if (found !== undefined) return found
+  throw new RoomServerError(
+    'invalid_config',
+    `handlers: ${file} exports no request handlers; export them as \`handlers\` (an object of functions by request name)`,
   )
 }
 
@@ -155,10 +191,12 @@ async function main(argv: string[]): Promise<number> {
   }
   let config: ServerConfig
   let protocol: Protocol | undefined
+  let handlers: RequestHandlers | undefined
   try {
     config = loadConfig({ argv }).config
-    const file = configToCliSettings(config).protocol
-    if (file !== undefined) protocol = await loadProtocol(file)
+    const settings = configToCliSettings(config)
+    if (settings.protocol !== undefined) protocol = await loadProtocol(settings.protocol)
+    handlers = await loadHandlers(settings)
   } catch (err) {
     if (err instanceof RoomServerError) {
       process.stderr.write(`roomwire-server: ${err.message}\n`)
@@ -180,6 +218,7 @@ async function main(argv: string[]): Promise<number> {
       adapter: adapterFor(config, logger),
       ...(historyStore === undefined ? {} : { historyStore }),
       ...(protocol === undefined ? {} : { protocol }),
+      ...(handlers === undefined ? {} : { handlers }),
     })
   } catch (err) {
     if (err instanceof RoomServerError) {

@@ -245,6 +245,31 @@ export const CONFIG_KEYS = {
     to: 'cli.protocol',
     doc: 'a JavaScript module whose export is a defineProtocol() result: validates events and presence',
   },
+  handlers: {
+    kind: 'file',
+    to: 'cli.handlers',
+    doc: "a JavaScript module exporting the request handlers (default or `handlers`); else the protocol module's `handlers` export",
+  },
+  'requests.timeout_secs': {
+    kind: 'secs',
+    to: 'server.requestTimeoutMs',
+    doc: 'how long a request handler may run before its caller gets timeout',
+  },
+  'requests.max_in_flight': {
+    kind: 'posint',
+    to: 'server.maxRequestsInFlight',
+    doc: 'requests one connection may have being handled at once (too_many_requests)',
+  },
+  'requests.dedupe_secs': {
+    kind: 'secs',
+    to: 'server.requestDedupeMs',
+    doc: 'how long the reply of an idempotent request answers a resend with the same id',
+  },
+  'requests.dedupe_entries': {
+    kind: 'int',
+    to: 'server.requestDedupeEntries',
+    doc: 'replies of idempotent requests this node remembers (0: none)',
+  },
   redis_url: {
     kind: 'url',
     to: 'redis.url',

@@ -24,6 +24,8 @@ export type Kind =
 export interface CliSettings {
   /** A module exporting the application protocol (loaded by the CLI). */
   protocol?: string
+  /** A module exporting the request handlers (loaded by the CLI); else the protocol module's `handlers`. */
+  handlers?: string
   /** How long SIGINT/SIGTERM wait for clients to drain. */
   shutdownTimeoutMs: number
 }

@@ -6,7 +6,7 @@ import type { DirectName, ErrorCode, EventData, EventName, Protocol } from '@roo
  * still a plain `RoomServer` (with `Protocol` itself the two would not be assignable).
  */
 // biome-ignore lint/suspicious/noExplicitAny: only `any` makes every typed server assignable to the default
-export type AnyProtocol = Protocol<any, any, any>
+export type AnyProtocol = Protocol<any, any, any, any>
 
 /** What `authenticate` returns to accept a connection; `null` refuses it with 4001. */
 export interface AuthResult {

@@ -27,6 +27,11 @@ export interface InboundDeps {
 export interface Inbound {
   /** One frame off a connection's socket. Never throws. */
   onFrame(connection: Connection, raw: Buffer, isBinary: boolean): void
+  /**
+   * Answer a client message with `error` later, outside its frame's turn (a request whose handler timed
+   * out or threw), carrying its `ref` and `room`, counted by code. Never throws.
+   */
+  replyError(connection: Connection, code: ErrorCode, message: string, ref?: Ref, room?: string): void
 }
 
 /** Messages one connection may have waiting beyond its burst before it is closed with 1008. */
@@ -239,7 +244,7 @@ export function createInbound(deps: InboundDeps): Inbound {
     }
   }
 
-  return { onFrame }
+  return { onFrame, replyError }
 }
 
 function roomOf(msg: ClientMessage): string | undefined {

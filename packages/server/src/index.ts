@@ -42,6 +42,8 @@ export {
   type MemoryAdapterOptions,
 } from './memory-adapter'
 export type { AuthOptions, RoomServerOptions } from './options'
+export { RequestError, RequestRefusal } from './request-error'
+export type { RequestContext, RequestHandler, RequestHandlers } from './request-types'
 export { type CloseOptions, createRoomServer, type RoomInfo, type RoomServer } from './room-server'
 export type { RoomPersistence, RoomSnapshot } from './room-snapshot'
 export type { MemberInfo } from './server-api'

@@ -33,6 +33,10 @@ export interface ResolvedLimits {
   authTimeoutMs: number
   closeTimeoutMs: number
   shutdownSpreadMs: number
+  maxRequestsInFlight: number
+  requestTimeoutMs: number
+  requestDedupeEntries: number
+  requestDedupeMs: number
 }
 
 /** Defaults from PROTOCOL.md. */
@@ -66,6 +70,10 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   authTimeoutMs: 10_000,
   closeTimeoutMs: 2000,
   shutdownSpreadMs: 1000,
+  maxRequestsInFlight: 16,
+  requestTimeoutMs: 10_000,
+  requestDedupeEntries: 10_000,
+  requestDedupeMs: 300_000,
 }
 
 const positive = new Set<keyof ResolvedLimits>([
@@ -88,6 +96,9 @@ const positive = new Set<keyof ResolvedLimits>([
   'authFailureWindowMs',
   'authBackoffMs',
   'authBackoffMaxMs',
+  'maxRequestsInFlight',
+  'requestTimeoutMs',
+  'requestDedupeMs',
 ])
 
 /** Apply defaults and check every limit; throws `RoomServerError('invalid_config')` naming the option. */
@@ -114,6 +125,8 @@ export function resolveLimits(options: RoomServerOptions): ResolvedLimits {
     'maxNestingDepth',
     'maxConnectionsPerAddress',
     'authFailuresPerAddress',
+    'maxRequestsInFlight',
+    'requestDedupeEntries',
   ] as const) {
     if (!Number.isInteger(limits[key])) {
       throw new RoomServerError('invalid_config', `option ${key} is ${limits[key]}; expected an integer`)
@@ -142,5 +155,6 @@ export function resolveLimits(options: RoomServerOptions): ResolvedLimits {
   limits.authBackoffMaxMs = Math.max(limits.authBackoffMaxMs, limits.authBackoffMs)
   // Timers past 2^31-1 ms fire at once in Node; an idle timeout that long means "keep forever" in practice.
   limits.idleTimeoutMs = Math.min(limits.idleTimeoutMs, 2_147_483_647)
+  limits.requestTimeoutMs = Math.min(limits.requestTimeoutMs, 2_147_483_647)
   return limits
 }

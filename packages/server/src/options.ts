@@ -13,6 +13,7 @@ import type {
   PublishContext,
   PublishDecision,
 } from './hooks'
+import type { RequestHandlers } from './request-types'
 
 // The hook types and the limits have files of their own; what the server's parts import from here still
 // resolves while they move (issue 14).
@@ -61,6 +62,33 @@ export interface RoomServerOptions<P extends Protocol = AnyProtocol> {
   path?: string
   /** The application protocol from `defineProtocol`; without it any event and payload is accepted. */
   protocol?: P
+  /**
+   * The handlers of the protocol's requests, one per declared request (PROTOCOL.md, "Requests").
+   * @example
+   * handlers: { createRoom: async ({ name }, ctx) => ({ id: await rooms.create(name, ctx.connection.user) }) }
+   */
+  handlers?: RequestHandlers<P>
+  /**
+   * Requests a connection may have being handled at once; more are refused with `too_many_requests`.
+   * Announced in `welcome.limits.maxRequestsInFlight`.
+   * @default 16
+   */
+  maxRequestsInFlight?: number
+  /**
+   * A request handler runs at most this long: then its `ctx.signal` fires and the caller gets `timeout`.
+   * @default 10_000
+   */
+  requestTimeoutMs?: number
+  /**
+   * Replies of idempotent requests this node remembers, to answer a resend with the first result (0: none).
+   * @default 10_000
+   */
+  requestDedupeEntries?: number
+  /**
+   * How long a remembered reply of an idempotent request answers resends.
+   * @default 300_000
+   */
+  requestDedupeMs?: number
   /** Storage and fan-out. @default createMemoryAdapter() */
   adapter?: RoomAdapter
   /**

@@ -30,6 +30,7 @@ import { createMemoryAdapter } from './memory-adapter'
 import { createMetrics, type ServerMetrics } from './metrics'
 import type { RoomServerOptions } from './options'
 import { ReplayBudget } from './replay-budget'
+import { requestRunnerFor } from './request-setup'
 import { createServerApi, type RoomInfo, type ServerApi } from './server-api'
 import { Background, createSessions, runHook } from './sessions'
 import { shutdown } from './shutdown'
@@ -76,12 +77,12 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
  * const server = createRoomServer({ port: 8080, protocol: chat })
  * await server.ready
  * await server.broadcast('lobby', 'announcement', { text: 'hello' })
+ * The parts work on untyped messages. The types hold because the server validates every publish and
+ * direct message with the protocol before a hook sees it, and every broadcast argument before it sends.
  */
 export function createRoomServer<P extends Protocol = UntypedProtocol>(
   typedOptions: RoomServerOptions<P> = {},
 ): RoomServer<P> {
-  // The parts work on untyped messages. The types hold because the server validates every publish and
-  // direct message with the protocol before a hook sees it, and every broadcast argument before it sends.
   const options = typedOptions as unknown as RoomServerOptions
   const mode = hostingMode(options)
   const limits = resolveLimits(options)
@@ -93,7 +94,6 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
   const authenticate = authenticatorOf(options, limits.authTimeoutMs)
   let lifecycle: Lifecycle = { state: 'running' }
   const isAccepting = () => lifecycle.state === 'running'
-
   const metrics = createMetrics({
     connections: () => registry.size,
     rooms: () => local.size,
@@ -112,7 +112,6 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
   // Publishes accepted and not yet acked (asynchronous adapters only): shutdown's notice waits for them.
   const publishes = new InFlight()
   const background = new Background(log)
-
   const ctx: HandlerContext = {
     ...handlerParts(options, limits, metrics),
     adapter,
@@ -123,6 +122,10 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
     publishes,
     isAccepting,
     slowConsumer: host.slowConsumer,
+    requests: requestRunnerFor(options, {
+      ...{ limits, clock, local, isAccepting, registry: metrics.registry, server: () => server },
+      replyError: (...args) => inbound.replyError(...args),
+    }),
   }
   const inbound = createInbound({
     limits,
@@ -147,8 +150,8 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
     log,
     background,
     hooks: options,
+    requests: ctx.requests,
   })
-
   const attached = attachNode(adapter, local, registry, limits, clock, options.historyStore)
 
   const wss = webSocketServer(limits, options.perMessageDeflate === true)

@@ -11,6 +11,7 @@ import type { ResolvedLimits } from './limits'
 import type { LocalRooms } from './local-rooms'
 import { closeCodeLabel, type ServerMetrics } from './metrics'
 import type { RoomServerOptions } from './options'
+import type { RequestRunner } from './request-runner'
 
 /** Whether `value` is a promise-like (a hook may return one from another realm, or a thenable). */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -73,6 +74,8 @@ export interface SessionDeps {
   readonly log: Logger
   readonly background: Background
   readonly hooks: Pick<RoomServerOptions, 'onConnect' | 'onDisconnect'>
+  /** The request path: a closed connection's handlers are told to stop (their signals fire). */
+  readonly requests: Pick<RequestRunner<Connection>, 'closed'>
 }
 
 /**
@@ -89,6 +92,7 @@ export function createSessions(deps: SessionDeps) {
     maxMembersPerRoom: limits.maxMembersPerRoom,
     historySize: limits.historySize,
     maxNestingDepth: limits.maxNestingDepth,
+    maxRequestsInFlight: limits.maxRequestsInFlight,
   }
 
   function opened(
@@ -116,6 +120,7 @@ export function createSessions(deps: SessionDeps) {
   }
 
   function cleanUp(connection: Connection, code: number, reason: string): void {
+    deps.requests.closed(connection)
     metrics.closes.inc({ code: closeCodeLabel(code) })
     if (connection.logs('info')) connection.log.info({ code, reason }, 'disconnected')
     // Pending joins stop being live here and leave the adapter on their own (handlers/join.ts).

@@ -129,6 +129,35 @@ describe('roomwire-server', () => {
     expect(await server.exited).toBe(0)
   })
 
+  it.each([
+    ['beside the protocol', [], 'beside_lobby'],
+    [
+      'from --handlers',
+      ['--handlers', join(packageDir, 'test', 'fixtures', 'rooms-handlers.ts')],
+      'own_lobby',
+    ],
+  ])('answers requests with the handlers %s', async (_, flags, id) => {
+    const protocolModule = join(packageDir, 'test', 'fixtures', 'rooms-protocol.ts')
+    const server = run(['--port', '0', '--host', '127.0.0.1', '--protocol', protocolModule, ...flags], {
+      env: { ROOMWIRE_LOG_LEVEL: 'warn' },
+    })
+    const client = new TestClient(`ws://127.0.0.1:${await server.listening()}/ws`)
+    await client.next('welcome')
+    client.send({ type: 'request', name: 'createRoom', input: { name: 'lobby' }, id: 'k', ref: 1 })
+    await expect(client.next('reply')).resolves.toEqual({ type: 'reply', ref: 1, output: { id } })
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+  })
+
+  it('stops with a clear message when the handlers module exports no handlers', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
+    writeFileSync(join(cwd, 'none.mjs'), 'export const x = 1\n')
+    const { exited, output } = run(['--handlers', 'none.mjs'], { cwd })
+    expect(await exited).toBe(2)
+    expect(output().stderr).toContain('handlers: ')
+    expect(output().stderr).toContain('exports no request handlers')
+  })
+
   it('logs a bug that escaped every guard at fatal and exits with 70', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
     // A protocol module (shape only) that plants a bug outside any connection: a timer that throws.

@@ -17,6 +17,7 @@ describe('connecting', () => {
         maxMembersPerRoom: 1000,
         historySize: 100,
         maxNestingDepth: 32,
+        maxRequestsInFlight: 16,
       },
     })
     expect(client.ws.protocol).toBe('roomwire.v1')

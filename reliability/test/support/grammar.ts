@@ -52,7 +52,7 @@ export function grammarOf(schema: z.ZodType): MessageGrammar[] {
 }
 
 /** Fields whose schema is `{}` and what they mean in PROTOCOL.md. */
-const PAYLOAD_FIELDS = new Set(['data', 'state', 'presence'])
+const PAYLOAD_FIELDS = new Set(['data', 'state', 'presence', 'input'])
 
 /** JSON a hostile peer might put in a payload: every JSON type, prototype keys, odd strings. */
 export function payload(maxDepth: number): fc.Arbitrary<unknown> {
@@ -99,6 +99,8 @@ export const validRef = fc.oneof(fc.string({ minLength: 1, maxLength: 64 }), saf
 export interface Preferences {
   room?: string[]
   event?: string[]
+  /** Request names. */
+  name?: string[]
 }
 
 /** Valid values of one field's schema. */
@@ -109,7 +111,14 @@ export function validValue(
 ): fc.Arbitrary<unknown> {
   if (schema.const !== undefined) return fc.constant(schema.const)
   if (schema.enum !== undefined) return fc.constantFrom(...schema.enum)
-  const preferred = field === 'room' ? prefer.room : field === 'event' ? prefer.event : undefined
+  const preferred =
+    field === 'room'
+      ? prefer.room
+      : field === 'event'
+        ? prefer.event
+        : field === 'name'
+          ? prefer.name
+          : undefined
   switch (schema.type) {
     case 'string': {
       let base: fc.Arbitrary<string>

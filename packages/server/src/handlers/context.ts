@@ -7,6 +7,7 @@ import type { ResolvedLimits } from '../limits'
 import type { LocalRooms } from '../local-rooms'
 import type { RoomServerOptions } from '../options'
 import type { ReplayBudget } from '../replay-budget'
+import type { RequestRunner } from '../request-runner'
 import type { Outcome } from './outcome'
 
 /** The application hooks a handler may call. */
@@ -35,6 +36,8 @@ export interface HandlerContext {
   slowConsumer(connection: Connection): void
   /** Count the bytes a join's frames took, and joins refused by the replay budget. */
   readonly replayCounters: { sent(bytes: number): void; refused(): void }
+  /** The request path: a request starts here and is answered when its handler ends. */
+  readonly requests: RequestRunner<Connection>
 }
 
 /** Handles one client message of type `M`: an outcome for what was expected, a throw for a bug. */

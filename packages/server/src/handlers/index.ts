@@ -9,6 +9,7 @@ import type { Outcome } from './outcome'
 import { ping } from './ping'
 import { presence } from './presence'
 import { publish } from './publish'
+import { request } from './request'
 
 export type { HandlerContext, HandlerHooks } from './context'
 export { joinInFlight } from './join'
@@ -18,7 +19,7 @@ export type { Outcome, Refused } from './outcome'
  * Every client message type and its handler. Adding a message type to the protocol fails to compile
  * until it has a line here (docs/ARCHITECTURE.md, "Adding a message type").
  */
-export const handlers: HandlerTable = { join, leave, publish, presence, direct, ping, history }
+export const handlers: HandlerTable = { join, leave, publish, presence, direct, ping, history, request }
 
 /** Handle one decoded client message: an outcome for what was expected; a throw is a bug. */
 export function handleMessage(

@@ -1,0 +1,120 @@
+import type { AddressInfo } from 'node:net'
+import { defineProtocol } from '@roomwire/protocol'
+import {
+  createRoomServer,
+  RequestError,
+  type RequestHandlers,
+  type RoomServerOptions,
+} from '@roomwire/server'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import * as z from 'zod'
+import { createClient, RoomwireError } from '../../src/index'
+
+const app = defineProtocol({
+  requests: {
+    createRoom: {
+      input: z.object({ name: z.string().min(1) }),
+      output: z.object({ id: z.string() }),
+      errors: ['name_taken'],
+    },
+    wait: { input: z.object({ ms: z.int() }), output: z.null() },
+    members: { input: z.void(), output: z.object({ count: z.int() }), room: true },
+  },
+})
+type App = typeof app
+
+const cleanup: Array<() => unknown> = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+/** Signals of the `wait` handlers, in call order, to see when the server told them to stop. */
+const signals: AbortSignal[] = []
+
+const handlers: RequestHandlers<App> = {
+  createRoom: async ({ name }) => {
+    if (name === 'taken') throw new RequestError('name_taken', 'That name is taken')
+    return { id: `r_${name}` }
+  },
+  // Never answers by itself: it ends when its signal fires (a timeout, or its caller gone).
+  wait: (_input, ctx) => {
+    signals.push(ctx.signal)
+    return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null)))
+  },
+  members: async (_input, ctx) => ({ count: (await ctx.server.roomInfo(ctx.room))?.members.length ?? 0 }),
+}
+
+async function start(options: Partial<RoomServerOptions<App>> = {}) {
+  const server = createRoomServer({ port: 0, host: '127.0.0.1', protocol: app, handlers, ...options })
+  await server.ready
+  cleanup.push(() => server.close({ timeoutMs: 500 }))
+  const client = createClient({
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`,
+    protocol: app,
+    reconnect: { initialMs: 20, maxMs: 50 },
+    logger: { error: () => {} },
+  })
+  cleanup.push(() => client.close())
+  return { server, client }
+}
+
+describe('requests between the SDK client and the real server', () => {
+  it('answers a typed request with its output', async () => {
+    const { client } = await start()
+    await expect(client.request('createRoom', { name: 'lobby' })).resolves.toEqual({ id: 'r_lobby' })
+  })
+
+  it('rejects with the code the handler refused with', async () => {
+    const { client } = await start()
+    const error = await client.request('createRoom', { name: 'taken' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RoomwireError)
+    expect(error).toMatchObject({ code: 'name_taken', message: 'That name is taken' })
+  })
+
+  it('answers a room request with what the handler read through the server API', async () => {
+    const { client } = await start()
+    const room = client.join('lobby')
+    await expect(room.request('members')).resolves.toEqual({ count: 1 })
+  })
+
+  it("rejects with timeout when the server's handler timeout passes, and the handler's signal fires", async () => {
+    const { client } = await start({ requestTimeoutMs: 50 })
+    signals.length = 0
+    await expect(client.request('wait', { ms: 0 })).rejects.toMatchObject({ code: 'timeout' })
+    expect(signals[0]?.aborted).toBe(true)
+  })
+
+  it('fires the handler signal when the caller closes mid-request', async () => {
+    const { client } = await start()
+    signals.length = 0
+    const pending = client.request('wait', { ms: 0 })
+    await vi.waitFor(() => expect(signals).toHaveLength(1))
+    client.close()
+    await expect(pending).rejects.toMatchObject({ code: 'closed' })
+    await vi.waitFor(() => expect(signals[0]?.aborted).toBe(true))
+  })
+
+  it('stops waiting when the caller aborts; the server handler goes on until its own timeout', async () => {
+    const { client } = await start({ requestTimeoutMs: 100 })
+    signals.length = 0
+    const controller = new AbortController()
+    const pending = client.request('wait', { ms: 0 }, { signal: controller.signal })
+    await vi.waitFor(() => expect(signals).toHaveLength(1))
+    controller.abort()
+    await expect(pending).rejects.toMatchObject({ code: 'aborted' })
+    expect(signals[0]?.aborted).toBe(false)
+    await vi.waitFor(() => expect(signals[0]?.aborted).toBe(true))
+    // The late `timeout` answer is dropped: the client goes on.
+    await expect(client.request('createRoom', { name: 'a' })).resolves.toEqual({ id: 'r_a' })
+  })
+
+  it('holds back requests past the announced in-flight cap instead of getting them refused', async () => {
+    const { client } = await start({ maxRequestsInFlight: 2, requestTimeoutMs: 100 })
+    signals.length = 0
+    const waits = [1, 2, 3].map(() => client.request('wait', { ms: 0 }).catch((e: RoomwireError) => e.code))
+    await vi.waitFor(() => expect(signals).toHaveLength(2))
+    // The third goes once a slot is free (the first two time out on the server).
+    await expect(Promise.all(waits)).resolves.toEqual(['timeout', 'timeout', 'timeout'])
+    expect(signals).toHaveLength(3)
+  })
+})

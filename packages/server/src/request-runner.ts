@@ -1,0 +1,284 @@
+import {
+  type ErrorCode,
+  excerpt,
+  type Protocol,
+  type Ref,
+  type RequestInfo,
+  type RequestMessage,
+} from '@roomwire/protocol'
+import type { Logger } from 'pino'
+import type { Clock } from './clock'
+import { RoomServerError } from './errors'
+import { LogThrottle, REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_LINES } from './log-throttle'
+import type { ConnectionInfo } from './options'
+import { type Answer, type AnswerContext, answerOutput, answerThrow } from './request-answer'
+import { type RememberedReply, RequestDedupe } from './request-dedupe'
+import { RequestRefusal } from './request-error'
+import type { RequestContext, RequestHandler } from './request-types'
+import type { RoomServer } from './room-server'
+
+/** What a handler's answer or a guard comes to: done (the reply follows), or refused with an `error` frame. */
+export type RequestOutcome = { ok: true } | { ok: false; code: ErrorCode; message: string }
+
+/** The calling connection, as far as requests need it. */
+export interface RequestCaller {
+  readonly id: string
+  readonly user: string | undefined
+  readonly log: Logger
+  info(): ConnectionInfo
+  /** Write one serialized frame (nothing happens once the connection is closing). */
+  sendText(text: string): void
+}
+
+/** Per-request-name metrics: count, errors by code, duration. */
+export interface RequestMetrics {
+  /**
+   * The request was answered: `code` is undefined for an `output`, else the refusal's code (`aborted`
+   * when its caller went away first); `seconds` is the handler's time, undefined when it never ran.
+   */
+  finished(name: string, code: string | undefined, seconds?: number): void
+}
+
+/** The bounds of the request path. */
+export interface RequestLimits {
+  /** Requests a connection may have being handled at once. */
+  readonly maxRequestsInFlight: number
+  /** A handler runs at most this long; then its signal fires and the caller gets `timeout`. */
+  readonly requestTimeoutMs: number
+  readonly maxMessageBytes: number
+  readonly maxNestingDepth: number
+  /** Replies of idempotent requests remembered (0: none), and for how long. */
+  readonly requestDedupeEntries: number
+  readonly requestDedupeMs: number
+}
+
+export interface RequestRunnerDeps<C extends RequestCaller> {
+  readonly protocol: Protocol | undefined
+  readonly handlers: Readonly<Record<string, RequestHandler>> | undefined
+  readonly limits: RequestLimits
+  readonly clock: Clock
+  readonly metrics: RequestMetrics
+  /** The server API handed to handlers (resolved at the first request: the server is built after this). */
+  server(): RoomServer
+  /** Whether the caller has joined `room` (a room request needs it). */
+  isJoined(caller: C, room: string): boolean
+  /** Whether the server is shutting down: new requests are refused with `unavailable`. */
+  isClosing(): boolean
+  /** Answer the request with an `error` frame carrying its `ref` (and `room`), counted like every refusal. */
+  replyError(caller: C, code: ErrorCode, message: string, ref: Ref, room?: string): void
+}
+
+/** The request path: guards, then the handler run beside the caller's other messages. */
+export interface RequestRunner<C extends RequestCaller> {
+  /**
+   * Check a request and start its handler. A refusal found before the handler runs is returned (the
+   * caller answers it with an `error` frame); otherwise the answer is written when the handler ends,
+   * and the connection's next messages need not wait for it.
+   */
+  start(caller: C, msg: RequestMessage): RequestOutcome
+  /** The caller's connection closed: its handlers' signals fire, their answers are dropped. */
+  closed(caller: C): void
+  /** Requests of this caller being handled (for tests and bounds). */
+  inFlight(caller: C): number
+}
+
+type Refused = Extract<RequestOutcome, { ok: false }>
+const refused = (code: ErrorCode, message: string): Refused => ({ ok: false, code, message })
+const DONE: RequestOutcome = { ok: true }
+
+/** The reply frame's text, or why it cannot be written. */
+function replyText(ref: Ref, reply: RememberedReply): string {
+  const head = `{"type":"reply","ref":${JSON.stringify(ref)}`
+  if ('error' in reply) return `${head},"error":${JSON.stringify(reply.error)}}`
+  const output = JSON.stringify(reply.output)
+  return output === undefined ? `${head}}` : `${head},"output":${output}}`
+}
+
+/**
+ * Log a request's failure with its name and connection id, never its input; throttled like every line a
+ * peer can trigger at will (a request whose handler throws, sent 100 times a second).
+ */
+function log(
+  throttle: LogThrottle,
+  now: number,
+  caller: RequestCaller,
+  name: string,
+  fields: Record<string, unknown>,
+  text: string,
+): void {
+  try {
+    const suppressed = throttle.take(now)
+    if (suppressed === undefined) return
+    const extra = suppressed > 0 ? { suppressed } : {}
+    caller.log.error({ request: name, connectionId: caller.id, ...fields, ...extra }, text)
+  } catch {
+    // A logger that throws must not turn a handled failure into an uncaught one.
+  }
+}
+
+/**
+ * Create the request path of a server. Every handler runs with an abort signal (fired by its timeout or
+ * its caller's close) inside a guard: what it throws is answered `internal` and logged with the request's
+ * name and connection id, never with its input and never with the exception's text on the wire.
+ */
+export function createRequestRunner<C extends RequestCaller>(deps: RequestRunnerDeps<C>): RequestRunner<C> {
+  const { protocol, handlers, limits, clock, metrics } = deps
+  const running = new WeakMap<C, Set<AbortController>>()
+  const dedupe = new RequestDedupe(limits.requestDedupeEntries, limits.requestDedupeMs)
+  const failureLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
+
+  function handlerFor(name: string): RequestHandler | undefined {
+    // Own keys only: a request named `constructor` must not find Object.prototype's members.
+    return handlers !== undefined && Object.hasOwn(handlers, name) ? handlers[name] : undefined
+  }
+
+  /** The request's checked input, or why it is refused before its handler runs. */
+  function guard(
+    caller: C,
+    msg: RequestMessage,
+    info: RequestInfo | undefined,
+  ): { ok: true; input: unknown } | Refused {
+    const validation = protocol?.validateRequestInput(msg.name, msg.input)
+    if (validation !== undefined && !validation.success)
+      return refused('invalid_event', validation.error.message)
+    if (handlerFor(msg.name) === undefined) {
+      return refused('invalid_event', `name: this server handles no request ${excerpt(msg.name)}`)
+    }
+    if (info?.room === true && msg.room === undefined) {
+      return refused('invalid_event', `room: ${msg.name} is a room request: name the room it is for`)
+    }
+    if (info?.room === false && msg.room !== undefined) {
+      return refused('invalid_event', `room: ${msg.name} is not a room request: send it without a room`)
+    }
+    if (msg.room !== undefined && !deps.isJoined(caller, msg.room)) {
+      return refused('not_joined', `room: this connection has not joined "${msg.room}"`)
+    }
+    if (deps.isClosing())
+      return refused('unavailable', 'the server is shutting down: send it again on the next connection')
+    if ((running.get(caller)?.size ?? 0) >= limits.maxRequestsInFlight) {
+      return refused(
+        'too_many_requests',
+        `this connection already has ${limits.maxRequestsInFlight} requests being handled, the limit; send it again once one is answered`,
+      )
+    }
+    return { ok: true, input: validation === undefined ? msg.input : validation.data }
+  }
+
+  function start(caller: C, msg: RequestMessage): RequestOutcome {
+    const info = protocol?.requestInfo(msg.name)
+    const checked = guard(caller, msg, info)
+    if (!checked.ok) {
+      metrics.finished(msg.name, checked.code)
+      return checked
+    }
+    if (info?.idempotent !== true) {
+      run(caller, msg, info, checked.input, undefined)
+      return DONE
+    }
+    const key = JSON.stringify([msg.name, msg.id, caller.user ?? null])
+    const remembered = dedupe.get(key, clock.now())
+    if (remembered !== undefined) {
+      caller.sendText(replyText(msg.ref, remembered))
+      return DONE
+    }
+    const waiting = dedupe.join(key, (reply) => {
+      if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
+      else
+        deps.replyError(
+          caller,
+          'unavailable',
+          'the first run of this request failed: send it again',
+          msg.ref,
+          msg.room,
+        )
+    })
+    if (!waiting) {
+      dedupe.begin(key)
+      run(caller, msg, info, checked.input, key)
+    }
+    return DONE
+  }
+
+  function run(
+    caller: C,
+    msg: RequestMessage,
+    info: RequestInfo | undefined,
+    input: unknown,
+    key: string | undefined,
+  ): void {
+    const handler = handlerFor(msg.name) as RequestHandler
+    const controller = new AbortController()
+    let calls = running.get(caller)
+    if (calls === undefined) {
+      calls = new Set()
+      running.set(caller, calls)
+    }
+    calls.add(controller)
+    const startedAt = performance.now()
+    const judge: AnswerContext = {
+      protocol,
+      info,
+      name: msg.name,
+      maxMessageBytes: limits.maxMessageBytes,
+      maxNestingDepth: limits.maxNestingDepth,
+      replyText: (reply) => replyText(msg.ref, reply),
+    }
+    let open = true
+    /** Write the answer once: the first of the handler's end, its timeout and its caller's close. */
+    const finish = (answer: Answer) => {
+      if (!open) return
+      open = false
+      clock.clearTimeout(timer)
+      calls.delete(controller)
+      const reply = 'reply' in answer ? answer.reply : undefined
+      const code =
+        reply !== undefined
+          ? 'error' in reply
+            ? reply.error.code
+            : undefined
+          : 'error' in answer
+            ? answer.error.code
+            : 'aborted'
+      metrics.finished(msg.name, code, (performance.now() - startedAt) / 1000)
+      if (key !== undefined) dedupe.end(key, reply, clock.now())
+      if ('error' in answer && answer.log !== undefined)
+        log(failureLog, clock.now(), caller, msg.name, answer.log.fields ?? {}, answer.log.text)
+      if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
+      else if ('error' in answer)
+        deps.replyError(caller, answer.error.code, answer.error.message, msg.ref, msg.room)
+    }
+    const timer = clock.setTimeout(() => {
+      controller.abort(new RoomServerError('closed', `request ${msg.name} timed out`))
+      const message = `${msg.name}: the handler did not finish within ${limits.requestTimeoutMs} ms`
+      finish({ error: { code: 'timeout', message } })
+    }, limits.requestTimeoutMs)
+    // Typed per request where the handler sees it; here the room is a string for room requests only.
+    const ctx: RequestContext<Protocol, string> = {
+      connection: caller.info(),
+      room: msg.room as string,
+      id: msg.id,
+      get server() {
+        return deps.server()
+      },
+      signal: controller.signal,
+      refuse: (code, message) => new RequestRefusal(code, message),
+    }
+    new Promise<unknown>((resolve) => resolve(handler(input, ctx)))
+      .then(
+        (output) => finish(answerOutput(judge, output)),
+        (err: unknown) => finish(answerThrow(judge, err, controller.signal.aborted)),
+      )
+      // Only a bug here (an output that cannot be serialized, a throwing getter) gets this far: it is the
+      // app's, answered `internal`, never an unhandled rejection.
+      .catch((err: unknown) => finish(answerThrow(judge, err, false)))
+  }
+
+  function closed(caller: C): void {
+    const calls = running.get(caller)
+    if (calls === undefined) return
+    running.delete(caller)
+    for (const controller of calls) controller.abort(new RoomServerError('closed', 'the caller went away'))
+  }
+
+  return { start, closed, inFlight: (caller) => running.get(caller)?.size ?? 0 }
+}
