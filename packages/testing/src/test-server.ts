@@ -27,11 +27,6 @@ export type TestServerOptions<P extends Protocol = UntypedProtocol> = Omit<
    * keeps or loses.
    */
   adapter?: RoomAdapter | (() => RoomAdapter)
-  /**
-   * Request handlers (issue 17), passed to `createRoomServer` as they are, for a server that supports
-   * them; typed there.
-   */
-  handlers?: unknown
 }
 
 /** Options of `restart()`. */
@@ -83,7 +78,7 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
 ): Promise<TestServer<P>> {
   const identities = new Identities()
   const kept = keptState()
-  const { adapter, handlers, ...rest } = options
+  const { adapter, ...rest } = options
   const path = options.path ?? '/ws'
   const newAdapter = (): RoomAdapter => {
     if (adapter === undefined) return createMemoryAdapter({ persist: kept })
@@ -94,7 +89,6 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
       // The closes of a test's shutdown need not be spread over a second.
       shutdownSpreadMs: 0,
       ...rest,
-      ...(handlers === undefined ? {} : ({ handlers } as object)),
       port,
       host: '127.0.0.1',
       adapter: newAdapter(),

@@ -6,13 +6,29 @@ import * as z from 'zod'
 const chat = defineProtocol({
   events: { chat: z.object({ text: z.string().min(1).max(2000) }) },
   presence: z.object({ name: z.string() }),
+  requests: {
+    createRoom: {
+      input: z.object({ name: z.string().min(1) }),
+      output: z.object({ room: z.string() }),
+      errors: ['name_taken'],
+    },
+  },
 })
 
-it('chats, shows who is here, and catches up after a dropped connection', async () => {
+it('chats, shows who is here, answers a request, and catches up after a dropped connection', async () => {
+  const rooms = new Set(['general'])
   await using server = await createTestServer({
     protocol: chat,
     // The app's own rule, run as in production: muted users may read but not post.
     authorize: ({ action, connection }) => action !== 'publish' || connection.data !== 'muted',
+    // The app's request handler, typed by the protocol; it refuses with a code the request declares.
+    handlers: {
+      createRoom: ({ name }, ctx) => {
+        if (rooms.has(name)) return ctx.refuse('name_taken', `#${name} exists already`)
+        rooms.add(name)
+        return { room: name }
+      },
+    },
   })
   await using alice = await server.connect({ user: 'alice' })
   await using bob = await server.connect({ user: 'bob' })
@@ -40,6 +56,10 @@ it('chats, shows who is here, and catches up after a dropped connection', async 
     code: 'forbidden',
   })
   await bob.room('general').nothing('chat')
+
+  // Request/reply: the handler answers Alice, and refuses Bob with its declared code.
+  await expect(alice.request('createRoom', { name: 'plans' })).resolves.toEqual({ room: 'plans' })
+  await expect(bob.request('createRoom', { name: 'plans' })).rejects.toMatchObject({ code: 'name_taken' })
 
   // A cut: Bob's connection dies with no close frame. Alice sees him go and come back, and what she
   // posted meanwhile reaches him after his reconnect, once, in order.
