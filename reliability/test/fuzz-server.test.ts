@@ -157,10 +157,30 @@ async function exchange(attacker: JsonClient, frames: FuzzFrame[]): Promise<(Ser
     else attacker.sendRaw(frame.text)
     attacker.send({ type: 'ping', ref: barrier })
     await attacker.waitFor((m) => m.type === 'pong' && m.ref === barrier, 10_000, start)
-    const end = attacker.messages.findIndex((m, j) => j >= start && m.type === 'pong' && m.ref === barrier)
-    out.push(attacker.messages.slice(start, end))
+    // A request's handler runs beside the connection's later messages (PROTOCOL.md, "Requests"), so
+    // its answer may come after the barrier's pong: wait for it too, before the next frame is sent.
+    const ref = requestRef(frame)
+    if (ref !== undefined) {
+      await attacker
+        .waitFor((m) => 'ref' in m && JSON.stringify(m.ref) === ref, 5_000, start)
+        .catch(() => undefined) // none at all is the check's finding, with the frame named
+    }
+    const answers = attacker.messages.slice(start).filter((m) => !(m.type === 'pong' && m.ref === barrier))
+    out.push(answers)
   }
   return out
+}
+
+/** The ref (as JSON) of a frame that parses as a `request` carrying one; a shape check, not decoding. */
+function requestRef(frame: FuzzFrame): string | undefined {
+  if (frame.kind !== 'text') return undefined
+  try {
+    const parsed: unknown = JSON.parse(frame.text)
+    if (typeof parsed !== 'object' || parsed === null || !('type' in parsed) || !('ref' in parsed)) return
+    return parsed.type === 'request' ? JSON.stringify(parsed.ref) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** The answer the protocol specifies for one frame, checked against what came back. */

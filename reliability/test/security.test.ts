@@ -187,6 +187,8 @@ describe('per-room authorization', () => {
     const mallory = await join(url, 'readonly', { 'x-user': 'mallory' })
     mallory.send({ type: 'join', room: 'quiet', ref: 'q' })
     await mallory.waitFor((m) => m.type === 'joined' && m.room === 'quiet')
+    // Membership changes go out batched at the end of a turn: let root see mallory arrive first.
+    await root.waitFor((m) => m.type === 'member_joined' && m.room === 'quiet')
     const mark = root.messages.length
 
     mallory.send({ type: 'join', room: 'admin/ops', ref: 1 })
