@@ -7,13 +7,13 @@ import {
   type Limits,
   type Protocol,
   type RequestOutput,
-  type ServerMessage,
   type UntypedProtocol,
   type WelcomeMessage,
 } from '@roomwire/protocol'
 import { afterClose, type Closes, noCloses, type RetryPolicy } from './after-close'
 import { reconnectDefaults } from './backoff'
 import { watchBrowserWake } from './browser-wake'
+import { routeFrame } from './client-frames'
 import type { ClientOptions } from './client-options'
 import { ClientOutput } from './client-output'
 import { requestsFor } from './client-requests'
@@ -184,7 +184,8 @@ class ClientImpl<P extends Protocol> implements Client<P> {
       { ...this.#options, clock: this.#clock },
       {
         onWelcome: (welcome) => live() && this.#onWelcome(welcome),
-        onFrame: (message, bytes) => live() && this.#onFrame(message, bytes),
+        onFrame: (message, bytes) =>
+          live() && routeFrame(message, bytes, this.#rooms, this.#calls, this.#transport, this.#output),
         onBadFrame: (error) => live() && this.#output.report(error),
         onEnd: (end) => live() && this.#onEnd(end),
       },
@@ -301,45 +302,6 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     if (!this.#active) return
     if (this.#retryTimer !== null) this.#startAttempt()
     else if (this.#connection?.welcomed) this.#connection.ping()
-  }
-
-  // ---- frames ----------------------------------------------------------------------------------------
-
-  #onFrame(message: ServerMessage, bytes: number): void {
-    switch (message.type) {
-      case 'joined':
-      case 'members':
-      case 'message':
-      case 'member_joined':
-      case 'member_left':
-      case 'member_changes':
-      case 'presence':
-      case 'reset':
-        this.#rooms.receive(message, bytes)
-        return
-      case 'reply':
-        this.#calls.receive(message)
-        return
-      case 'ack':
-      case 'error':
-      case 'history':
-      case 'left': {
-        // A request's refusal carries one of its string refs; every other answer goes to the transport.
-        if (message.type === 'error' && this.#calls.refused(message)) return
-        const unanswered = this.#transport.answer(message)
-        if (unanswered !== undefined) this.#output.report(unanswered)
-        return
-      }
-      case 'direct':
-        this.#output.directs.emit(message.event, message.data, { from: message.from, ts: message.ts })
-        return
-      // A notice (`shutdown` among them) changes nothing the client keeps: the close that follows is
-      // handled by its code, and what a restart cost is told by the next `joined` (PROTOCOL.md).
-      case 'system':
-      case 'pong':
-      case 'welcome':
-        return
-    }
   }
 
   request<K extends ClientRequestName<P>>(name: K, ...args: RequestArgs<P, K>): Promise<RequestOutput<P, K>> {

@@ -1,9 +1,10 @@
 import { parseTrustedProxies } from './client-address'
+import { HISTORY_KEYS } from './config-keys-history'
+import { REDIS_KEYS } from './config-keys-redis'
 import { type KeySpec, LEVELS, type Literal, type Target } from './config-spec'
 import { DEFAULT_LIMITS } from './limits'
 import { DEFAULT_MEMORY_ADAPTER_OPTIONS } from './memory-adapter'
 import { DEFAULT_REDIS_OPTIONS } from './redis/redis-options'
-import { fileState } from './state-file'
 
 function checkOrigins(origins: string[]): string | undefined {
   for (const origin of origins) {
@@ -150,37 +151,7 @@ export const CONFIG_KEYS = {
     to: 'server.joinDrainTimeoutMs',
     doc: "how long a join's member pages and replay wait for the socket to drain before 4008",
   },
-  'memory.max_history_bytes': {
-    kind: 'posint',
-    to: 'memory.maxHistoryBytes',
-    doc: 'without redis_url: bytes of history all rooms may hold (least recently used rooms lose messages first)',
-  },
-  'memory.max_idle_rooms': {
-    kind: 'posint',
-    to: 'memory.maxIdleRooms',
-    doc: 'without redis_url: empty rooms kept for resume (the one empty longest is freed first)',
-  },
-  state_file: {
-    kind: 'path',
-    to: 'memory.persist',
-    unset: 'none (rooms die with the process)',
-    doc: "without redis_url: a file that keeps every room's epoch, seq and history across a graceful restart (read and deleted at start, written at shutdown)",
-    map: (file: string) => fileState(file),
-  },
-  'history.postgres_url': {
-    kind: 'url',
-    to: 'history.postgresUrl',
-    unset: 'none (history is what a room holds in memory)',
-    schemes: ['postgres:', 'postgresql:'],
-    doc: 'without redis_url: PostgreSQL that keeps every message, so a restart continues each room and clients page back',
-  },
-  'history.retention_days': {
-    kind: 'number',
-    to: 'history.retentionDays',
-    default: 30,
-    doc: 'with history.postgres_url: days messages are kept (older ones are removed in the background)',
-    check: (days: number) => (days > 0 ? undefined : 'a number of days above 0'),
-  },
+  ...HISTORY_KEYS,
   'rooms.max_presence_bytes': {
     kind: 'posint',
     to: 'server.maxPresenceBytes',
@@ -270,33 +241,7 @@ export const CONFIG_KEYS = {
     to: 'server.requestDedupeEntries',
     doc: 'replies of idempotent requests this node remembers (0: none)',
   },
-  redis_url: {
-    kind: 'url',
-    to: 'redis.url',
-    unset: 'none (the in-memory adapter: one process)',
-    schemes: ['redis:', 'rediss:'],
-    doc: 'Redis to span several server processes',
-  },
-  redis_key_prefix: {
-    kind: 'string',
-    to: 'redis.keyPrefix',
-    doc: 'prefix of every Redis key and channel (several clusters can share one Redis)',
-  },
-  redis_node_ttl_secs: {
-    kind: 'secs',
-    to: 'redis.nodeTtlMs',
-    doc: 'a node silent this long is dead and its members leave (heartbeat every 30% of it)',
-  },
-  redis_max_idle_rooms: {
-    kind: 'posint',
-    to: 'redis.maxIdleRooms',
-    doc: 'rooms without members whose state Redis keeps, cluster-wide; past it the longest idle are freed',
-  },
-  redis_max_idle_history_bytes: {
-    kind: 'posint',
-    to: 'redis.maxIdleHistoryBytes',
-    doc: 'bytes of history the rooms without members may hold in Redis; past it the longest idle are freed',
-  },
+  ...REDIS_KEYS,
   compression: {
     kind: 'bool',
     to: 'server.perMessageDeflate',
