@@ -76,54 +76,56 @@ export function MessageList(props: MessageListProps) {
       )
   } else {
     body = (
-      <ol className="messages">
+      <>
         {props.hasOlder && (
-          <li className="older">
+          <div className="older">
             <button type="button" className="link" onClick={loadOlder} disabled={props.loadingOlder}>
               {props.loadingOlder ? 'Loading earlier messages…' : 'Show earlier messages'}
             </button>
             {props.olderFailed && <span role="alert"> Could not load them; try again.</span>}
-          </li>
+          </div>
         )}
-        {messages.map((m, i) => {
-          const author = authorOf(m)
-          const uid = author?.uid ?? m.from ?? m.key
-          const mine = isMine(m, selfUid)
-          const name = mine ? selfName : (names.get(uid)?.name ?? author?.name ?? 'someone')
-          const prev = messages[i - 1]
-          const continued =
-            prev !== undefined &&
-            m.key !== dividerBefore &&
-            !gapsAfter.has(prev.key) &&
-            (authorOf(prev)?.uid ?? prev.from) === uid &&
-            m.ts - prev.ts < GROUP_MS
-          return (
-            <Fragment key={m.key}>
-              {m.key === dividerBefore && (
-                <li className="divider" aria-label="New messages">
-                  <span>New</span>
-                </li>
-              )}
-              <MessageItem
-                message={m}
-                uid={uid}
-                author={name}
-                mine={mine}
-                latestMine={m.key === latestMine}
-                continued={continued}
-                offline={props.offline}
-                onRetry={props.onRetry}
-                onDismiss={props.onDismiss}
-              />
-              {gapsAfter.has(m.key) && (
-                <li className="divider gap">
-                  <span>Messages may be missing here</span>
-                </li>
-              )}
-            </Fragment>
-          )
-        })}
-      </ol>
+        <ol className="messages">
+          {messages.map((m, i) => {
+            const author = authorOf(m)
+            const uid = author?.uid ?? m.from ?? m.key
+            const mine = isMine(m, selfUid)
+            const name = mine ? selfName : (names.get(uid)?.name ?? author?.name ?? 'someone')
+            const prev = messages[i - 1]
+            const continued =
+              prev !== undefined &&
+              m.key !== dividerBefore &&
+              !gapsAfter.has(prev.key) &&
+              (authorOf(prev)?.uid ?? prev.from) === uid &&
+              m.ts - prev.ts < GROUP_MS
+            return (
+              <Fragment key={m.key}>
+                {m.key === dividerBefore && (
+                  <li className="divider" aria-label="New messages">
+                    <span>New</span>
+                  </li>
+                )}
+                <MessageItem
+                  message={m}
+                  uid={uid}
+                  author={name}
+                  mine={mine}
+                  latestMine={m.key === latestMine}
+                  continued={continued}
+                  offline={props.offline}
+                  onRetry={props.onRetry}
+                  onDismiss={props.onDismiss}
+                />
+                {gapsAfter.has(m.key) && (
+                  <li className="divider gap">
+                    <span>Messages may be missing here</span>
+                  </li>
+                )}
+              </Fragment>
+            )
+          })}
+        </ol>
+      </>
     )
   }
 
