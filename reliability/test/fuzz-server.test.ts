@@ -160,7 +160,10 @@ async function exchange(attacker: JsonClient, frames: FuzzFrame[]): Promise<(Ser
     // A request's handler runs beside the connection's later messages (PROTOCOL.md, "Requests"), so
     // its answer may come after the barrier's pong: wait for it too, before the next frame is sent.
     const ref = requestRef(frame)
-    if (ref !== undefined) {
+    const early = attacker.messages.slice(start)
+    // A refused frame is answered at once (its error before the pong, with no ref when refused unparsed).
+    const answered = early.some((m) => m.type === 'error' || ('ref' in m && JSON.stringify(m.ref) === ref))
+    if (ref !== undefined && !answered) {
       await attacker
         .waitFor((m) => 'ref' in m && JSON.stringify(m.ref) === ref, 5_000, start)
         .catch(() => undefined) // none at all is the check's finding, with the frame named
