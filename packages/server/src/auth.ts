@@ -132,23 +132,49 @@ export function createAuthenticator(init: {
       if (result === null || typeof result !== 'object') return { ok: false, reason: 'unauthorized' }
       return { ok: true, user: typeof result.user === 'string' ? result.user : undefined, data: result.data }
     }
-    const token = extractToken(request)
-    if (verify === undefined || token === undefined) {
-      if (required) return { ok: false, reason: token === undefined ? 'token missing' : 'token not accepted' }
-      return { ok: true, user: undefined, data: undefined }
+    return checkToken(verify, required, extractToken(request), init.timeoutMs)
+  }
+}
+
+/** The JWT rule: no verifier or no token is anonymous unless `required`; else the token's `sub` is the user. */
+async function checkToken(
+  verify: Verify | undefined,
+  required: boolean,
+  token: string | undefined,
+  /** Undefined: the caller bounds the wait (a hook runs within the server's `authTimeoutMs`). */
+  timeoutMs: number | undefined,
+): Promise<AuthOutcome> {
+  if (verify === undefined || token === undefined) {
+    if (required) return { ok: false, reason: token === undefined ? 'token missing' : 'token not accepted' }
+    return { ok: true, user: undefined, data: undefined }
+  }
+  try {
+    const payload = await (timeoutMs === undefined ? verify(token) : withTimeout(verify(token), timeoutMs))
+    if (payload === TIMED_OUT) return { ok: false, reason: 'token keys are unavailable', unverified: true }
+    if (typeof payload.sub !== 'string' || payload.sub === '') {
+      return { ok: false, reason: 'token has no sub claim' }
     }
-    try {
-      const payload = await withTimeout(verify(token), init.timeoutMs)
-      if (payload === TIMED_OUT) return { ok: false, reason: 'token keys are unavailable', unverified: true }
-      if (typeof payload.sub !== 'string' || payload.sub === '') {
-        return { ok: false, reason: 'token has no sub claim' }
-      }
-      return { ok: true, user: payload.sub, data: payload }
-    } catch (cause) {
-      const reason = describeJwtError(cause)
-      return reason === 'token keys are unavailable'
-        ? { ok: false, reason, unverified: true }
-        : { ok: false, reason }
-    }
+    return { ok: true, user: payload.sub, data: payload }
+  } catch (cause) {
+    const reason = describeJwtError(cause)
+    return reason === 'token keys are unavailable'
+      ? { ok: false, reason, unverified: true }
+      : { ok: false, reason }
+  }
+}
+
+/**
+ * The server's own JWT check (`auth.jwtSecret` or `auth.jwksUrl`, `auth.required`) as an `authenticate`
+ * hook, for an app whose hook takes other credentials too (API keys beside JWTs) and for the testing kit:
+ * an `authenticate` hook replaces the JWT check, so composing needs the check as a function. A refused
+ * token is `null` (the hook's "unauthorized"; the reason is not kept).
+ */
+export function jwtAuthenticate(auth: AuthOptions): (request: IncomingMessage) => Promise<AuthResult | null> {
+  const verify = createJwtVerifier(auth)
+  const required = auth.required ?? false
+  return async (request) => {
+    const outcome = await checkToken(verify, required, extractToken(request), undefined)
+    if (!outcome.ok) return null
+    return outcome.user === undefined ? {} : { user: outcome.user, data: outcome.data }
   }
 }

@@ -14,7 +14,7 @@ export type {
   RoomAdapter,
   RoomBroadcast,
 } from './adapter'
-export { extractToken, redactUrl } from './auth'
+export { extractToken, jwtAuthenticate, redactUrl } from './auth'
 export type { Clock, TimerHandle } from './clock'
 export { newEpoch } from './epoch'
 export { RoomServerError, type RoomServerErrorCode } from './errors'

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jwtAuthenticate } from '../src/index'
 import { startTestServer, TestClient } from './helpers'
 
 const secret = 'test-secret-with-enough-length-0123456789'
@@ -219,5 +220,32 @@ describe('logs', () => {
       .map((l) => JSON.parse(l) as { msg: string; conn?: string })
       .filter((l) => l.msg === 'connected')
     expect(connected.map((l) => l.conn).sort()).toEqual([a.id, b.id].sort())
+  })
+})
+
+describe('jwtAuthenticate: the JWT check as a hook of its own', () => {
+  it("composes with an app's hook: API keys beside JWTs", async () => {
+    const jwt = jwtAuthenticate({ required: true, jwtSecret: secret })
+    await using server = await startTestServer({
+      authenticate: (request) =>
+        request.headers['x-api-key'] === 'key-1' ? { user: 'service' } : jwt(request),
+    })
+    await using service = await server.connect({ headers: { 'x-api-key': 'key-1' } })
+    expect(service.received('welcome')[0]?.user).toBe('service')
+    await using alice = await server.connect({ query: `token=${await hs256({ sub: 'alice' })}` })
+    expect(alice.received('welcome')[0]?.user).toBe('alice')
+    for (const query of [undefined, 'token=garbage', `token=${unsigned({ sub: 'a' })}`]) {
+      const refused = await server.connect({ welcome: false, ...(query === undefined ? {} : { query }) })
+      expect((await refused.closed).code).toBe(4001)
+    }
+  })
+
+  it('lets a connection without a token in anonymously unless required, as the server does', async () => {
+    const request = { url: '/', headers: {} } as import('node:http').IncomingMessage
+    expect(await jwtAuthenticate({ jwtSecret: secret })(request)).toEqual({
+      user: undefined,
+      data: undefined,
+    })
+    expect(await jwtAuthenticate({ jwtSecret: secret, required: true })(request)).toBeNull()
   })
 })

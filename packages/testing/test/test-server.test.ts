@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { createTestServer, RoomwireTestError } from '../src/index'
 import { chat } from './chat'
@@ -151,6 +152,28 @@ describe('authentication without tokens', () => {
     await using kit = await server.connect({ user: 'kit' })
     expect(kit.user).toBe('kit')
     await expect(server.connect({ token: 'bad' })).rejects.toMatchObject({ code: 'refused' })
+  })
+
+  it("checks a real JWT with the server's own auth when the app has no authenticate hook", async () => {
+    const secret = 'kit-test-secret-with-enough-length-0123'
+    const sign = (claims: Record<string, unknown>, key = secret) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(key))
+    await using server = await createTestServer({
+      protocol: chat,
+      auth: { required: true, jwtSecret: secret },
+    })
+    await using alice = await server.connect({ token: await sign({ sub: 'alice' }) })
+    expect(alice.user).toBe('alice')
+    await alice.join('general').ready
+    // The kit's own users still get in; a token the server's check refuses is refused.
+    await using kit = await server.connect({ user: 'kit' })
+    expect(kit.user).toBe('kit')
+    const forged = await sign({ sub: 'mallory' }, 'another-secret-another-secret-0000')
+    await expect(server.connect({ token: forged })).rejects.toMatchObject({ code: 'refused' })
+    await expect(server.connect()).rejects.toMatchObject({ code: 'refused' })
   })
 
   it('gives up on a connection that does not open within timeoutMs, naming where it stands', async () => {
