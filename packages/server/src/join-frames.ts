@@ -24,15 +24,20 @@ interface Encoded {
  * joiner, N(N-1)/2 member serializations (36% of the server's CPU filling a room of 5,000, issue 20).
  * Keyed by the adapter's member object; a presence change replaces `presence` (never mutates the value,
  * which is parsed from the wire), so a changed presence is seen by identity and encoded again.
+ * Only members of rooms above {@link CACHED_ROOM_SIZE} are kept: below it encoding again is cheap, and the
+ * kept JSON of every member of every small room was about 170 bytes of each idle connection's memory.
  */
 const encoded = new WeakMap<Member, Encoded>()
 
-function encodeMember(member: Member): Encoded {
+/** Rooms larger than this keep their members' JSON between joins. */
+export const CACHED_ROOM_SIZE = 64
+
+function encodeMember(member: Member, keep: boolean): Encoded {
   const known = encoded.get(member)
   if (known !== undefined && known.presence === member.presence) return known
   const json = JSON.stringify(member)
   const fresh = { presence: member.presence, json, bytes: Buffer.byteLength(json) }
-  encoded.set(member, fresh)
+  if (keep) encoded.set(member, fresh)
   return fresh
 }
 
@@ -52,12 +57,13 @@ export function* joinFrames(
   pageBytes: number,
 ): Generator<string, void, undefined> {
   let next = 0
+  const keep = members.length > CACHED_ROOM_SIZE
   const page: string[] = []
   do {
     page.length = 0
     let bytes = 0
     while (next < members.length) {
-      const member = encodeMember(members[next]!)
+      const member = encodeMember(members[next]!, keep)
       const size = member.bytes + 1
       if (page.length > 0 && bytes + size > pageBytes) break
       page.push(member.json)
