@@ -38,6 +38,9 @@ const server = spawn(
     'apps/demo/dist',
     '--protocol',
     'apps/demo/src/protocol.ts',
+    // The demo's request handlers (listRooms, createRoom), loaded like the protocol, from source.
+    '--handlers',
+    'apps/demo/src/handlers.ts',
     ...stateFile,
     ...args,
   ],

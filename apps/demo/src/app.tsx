@@ -7,6 +7,7 @@ import type { Chat } from './protocol'
 import { Sidebar } from './sidebar'
 import { useLobby } from './use-lobby'
 import { useOpenRooms } from './use-open-rooms'
+import { useRoomDirectory } from './use-room-directory'
 import { Welcome } from './welcome'
 
 export function App() {
@@ -27,7 +28,22 @@ function ChatApp({ name, onRename }: { name: string; onRename: (name: string) =>
   const [uid] = useState(browserUid)
   const me = useMemo(() => ({ uid, name }), [uid, name])
   const { openRooms, active, open, close } = useOpenRooms()
-  const lobby = useLobby(me, openRooms)
+  const [joined, setJoined] = useState<ReadonlySet<string>>(new Set())
+  const onJoined = useCallback((room: string, now: boolean) => {
+    setJoined((prev) => {
+      if (prev.has(room) === now) return prev
+      const next = new Set(prev)
+      if (now) next.add(room)
+      else next.delete(room)
+      return next
+    })
+  }, [])
+  // The lobby hears about a room once the server has you in it, so whoever asks for the list then counts you.
+  const lobby = useLobby(
+    me,
+    openRooms.filter((room) => joined.has(room)),
+  )
+  const directory = useRoomDirectory(lobby.members)
   const online = useConnectionStatus((s) => s.status === 'open')
   const [drawerOpen, setDrawerOpen] = useState(false)
   const closeDrawer = useCallback(() => setDrawerOpen(false), [])
@@ -43,7 +59,7 @@ function ChatApp({ name, onRename }: { name: string; onRename: (name: string) =>
         me={me}
         openRooms={openRooms}
         active={active}
-        counts={lobby.counts}
+        counts={directory.counts}
         unread={unread}
         people={lobby.people}
         online={lobby.online}
@@ -76,6 +92,7 @@ function ChatApp({ name, onRename }: { name: string; onRename: (name: string) =>
             online={online}
             unreadElsewhere={unreadTotal - (unread.get(room) ?? 0)}
             onUnread={onUnread}
+            onJoined={onJoined}
             onMenu={() => setDrawerOpen(true)}
           />
         ))}

@@ -23,11 +23,14 @@ interface ChatRoomProps {
   online: boolean
   unreadElsewhere: number
   onUnread: (room: string, count: number) => void
+  /** Whether the room is joined now; false once it unmounts. */
+  onJoined?: (room: string, joined: boolean) => void
   onMenu: () => void
 }
 
 /** One room: its people, its messages and a composer. Rooms stay mounted while hidden, drafts and all. */
-export function ChatRoom({ room, me, active, online, unreadElsewhere, onUnread, onMenu }: ChatRoomProps) {
+export function ChatRoom(props: ChatRoomProps) {
+  const { room, me, active, online, unreadElsewhere, onUnread, onJoined, onMenu } = props
   const joined = useRoom<Chat>(room, { presence: me, history: HISTORY })
   const [typing, setTyping] = useState(false)
   const presence = useMemo(() => ({ ...me, typing }), [me, typing])
@@ -40,6 +43,11 @@ export function ChatRoom({ room, me, active, online, unreadElsewhere, onUnread, 
   const resync = useResync(joined.room, messages)
   const { unread, dividerBefore } = useUnread(room, messages, active, me.uid)
   useEffect(() => onUnread(room, unread), [room, unread, onUnread])
+  const isJoined = joined.status === 'joined'
+  useEffect(() => {
+    onJoined?.(room, isJoined)
+    return () => onJoined?.(room, false)
+  }, [room, isJoined, onJoined])
   const typers = roster.entries.filter((e) => e.typing && !e.self).map((e) => e.name)
 
   return (

@@ -13,6 +13,18 @@ export const ChatTextSchema = z.string().trim().min(1).max(2000)
  */
 export const PersonSchema = z.object({ uid: z.string().min(8).max(64), name: DisplayNameSchema })
 
+/** Every client joins this room; its presence carries names and the rooms each person is in. */
+export const LOBBY = 'lobby'
+
+/** A room someone may open: any room name but the lobby's. */
+export const ChatRoomNameSchema = RoomNameSchema.refine(
+  (name) => name !== LOBBY,
+  'the lobby is not a chat room',
+)
+
+/** Most rooms `listRooms` returns: the busiest first. */
+export const MAX_LISTED_ROOMS = 50
+
 /**
  * The demo's protocol, declared once and used by its server (validation) and its UI (types): the example to
  * copy for your own app.
@@ -27,9 +39,31 @@ export const chat = defineProtocol({
   },
   presence: PersonSchema.extend({
     typing: z.boolean().optional(),
-    /** In the lobby: the rooms this person has open, so everyone sees a room list with member counts. */
+    /**
+     * In the lobby: the rooms this person has joined. A change here is everyone's cue to ask the server for
+     * the room list again (`listRooms`); the counts themselves are the server's.
+     */
     rooms: z.array(RoomNameSchema).max(10).optional(),
   }),
+  // Answered by the handlers in ./handlers.ts, which the reference server loads with `--handlers`.
+  requests: {
+    /** The rooms that have people in them, by the server's own count (people, not tabs), busiest first. */
+    listRooms: {
+      input: z.void(),
+      output: z.object({
+        rooms: z.array(z.object({ name: ChatRoomNameSchema, people: z.int().min(1) })).max(MAX_LISTED_ROOMS),
+      }),
+    },
+    /**
+     * Start a room of a new name. Refused with `name_taken` when a room of that name has people or
+     * history: you would walk into someone else's conversation (open it from the list instead).
+     */
+    createRoom: {
+      input: z.object({ name: ChatRoomNameSchema }),
+      output: z.object({ name: ChatRoomNameSchema }),
+      errors: ['name_taken'],
+    },
+  },
 })
 
 export type Chat = typeof chat
@@ -45,9 +79,6 @@ export const MAX_TEXT = maxLength(ChatTextSchema)
 
 /** Longest display name, in characters. */
 export const MAX_NAME = maxLength(DisplayNameSchema)
-
-/** Every client joins this room; its presence carries names and open rooms. */
-export const LOBBY = 'lobby'
 
 /** Rooms offered on first visit. */
 export const DEFAULT_ROOMS = ['general', 'random', 'help']

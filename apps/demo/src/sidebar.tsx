@@ -12,6 +12,7 @@ interface SidebarProps {
   me: Person
   openRooms: readonly string[]
   active: string
+  /** People per room, from the server (`listRooms`). */
   counts: ReadonlyMap<string, number>
   unread: ReadonlyMap<string, number>
   people: readonly RosterEntry[]
@@ -56,7 +57,7 @@ export function Sidebar(props: SidebarProps) {
           onOpen={props.onOpen}
           onClose={props.onClose}
         />
-        <NewRoomForm onOpen={props.onOpen} />
+        <NewRoomForm openRooms={props.openRooms} onOpen={props.onOpen} />
         <PeopleList people={props.people} online={props.online} />
       </div>
       <MeCard me={props.me} onRename={props.onRename} />

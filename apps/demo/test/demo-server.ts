@@ -24,8 +24,8 @@ export async function freePort(): Promise<number> {
 const stateFile = join(mkdtempSync(join(tmpdir(), 'roomwire-demo-')), 'roomwire-state.jsonl')
 
 /**
- * The reference server (`roomwire-server`, run from source) serving the built demo and its protocol, with
- * a state file, as `pnpm start` does with the built packages: each start resumes the rooms the last
+ * The reference server (`roomwire-server`, run from source) serving the built demo, its protocol and its
+ * request handlers, with a state file, as `pnpm start` does: each start resumes the rooms the last
  * graceful stop saved. `flags` go to the server (`--rooms-history-size 20`).
  */
 export async function startDemoServer(port: number, flags: readonly string[] = []): Promise<ChildProcess> {
@@ -44,6 +44,8 @@ export async function startDemoServer(port: number, flags: readonly string[] = [
       `${demo}dist`,
       '--protocol',
       `${demo}src/protocol.ts`,
+      '--handlers',
+      `${demo}src/handlers.ts`,
       '--state-file',
       stateFile,
       '--log-level',
