@@ -62,8 +62,8 @@ export function NewRoomForm({ openRooms, onOpen }: NewRoomFormProps) {
     }
   }
   return (
-    <form onSubmit={submit} className="new-room" aria-labelledby={`${id}-label`} noValidate>
-      <label id={`${id}-label`} htmlFor={id} className="section-title">
+    <form onSubmit={submit} className="new-room" noValidate>
+      <label htmlFor={id} className="section-title">
         Create a room
       </label>
       <div className="row">

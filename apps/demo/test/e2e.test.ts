@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process'
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createClient } from '@roomwire/client'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -9,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 // offline emulation leaves loopback WebSockets open).
 import { startTcpProxy, type TcpProxy } from '../../../packages/client/test/integration/tcp-proxy'
 import { testEnv } from '../../../scripts/test-env'
-import { MAX_TEXT } from '../src/protocol'
+import { chat, MAX_TEXT } from '../src/protocol'
 import { freePort, startDemoServer, stopDemoServer } from './demo-server'
 import {
   authors,
@@ -338,11 +339,12 @@ describe('demo chat in Chromium', () => {
 
   it('warns that messages may be lost only in the room whose history no longer covers the time away', async () => {
     const ada = await cast.join('Ada', direct('kept'))
-    await ada.page.getByLabel('Join or create a room').fill('overrun')
-    await ada.page.getByLabel('Join or create a room').press('Enter')
+    await ada.page.getByLabel('Create a room').fill('overrun')
+    await ada.page.getByLabel('Create a room').press('Enter')
+    await room(ada.page, 'overrun').getByLabel('Message #overrun').waitFor()
     const bob = await cast.join('Bob', throughLink('kept'))
-    await bob.page.getByLabel('Join or create a room').fill('overrun')
-    await bob.page.getByLabel('Join or create a room').press('Enter')
+    // Ada's room is in Bob's list (the server's, by `listRooms`).
+    await bob.page.getByRole('button', { name: 'overrun, 1 person here' }).click()
     await expect.poll(() => members(bob.page, 'overrun').textContent()).toMatch(/Ada/)
     await watchResync(bob.page, 'kept')
     await watchResync(bob.page, 'overrun')
@@ -376,13 +378,61 @@ describe('demo chat in Chromium', () => {
     expect(errorsBesidesOutage(bob)).toEqual([])
   })
 
+  it("lists the rooms with the server's head counts, and refuses a taken name with a way into that room", async () => {
+    // A script with no lobby and no presence: only the server's own count (`listRooms`) sees it.
+    const script = createClient({ url: `ws://127.0.0.1:${port}/ws`, protocol: chat })
+    try {
+      await script.join('counted').ready
+      const ada = await cast.join('Ada', direct('counted'))
+      const cid = await cast.join('Cid', direct('elsewhere'))
+      await expect
+        .poll(() => cid.page.getByRole('button', { name: 'counted, 2 people here' }).count())
+        .toBe(1)
+      // The same answer the list is drawn from, asked for from the page's client.
+      const listed = await cid.page.evaluate(() =>
+        (window as unknown as { roomwire: { request(name: string): Promise<unknown> } }).roomwire.request(
+          'listRooms',
+        ),
+      )
+      expect(listed).toMatchObject({ rooms: expect.arrayContaining([{ name: 'counted', people: 2 }]) })
+
+      const field = cid.page.getByLabel('Create a room')
+      await field.fill('counted')
+      await field.press('Enter')
+      const alert = cid.page.locator('form.new-room [role=alert]')
+      await expect
+        .poll(() => alert.textContent())
+        .toBe("That name is taken: #counted is someone's room already.")
+      expect(await field.getAttribute('aria-invalid')).toBe('true')
+      expect(await room(cid.page, 'counted').count()).toBe(0)
+      await cid.page.getByRole('button', { name: 'Open #counted' }).click()
+      await room(cid.page, 'counted').getByLabel('Message #counted').waitFor()
+      await expect
+        .poll(() => ada.page.getByRole('button', { name: /^counted, 3 people here$/ }).count())
+        .toBe(1)
+
+      await field.fill('#brand-new')
+      await field.press('Enter')
+      await room(cid.page, 'brand-new').getByLabel('Message #brand-new').waitFor()
+      expect(await alert.textContent()).toBe('')
+      await expect
+        .poll(() => ada.page.getByRole('button', { name: 'brand-new, 1 person here' }).count())
+        .toBe(1)
+      expect(ada.errors).toEqual([])
+      expect(cid.errors).toEqual([])
+    } finally {
+      script.close()
+    }
+  })
+
   it('marks unread messages per room, with a "New" divider, and shows an empty room as one', async () => {
     const bob = await cast.join('Bob', direct('quiet'))
     await expect
       .poll(() => room(bob.page, 'quiet').getByText('This is the start of #quiet').isVisible())
       .toBe(true)
-    await bob.page.getByLabel('Join or create a room').fill('busy')
-    await bob.page.getByLabel('Join or create a room').press('Enter')
+    await bob.page.getByLabel('Create a room').fill('busy')
+    await bob.page.getByLabel('Create a room').press('Enter')
+    await room(bob.page, 'busy').getByLabel('Message #busy').waitFor()
     await bob.page.getByRole('button', { name: /^quiet,/ }).click()
 
     const ada = await cast.join('Ada', direct('busy'))
@@ -437,7 +487,7 @@ describe('demo chat in Chromium', () => {
       /^general,/,
       /^focus,/,
       /^Leave #focus$/,
-      /^Join or create a room$/,
+      /^Create a room$/,
       /^Rename$/,
       /^Messages in #focus$/,
       /^Message #focus$/,

@@ -31,7 +31,12 @@ async function renderAnn(server: TestServer<Chat>) {
 }
 
 const rooms = () => within(screen.getByRole('navigation', { name: 'Rooms' }))
-const form = () => within(screen.getByRole('form', { name: 'Create a room' }))
+const form = () => {
+  const field = screen.getByLabelText('Create a room')
+  const element = field.closest('form')
+  if (element === null) throw new Error('the field is in no form')
+  return within(element)
+}
 
 async function create(name: string) {
   fireEvent.change(form().getByLabelText('Create a room'), { target: { value: name } })
