@@ -17,7 +17,10 @@ type Counts = ReadonlyMap<string, number>
  * One `listRooms` at a time: a refresh asked for while one is in flight runs once after it, so a burst of
  * lobby changes costs two requests, not one each.
  */
-function createDirectory(client: Client<Chat>, publish: (counts: Counts) => void) {
+export function createDirectory(
+  client: Pick<Client<Chat>, 'request'>,
+  publish: (counts: Counts) => void,
+): { refresh: () => void } {
   let inFlight = false
   let again = false
   const run = () => {

@@ -1,5 +1,10 @@
 // @vitest-environment happy-dom
-import { createTestServer, type TestServer } from '@roomwire/testing'
+import {
+  type ConnectOptions,
+  createTestServer,
+  TEST_CLIENT_DEFAULTS,
+  type TestServer,
+} from '@roomwire/testing'
 import { renderWithRoomwire } from '@roomwire/testing/react'
 import { cleanup, fireEvent, screen, within } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -23,9 +28,10 @@ afterEach(() => {
 const demoServer = () => createTestServer({ protocol: chat, handlers })
 
 /** Ann, with her name saved (so no welcome form), in #general, the room a first visit opens. */
-async function renderAnn(server: TestServer<Chat>) {
+async function renderAnn(server: TestServer<Chat>, client?: ConnectOptions<Chat>['client']) {
   localStorage.setItem('roomwire-demo:name', 'Ann')
-  const rendered = await renderWithRoomwire(<App />, { server, user: 'ann' })
+  const options = { ...TEST_CLIENT_DEFAULTS, ...client }
+  const rendered = await renderWithRoomwire(<App />, { server, user: 'ann', client: options })
   await screen.findByRole('region', { name: 'Room general' })
   return rendered
 }
@@ -113,6 +119,22 @@ describe('creating a room', () => {
     await create('archive')
     await vi.waitFor(() => expect(form().getByRole('alert').textContent).toMatch(/^That name is taken/))
     form().getByRole('button', { name: 'Open #archive' })
+  })
+
+  it('says at once that it cannot create a room while offline', async () => {
+    await using server = await demoServer()
+    // Her next attempt a minute away (no jitter), so she stays offline while the test looks.
+    const wait = { initialMs: 60_000, factor: 2, maxMs: 60_000, overloadedMinMs: 60_000 }
+    const { client } = await renderAnn(server, { reconnect: wait, random: () => 1 })
+    await server.cut(client)
+    expect(client.getSnapshot().status).toBe('reconnecting')
+    await create('later')
+    await vi.waitFor(() =>
+      expect(form().getByRole('alert').textContent).toBe(
+        'You are offline: try again when the connection is back.',
+      ),
+    )
+    expect(form().getByRole('button', { name: 'Create' })).toBeTruthy()
   })
 
   it('says what a room name may be before asking the server', async () => {
