@@ -5,13 +5,20 @@ import { RequestError, RequestRefusal } from './request-error'
 
 /**
  * What a handler's end comes to on the wire: a `reply` (its output, or its declared refusal), an `error`
- * frame, or nothing (its caller is gone). `log` is what the server logs about it: a bug of the app's,
- * worded without the input or the output.
+ * frame, or nothing (`aborted`: its caller is gone or its timeout was answered; `cancelled`: its caller
+ * cancelled it). `log` is what the server logs about it: a bug of the app's, worded without the input or
+ * the output.
  */
 export type Answer =
   | { reply: RememberedReply }
   | { error: { code: ErrorCode; message: string }; log?: { text: string; fields?: Record<string, unknown> } }
-  | { dropped: true }
+  | { dropped: 'aborted' | 'cancelled' }
+
+/** The code an answer is counted under: none for an output, else its refusal's code or why it was dropped. */
+export function answerCode(answer: Answer): string | undefined {
+  if ('reply' in answer) return 'error' in answer.reply ? answer.reply.error.code : undefined
+  return 'error' in answer ? answer.error.code : answer.dropped
+}
 
 /** What judging an answer needs to know about its request. */
 export interface AnswerContext {
@@ -70,7 +77,7 @@ export function answerOutput(ctx: AnswerContext, output: unknown): Answer {
 export function answerThrow(ctx: AnswerContext, err: unknown, aborted: boolean): Answer {
   if (err instanceof RequestError) return refusal(ctx, err.code, err.message)
   // A handler that stopped because its signal fired: its caller is gone, or its timeout was answered.
-  if (aborted) return { dropped: true }
+  if (aborted) return { dropped: 'aborted' }
   if (err instanceof RoomServerError && err.code === 'unavailable') {
     return { error: { code: 'unavailable', message: `${ctx.name}: ${err.message}` } }
   }
