@@ -73,12 +73,17 @@ export function answerOutput(ctx: AnswerContext, output: unknown): Answer {
   return { reply }
 }
 
-/** What a handler's throw comes to: a declared refusal, `unavailable`, nothing (aborted), or `internal`. */
+/**
+ * What a handler's throw comes to: a declared refusal, `unavailable` (a store down, or the server shutting
+ * down), nothing (aborted), or `internal`.
+ */
 export function answerThrow(ctx: AnswerContext, err: unknown, aborted: boolean): Answer {
   if (err instanceof RequestError) return refusal(ctx, err.code, err.message)
   // A handler that stopped because its signal fired: its caller is gone, or its timeout was answered.
   if (aborted) return { dropped: 'aborted' }
-  if (err instanceof RoomServerError && err.code === 'unavailable') {
+  // `closed`: the server API refuses from the moment a shutdown starts, while the handler may still finish
+  // (its reply is written before the close). Like a store that is down: try again on the next connection.
+  if (err instanceof RoomServerError && (err.code === 'unavailable' || err.code === 'closed')) {
     return { error: { code: 'unavailable', message: `${ctx.name}: ${err.message}` } }
   }
   return internal(ctx, 'a request handler threw', { err })
