@@ -7,11 +7,14 @@ import { utf8Length } from './utf8'
 export interface RequestOptions {
   /**
    * Reject with `timeout` when no answer came this long after the call, time spent waiting for a
-   * connection (or the room's join) included.
+   * connection (or the room's join) included. A request already sent is cancelled on the server then.
    * @default the client's requestTimeoutMs
    */
   timeoutMs?: number
-  /** Stop waiting: the request rejects with `aborted` (its answer, if one comes, is dropped). */
+  /**
+   * Stop waiting: the request rejects with `aborted`. A request already sent is cancelled on the server
+   * (a `cancel` frame: its handler's signal fires); an answer that crossed the cancel is dropped.
+   */
   signal?: AbortSignal
   /**
    * While the client is not connected: `wait` for the connection within the timeout, or `fail` at once
@@ -125,15 +128,18 @@ export class Requests {
       const timeoutMs = options.timeoutMs ?? env.timeoutMs
       entry.timer = env.clock.setTimeout(() => {
         entry.timer = null
+        this.#cancel(entry)
         this.#settle(entry, new RoomwireError('timeout', `${name}: no answer within ${timeoutMs} ms`))
       }, timeoutMs)
       const signal = options.signal
       if (signal !== undefined) {
-        const onAbort = () =>
+        const onAbort = () => {
+          this.#cancel(entry)
           this.#settle(
             entry,
             new RoomwireError('aborted', `${name}: the caller aborted`, { cause: signal.reason }),
           )
+        }
         signal.addEventListener('abort', onAbort, { once: true })
         entry.detach = () => signal.removeEventListener('abort', onAbort)
       }
@@ -216,6 +222,16 @@ export class Requests {
     this.#sent.delete(ref)
     entry.ref = null
     return false
+  }
+
+  /**
+   * The caller stopped waiting for a request sent on the current connection: ask the server to stop its
+   * handler and free its slot (PROTOCOL.md, "Requests"). Written before the request is settled, so it
+   * reaches the server before the request the freed slot lets go next. An answer already on its way
+   * finds no ref and is dropped.
+   */
+  #cancel(entry: Entry): void {
+    if (entry.ref !== null) this.#env.write(`{"type":"cancel","id":${JSON.stringify(entry.id)}}`)
   }
 
   /** A `reply` frame; false when its ref is none of ours (a late answer to a request given up on). */

@@ -1,4 +1,10 @@
-import { decodeClientMessage, defineProtocol, encode, type RequestMessage } from '@roomwire/protocol'
+import {
+  type CancelMessage,
+  decodeClientMessage,
+  defineProtocol,
+  encode,
+  type RequestMessage,
+} from '@roomwire/protocol'
 import { ws } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -51,13 +57,16 @@ function manualClock(): Clock & { advance(ms: number): void } {
 
 /**
  * msw plays the server: every connection gets `welcome` (with `limits`), joins are answered, and each
- * `request` is handed to `onRequest` with the socket to answer on. Returns what the server read.
+ * `request` is handed to `onRequest` with the socket to answer on. Returns what the server read: the
+ * requests, and the cancels among the frames in the order read (`frames`).
  */
 function script(
   onRequest: (m: RequestMessage, socket: Socket, connection: number) => void,
   limits: Record<string, number> = {},
 ) {
   const requests: RequestMessage[] = []
+  const cancels: CancelMessage[] = []
+  const frames: string[] = []
   const sockets: Socket[] = []
   server.use(
     link.addEventListener('connection', ({ client }) => {
@@ -76,6 +85,8 @@ function script(
         const decoded = decodeClientMessage(event.data as string)
         if (!decoded.success) throw new Error(decoded.error.message)
         const m = decoded.data
+        frames.push(m.type === 'request' ? `request:${m.ref}` : m.type)
+        if (m.type === 'cancel') cancels.push(m)
         if (m.type === 'join') {
           client.send(encode({ type: 'joined', room: m.room, seq: 0, epoch: 'e1', members: [], ref: m.ref }))
         }
@@ -86,7 +97,7 @@ function script(
       })
     }),
   )
-  return { requests, sockets }
+  return { requests, cancels, frames, sockets }
 }
 
 function connect(clock?: Clock) {
@@ -254,6 +265,59 @@ describe('client.request', () => {
       (await rejection(client.request('listRooms', undefined, { signal: controller.signal }))).code,
     ).toBe('aborted')
     expect(held(client)).toBe(0)
+    client.close()
+  })
+
+  it('sends a cancel with the request id when its signal aborts after it was sent', async () => {
+    const wire = script(() => {})
+    const client = connect()
+    const controller = new AbortController()
+    const pending = client.request('listRooms', undefined, { signal: controller.signal })
+    await vi.waitFor(() => expect(wire.requests).toHaveLength(1))
+    controller.abort()
+    expect((await rejection(pending)).code).toBe('aborted')
+    await vi.waitFor(() => expect(wire.cancels).toEqual([{ type: 'cancel', id: wire.requests[0]?.id }]))
+    client.close()
+  })
+
+  it('sends a cancel when its timeout passes after it was sent, before the request its slot lets go', async () => {
+    const clock = manualClock()
+    const wire = script(() => {}, { maxRequestsInFlight: 1 })
+    const client = connect(clock)
+    const first = client.request('listRooms', undefined, { timeoutMs: 1_000 })
+    const second = client.request('listRooms', undefined, { timeoutMs: 5_000 })
+    await vi.waitFor(() => expect(wire.requests).toHaveLength(1))
+    clock.advance(1_000)
+    expect((await rejection(first)).code).toBe('timeout')
+    await vi.waitFor(() => expect(wire.requests).toHaveLength(2))
+    // The server frees the slot before it reads the next request.
+    expect(wire.frames.slice(-3)).toEqual(['request:q1', 'cancel', 'request:q2'])
+    expect(wire.cancels).toEqual([{ type: 'cancel', id: wire.requests[0]?.id }])
+    client.close()
+    await rejection(second)
+  })
+
+  it('sends no cancel for a request that was never sent', async () => {
+    const answers: (() => void)[] = []
+    const wire = script(
+      (m, socket) => answers.push(() => socket.send(encode({ type: 'reply', ref: m.ref, output: [] }))),
+      { maxRequestsInFlight: 1 },
+    )
+    const client = connect()
+    const controller = new AbortController()
+    const first = client.request('listRooms')
+    const held = client.request('listRooms', undefined, { signal: controller.signal })
+    await vi.waitFor(() => expect(answers).toHaveLength(1))
+    controller.abort()
+    expect((await rejection(held)).code).toBe('aborted')
+    answers[0]?.()
+    await first
+    // A later request is read after anything the abort could have written.
+    const last = client.request('listRooms')
+    await vi.waitFor(() => expect(answers).toHaveLength(2))
+    answers[1]?.()
+    await last
+    expect(wire.frames).toEqual(['request:q1', 'request:q2'])
     client.close()
   })
 

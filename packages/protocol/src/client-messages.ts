@@ -88,6 +88,13 @@ export const RequestMessageSchema = z.object({
   ref: RefSchema,
 })
 
+/**
+ * Stop a request of this connection that is still being handled, by its request `id`: its handler's
+ * signal fires and no answer comes. Harmless for an id that names nothing running (unknown, answered, or
+ * cancelled already); `ref`, when given, gets an `ack` either way.
+ */
+export const CancelMessageSchema = z.object({ type: z.literal('cancel'), id: RequestIdSchema, ref })
+
 /** Every message a client may send, discriminated on `type`. */
 export const ClientMessageSchema = z.discriminatedUnion('type', [
   JoinMessageSchema,
@@ -98,6 +105,7 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   PingMessageSchema,
   HistoryRequestMessageSchema,
   RequestMessageSchema,
+  CancelMessageSchema,
 ])
 
 export type ClientMessage = z.infer<typeof ClientMessageSchema>
@@ -109,6 +117,7 @@ export type PresenceMessage = z.infer<typeof PresenceMessageSchema>
 export type HistoryRequestMessage = z.infer<typeof HistoryRequestMessageSchema>
 export type PingMessage = z.infer<typeof PingMessageSchema>
 export type RequestMessage = z.infer<typeof RequestMessageSchema>
+export type CancelMessage = z.infer<typeof CancelMessageSchema>
 /** A client message's `ref`. */
 export type Ref = z.infer<typeof RefSchema>
 /** The `type` of a client message. */

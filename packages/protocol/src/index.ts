@@ -1,4 +1,6 @@
 export {
+  type CancelMessage,
+  CancelMessageSchema,
   type ClientMessage,
   ClientMessageSchema,
   type ClientMessageType,

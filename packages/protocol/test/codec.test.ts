@@ -30,6 +30,8 @@ const clientMessages: ClientMessage[] = [
   { type: 'request', name: 'createRoom', input: { name: 'lobby' }, id: 'k-0', ref: 'q1' },
   { type: 'request', name: 'rename', room: 'general', input: null, id: 'k-1', ref: 7 },
   { type: 'request', name: 'listRooms', id: 'k-2', ref: 8 },
+  { type: 'cancel', id: 'k-2' },
+  { type: 'cancel', id: 'k-0', ref: 9 },
 ]
 
 const serverMessages: ServerMessage[] = [
@@ -128,7 +130,7 @@ describe('malformed client messages', () => {
     ['{}', /^type: is required$/],
     [
       '{"type":"nope"}',
-      /^type: must be one of join, leave, publish, direct, presence, ping, history, request \(got "nope"\)$/,
+      /^type: must be one of join, leave, publish, direct, presence, ping, history, request, cancel \(got "nope"\)$/,
     ],
     ['{"type":7}', /^type: must be one of/],
   ])('%s is a bad_request', (raw, message) => {
@@ -243,7 +245,7 @@ describe('malformed client messages', () => {
   it('quotes at most a short excerpt of what it refuses', () => {
     const long = 'x'.repeat(60_000)
     expect(refused(JSON.stringify({ type: long })).message).toBe(
-      `type: must be one of join, leave, publish, direct, presence, ping, history, request (got "${'x'.repeat(32)}…")`,
+      `type: must be one of join, leave, publish, direct, presence, ping, history, request, cancel (got "${'x'.repeat(32)}…")`,
     )
     expect(refused(JSON.stringify({ type: { a: [1] } })).message).toMatch(/\(got an object\)$/)
     for (const raw of [

@@ -83,6 +83,17 @@ describe('request and reply frames', () => {
     })
   })
 
+  it('decodes a cancel by request id, and refuses one without an id', () => {
+    expect(decodeClientMessage('{"type":"cancel","id":"k-1"}')).toEqual({
+      success: true,
+      data: { type: 'cancel', id: 'k-1' },
+    })
+    expect(decodeClientMessage('{"type":"cancel","ref":4}')).toMatchObject({
+      success: false,
+      error: { code: 'bad_request', ref: 4, message: expect.stringContaining('id') },
+    })
+  })
+
   it('refuses a reply carrying both output and error', () => {
     const frame = JSON.stringify({ type: 'reply', ref: 1, output: 1, error: { code: 'x', message: 'm' } })
     expect(decodeServerMessage(frame)).toMatchObject({ success: false })

@@ -252,7 +252,7 @@ export const CONFIG_KEYS = {
     kind: 'secs',
     to: 'cli.shutdownTimeoutMs',
     default: 10,
-    doc: 'on SIGINT/SIGTERM, how long to wait for clients to drain',
+    doc: 'on SIGINT/SIGTERM, how long to wait for clients to drain and requests being handled to answer',
   },
 } as const satisfies Record<string, KeySpec>
 

@@ -10,6 +10,8 @@ export type RoomServerErrorCode =
   | 'invalid_argument'
   /** The adapter (for example Redis) could not complete an operation. */
   | 'adapter_failed'
+  /** A request's caller cancelled it: the reason its handler's signal fires with. */
+  | 'cancelled'
 
 /** The one error class of `@roomwire/server`: for programmer and operator errors, never for client input. */
 export class RoomServerError extends Error {

@@ -5,13 +5,20 @@ import { RequestError, RequestRefusal } from './request-error'
 
 /**
  * What a handler's end comes to on the wire: a `reply` (its output, or its declared refusal), an `error`
- * frame, or nothing (its caller is gone). `log` is what the server logs about it: a bug of the app's,
- * worded without the input or the output.
+ * frame, or nothing (`aborted`: its caller is gone or its timeout was answered; `cancelled`: its caller
+ * cancelled it). `log` is what the server logs about it: a bug of the app's, worded without the input or
+ * the output.
  */
 export type Answer =
   | { reply: RememberedReply }
   | { error: { code: ErrorCode; message: string }; log?: { text: string; fields?: Record<string, unknown> } }
-  | { dropped: true }
+  | { dropped: 'aborted' | 'cancelled' }
+
+/** The code an answer is counted under: none for an output, else its refusal's code or why it was dropped. */
+export function answerCode(answer: Answer): string | undefined {
+  if ('reply' in answer) return 'error' in answer.reply ? answer.reply.error.code : undefined
+  return 'error' in answer ? answer.error.code : answer.dropped
+}
 
 /** What judging an answer needs to know about its request. */
 export interface AnswerContext {
@@ -66,12 +73,17 @@ export function answerOutput(ctx: AnswerContext, output: unknown): Answer {
   return { reply }
 }
 
-/** What a handler's throw comes to: a declared refusal, `unavailable`, nothing (aborted), or `internal`. */
+/**
+ * What a handler's throw comes to: a declared refusal, `unavailable` (a store down, or the server shutting
+ * down), nothing (aborted), or `internal`.
+ */
 export function answerThrow(ctx: AnswerContext, err: unknown, aborted: boolean): Answer {
   if (err instanceof RequestError) return refusal(ctx, err.code, err.message)
   // A handler that stopped because its signal fired: its caller is gone, or its timeout was answered.
-  if (aborted) return { dropped: true }
-  if (err instanceof RoomServerError && err.code === 'unavailable') {
+  if (aborted) return { dropped: 'aborted' }
+  // `closed`: the server API refuses from the moment a shutdown starts, while the handler may still finish
+  // (its reply is written before the close). Like a store that is down: try again on the next connection.
+  if (err instanceof RoomServerError && (err.code === 'unavailable' || err.code === 'closed')) {
     return { error: { code: 'unavailable', message: `${ctx.name}: ${err.message}` } }
   }
   return internal(ctx, 'a request handler threw', { err })

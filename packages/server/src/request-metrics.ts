@@ -38,8 +38,8 @@ export function createRequestMetrics(
     buckets: DURATION_BUCKETS,
     registers,
   })
-  // `aborted`: the caller went away before its handler ended.
-  const wireCodes = new Set<string>([...ERROR_CODES, 'aborted'])
+  // `aborted`: the caller went away before its handler ended; `cancelled`: the caller cancelled it.
+  const wireCodes = new Set<string>([...ERROR_CODES, 'aborted', 'cancelled'])
   const nameLabel = (name: string) => (names.has(name) ? name : 'other')
   const codeLabel = (code: string) => (wireCodes.has(code) || codes.has(code) ? code : 'other')
   return {

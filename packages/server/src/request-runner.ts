@@ -11,9 +11,10 @@ import type { Clock } from './clock'
 import { RoomServerError } from './errors'
 import { LogThrottle, REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_LINES } from './log-throttle'
 import type { ConnectionInfo } from './options'
-import { type Answer, type AnswerContext, answerOutput, answerThrow } from './request-answer'
+import { type Answer, type AnswerContext, answerCode, answerOutput, answerThrow } from './request-answer'
 import { type RememberedReply, RequestDedupe } from './request-dedupe'
 import { RequestRefusal } from './request-error'
+import { type Owed, OwedAnswers } from './request-owed'
 import type { RequestContext, RequestHandler } from './request-types'
 import type { RoomServer } from './room-server'
 
@@ -34,7 +35,8 @@ export interface RequestCaller {
 export interface RequestMetrics {
   /**
    * The request was answered: `code` is undefined for an `output`, else the refusal's code (`aborted`
-   * when its caller went away first); `seconds` is the handler's time, undefined when it never ran.
+   * when its caller went away first, `cancelled` when it cancelled it); `seconds` is the handler's time,
+   * undefined when it never ran.
    */
   finished(name: string, code: string | undefined, seconds?: number): void
 }
@@ -76,10 +78,22 @@ export interface RequestRunner<C extends RequestCaller> {
    * and the connection's next messages need not wait for it.
    */
   start(caller: C, msg: RequestMessage): RequestOutcome
-  /** The caller's connection closed: its handlers' signals fire, their answers are dropped. */
-  closed(caller: C): void
-  /** Requests of this caller being handled (for tests and bounds). */
+  /**
+   * The caller cancelled its requests with this id (a `cancel` frame): their handlers' signals fire, their
+   * slots are free, and nothing is written for them. Nothing happens for an id that names none.
+   */
+  cancel(caller: C, id: string): void
+  /**
+   * The caller is going away (its connection closed, or shutdown's deadline passed): its handlers'
+   * signals fire with `reason`, their answers are dropped.
+   */
+  closed(caller: C, reason?: RoomServerError): void
+  /** Requests of this caller being handled: its in-flight slots taken (for tests and bounds). */
   inFlight(caller: C): number
+  /** Answers this caller is still owed: its requests being handled, and resends waiting for a first run. */
+  owed(caller: C): number
+  /** Resolves once this caller is owed no answer: the last one was written, or given up. */
+  answered(caller: C): Promise<void>
 }
 
 type Refused = Extract<RequestOutcome, { ok: false }>
@@ -123,9 +137,18 @@ function log(
  */
 export function createRequestRunner<C extends RequestCaller>(deps: RequestRunnerDeps<C>): RequestRunner<C> {
   const { protocol, handlers, limits, clock, metrics } = deps
-  const running = new WeakMap<C, Set<AbortController>>()
+  const running = new WeakMap<C, OwedAnswers>()
   const dedupe = new RequestDedupe(limits.requestDedupeEntries, limits.requestDedupeMs)
   const failureLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
+
+  function answersOf(caller: C): OwedAnswers {
+    let answers = running.get(caller)
+    if (answers === undefined) {
+      answers = new OwedAnswers()
+      running.set(caller, answers)
+    }
+    return answers
+  }
 
   function handlerFor(name: string): RequestHandler | undefined {
     // Own keys only: a request named `constructor` must not find Object.prototype's members.
@@ -155,7 +178,7 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
     }
     if (deps.isClosing())
       return refused('unavailable', 'the server is shutting down: send it again on the next connection')
-    if ((running.get(caller)?.size ?? 0) >= limits.maxRequestsInFlight) {
+    if ((running.get(caller)?.slots ?? 0) >= limits.maxRequestsInFlight) {
       return refused(
         'too_many_requests',
         `this connection already has ${limits.maxRequestsInFlight} requests being handled, the limit; send it again once one is answered`,
@@ -181,18 +204,24 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
       caller.sendText(replyText(msg.ref, remembered))
       return DONE
     }
+    // A resend waiting for the first run is owed its answer too (a shutdown waits for it), but holds no
+    // slot; cancelled, it is answered nothing, and the first run goes on for whoever started it.
+    const answers = answersOf(caller)
+    const waiter: Owed = { id: msg.id, slot: false, cancel: () => {}, abandon: () => {} }
     const waiting = dedupe.join(key, (reply) => {
-      if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
-      else
-        deps.replyError(
-          caller,
-          'unavailable',
-          'the first run of this request failed: send it again',
-          msg.ref,
-          msg.room,
-        )
+      if (!answers.has(waiter)) return
+      try {
+        if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
+        else {
+          const message = 'the first run of this request failed: send it again'
+          deps.replyError(caller, 'unavailable', message, msg.ref, msg.room)
+        }
+      } finally {
+        answers.delete(waiter)
+      }
     })
-    if (!waiting) {
+    if (waiting) answers.add(waiter)
+    else {
       dedupe.begin(key)
       run(caller, msg, info, checked.input, key)
     }
@@ -208,12 +237,7 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
   ): void {
     const handler = handlerFor(msg.name) as RequestHandler
     const controller = new AbortController()
-    let calls = running.get(caller)
-    if (calls === undefined) {
-      calls = new Set()
-      running.set(caller, calls)
-    }
-    calls.add(controller)
+    const answers = answersOf(caller)
     const startedAt = performance.now()
     const judge: AnswerContext = {
       protocol,
@@ -224,29 +248,36 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
       replyText: (reply) => replyText(msg.ref, reply),
     }
     let open = true
-    /** Write the answer once: the first of the handler's end, its timeout and its caller's close. */
+    /** Write the answer once: the first of the handler's end, its timeout and its cancel. */
     const finish = (answer: Answer) => {
       if (!open) return
       open = false
       clock.clearTimeout(timer)
-      calls.delete(controller)
       const reply = 'reply' in answer ? answer.reply : undefined
-      const code =
-        reply !== undefined
-          ? 'error' in reply
-            ? reply.error.code
-            : undefined
-          : 'error' in answer
-            ? answer.error.code
-            : 'aborted'
-      metrics.finished(msg.name, code, (performance.now() - startedAt) / 1000)
+      metrics.finished(msg.name, answerCode(answer), (performance.now() - startedAt) / 1000)
       if (key !== undefined) dedupe.end(key, reply, clock.now())
       if ('error' in answer && answer.log !== undefined)
         log(failureLog, clock.now(), caller, msg.name, answer.log.fields ?? {}, answer.log.text)
-      if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
-      else if ('error' in answer)
-        deps.replyError(caller, answer.error.code, answer.error.message, msg.ref, msg.room)
+      // Written before it is forgotten: a shutdown waiting for the caller's last answer closes it after.
+      if (!answers.has(owed)) return
+      try {
+        if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
+        else if ('error' in answer)
+          deps.replyError(caller, answer.error.code, answer.error.message, msg.ref, msg.room)
+      } finally {
+        answers.delete(owed)
+      }
     }
+    const owed: Owed = {
+      id: msg.id,
+      slot: true,
+      cancel: () => {
+        controller.abort(new RoomServerError('cancelled', `request ${msg.name} was cancelled by its caller`))
+        finish({ dropped: 'cancelled' })
+      },
+      abandon: (reason) => controller.abort(reason),
+    }
+    answers.add(owed)
     const timer = clock.setTimeout(() => {
       controller.abort(new RoomServerError('closed', `request ${msg.name} timed out`))
       const message = `${msg.name}: the handler did not finish within ${limits.requestTimeoutMs} ms`
@@ -273,12 +304,19 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
       .catch((err: unknown) => finish(answerThrow(judge, err, false)))
   }
 
-  function closed(caller: C): void {
-    const calls = running.get(caller)
-    if (calls === undefined) return
+  function closed(caller: C, reason = new RoomServerError('closed', 'the caller went away')): void {
+    const answers = running.get(caller)
+    if (answers === undefined) return
     running.delete(caller)
-    for (const controller of calls) controller.abort(new RoomServerError('closed', 'the caller went away'))
+    answers.abandon(reason)
   }
 
-  return { start, closed, inFlight: (caller) => running.get(caller)?.size ?? 0 }
+  return {
+    start,
+    cancel: (caller, id) => running.get(caller)?.cancel(id),
+    closed,
+    inFlight: (caller) => running.get(caller)?.slots ?? 0,
+    owed: (caller) => running.get(caller)?.size ?? 0,
+    answered: (caller) => running.get(caller)?.idle() ?? Promise.resolve(),
+  }
 }

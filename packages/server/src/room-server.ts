@@ -37,7 +37,9 @@ export type { RoomInfo }
 /** Options of {@link RoomServer.close}. */
 export interface CloseOptions {
   /**
-   * How long to wait for clients to close and send buffers to drain before the rest are destroyed.
+   * How long to wait for clients to close and send buffers to drain before the rest are destroyed. Requests
+   * being handled get this long to answer (their connection closes after the answer); then their
+   * handlers' signals fire and their answers are dropped.
    * @default 10_000
    */
   timeoutMs?: number
@@ -196,6 +198,7 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
         listener,
         publishes,
         registry,
+        requests: ctx.requests,
         background,
         attached,
         adapter,

@@ -1,6 +1,10 @@
+import { ClientMessageSchema } from '@roomwire/protocol'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { startTestServer } from './helpers'
+
+/** Every client message type the protocol defines (it follows the union), and one it does not. */
+const types = [...ClientMessageSchema.options.map((schema) => schema.shape.type.value), 'nope']
 
 const names = fc.oneof(
   fc.constantFrom('r', '__proto__', 'constructor', 'a b', ''),
@@ -11,7 +15,7 @@ const frames = fc.oneof(
   fc
     .record(
       {
-        type: fc.constantFrom('join', 'leave', 'publish', 'direct', 'presence', 'ping', 'nope'),
+        type: fc.constantFrom(...types),
         room: names,
         event: names,
         to: names,
@@ -22,6 +26,11 @@ const frames = fc.oneof(
         history: fc.integer(),
         ref: fc.oneof(fc.string({ maxLength: 70 }), fc.double(), fc.constant(null)),
         echo: fc.jsonValue({ maxDepth: 1 }),
+        name: names,
+        id: fc.oneof(fc.constantFrom('k', '__proto__'), fc.string({ maxLength: 70 })),
+        input: values,
+        before: fc.integer(),
+        limit: fc.integer(),
       },
       { requiredKeys: ['type'] },
     )

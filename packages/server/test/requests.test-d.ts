@@ -1,7 +1,7 @@
-import { defineProtocol } from '@roomwire/protocol'
+import { type CancelMessage, type ClientMessageType, defineProtocol } from '@roomwire/protocol'
 import { describe, expectTypeOf, it } from 'vitest'
 import * as z from 'zod'
-import { createRoomServer, type RequestContext, RequestError } from '../src/index'
+import { createRoomServer, type RequestContext, RequestError, type RoomServerErrorCode } from '../src/index'
 
 const app = defineProtocol({
   requests: {
@@ -77,5 +77,15 @@ describe('handlers typed by the protocol', () => {
   it('types the context per request', () => {
     expectTypeOf<RequestContext<App, 'rename'>['room']>().toEqualTypeOf<string>()
     expectTypeOf<RequestContext<App, 'createRoom'>['room']>().toEqualTypeOf<undefined>()
+  })
+
+  it('names the reason of a cancelled handler among the server error codes, and the cancel frame', () => {
+    expectTypeOf<'cancelled'>().toExtend<RoomServerErrorCode>()
+    expectTypeOf<'cancel'>().toExtend<ClientMessageType>()
+    expectTypeOf<CancelMessage>().toEqualTypeOf<{
+      type: 'cancel'
+      id: string
+      ref?: string | number | undefined
+    }>()
   })
 })

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { defineProtocol } from '@roomwire/protocol'
 import {
+  type Clock,
   createRoomServer,
   RequestError,
   type RequestHandlers,
@@ -19,6 +20,7 @@ const app = defineProtocol({
     },
     wait: { input: z.object({ ms: z.int() }), output: z.null() },
     members: { input: z.void(), output: z.object({ count: z.int() }), room: true },
+    gate: { input: z.void(), output: z.string() },
   },
 })
 type App = typeof app
@@ -31,6 +33,9 @@ afterEach(async () => {
 /** Signals of the `wait` handlers, in call order, to see when the server told them to stop. */
 const signals: AbortSignal[] = []
 
+/** Opens the `gate` handlers waiting, in call order. */
+const gates: (() => void)[] = []
+
 const handlers: RequestHandlers<App> = {
   createRoom: async ({ name }) => {
     if (name === 'taken') throw new RequestError('name_taken', 'That name is taken')
@@ -42,6 +47,32 @@ const handlers: RequestHandlers<App> = {
     return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null)))
   },
   members: async (_input, ctx) => ({ count: (await ctx.server.roomInfo(ctx.room))?.members.length ?? 0 }),
+  gate: () => new Promise((resolve) => gates.push(() => resolve('open'))),
+}
+
+/** A server clock that moves only in `advance` (its intervals never fire): a shutdown's steps, one at a time. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 0
+  let next = 0
+  const timers = new Map<number, { at: number; run: () => void }>()
+  return {
+    now: () => now,
+    setTimeout: (run, ms) => {
+      timers.set(++next, { at: now + ms, run })
+      return next
+    },
+    clearTimeout: (handle) => void timers.delete(handle as number),
+    setInterval: () => 0,
+    clearInterval: () => {},
+    advance(ms) {
+      now += ms
+      const due = [...timers].filter(([, t]) => t.at <= now).sort(([, a], [, b]) => a.at - b.at)
+      for (const [id, timer] of due) {
+        timers.delete(id)
+        timer.run()
+      }
+    },
+  }
 }
 
 async function start(options: Partial<RoomServerOptions<App>> = {}) {
@@ -94,17 +125,18 @@ describe('requests between the SDK client and the real server', () => {
     await vi.waitFor(() => expect(signals[0]?.aborted).toBe(true))
   })
 
-  it('stops waiting when the caller aborts; the server handler goes on until its own timeout', async () => {
-    const { client } = await start({ requestTimeoutMs: 100 })
+  it("cancels the server's handler when the caller aborts: its signal fires and its slot is free", async () => {
+    // One slot, and a server timeout far past the test's: only the cancel can free it.
+    const { client } = await start({ maxRequestsInFlight: 1, requestTimeoutMs: 60_000 })
     signals.length = 0
     const controller = new AbortController()
     const pending = client.request('wait', { ms: 0 }, { signal: controller.signal })
     await vi.waitFor(() => expect(signals).toHaveLength(1))
     controller.abort()
     await expect(pending).rejects.toMatchObject({ code: 'aborted' })
-    expect(signals[0]?.aborted).toBe(false)
     await vi.waitFor(() => expect(signals[0]?.aborted).toBe(true))
-    // The late `timeout` answer is dropped: the client goes on.
+    expect(signals[0]?.reason).toMatchObject({ code: 'cancelled' })
+    // The next request takes the freed slot at once, and no late answer of the first one gets in its way.
     await expect(client.request('createRoom', { name: 'a' })).resolves.toEqual({ id: 'r_a' })
   })
 
@@ -116,5 +148,18 @@ describe('requests between the SDK client and the real server', () => {
     // The third goes once a slot is free (the first two time out on the server).
     await expect(Promise.all(waits)).resolves.toEqual(['timeout', 'timeout', 'timeout'])
     expect(signals).toHaveLength(3)
+  })
+
+  it('gets the answer of a request being handled when the server shuts down, before the close', async () => {
+    const clock = manualClock()
+    const { server, client } = await start({ clock })
+    gates.length = 0
+    const pending = client.request('gate')
+    await vi.waitFor(() => expect(gates).toHaveLength(1))
+    const closing = server.close({ timeoutMs: 5_000 })
+    clock.advance(0) // the connection's turn to be closed: it waits for its answer
+    gates[0]?.()
+    await expect(pending).resolves.toBe('open')
+    await closing
   })
 })

@@ -1,5 +1,6 @@
 import type { ClientMessage } from '@roomwire/protocol'
 import type { Connection } from '../connection'
+import { cancel } from './cancel'
 import type { Handler, HandlerContext, HandlerTable } from './context'
 import { direct } from './direct'
 import { history } from './history'
@@ -19,7 +20,17 @@ export type { Outcome, Refused } from './outcome'
  * Every client message type and its handler. Adding a message type to the protocol fails to compile
  * until it has a line here (docs/ARCHITECTURE.md, "Adding a message type").
  */
-export const handlers: HandlerTable = { join, leave, publish, presence, direct, ping, history, request }
+export const handlers: HandlerTable = {
+  join,
+  leave,
+  publish,
+  presence,
+  direct,
+  ping,
+  history,
+  request,
+  cancel,
+}
 
 /** Handle one decoded client message: an outcome for what was expected; a throw is a bug. */
 export function handleMessage(
