@@ -23,9 +23,13 @@ export interface LogSource {
   history(options: HistoryOptions): Promise<HistoryPage>
   /** The room's current epoch: a page of another one is not merged. */
   epoch(): string | null
+  /** The last seq the room delivered (0 before any). */
+  seq(): number
 }
 
 const NO_OLDER: OlderMessages = Object.freeze({ hasOlder: true, loadingOlder: false, error: null })
+/** Nothing older can exist: the list starts at the epoch's first message, or the room has none. */
+const AT_START: OlderMessages = Object.freeze({ hasOlder: false, loadingOlder: false, error: null })
 
 /** A delivered message as a frozen log entry. */
 function entryOf(message: RoomMessage): MessageLogEntry {
@@ -180,11 +184,23 @@ export class MessageLogImpl implements MessageLog {
     this.#bump()
   }
 
-  getOlder = (): OlderMessages => this.#olderState
+  getOlder = (): OlderMessages =>
+    this.#olderState === NO_OLDER && this.#atStart() ? AT_START : this.#olderState
+
+  /**
+   * Whether the list already holds the epoch's first message (seq 1), or the joined room has none: then
+   * no page can add anything, and a "show earlier" button would offer nothing. Only the events a filtered
+   * log keeps count, so a filtered log whose first kept message is not seq 1 still asks.
+   */
+  #atStart(): boolean {
+    const first = this.#older[0] ?? this.#received[0]
+    if (first !== undefined) return first.seq === 1
+    return this.#only === null && this.#source.epoch() !== null && this.#source.seq() === 0
+  }
 
   loadOlder = (): Promise<void> => {
     if (this.#loadingOlder !== null) return this.#loadingOlder
-    if (!this.#olderState.hasOlder) return Promise.resolve()
+    if (!this.getOlder().hasOlder) return Promise.resolve()
     this.#setOlder({ hasOlder: true, loadingOlder: true, error: null })
     const first = this.#older[0] ?? this.#received[0]
     const options = first?.seq == null ? {} : { before: first.seq }

@@ -13,7 +13,7 @@ import type { ResyncInfo } from './room-types'
 export const MESSAGE = '\u0000message'
 
 /** What the room's messages need from the room: to tell it what moved, and what its logs read and publish. */
-export interface RoomMessagesPort extends Omit<LogSource, 'env' | 'epoch'> {
+export interface RoomMessagesPort extends Omit<LogSource, 'env' | 'epoch' | 'seq'> {
   /** The snapshot's `seq` or `epoch` moved. */
   changed(): void
   /** A gap did not fill in time: join again with `since` (the server replays it). */
@@ -56,6 +56,7 @@ export class RoomMessages {
       publish: room.publish,
       history: room.history,
       epoch: () => this.#epoch,
+      seq: () => this.#order.seq,
     }
   }
 

@@ -93,4 +93,30 @@ describe('useMessages loadOlder against the real server', () => {
     await waitFor(() => expect(view.getByTestId('list').textContent).toBe(texts(1, 61)))
     for (const [text, keys] of keysSeen) expect(keys.size, text).toBe(1)
   })
+
+  it('offers nothing older when the list starts at the first message, or the room has none', async () => {
+    const url = await start()
+    const view = render(
+      <RoomwireProvider url={url} options={{ protocol: chat, WebSocket, leaveGraceMs: 50 }}>
+        <Scrollback />
+      </RoomwireProvider>,
+    )
+    // Joined an empty room: nothing to page back to.
+    await waitFor(() => expect(view.getByTestId('state').textContent).toBe('false:false'))
+    await seed(url, 3)
+    await waitFor(() => expect(view.getByTestId('list').textContent).toBe(texts(1, 3)))
+    expect(view.getByTestId('state').textContent).toBe('false:false')
+  })
+
+  it('offers older messages once the first one is no longer listed', async () => {
+    const url = await start()
+    await seed(url, 7)
+    const view = render(
+      <RoomwireProvider url={url} options={{ protocol: chat, WebSocket, leaveGraceMs: 50 }}>
+        <Scrollback />
+      </RoomwireProvider>,
+    )
+    await waitFor(() => expect(view.getByTestId('list').textContent).toBe(texts(3, 7)))
+    expect(view.getByTestId('state').textContent).toBe('true:false')
+  })
 })
