@@ -41,7 +41,8 @@ interface Publisher {
 /** Publish one message with `id` and file the answer. */
 async function publish(p: Publisher, id: string): Promise<ServerMessage> {
   const reply = await p.client.request({ type: 'publish', room: ROOM, event: 'chat', data: { id }, id })
-  if (reply.type === 'ack') p.acked.push({ id, seq: reply.seq })
+  // A publish's ack always carries its seq.
+  if (reply.type === 'ack') p.acked.push({ id, seq: reply.seq! })
   else p.refused.push({ id, reply })
   return reply
 }
