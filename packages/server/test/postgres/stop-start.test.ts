@@ -107,6 +107,8 @@ describe('the PostgreSQL history store when PostgreSQL is stopped and started mi
       const acked = () => [...alice.acked, ...carol.acked].sort((a, b) => a.seq - b.seq)
       const lastAcked = acked().at(-1)!.seq
       await vi.waitFor(() => expect(bob.received('message').at(-1)?.seq).toBe(lastAcked), bounded)
+      // ...and nothing of what was refused.
+      expect(bob.received('message').map((m) => m.seq)).toEqual(acked().map((a) => a.seq))
       await using dave = await server.connect()
       dave.send({ type: 'join', room: ROOM, history: 20 })
       await expect(dave.next('joined')).resolves.toMatchObject({ seq: lastAcked, replay: 20 })
