@@ -114,6 +114,65 @@ const SIZES: Record<Size, Sizes> = {
   },
 }
 
+/**
+ * The echo scenario on roomwire with the memory store and with the Postgres history store (issue 18), then
+ * pages of 50 from each: `--only postgres` runs both in the same run. The memory variant is the baseline.
+ */
+function historyStores(s: Sizes, size: Size): ScenarioSpec[] {
+  const params = {
+    clients: s.echoClients,
+    durationMs: s.durationMs,
+    pageClients: size === 'smoke' ? 2 : 10,
+    pageLimit: 50,
+  }
+  const metrics: MetricSpec[] = [
+    { key: 'roundTripsPerSec', label: 'publish round trips', unit: 'rt/s', better: 'higher', primary: true },
+    ...latency,
+    ...cpu,
+    { key: 'serverUsPerRoundTrip', label: 'server CPU per round trip', unit: 'µs', better: 'lower' },
+    { key: 'pagesPerSec', label: 'pages of 50', unit: 'rt/s', better: 'higher' },
+    { key: 'pageP50Us', label: 'page p50 latency', unit: 'µs', better: 'lower' },
+    { key: 'pageP99Us', label: 'page p99 latency', unit: 'µs', better: 'lower' },
+    { key: 'serverUsPerPage', label: 'server CPU per page', unit: 'µs', better: 'lower' },
+  ]
+  const description = (store: string) =>
+    `The echo scenario (${s.echoClients} clients, each alone in its room, publish and wait for the ack) on ` +
+    `roomwire with ${store}; then ${params.pageClients} of them ask for the newest 50 messages of their ` +
+    'room, one `history` request after another. PostgreSQL runs beside the two pinned processes, on ' +
+    'whichever core is free: its own CPU is not in the server figure.'
+  return [
+    {
+      id: 'postgres-memory',
+      title: `Echo and pages of 50, memory store, ${s.echoClients} clients`,
+      description: description('its memory history (the default), the baseline of the Postgres figures'),
+      scenario: 'storeEcho',
+      impls: ['roomwire'],
+      params,
+      metrics,
+      timeoutMs: 60_000,
+    },
+    {
+      id: 'postgres',
+      title: `Echo and pages of 50, Postgres history store, ${s.echoClients} clients`,
+      description: description(
+        'the PostgreSQL history store (`createPostgresHistory`, defaults; a fresh table, dropped after): ' +
+          'each ack waits for its row\u2019s commit',
+      ),
+      scenario: 'storeEcho',
+      impls: ['roomwire'],
+      serverSettings: { historyStore: 'postgres' },
+      params,
+      metrics,
+      targets: [
+        { metric: 'roundTripsPerSec', peer: 'roomwire', peerScenario: 'postgres-memory', min: 0.8 },
+        { metric: 'p99Us', peer: 'roomwire', peerScenario: 'postgres-memory', note: 'reported' },
+        { metric: 'serverUsPerPage', peer: 'roomwire', peerScenario: 'postgres-memory', note: 'reported' },
+      ],
+      timeoutMs: 60_000,
+    },
+  ]
+}
+
 /** The peers and roomwire (`--before` adds the earlier roomwire where it applies). */
 const ALL: readonly Implementation[] = ['ws', 'uws', 'socketio', 'roomwire']
 
@@ -323,6 +382,7 @@ export function buildSuite(size: Size): ScenarioSpec[] {
       ],
       timeoutMs: 60_000,
     },
+    ...historyStores(s, size),
     {
       id: 'many-rooms',
       title: `Many rooms, ${s.manyConnections.toLocaleString('en-US')} connections in rooms of 10`,

@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, isExecutable, pollUntil, which } from './local'
-import { type PrivateService, stopChild } from './redis'
+import type { PrivateService } from './redis'
 
 /**
  * Whether the PostgreSQL at `url` lets its user into its database: a protocol 3.0 startup message answered
@@ -93,19 +93,39 @@ function run(command: string, args: string[], as: { uid?: number; gid?: number }
   })
 }
 
+/** How `pg_ctl stop` ends the server: `fast` rolls back and closes sessions; `immediate` is a crash. */
+export type PostgresStopMode = 'fast' | 'immediate'
+
 /**
- * Start a PostgreSQL cluster of this run's own: initdb in a temporary directory (trust auth, no fsync), the
- * server on a free loopback port, and a database `test`, as on the shared one. Removed again by `stop()`.
+ * A PostgreSQL cluster of its own in a temporary directory (trust auth, no fsync), served on a loopback
+ * port chosen once, so it can be stopped and started again at the same address (the outage tests do).
  */
-export async function startPrivatePostgres(bin: string): Promise<PrivateService> {
+export interface PostgresCluster {
+  /** `postgres://postgres@127.0.0.1:PORT`, without a database. */
+  readonly server: string
+  readonly port: number
+  /** Start the server (`pg_ctl start`) and wait until it accepts connections. */
+  start(): Promise<void>
+  /** Stop it (`pg_ctl stop -m mode`) and wait until it is gone; nothing when it is not running. */
+  stop(mode: PostgresStopMode): Promise<void>
+  /** Stop it (fast) and delete its directory. */
+  remove(): Promise<void>
+  /** Run one of the cluster's client programs (`createdb`, ...) against it. */
+  client(program: string, args: string[]): Promise<string>
+}
+
+/** initdb a cluster into a temporary directory; it is not started. See {@link PostgresCluster}. */
+export async function createPostgresCluster(bin: string): Promise<PostgresCluster> {
   const as: { uid?: number; gid?: number } = process.getuid?.() === 0 ? postgresAccount() : {}
   const dir = mkdtempSync(join(tmpdir(), 'roomwire-pg-'))
   if (as.uid !== undefined && as.gid !== undefined) chownSync(dir, as.uid, as.gid)
   const data = join(dir, 'data')
-  let child: ChildProcess | undefined
-  const stop = async () => {
-    if (child !== undefined) await stopChild(child, 'SIGINT') // fast shutdown
-    rmSync(dir, { recursive: true, force: true })
+  let running = false
+  const pgCtl = (args: string[]) => run(join(bin, 'pg_ctl'), ['-D', data, '-w', '-t', '20', ...args], as)
+  const stop = async (mode: PostgresStopMode) => {
+    if (!running) return
+    await pgCtl(['-m', mode, 'stop'])
+    running = false
   }
   try {
     await run(
@@ -113,20 +133,47 @@ export async function startPrivatePostgres(bin: string): Promise<PrivateService>
       ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync'],
       as,
     )
-    const port = await freePort()
-    child = spawn(
-      join(bin, 'postgres'),
-      ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
-      { ...as, stdio: 'ignore' },
-    )
-    const server = `postgres://postgres@127.0.0.1:${port}`
-    const failed = new Promise<boolean>((resolve) => child?.once('exit', () => resolve(false)))
-    const up = await Promise.race([pollUntil(() => postgresAnswers(`${server}/postgres`), 20_000), failed])
-    if (!up) throw new Error(`postgres did not answer on port ${port} within 20 s`)
-    await run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'test'], as)
-    return { url: `${server}/test`, stop }
   } catch (err) {
-    await stop()
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+  const port = await freePort()
+  const server = `postgres://postgres@127.0.0.1:${port}`
+  return {
+    server,
+    port,
+    async start() {
+      if (running) return
+      const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`
+      // The log file keeps the server's output off pg_ctl's pipes, so pg_ctl exits once the server is up.
+      await pgCtl(['-l', join(dir, 'log'), '-o', options, 'start'])
+      running = true
+      if (!(await pollUntil(() => postgresAnswers(`${server}/postgres`), 20_000))) {
+        throw new Error(`postgres did not answer on port ${port} within 20 s`)
+      }
+    },
+    stop,
+    async remove() {
+      await stop('fast').catch(() => {})
+      rmSync(dir, { recursive: true, force: true })
+    },
+    client: (program, args) =>
+      run(join(bin, program), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', ...args], as),
+  }
+}
+
+/**
+ * Start a PostgreSQL cluster of this run's own: initdb in a temporary directory (trust auth, no fsync), the
+ * server on a free loopback port, and a database `test`, as on the shared one. Removed again by `stop()`.
+ */
+export async function startPrivatePostgres(bin: string): Promise<PrivateService> {
+  const cluster = await createPostgresCluster(bin)
+  try {
+    await cluster.start()
+    await cluster.client('createdb', ['test'])
+    return { url: `${cluster.server}/test`, stop: () => cluster.remove() }
+  } catch (err) {
+    await cluster.remove()
     throw err
   }
 }

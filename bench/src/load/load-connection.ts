@@ -16,6 +16,11 @@ export interface LoadConnection {
   publish(room: string, data: BenchPayload): void
   /** Publish to `room` and wait for the server's acknowledgement: one request/reply round trip. */
   request(room: string, data: BenchPayload): Promise<void>
+  /**
+   * Ask for the newest `limit` messages of `room` (roomwire's `history`) and wait for the page; resolves
+   * with how many it held. Only roomwire's wire connection has it.
+   */
+  history?(room: string, limit: number): Promise<number>
   /** Called with the payload's `t` for every message delivered to this connection. */
   onMessage: ((sentAt: number) => void) | undefined
   /** Membership frames received so far (roomwire's presence; 0 for the peers). */

@@ -10,6 +10,7 @@ import { runFanout } from './scenarios/fanout'
 import { runIdleMemory } from './scenarios/idle-memory'
 import { runManyRooms } from './scenarios/many-rooms'
 import { runReconnect } from './scenarios/reconnect'
+import { runStoreEcho } from './scenarios/store-echo'
 import { runStorm } from './scenarios/storm'
 
 /** A scenario run as the harness asks for it. */
@@ -26,6 +27,7 @@ const scenarios = {
   fanout: runFanout,
   clusterFanout: runClusterFanout,
   echo: runEcho,
+  storeEcho: runStoreEcho,
   manyRooms: runManyRooms,
   idleMemory: runIdleMemory,
   storm: runStorm,

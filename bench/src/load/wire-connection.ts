@@ -2,6 +2,8 @@ import { WebSocket } from 'ws'
 import type { BenchPayload, Connector, LoadConnection } from './load-connection'
 
 const MESSAGE_MARK = Buffer.from('"type":"message"')
+// A `history` page holds `message` frames too: told apart by how the frame starts.
+const HISTORY_START = Buffer.from('{"type":"history"')
 const T_MARK = Buffer.from('"t":')
 const JOINED_MARK = Buffer.from('"type":"member_joined"')
 const LEFT_MARK = Buffer.from('"type":"member_left"')
@@ -32,7 +34,7 @@ export function connectWireWith(options: WireOptions = {}): Connector {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, 'roomwire.v1', {
         perMessageDeflate: options.deflate === true,
       })
-      const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
+      const pending = new Map<number, { resolve: (count: number) => void; reject: (e: Error) => void }>()
       let nextRef = 1
       let welcomed = false
 
@@ -42,21 +44,25 @@ export function connectWireWith(options: WireOptions = {}): Connector {
         memberCount: 0,
         closeCode: undefined,
         onClose: undefined,
-        join(room) {
-          return call({ type: 'join', room })
+        async join(room) {
+          await call({ type: 'join', room })
         },
         publish(room, data: BenchPayload) {
           ws.send(JSON.stringify({ type: 'publish', room, event: 'tick', data }))
         },
-        request(room, data) {
-          return call({ type: 'publish', room, event: 'tick', data })
+        async request(room, data) {
+          await call({ type: 'publish', room, event: 'tick', data })
+        },
+        history(room, limit) {
+          return call({ type: 'history', room, limit })
         },
         close() {
           ws.terminate()
         },
       }
 
-      function call(msg: Record<string, unknown>): Promise<void> {
+      /** Send with a fresh `ref`; resolves with the reply's message count (a history page's), else 0. */
+      function call(msg: Record<string, unknown>): Promise<number> {
         const ref = nextRef++
         return new Promise((res, rej) => {
           pending.set(ref, { resolve: res, reject: rej })
@@ -83,6 +89,13 @@ export function connectWireWith(options: WireOptions = {}): Connector {
       }
 
       ws.on('message', (raw: Buffer) => {
+        if (raw.subarray(0, HISTORY_START.length).equals(HISTORY_START)) {
+          const page = JSON.parse(raw.toString()) as { ref: number; messages: unknown[] }
+          const p = pending.get(page.ref)
+          pending.delete(page.ref)
+          p?.resolve(page.messages.length)
+          return
+        }
         if (raw.indexOf(MESSAGE_MARK) !== -1) {
           const at = raw.indexOf(T_MARK)
           if (at !== -1) conn.onMessage?.(Number.parseFloat(raw.toString('latin1', at + 4, at + 28)))
@@ -115,7 +128,7 @@ export function connectWireWith(options: WireOptions = {}): Connector {
         if (!p) return
         pending.delete(msg.ref)
         if (msg.type === 'error') p.reject(new Error(`${msg.code}: ${msg.message}`))
-        else p.resolve()
+        else p.resolve(0)
       })
       ws.on('error', (error) => {
         if (!welcomed) reject(error)

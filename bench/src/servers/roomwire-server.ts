@@ -1,6 +1,7 @@
 import type { RoomServer } from '@roomwire/server'
 import * as roomwire from '@roomwire/server'
 import type { BenchServer } from './bench-server'
+import { type BenchPostgresStore, benchPostgresStore } from './postgres-store'
 import { ROOMWIRE_BENCH_OPTIONS } from './roomwire-options'
 import type { ServerSettings } from './server-settings'
 
@@ -15,6 +16,7 @@ async function serverModule(path: string | undefined): Promise<typeof import('@r
 /** roomwire's `createRoomServer` behind the harness's server shape; with `redisPrefix`, one cluster node. */
 export function createRoomwireBenchServer(options: ServerSettings = {}, modulePath?: string): BenchServer {
   let server: RoomServer | undefined
+  let postgres: BenchPostgresStore | undefined
   return {
     async listen(port) {
       const { createRoomServer } = await serverModule(modulePath)
@@ -29,9 +31,13 @@ export function createRoomwireBenchServer(options: ServerSettings = {}, modulePa
               // The run's keys expire soon after it (each run has its own prefix).
               idleTimeoutMs: 10_000,
             }
+      if (options.historyStore === 'postgres') {
+        postgres = await benchPostgresStore(modulePath ?? process.env.BENCH_ROOMWIRE_MODULE)
+      }
       server = createRoomServer({
         ...ROOMWIRE_BENCH_OPTIONS,
         ...cluster,
+        ...(postgres === undefined ? {} : { historyStore: postgres.store }),
         ...(options.compression === true ? { perMessageDeflate: true } : {}),
         port,
         host: '127.0.0.1',
@@ -47,7 +53,9 @@ export function createRoomwireBenchServer(options: ServerSettings = {}, modulePa
     },
     connectionCount: () => server?.connections().length ?? 0,
     async close() {
+      // The server closes its history store; the table goes after it.
       await server?.close({ timeoutMs: 1000 })
+      await postgres?.dropTable()
     },
   }
 }

@@ -5,6 +5,12 @@ export interface ServerSettings {
   compression?: boolean
   /** roomwire only: join a cluster through the Redis at 127.0.0.1:6379 under this key prefix. */
   redisPrefix?: string
+  /**
+   * roomwire only: keep history in PostgreSQL (`@roomwire/server/postgres`), in a table of the run's own,
+   * dropped when the server closes. Where: `BENCH_POSTGRES_URL`, else the tests' `RW_TEST_POSTGRES_URL`,
+   * else postgres://postgres@127.0.0.1:5432/test.
+   */
+  historyStore?: 'postgres'
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Histogram } from '../../harness/histogram'
-import { closeAll, connectMany, PAYLOAD_TEXT } from '../load-connection'
+import { closeAll, connectMany, type LoadConnection, PAYLOAD_TEXT } from '../load-connection'
 import { delay, type ScenarioContext, withCpu } from '../scenario-context'
 
 /** Echo parameters. */
@@ -14,6 +14,13 @@ export interface EchoParams {
  */
 export async function runEcho(ctx: ScenarioContext, p: EchoParams) {
   const conns = await connectMany(ctx.connect, ctx.port, p.clients, (i) => `echo-${i}`)
+  const figures = await measureEcho(ctx, conns, p.durationMs)
+  closeAll(conns)
+  return figures
+}
+
+/** The echo round trips of `conns`, each in room `echo-<index>`, measured for `durationMs` after a warm-up. */
+export async function measureEcho(ctx: ScenarioContext, conns: LoadConnection[], durationMs: number) {
   const hist = new Histogram()
   let measuring = false
   let running = true
@@ -29,15 +36,14 @@ export async function runEcho(ctx: ScenarioContext, p: EchoParams) {
       }
     }
   })
-  await delay(Math.min(500, p.durationMs / 2))
+  await delay(Math.min(500, durationMs / 2))
   measuring = true
   const t0 = performance.now()
-  const cpu = await withCpu(ctx, () => delay(p.durationMs))
+  const cpu = await withCpu(ctx, () => delay(durationMs))
   const elapsed = performance.now() - t0
   measuring = false
   running = false
   await Promise.all(loops)
-  closeAll(conns)
   return {
     roundTripsPerSec: (count * 1000) / elapsed,
     p50Us: hist.percentile(0.5),

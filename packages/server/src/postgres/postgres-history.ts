@@ -41,6 +41,13 @@ export interface PostgresHistoryOptions {
    */
   maxBatchRows?: number
   /**
+   * Insert statements being committed at once at most, each on a connection of the pool; a room's appends
+   * are in one of them at a time, so each room still commits in order. Keep it below the pool's size so
+   * pages and joins find a connection.
+   * @default 2
+   */
+  maxBatchesInFlight?: number
+  /**
    * Bytes of `data` per insert statement at most, about (one larger message still goes alone).
    * @default 4_194_304 (4 MiB)
    */
@@ -180,18 +187,27 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
   }
 
   type Answer = { ok: true; rows: unknown[]; rowCount: number | null } | StoreRefusal
+  /** SQL text, or a named statement: prepared once per connection of the store's own pool. */
+  type Statement = string | { name: string; text: string }
+  // Parsed and planned once per connection instead of once per batch (issue 18: PostgreSQL's CPU is shared
+  // with the server's on small machines). Only on the store's own pool: an application's `pool` is typed
+  // by the shape that takes text.
+  const insert: Statement = { name: 'roomwire_history_insert', text: sql.insert }
 
   /** One statement, refused at once while the link is down or the store closed. */
-  function query(text: string, values: unknown[]): Promise<Answer> {
+  function query(text: Statement, values: unknown[]): Promise<Answer> {
     if (closed || !link.up) return Promise.resolve(unavailable())
     return run(text, values)
   }
 
   /** One statement (after the table exists), its failure as a refusal: never a rejection. */
-  async function run(text: string, values: unknown[]): Promise<Answer> {
+  async function run(text: Statement, values: unknown[]): Promise<Answer> {
     try {
       await ensureTable()
-      const result = await pool.query(text, values)
+      const result =
+        typeof text === 'string' || owned === undefined
+          ? await pool.query(typeof text === 'string' ? text : text.text, values)
+          : await owned.query({ ...text, values })
       link.answered()
       return { ok: true, rows: result.rows, rowCount: result.rowCount }
     } catch (err) {
@@ -208,7 +224,7 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
       const row = [m.room, m.seq, m.epoch, m.event, data, m.from, m.user ?? null, m.id ?? null, m.ts]
       for (let i = 0; i < row.length; i++) columns[i]!.push(row[i])
     }
-    const result = await query(sql.insert, columns)
+    const result = await query(insert, columns)
     if (!result.ok) return result
     const inserted = new Set<string>()
     for (const row of result.rows as { room: string; seq: string }[])
@@ -219,6 +235,8 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
   const batcher = new AppendBatcher(write, {
     maxRows: positiveInt('maxBatchRows', options.maxBatchRows, 500),
     maxBytes: positiveInt('maxBatchBytes', options.maxBatchBytes, 4_194_304),
+    maxInFlight: positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2),
+    minOverlapRows: 16,
     schedule:
       batchDelayMs === 0 ? (flush) => setImmediate(flush) : (flush) => clock.setTimeout(flush, batchDelayMs),
   })
