@@ -52,7 +52,15 @@ if (before) process.env.BENCH_ROOMWIRE_BEFORE = before
 if (mainCopy) process.env.BENCH_ROOMWIRE_MAIN = mainCopy
 // The other server copies run where only the server differs and which issue 14 names (reconnect and
 // client measure the SDK; the issue 20 scenarios were measured before the fixes separately, NOTES.md).
-const BEFORE_SCENARIOS = new Set(['fanout', 'echo', 'storeEcho', 'manyRooms', 'idleMemory', 'storm'])
+const BEFORE_SCENARIOS = new Set([
+  'fanout',
+  'echo',
+  'storeEcho',
+  'request',
+  'manyRooms',
+  'idleMemory',
+  'storm',
+])
 const skipped = unavailableImplementations()
 for (const [impl, why] of Object.entries(skipped)) console.error(`skipping ${impl}: ${why}`)
 const specs = buildSuite(size)

@@ -384,6 +384,30 @@ export function buildSuite(size: Size): ScenarioSpec[] {
     },
     ...historyStores(s, size),
     {
+      id: 'request',
+      title: `Request round trips, ${s.echoClients} clients`,
+      description:
+        'Each client calls a typed request (`{ n }` in, `{ n: n * 2 }` out, zod schemas both ways) and ' +
+        'awaits the reply from a trivial handler, one call after another (issue 17). Raw ws and uWS answer ' +
+        'the same JSON frame by hand (parse, read `input.n`, reply with the `ref`); Socket.IO with ' +
+        '`emitWithAck`.',
+      scenario: 'request',
+      impls: ALL,
+      serverSettings: { requests: true },
+      params: { clients: s.echoClients, durationMs: s.durationMs },
+      metrics: [
+        { key: 'roundTripsPerSec', label: 'round trips', unit: 'rt/s', better: 'higher', primary: true },
+        ...latency,
+        ...cpu,
+        { key: 'serverUsPerRoundTrip', label: 'server CPU per round trip', unit: 'µs', better: 'lower' },
+      ],
+      targets: [
+        { metric: 'serverUsPerRoundTrip', peer: 'ws', max: 1.2 },
+        { metric: 'serverUsPerRoundTrip', peer: 'uws', note: 'reported' },
+      ],
+      timeoutMs: 60_000,
+    },
+    {
       id: 'many-rooms',
       title: `Many rooms, ${s.manyConnections.toLocaleString('en-US')} connections in rooms of 10`,
       description:

@@ -5,6 +5,9 @@ export interface BenchPayload {
   text: string
 }
 
+/** The request the `request` scenario calls: `{ n }` in, `{ n: n * 2 }` out. */
+export const DOUBLE_REQUEST = 'double'
+
 /** 32 bytes of text so a message is the size of a short chat line (about 150 bytes on the wire). */
 export const PAYLOAD_TEXT = 'the quick brown fox jumps over..'
 
@@ -21,6 +24,11 @@ export interface LoadConnection {
    * with how many it held. Only roomwire's wire connection has it.
    */
   history?(room: string, limit: number): Promise<number>
+  /**
+   * Call the server's `double` request with `{ n }` and wait for its reply (roomwire: a typed request and
+   * its handler; the peers answer the same JSON frame themselves). Resolves with the reply's `n`.
+   */
+  call(n: number): Promise<number>
   /** Called with the payload's `t` for every message delivered to this connection. */
   onMessage: ((sentAt: number) => void) | undefined
   /** Membership frames received so far (roomwire's presence; 0 for the peers). */

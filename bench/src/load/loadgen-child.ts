@@ -10,6 +10,7 @@ import { runFanout } from './scenarios/fanout'
 import { runIdleMemory } from './scenarios/idle-memory'
 import { runManyRooms } from './scenarios/many-rooms'
 import { runReconnect } from './scenarios/reconnect'
+import { runRequest } from './scenarios/request'
 import { runStoreEcho } from './scenarios/store-echo'
 import { runStorm } from './scenarios/storm'
 
@@ -28,6 +29,7 @@ const scenarios = {
   clusterFanout: runClusterFanout,
   echo: runEcho,
   storeEcho: runStoreEcho,
+  request: runRequest,
   manyRooms: runManyRooms,
   idleMemory: runIdleMemory,
   storm: runStorm,

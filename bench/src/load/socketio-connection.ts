@@ -1,5 +1,5 @@
 import { io } from 'socket.io-client'
-import type { BenchPayload, Connector, LoadConnection } from './load-connection'
+import { type BenchPayload, type Connector, DOUBLE_REQUEST, type LoadConnection } from './load-connection'
 
 interface Delivered {
   data: BenchPayload
@@ -28,6 +28,10 @@ export const connectSocketIo: Connector = (port) =>
       },
       async request(room, data) {
         await socket.emitWithAck('publish', { room, event: 'tick', data })
+      },
+      async call(n) {
+        const output = (await socket.emitWithAck(DOUBLE_REQUEST, { n })) as { n: number }
+        return output.n
       },
       close() {
         socket.disconnect()

@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws'
-import type { BenchPayload, Connector, LoadConnection } from './load-connection'
+import { type BenchPayload, type Connector, DOUBLE_REQUEST, type LoadConnection } from './load-connection'
 
 const MESSAGE_MARK = Buffer.from('"type":"message"')
 // A `history` page holds `message` frames too: told apart by how the frame starts.
@@ -34,7 +34,7 @@ export function connectWireWith(options: WireOptions = {}): Connector {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, 'roomwire.v1', {
         perMessageDeflate: options.deflate === true,
       })
-      const pending = new Map<number, { resolve: (count: number) => void; reject: (e: Error) => void }>()
+      const pending = new Map<number, { resolve: (output: unknown) => void; reject: (e: Error) => void }>()
       let nextRef = 1
       let welcomed = false
 
@@ -53,16 +53,26 @@ export function connectWireWith(options: WireOptions = {}): Connector {
         async request(room, data) {
           await call({ type: 'publish', room, event: 'tick', data })
         },
-        history(room, limit) {
-          return call({ type: 'history', room, limit })
+        async history(room, limit) {
+          return (await call({ type: 'history', room, limit })) as number
+        },
+        async call(n) {
+          const id = `r${nextRef}`
+          const output = (await call({ type: 'request', name: DOUBLE_REQUEST, input: { n }, id })) as {
+            n: number
+          }
+          return output.n
         },
         close() {
           ws.terminate()
         },
       }
 
-      /** Send with a fresh `ref`; resolves with the reply's message count (a history page's), else 0. */
-      function call(msg: Record<string, unknown>): Promise<number> {
+      /**
+       * Send `msg` with a fresh `ref`; resolves with what answered it (a reply's `output`, a history page's
+       * message count, else undefined), rejects on a refusal.
+       */
+      function call(msg: Record<string, unknown>): Promise<unknown> {
         const ref = nextRef++
         return new Promise((res, rej) => {
           pending.set(ref, { resolve: res, reject: rej })
@@ -116,6 +126,8 @@ export function connectWireWith(options: WireOptions = {}): Connector {
           ref?: number
           code?: string
           message?: string
+          output?: unknown
+          error?: { code: string; message: string }
         }
         if (msg.type === 'welcome' && !welcomed) {
           welcomed = true
@@ -128,7 +140,8 @@ export function connectWireWith(options: WireOptions = {}): Connector {
         if (!p) return
         pending.delete(msg.ref)
         if (msg.type === 'error') p.reject(new Error(`${msg.code}: ${msg.message}`))
-        else p.resolve(0)
+        else if (msg.error !== undefined) p.reject(new Error(`${msg.error.code}: ${msg.error.message}`))
+        else p.resolve(msg.output)
       })
       ws.on('error', (error) => {
         if (!welcomed) reject(error)

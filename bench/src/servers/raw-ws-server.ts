@@ -23,7 +23,7 @@ function encodeFrame(msg: Record<string, unknown>): Buffer {
 
 /**
  * The floor: a hand-written room server on raw `ws` that speaks roomwire's JSON for `join`, `leave`,
- * `publish` and `ping`, and nothing else: no validation beyond JSON.parse, no presence, no history, no
+ * `publish`, `ping` and the request scenario's `request`, and nothing else: no validation beyond JSON.parse, no presence, no history, no
  * limits, no heartbeat. Enough of the protocol that `@roomwire/client` can talk to it.
  */
 export function createRawWsServer(settings: ServerSettings = {}): BenchServer {
@@ -117,6 +117,10 @@ export function createRawWsServer(settings: ServerSettings = {}): BenchServer {
       }
       case 'ping':
         reply(ws, { type: 'pong', t: msg.t, ref })
+        return
+      case 'request':
+        // The request scenario's `double`, answered here: JSON.parse, one field read, one reply.
+        reply(ws, { type: 'reply', ref, output: { n: (msg.input as { n: number }).n * 2 } })
         return
       default:
         reply(ws, { type: 'error', code: 'bad_request', message: 'unsupported type', ref })

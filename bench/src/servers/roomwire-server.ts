@@ -3,6 +3,7 @@ import * as roomwire from '@roomwire/server'
 import type { BenchServer } from './bench-server'
 import { type BenchPostgresStore, benchPostgresStore } from './postgres-store'
 import { ROOMWIRE_BENCH_OPTIONS } from './roomwire-options'
+import { BENCH_HANDLERS, BENCH_PROTOCOL } from './roomwire-protocol'
 import type { ServerSettings } from './server-settings'
 
 // BENCH_ROOMWIRE_MODULE: another copy of the server's source (say, a previous commit's, extracted with
@@ -39,6 +40,7 @@ export function createRoomwireBenchServer(options: ServerSettings = {}, modulePa
         ...cluster,
         ...(postgres === undefined ? {} : { historyStore: postgres.store }),
         ...(options.compression === true ? { perMessageDeflate: true } : {}),
+        ...(options.requests === true ? { protocol: BENCH_PROTOCOL, handlers: BENCH_HANDLERS } : {}),
         port,
         host: '127.0.0.1',
       })

@@ -11,6 +11,11 @@ export interface ServerSettings {
    * else postgres://postgres@127.0.0.1:5432/test.
    */
   historyStore?: 'postgres'
+  /**
+   * roomwire only: a protocol declaring the request scenario's `double` request, and its handler (the
+   * peers answer it in their own code either way). Off elsewhere, so the other scenarios stay without one.
+   */
+  requests?: boolean
 }
 
 /**

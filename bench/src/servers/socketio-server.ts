@@ -51,6 +51,10 @@ export function createSocketIoServer(): BenchServer {
       })
       ack?.({ seq })
     })
+    // The request scenario's call: Socket.IO's untyped ack is its request/reply.
+    socket.on('double', (input: { n: number }, ack?: (reply: { n: number }) => void) => {
+      ack?.({ n: input.n * 2 })
+    })
   }
 
   function members(room: string): Socket[] {

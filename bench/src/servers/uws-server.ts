@@ -77,6 +77,10 @@ export function createUwsServer(settings: ServerSettings = {}): BenchServer {
       case 'ping':
         reply(ws, { type: 'pong', t: msg.t, ref })
         return
+      case 'request':
+        // The request scenario's `double`, answered here: JSON.parse, one field read, one reply.
+        reply(ws, { type: 'reply', ref, output: { n: (msg.input as { n: number }).n * 2 } })
+        return
       default:
         reply(ws, { type: 'error', code: 'bad_request', message: 'unsupported type', ref })
     }

@@ -10,7 +10,7 @@ import { RequestError, RequestRefusal } from './request-error'
  * the output.
  */
 export type Answer =
-  | { reply: RememberedReply }
+  | { reply: RememberedReply; text?: string }
   | { error: { code: ErrorCode; message: string }; log?: { text: string; fields?: Record<string, unknown> } }
   | { dropped: 'aborted' | 'cancelled' }
 
@@ -65,12 +65,14 @@ export function answerOutput(ctx: AnswerContext, output: unknown): Answer {
     return internal(ctx, `a request handler returned an output nesting over ${ctx.maxNestingDepth} levels`)
   }
   const reply = { output: data }
-  const bytes = Buffer.byteLength(ctx.replyText(reply))
+  // Serialized once: measured here, and written as it is.
+  const text = ctx.replyText(reply)
+  const bytes = Buffer.byteLength(text)
   if (bytes > ctx.maxMessageBytes) {
     const message = `${ctx.name}: the reply is ${bytes} bytes, over the limit of ${ctx.maxMessageBytes}`
     return { error: { code: 'too_large', message } }
   }
-  return { reply }
+  return { reply, text }
 }
 
 /**

@@ -19,11 +19,18 @@ export function createRequestMetrics(
   const names = new Set(Object.keys(handlers ?? {}))
   const codes = declaredCodes(protocol)
   const registers = [registry]
-  const total = new Counter({
+  // Counted in a plain map and added at scrape time, like the traffic counters (metrics.ts): prom-client
+  // hashes the labels on every inc, a cost on every request (issue 20).
+  const counted = new Map<string, number>()
+  new Counter({
     name: 'roomwire_requests_total',
     help: 'Requests read, by request name (refused ones included)',
     labelNames: ['name'],
     registers,
+    collect() {
+      for (const [name, count] of counted) this.inc({ name }, count)
+      counted.clear()
+    },
   })
   const errors = new Counter({
     name: 'roomwire_request_errors_total',
@@ -42,13 +49,23 @@ export function createRequestMetrics(
   const wireCodes = new Set<string>([...ERROR_CODES, 'aborted', 'cancelled'])
   const nameLabel = (name: string) => (names.has(name) ? name : 'other')
   const codeLabel = (code: string) => (wireCodes.has(code) || codes.has(code) ? code : 'other')
+  // Each name's duration series looked up once. Bounded: the handled names and `other`.
+  const durations = new Map<string, ReturnType<typeof duration.labels>>()
+  const durationOf = (label: string) => {
+    let series = durations.get(label)
+    if (series === undefined) {
+      series = duration.labels(label)
+      durations.set(label, series)
+    }
+    return series
+  }
   return {
     finished(name, code, seconds) {
       const label = nameLabel(name)
-      total.inc({ name: label })
+      counted.set(label, (counted.get(label) ?? 0) + 1)
       if (code !== undefined) errors.inc({ name: label, code: codeLabel(code) })
       // A request refused before its handler ran took no handler time: it is counted, not timed.
-      if (seconds !== undefined) duration.observe({ name: label }, seconds)
+      if (seconds !== undefined) durationOf(label).observe(seconds)
     },
   }
 }

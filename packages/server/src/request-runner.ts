@@ -9,10 +9,10 @@ import {
 import type { Logger } from 'pino'
 import type { Clock } from './clock'
 import { RoomServerError } from './errors'
+import { HandlerRun, type RunShared, replyText } from './handler-run'
 import { LogThrottle, REFUSAL_LOG_INTERVAL_MS, REFUSAL_LOG_LINES } from './log-throttle'
 import type { ConnectionInfo } from './options'
-import { type Answer, type AnswerContext, answerCode, answerOutput, answerThrow } from './request-answer'
-import { type RememberedReply, RequestDedupe } from './request-dedupe'
+import { RequestDedupe } from './request-dedupe'
 import { RequestRefusal } from './request-error'
 import { type Owed, OwedAnswers } from './request-owed'
 import type { RequestContext, RequestHandler } from './request-types'
@@ -100,35 +100,17 @@ type Refused = Extract<RequestOutcome, { ok: false }>
 const refused = (code: ErrorCode, message: string): Refused => ({ ok: false, code, message })
 const DONE: RequestOutcome = { ok: true }
 
-/** The reply frame's text, or why it cannot be written. */
-function replyText(ref: Ref, reply: RememberedReply): string {
-  const head = `{"type":"reply","ref":${JSON.stringify(ref)}`
-  if ('error' in reply) return `${head},"error":${JSON.stringify(reply.error)}}`
-  const output = JSON.stringify(reply.output)
-  return output === undefined ? `${head}}` : `${head},"output":${output}}`
+/** Whether a handler's result is to be awaited: a promise, or any thenable, as `await` would treat it. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
 }
 
-/**
- * Log a request's failure with its name and connection id, never its input; throttled like every line a
- * peer can trigger at will (a request whose handler throws, sent 100 times a second).
- */
-function log(
-  throttle: LogThrottle,
-  now: number,
-  caller: RequestCaller,
-  name: string,
-  fields: Record<string, unknown>,
-  text: string,
-): void {
-  try {
-    const suppressed = throttle.take(now)
-    if (suppressed === undefined) return
-    const extra = suppressed > 0 ? { suppressed } : {}
-    caller.log.error({ request: name, connectionId: caller.id, ...fields, ...extra }, text)
-  } catch {
-    // A logger that throws must not turn a handled failure into an uncaught one.
-  }
-}
+/** `ctx.refuse`: made once, not per request. */
+const refuse = (code: string, message: string) => new RequestRefusal(code, message)
 
 /**
  * Create the request path of a server. Every handler runs with an abort signal (fired by its timeout or
@@ -140,6 +122,7 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
   const running = new WeakMap<C, OwedAnswers>()
   const dedupe = new RequestDedupe(limits.requestDedupeEntries, limits.requestDedupeMs)
   const failureLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
+  const shared: RunShared<C> = { deps, limits, clock, metrics, dedupe, failureLog }
 
   function answersOf(caller: C): OwedAnswers {
     let answers = running.get(caller)
@@ -236,72 +219,49 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
     key: string | undefined,
   ): void {
     const handler = handlerFor(msg.name) as RequestHandler
-    const controller = new AbortController()
-    const answers = answersOf(caller)
-    const startedAt = performance.now()
-    const judge: AnswerContext = {
-      protocol,
-      info,
-      name: msg.name,
-      maxMessageBytes: limits.maxMessageBytes,
-      maxNestingDepth: limits.maxNestingDepth,
-      replyText: (reply) => replyText(msg.ref, reply),
-    }
-    let open = true
-    /** Write the answer once: the first of the handler's end, its timeout and its cancel. */
-    const finish = (answer: Answer) => {
-      if (!open) return
-      open = false
-      clock.clearTimeout(timer)
-      const reply = 'reply' in answer ? answer.reply : undefined
-      metrics.finished(msg.name, answerCode(answer), (performance.now() - startedAt) / 1000)
-      if (key !== undefined) dedupe.end(key, reply, clock.now())
-      if ('error' in answer && answer.log !== undefined)
-        log(failureLog, clock.now(), caller, msg.name, answer.log.fields ?? {}, answer.log.text)
-      // Written before it is forgotten: a shutdown waiting for the caller's last answer closes it after.
-      if (!answers.has(owed)) return
-      try {
-        if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
-        else if ('error' in answer)
-          deps.replyError(caller, answer.error.code, answer.error.message, msg.ref, msg.room)
-      } finally {
-        answers.delete(owed)
-      }
-    }
-    const owed: Owed = {
-      id: msg.id,
-      slot: true,
-      cancel: () => {
-        controller.abort(new RoomServerError('cancelled', `request ${msg.name} was cancelled by its caller`))
-        finish({ dropped: 'cancelled' })
-      },
-      abandon: (reason) => controller.abort(reason),
-    }
-    answers.add(owed)
-    const timer = clock.setTimeout(() => {
-      controller.abort(new RoomServerError('closed', `request ${msg.name} timed out`))
-      const message = `${msg.name}: the handler did not finish within ${limits.requestTimeoutMs} ms`
-      finish({ error: { code: 'timeout', message } })
-    }, limits.requestTimeoutMs)
+    const call = new HandlerRun(shared, answersOf(caller), caller, msg, info, key)
+    let connection: ConnectionInfo | undefined
     // Typed per request where the handler sees it; here the room is a string for room requests only.
+    // The connection's info is made when the handler first reads it.
     const ctx: RequestContext<Protocol, string> = {
-      connection: caller.info(),
+      get connection() {
+        connection ??= caller.info()
+        return connection
+      },
       room: msg.room as string,
       id: msg.id,
       get server() {
         return deps.server()
       },
-      signal: controller.signal,
-      refuse: (code, message) => new RequestRefusal(code, message),
+      get signal() {
+        return call.signal
+      },
+      refuse,
     }
-    new Promise<unknown>((resolve) => resolve(handler(input, ctx)))
-      .then(
-        (output) => finish(answerOutput(judge, output)),
-        (err: unknown) => finish(answerThrow(judge, err, controller.signal.aborted)),
-      )
-      // Only a bug here (an output that cannot be serialized, a throwing getter) gets this far: it is the
-      // app's, answered `internal`, never an unhandled rejection.
-      .catch((err: unknown) => finish(answerThrow(judge, err, false)))
+    let result: unknown
+    try {
+      result = handler(input, ctx)
+      // A handler that answers at once (a plain value, not a promise) is answered right here: no timer,
+      // no promise, no abort signal unless it asked for one (issue 20: the request round trip's cost).
+      if (!isThenable(result)) {
+        call.output(result)
+        return
+      }
+    } catch (err) {
+      call.threw(err)
+      return
+    }
+    // A handler cancelled during its synchronous part is answered already: it needs no timeout.
+    if (call.answered) return
+    call.timer = clock.setTimeout(() => {
+      call.abort(new RoomServerError('closed', `request ${msg.name} timed out`))
+      const message = `${msg.name}: the handler did not finish within ${limits.requestTimeoutMs} ms`
+      call.finish({ error: { code: 'timeout', message } })
+    }, limits.requestTimeoutMs)
+    new Promise<unknown>((resolve) => resolve(result)).then(
+      (output) => call.output(output),
+      (err: unknown) => call.threw(err),
+    )
   }
 
   function closed(caller: C, reason = new RoomServerError('closed', 'the caller went away')): void {

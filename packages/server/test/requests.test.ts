@@ -3,6 +3,7 @@ import { type ClientMessage, defineProtocol, type ServerMessage } from '@roomwir
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import * as z from 'zod'
+import { type Clock, systemClock } from '../src/clock'
 import { RequestError, type RequestHandlers } from '../src/index'
 import { startTestServer } from './helpers'
 
@@ -190,6 +191,50 @@ describe('requests on the server', () => {
     expect(signal?.aborted).toBe(false)
     await c.close()
     await expect.poll(() => signal?.aborted).toBe(true)
+  })
+
+  it('answers a handler that returns at once without arming its timeout', async () => {
+    // Issue 20: a trivial handler's round trip makes no timer, promise or abort signal.
+    let timeouts = 0
+    const clock: Clock = {
+      ...systemClock,
+      setTimeout: (fn, ms) => {
+        timeouts++
+        return systemClock.setTimeout(fn, ms)
+      },
+    }
+    await using t = await startTestServer({ protocol: app, clock, handlers: handlers() })
+    const c = await t.connect()
+    const before = timeouts
+    await expect(c.request(request('claim', { seat: 1 }))).resolves.toMatchObject({ output: { n: 1 } })
+    expect(timeouts - before).toBe(0)
+    // A handler that awaits gets its timeout.
+    c.send({ ...request('slow', undefined), ref: 'slow' })
+    await expect.poll(() => timeouts - before).toBe(1)
+  })
+
+  it('gives a handler that reads its signal only after its caller left an aborted one', async () => {
+    let later: AbortSignal | undefined
+    let readSignal: (() => void) | undefined
+    await using t = await startTestServer({
+      protocol: app,
+      handlers: handlers({
+        slow: (_input, ctx) =>
+          new Promise(() => {
+            readSignal = () => {
+              later = ctx.signal
+            }
+          }),
+      }),
+    })
+    const c = await t.connect()
+    c.send({ ...request('slow', undefined), ref: 1 })
+    await expect.poll(() => readSignal).toBeDefined()
+    await c.close()
+    await expect.poll(() => t.server.connections().length).toBe(0)
+    readSignal?.()
+    expect(later?.aborted).toBe(true)
+    expect(later?.reason).toBeInstanceOf(Error)
   })
 
   it('handles the messages after a request while its handler runs', async () => {
