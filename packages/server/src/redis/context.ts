@@ -16,8 +16,8 @@ export interface AdapterContext {
   readonly commandTimeoutMs: number
   /** The history store beside Redis (issue 18): it assigns seqs and keeps what Redis may lose. */
   readonly store: HistoryStore | undefined
-  /** Messages a room keeps for replay (`historySize`): what a join may replay from the store. */
-  readonly historySize: number
+  /** What a room keeps for replay (`historySize`, `historyMaxBytes`): what a join may replay from the store. */
+  readonly replayLimits: { historySize: number; historyMaxBytes: number }
 }
 
 /**

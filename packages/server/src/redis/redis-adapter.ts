@@ -112,7 +112,7 @@ class RedisAdapter implements RoomAdapter {
       commandTimeoutMs: options.commandTimeoutMs,
       rooms: roomScripts(link.cmd, keys, limits),
       store,
-      historySize: config.historySize,
+      replayLimits: limits,
     }
     const reaper = reaperScripts(link.cmd)
     const idle = new IdleStats(link.cmd, keys, limits)
@@ -230,7 +230,7 @@ class RedisAdapter implements RoomAdapter {
         const { replay: frames, recovered } =
           ctx.store === undefined
             ? reply
-            : await joinFromStore(ctx.store, room, reply, replay, ctx.historySize)
+            : await joinFromStore(ctx.store, room, reply, replay, ctx.replayLimits)
         const result: JoinResult = {
           ok: true,
           seq: reply.seq,

@@ -5,7 +5,7 @@ import type { NodeScope } from './script-shared'
 import { fillFromStore, seeded } from './store-fill'
 
 /** Messages a catch-up reads from the history store at most (beyond it the members see the gap). */
-const MAX_FILL = 10_000
+const MAX_FILL = { messages: 10_000, bytes: 64 * 1024 * 1024 }
 
 /**
  * This node's room feeds, one per room with a local member or a join in flight, found by room or by
@@ -113,7 +113,12 @@ export class RoomFeeds {
       // Redis lost the room since (its history starts later): what the members missed is in the store.
       const at = { epoch: snapshot.epoch, seq: snapshot.seq, since: position.since }
       const filled = await fillFromStore(store, feed.room, at, snapshot.replay, MAX_FILL)
-      if (filled !== undefined) snapshot = { ...snapshot, recovered: 1, replay: filled }
+      if (filled.ok) snapshot = { ...snapshot, recovered: 1, replay: filled.frames }
+      else if (filled.down) {
+        // The members stay held (registered again already): the next maintenance tick tries once more.
+        this.#ctx.log?.warn({ room: feed.room }, 'catching up a room needs the history store, which is down')
+        return
+      }
     }
     if (this.#byRoom.get(feed.room) === feed) feed.finishCatchUp(snapshot)
   }

@@ -45,27 +45,36 @@ export function storedFrame(encoded: string): Frame {
 }
 
 /**
+ * What {@link fillFromStore} found: every message after `since`; or not: `down` when the store refused
+ * (ask again later), else more than the cap are missing or the store no longer has them all (retention).
+ */
+export type Fill = { ok: true; frames: Frame[] } | { ok: false; down: boolean }
+
+/**
  * The messages of `epoch` after `since` up to the first of `held` (which end at the room's `seq`), read
- * from the store and put before `held`: every message after `since`, or undefined when more than `cap`
- * are missing, the store cannot say, or it no longer has them all (retention). Redis's history starts
- * where Redis last lost the room; the store has what came before.
+ * from the store and put before `held`, at most `cap.messages` of them and `cap.bytes` of frames in all.
+ * Redis's history starts where Redis last lost the room; the store has what came before.
  */
 export async function fillFromStore(
   store: HistoryStore,
   room: string,
   at: { epoch: string; seq: number; since: number },
   held: readonly Frame[],
-  cap: number,
-): Promise<Frame[] | undefined> {
+  cap: { messages: number; bytes: number },
+): Promise<Fill> {
   const firstHeld = at.seq - held.length + 1
   const need = firstHeld - 1 - at.since
-  if (need <= 0) return [...held]
-  if (need > cap) return undefined
+  if (need <= 0) return { ok: true, frames: [...held] }
+  if (need > cap.messages) return { ok: false, down: false }
   const page = await store.page(room, { epoch: at.epoch, before: firstHeld, limit: need })
-  if (!page.ok || page.frames.length !== need) return undefined
+  if (!page.ok) return { ok: false, down: true }
+  if (page.frames.length !== need) return { ok: false, down: false }
   const older = page.frames.map(storedFrame)
   const contiguous = older.every((f, i) => f.message.type === 'message' && f.message.seq === at.since + 1 + i)
-  return contiguous ? [...older, ...held] : undefined
+  let bytes = 0
+  for (const frame of [...older, ...held]) bytes += frame.encoded.length
+  if (!contiguous || bytes > cap.bytes) return { ok: false, down: false }
+  return { ok: true, frames: [...older, ...held] }
 }
 
 /** What a join read from Redis, and what it asked to replay. */
@@ -79,26 +88,28 @@ interface JoinRead {
 /**
  * A join's replay completed from the store where Redis no longer has it (Redis lost the room, and its
  * history starts there): with `since` in the room's epoch, every message after it when at most
- * `historySize` are missing (then `recovered: true`); without, the last `history`. The store unreachable:
- * what Redis had, as Redis answered.
+ * `historySize` are missing and they fit `historyMaxBytes` (then `recovered: true`); without, the last
+ * `history`. The store unreachable: what Redis had (the member is already added and announced, so the
+ * join is not refused for it).
  */
 export async function joinFromStore(
   store: HistoryStore,
   room: string,
   read: JoinRead,
   asked: { since?: number; epoch?: string; history?: number },
-  historySize: number,
+  limits: { historySize: number; historyMaxBytes: number },
 ): Promise<{ replay: Frame[]; recovered: boolean | undefined }> {
+  const cap = { messages: limits.historySize, bytes: limits.historyMaxBytes }
   const { epoch, seq, replay } = read
   if (asked.since !== undefined) {
     if (read.recovered === true || asked.epoch !== epoch || asked.since > seq) {
       return { replay, recovered: read.recovered }
     }
-    const filled = await fillFromStore(store, room, { epoch, seq, since: asked.since }, replay, historySize)
-    return filled === undefined ? { replay, recovered: false } : { replay: filled, recovered: true }
+    const filled = await fillFromStore(store, room, { epoch, seq, since: asked.since }, replay, cap)
+    return filled.ok ? { replay: filled.frames, recovered: true } : { replay, recovered: false }
   }
   const want = Math.min(asked.history ?? 0, seq)
   if (replay.length >= want) return { replay, recovered: read.recovered }
-  const filled = await fillFromStore(store, room, { epoch, seq, since: seq - want }, replay, want)
-  return { replay: filled ?? replay, recovered: read.recovered }
+  const filled = await fillFromStore(store, room, { epoch, seq, since: seq - want }, replay, cap)
+  return { replay: filled.ok ? filled.frames : replay, recovered: read.recovered }
 }
