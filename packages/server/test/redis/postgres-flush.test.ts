@@ -188,4 +188,35 @@ describe('the Redis adapter with a Postgres history store when Redis loses every
       ])
     }
   }, 30_000)
+
+  it('refuses a publish with unavailable, hands nothing on and reports degraded while PostgreSQL is away', async () => {
+    const {
+      nodes: [good],
+      prefix,
+    } = await cluster()
+    const down = await startNode(
+      prefix,
+      {},
+      {
+        historyStore: createPostgresHistory({
+          connectionString: 'postgres://postgres@127.0.0.1:1/test',
+          retention,
+          table: uniqueTable(),
+          probeIntervalMs: 60_000,
+        }),
+      },
+    )
+    nodes.push(down)
+    const alice = await good!.connect()
+    await join(alice, 'room')
+    const bob = await down.connect()
+    await join(bob, 'room')
+    const reply = await bob.request({ type: 'publish', room: 'room', event: 'e', data: 'lost', echo: true })
+    expect(reply).toMatchObject({ type: 'error', code: 'unavailable' })
+    const health = await (await fetch(`${down.httpUrl}/health`)).json()
+    expect(health).toMatchObject({ status: 'degraded', reason: expect.stringContaining('postgres') })
+    await publishUntilAcked(alice, 'kept')
+    await bob.next('message', (m) => m.data === 'kept')
+    expect(messagesOf(bob).map((m) => [m.seq, m.data])).toEqual([[1, 'kept']])
+  }, 30_000)
 })
