@@ -27,7 +27,7 @@ import { RoomFeeds } from './room-feeds'
 import { roomScripts } from './room-scripts'
 import { execReply } from './script-reply'
 import { parseMembers, type RoomLimits } from './script-shared'
-import { joinFromStore, seeded, storeUnavailable } from './store-fill'
+import { joinFromStore, pageFromStore, seeded } from './store-fill'
 import { redactRedisUrl, StoreLink } from './store-link'
 import { StoredPublisher } from './stored-publish'
 
@@ -337,10 +337,7 @@ class RedisAdapter implements RoomAdapter {
       return runStore(link, 'history', () => rooms.historyPage(room, request.before, request.limit))
     }
     const epoch = await runStore(link, 'history', () => link.cmd.hget(keys.room(room).state, 'epoch'))
-    if (epoch === null) return null
-    const page = await store.page(room, { ...request, epoch })
-    if (!page.ok) throw storeUnavailable('history', page)
-    return { epoch, frames: page.frames, more: page.more }
+    return pageFromStore(store, room, epoch, request)
   }
 
   async rooms(): Promise<string[]> {

@@ -1,3 +1,4 @@
+import type { HistoryPageResult, HistoryRequest } from '../adapter'
 import { RoomServerError } from '../errors'
 import type { HistoryStore, StoreRefusal } from '../history-store'
 import { type Frame, parseFrame } from './frames'
@@ -112,4 +113,17 @@ export async function joinFromStore(
   if (replay.length >= want) return { replay, recovered: read.recovered }
   const filled = await fillFromStore(store, room, { epoch, seq, since: seq - want }, replay, cap)
   return { replay: filled.ok ? filled.frames : replay, recovered: read.recovered }
+}
+
+/** A history page from the store, in the room's epoch in Redis (`null`: Redis has no state of it). */
+export async function pageFromStore(
+  store: HistoryStore,
+  room: string,
+  epoch: string | null,
+  request: HistoryRequest,
+): Promise<HistoryPageResult | null> {
+  if (epoch === null) return null
+  const page = await store.page(room, { ...request, epoch })
+  if (!page.ok) throw storeUnavailable('history', page)
+  return { epoch, frames: page.frames, more: page.more }
 }

@@ -137,6 +137,11 @@ describe('the Redis adapter with a Postgres history store when Redis loses every
     expect(joined).toMatchObject({ epoch: first.epoch, seq: 12, recovered: true })
     await vi.waitFor(() => expect(messagesOf(back)).toHaveLength(7))
     expect(messagesOf(back).map((m) => m.data)).toEqual(['m6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12'])
+    // Pages come from the store: all twelve, although Redis's history starts after the flush.
+    const page = await back.request({ type: 'history', room: 'room', limit: 50 })
+    expect(page).toMatchObject({ type: 'history', epoch: first.epoch, more: false })
+    const paged = page.type === 'history' ? page.messages.map((m) => m.seq) : []
+    expect(paged).toEqual(Array.from({ length: 12 }, (_, i) => i + 1))
   }, 30_000)
 
   it('answers a retry of a publish acked before the flush with its seq, and stores and delivers it once', async () => {
