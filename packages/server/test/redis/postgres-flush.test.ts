@@ -138,7 +138,7 @@ describe('the Redis adapter with a Postgres history store when Redis loses every
     await vi.waitFor(() => expect(messagesOf(back)).toHaveLength(7))
     expect(messagesOf(back).map((m) => m.data)).toEqual(['m6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12'])
     // Pages come from the store: all twelve, although Redis's history starts after the flush.
-    const page = await back.request({ type: 'history', room: 'room', limit: 50 })
+    const page = await back.request({ type: 'history', room: 'room', limit: 50, ref: 'page' })
     expect(page).toMatchObject({ type: 'history', epoch: first.epoch, more: false })
     const paged = page.type === 'history' ? page.messages.map((m) => m.seq) : []
     expect(paged).toEqual(Array.from({ length: 12 }, (_, i) => i + 1))
