@@ -28,7 +28,7 @@ export const HISTORY_KEYS = {
     to: 'history.postgresUrl',
     unset: 'none (history is what a room holds in memory)',
     schemes: ['postgres:', 'postgresql:'],
-    doc: 'without redis_url: PostgreSQL that keeps every message, so a restart continues each room and clients page back',
+    doc: 'PostgreSQL that keeps every message, so a restart (or, with redis_url, a Redis flush or failover) continues each room and clients page back',
   },
   'history.retention_days': {
     kind: 'number',

@@ -86,9 +86,6 @@ function checkTogether(config: ServerConfig): void {
   if (config['auth.required'] === true && !secret && !jwks) {
     refuse('auth.required is true but neither auth.jwt_secret nor auth.jwks_url is set')
   }
-  if (config['history.postgres_url'] !== undefined && config.redis_url !== undefined) {
-    refuse('history.postgres_url works with the memory adapter for now (issue 18); remove redis_url or it')
-  }
   if (config['history.postgres_url'] !== undefined && config.state_file !== undefined) {
     refuse('history.postgres_url keeps every room across restarts already: remove state_file')
   }

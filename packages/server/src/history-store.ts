@@ -36,6 +36,9 @@ export interface RoomHead {
   seq: number
 }
 
+/** A message for {@link HistoryStore.appendNext}: its room's epoch and its seq are the store's to give. */
+export type UnsequencedMessage = Omit<StoredMessage, 'epoch' | 'seq'>
+
 /** What {@link HistoryStore.page} asks for. */
 export interface PageRequest {
   /** Only messages of this epoch (the room's current one). */
@@ -66,6 +69,18 @@ export interface HistoryStore {
    * append queued behind it is refused too, so what is stored of a room never has a gap.
    */
   append(message: StoredMessage): Promise<{ ok: true } | StoreRefusal>
+  /**
+   * Keep one message at the room's next seq, which the store assigns as it commits (for Postgres: the
+   * seq after the newest row, in the newest row's epoch), so writers on several nodes never take the same
+   * seq and what is stored of a room never has a gap: a seq exists only once its message is committed,
+   * and every lower seq is committed before it. `fallback` is where a room the store has no message of
+   * starts (the cluster's epoch and seq for it). Settles once committed, with the epoch and seq it got.
+   * Stores that cannot sequence leave it out (then the Redis adapter cannot use them).
+   */
+  appendNext?(
+    message: UnsequencedMessage,
+    fallback: RoomHead,
+  ): Promise<({ ok: true } & RoomHead) | StoreRefusal>
   /** The room's newest stored message's epoch and seq; `head: null` when the store has none of the room. */
   head(room: string): Promise<{ ok: true; head: RoomHead | null } | StoreRefusal>
   /** Older messages of a room's epoch, newest last; see {@link PageRequest}. */

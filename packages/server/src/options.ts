@@ -95,7 +95,8 @@ export interface RoomServerOptions<P extends Protocol = AnyProtocol> {
    * Where rooms' messages are kept for good (`createPostgresHistory` from `@roomwire/server/postgres`):
    * every room continues from it after a restart (same epoch and seq), a publish is acknowledged only once
    * stored, dedupe by message id asks it, and history pages come from it. The server closes it last.
-   * Supported by the memory adapter.
+   * Supported by the memory adapter, and by the Redis adapter with a store that assigns seqs (`appendNext`,
+   * as `createPostgresHistory` does): then a Redis flush or failover continues every room from the store.
    * @default none: the adapter's own history (what a join may replay) is all there is
    */
   historyStore?: HistoryStore

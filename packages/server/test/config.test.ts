@@ -247,4 +247,14 @@ describe('loadConfig', () => {
       }),
     ).toThrow('state_file is for the memory adapter; with redis_url the rooms live in Redis')
   })
+
+  it('takes history.postgres_url with redis_url: the store then continues rooms Redis loses', () => {
+    const { config } = loadConfig({
+      argv: ['--history-postgres-url', 'postgres://x@127.0.0.1/db', '--redis-url', 'redis://127.0.0.1:6379'],
+      env: {},
+      cwd: dirWith(),
+    })
+    expect(config['history.postgres_url']).toBe('postgres://x@127.0.0.1/db')
+    expect(config.redis_url).toBe('redis://127.0.0.1:6379')
+  })
 })

@@ -1,10 +1,11 @@
 import pg from 'pg'
 import { type Clock, systemClock } from '../clock'
 import { RoomServerError } from '../errors'
-import type { HistoryStore, StoredMessage, StoreRefusal } from '../history-store'
+import type { HistoryStore, StoredMessage, StoreRefusal, UnsequencedMessage } from '../history-store'
 import { AppendBatcher, type AppendItem, appendItem, type BatchWrite, rowKey } from './append-batcher'
 import { DEFAULT_RETENTION, type RetentionOptions, RetentionSweeper } from './retention'
 import { dataText, type HeadRow, type MessageRow, rowFrame, unstorable } from './rows'
+import { RoomSequencer, type SequenceItem, type SequenceWrite, sequenceItem } from './sequencer'
 import { historySql } from './sql'
 import { StoreLink } from './store-link'
 
@@ -211,6 +212,11 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
       link.answered()
       return { ok: true, rows: result.rows, rowCount: result.rowCount }
     } catch (err) {
+      // Another writer took the seqs first (appendNext): PostgreSQL answered, nothing was written.
+      if ((err as { code?: unknown }).code === '23505') {
+        link.answered()
+        return { ok: false, code: 'conflict', message: describe(err) }
+      }
       // A table dropped under a running store is made again by the next statement.
       if ((err as { code?: unknown }).code === '42P01') ready = undefined
       link.failed(describe(err))
@@ -232,28 +238,63 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
     return { ok: true, inserted }
   }
 
+  async function writeNext(room: string, batch: SequenceItem[]): Promise<SequenceWrite> {
+    const columns: unknown[][] = [[], [], [], [], [], []]
+    for (const { message: m, data } of batch) {
+      const row = [m.event, data, m.from, m.user ?? null, m.id ?? null, m.ts]
+      for (let i = 0; i < row.length; i++) columns[i]!.push(row[i])
+    }
+    const { epoch, seq } = batch[0]!.fallback
+    const result = await query(sql.appendNext, [room, epoch, seq, ...columns])
+    if (!result.ok) return result.code === 'conflict' ? { ok: false, code: 'raced' } : result
+    const rows = result.rows as HeadRow[]
+    const seqs = rows.map((row) => Number(row.seq)).sort((a, b) => a - b)
+    return { ok: true, epoch: rows[0]!.epoch, seqs }
+  }
+
+  const maxRows = positiveInt('maxBatchRows', options.maxBatchRows, 500)
+  const maxBytes = positiveInt('maxBatchBytes', options.maxBatchBytes, 4_194_304)
+  const schedule =
+    batchDelayMs === 0
+      ? (flush: () => void) => void setImmediate(flush)
+      : (flush: () => void) => void clock.setTimeout(flush, batchDelayMs)
   const batcher = new AppendBatcher(write, {
-    maxRows: positiveInt('maxBatchRows', options.maxBatchRows, 500),
-    maxBytes: positiveInt('maxBatchBytes', options.maxBatchBytes, 4_194_304),
+    maxRows,
+    maxBytes,
     maxInFlight: positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2),
     minOverlapRows: 16,
-    schedule:
-      batchDelayMs === 0 ? (flush) => setImmediate(flush) : (flush) => clock.setTimeout(flush, batchDelayMs),
+    schedule,
   })
+  const sequencer = new RoomSequencer(writeNext, { maxRows, maxBytes, maxRaces: 50 }, schedule)
+
+  /** `data` as JSON text, or why the message cannot be stored. */
+  function storable(message: UnsequencedMessage & { seq: number; epoch: string }): string | StoreRefusal {
+    const fault = unstorable(message)
+    let data: string | undefined
+    try {
+      data = dataText(message.data)
+    } catch {}
+    if (fault !== null || data === undefined) {
+      return { ok: false, code: 'invalid', message: fault ?? 'data is not a JSON value' }
+    }
+    return data
+  }
 
   return {
     append(message: StoredMessage) {
       if (closing || !link.up) return Promise.resolve(unavailable())
-      const fault = unstorable(message)
-      let data: string | undefined
-      try {
-        data = dataText(message.data)
-      } catch {}
-      if (fault !== null || data === undefined) {
-        return Promise.resolve({ ok: false, code: 'invalid', message: fault ?? 'data is not a JSON value' })
-      }
+      const data = storable(message)
+      if (typeof data !== 'string') return Promise.resolve(data)
       const item = appendItem(message, data)
       batcher.push(item)
+      return item.outcome
+    },
+    appendNext(message, fallback) {
+      if (closing || !link.up) return Promise.resolve(unavailable())
+      const data = storable({ ...message, epoch: fallback.epoch, seq: fallback.seq + 1 })
+      if (typeof data !== 'string') return Promise.resolve(data)
+      const item = sequenceItem(message, data, fallback)
+      sequencer.push(item)
       return item.outcome
     },
     async head(room) {
@@ -277,18 +318,20 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
       if (queued !== undefined && (await queued.outcome).ok) {
         return { ok: true, found: { epoch: queued.message.epoch, seq: queued.message.seq } }
       }
+      const next = await sequencer.find(room, id)?.outcome
+      if (next?.ok) return { ok: true, found: { epoch: next.epoch, seq: next.seq } }
       const result = await query(sql.findId, [room, id])
       if (!result.ok) return result
       const row = result.rows[0] as HeadRow | undefined
       return { ok: true, found: row === undefined ? null : { epoch: row.epoch, seq: Number(row.seq) } }
     },
     health: () => link.health(),
-    stats: () => ({ pending: batcher.pending, removed: sweeper.removed }),
+    stats: () => ({ pending: batcher.pending + sequencer.pending, removed: sweeper.removed }),
     async close() {
       if (closing) return
       closing = true
       // What was accepted is committed (or refused) before the pool goes: a graceful shutdown acks it.
-      await batcher.whenIdle()
+      await Promise.all([batcher.whenIdle(), sequencer.whenIdle()])
       closed = true
       sweeper.close()
       link.close()

@@ -9,6 +9,12 @@ export interface HistorySql {
   create: string
   /** Insert a batch given as nine arrays, one per column; returns the (room, seq) of each row inserted. */
   insert: string
+  /**
+   * Insert one room's batch at the seqs after its newest row, in that row's epoch: $1 room, $2 epoch and
+   * $3 seq when the room has no row, then six arrays (event, data, sender, user, message id, ts). Two
+   * writers racing for the same seqs: the later one fails on the primary key (23505) and writes nothing.
+   */
+  appendNext: string
   /** A room's newest row: $1 room. */
   head: string
   /** $1 room, $2 epoch, $3 before (exclusive), $4 oldest ts kept, $5 limit: newest first. */
@@ -65,6 +71,16 @@ export function historySql(table: string): HistorySql {
       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::json[], $6::text[], $7::text[], $8::text[], $9::bigint[])
       ON CONFLICT (room, seq) DO NOTHING
       RETURNING room, seq`,
+    appendNext: `WITH head AS (
+        SELECT coalesce(h.epoch, $2::text) AS epoch, coalesce(h.seq, $3::bigint) AS seq
+        FROM (SELECT 1) AS one
+        LEFT JOIN LATERAL (SELECT epoch, seq FROM ${t} WHERE room = $1 ORDER BY seq DESC LIMIT 1) AS h ON true
+      )
+      INSERT INTO ${t} (room, seq, epoch, event, data, sender, sender_user, message_id, ts)
+      SELECT $1, head.seq + m.ord, head.epoch, m.event, m.data, m.sender, m.sender_user, m.message_id, m.ts
+      FROM head, unnest($4::text[], $5::json[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+        WITH ORDINALITY AS m(event, data, sender, sender_user, message_id, ts, ord)
+      RETURNING epoch, seq`,
     head: `SELECT epoch, seq FROM ${t} WHERE room = $1 ORDER BY seq DESC LIMIT 1`,
     page: `SELECT room, seq, event, data::text AS data, sender, sender_user, message_id, ts FROM ${t}
       WHERE room = $1 AND epoch = $2 AND seq < $3 AND ts >= $4

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { AdapterNode } from '../adapter'
 import { RoomServerError } from '../errors'
+import type { HistoryStore } from '../history-store'
 import type { KeyLayout } from './keys'
 import type { RoomScripts } from './room-scripts'
 import type { StoreLink } from './store-link'
@@ -13,6 +14,10 @@ export interface AdapterContext {
   readonly keys: KeyLayout
   readonly log: Logger | undefined
   readonly commandTimeoutMs: number
+  /** The history store beside Redis (issue 18): it assigns seqs and keeps what Redis may lose. */
+  readonly store: HistoryStore | undefined
+  /** What a room keeps for replay (`historySize`, `historyMaxBytes`): what a join may replay from the store. */
+  readonly replayLimits: { historySize: number; historyMaxBytes: number }
 }
 
 /**

@@ -76,18 +76,24 @@ end
 `
 
 /**
- * `ensure_state()`: create the room's state with A.epoch when it has none, and tell every node with
- * A.reset_frame on A.channel. Needs the room's K.state, K.hist and K.ids.
+ * `ensure_state()`: the room's epoch and seq, creating its state when it has none and telling every node
+ * with A.reset_frame on A.channel. A.seed says where a new state starts: '' at seq 0 of A.epoch (a fresh
+ * epoch); a seq, at that seq of A.epoch (the history store's head, issue 18: a Redis flush continues the
+ * room); 'ask', nowhere: it returns nil and changes nothing, and the caller reads the store's head and runs
+ * the script again with it. `base` is the seq the state started at: what is at or below it was never in
+ * this state's history. Needs the room's K.state, K.hist and K.ids.
  */
 export const ENSURE_STATE = `
 local function ensure_state()
   local epoch = redis.call('HGET', K.state, 'epoch')
   if epoch then return epoch, tonumber(redis.call('HGET', K.state, 'seq')) end
-  -- A history without its state (only half the keys were lost) belongs to the epoch that is gone.
+  if A.seed == 'ask' then return nil, 0 end
+  -- A history without its state (only half the keys were lost) belongs to the state that is gone.
   redis.call('DEL', K.hist, K.ids)
-  redis.call('HSET', K.state, 'epoch', A.epoch, 'seq', 0, 'bytes', 0)
+  local seq = tonumber(A.seed) or 0
+  redis.call('HSET', K.state, 'epoch', A.epoch, 'seq', seq, 'base', seq, 'bytes', 0)
   redis.call('PUBLISH', A.channel, '\\n' .. A.reset_frame)
-  return A.epoch, 0
+  return A.epoch, seq
 end
 `
 

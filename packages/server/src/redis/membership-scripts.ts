@@ -15,6 +15,9 @@ import {
   type RoomLimits,
   recoveredOf,
   roomScriptKeys,
+  type Seed,
+  UNSEEDED,
+  type Unseeded,
 } from './script-shared'
 
 /** What a join script answered. */
@@ -31,6 +34,7 @@ export type JoinReply =
     }
   | { ok: false; reason: 'full' }
   | Fenced
+  | Unseeded
 
 /** What a leave script answered; `removed` is false when it was not a member. */
 export type LeaveReply = { ok: true; removed: boolean; idleOver: boolean } | Fenced
@@ -51,6 +55,7 @@ const JOIN = defineScript({
     'max_members',
     'epoch',
     'reset_frame',
+    'seed',
     'since',
     'since_epoch',
     'history',
@@ -61,6 +66,7 @@ const JOIN = defineScript({
   lua: `${FENCE}${ENSURE_STATE}${TOUCH_ROOM}${REPLAY}
 if not registered() then return 'fenced' end
 local epoch, seq = ensure_state()
+if not epoch then return 'unseeded' end
 local rejoined = redis.call('HEXISTS', K.members, A.member_id)
 if rejoined == 0 then
   if redis.call('HLEN', K.members) >= tonumber(A.max_members) then return 'full' end
@@ -77,6 +83,7 @@ return { epoch, seq, rejoined, recovered, redis.call('HVALS', K.members), messag
   reply: (r): JoinReply => {
     if (r.is('fenced')) return FENCED
     if (r.is('full')) return { ok: false, reason: 'full' }
+    if (r.is('unseeded')) return UNSEEDED
     const [epoch, seq, rejoined, recovered] = [r.string(), r.int(), r.flag(), recoveredOf(r)]
     const [members, replay] = [parseMembers(r.strings()), parseHistory(r.strings())]
     return {
@@ -150,6 +157,8 @@ export function membershipScripts(redis: Redis, keys: KeyLayout, limits: RoomLim
         maxMembers: number
         replay: { since?: number; epoch?: string; history?: number }
         mark: string
+        /** Where the room starts if Redis has no state of it (see {@link Seed}). */
+        seed?: Seed
       },
     ): Promise<JoinReply> {
       const reply = await run.join(
@@ -166,7 +175,7 @@ export function membershipScripts(redis: Redis, keys: KeyLayout, limits: RoomLim
           node_id: scope.nodeId,
           generation: scope.generation,
           max_members: a.maxMembers,
-          ...freshEpoch(a.room),
+          ...freshEpoch(a.room, a.seed),
           since: a.replay.since ?? '',
           since_epoch: a.replay.epoch ?? '',
           history: a.replay.history ?? 0,

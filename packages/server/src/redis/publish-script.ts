@@ -33,6 +33,7 @@ const PUBLISH = defineScript({
     'history_max_bytes',
     'epoch',
     'reset_frame',
+    'seed',
     'idle_ms',
     'max_idle_rooms',
     'max_idle_bytes',

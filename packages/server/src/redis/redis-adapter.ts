@@ -27,7 +27,9 @@ import { RoomFeeds } from './room-feeds'
 import { roomScripts } from './room-scripts'
 import { execReply } from './script-reply'
 import { parseMembers, type RoomLimits } from './script-shared'
+import { joinFromStore, pageFromStore, seeded } from './store-fill'
 import { redactRedisUrl, StoreLink } from './store-link'
+import { StoredPublisher } from './stored-publish'
 
 export type { RedisAdapterOptions } from './redis-options'
 
@@ -37,6 +39,8 @@ interface Attached {
   feeds: RoomFeeds
   registry: NodeRegistry
   idle: IdleStats
+  /** With a history store, publishing through it (issue 18). */
+  stored: StoredPublisher | undefined
 }
 
 const noop = () => {}
@@ -83,10 +87,11 @@ class RedisAdapter implements RoomAdapter {
   }
 
   async attach(node: AdapterNode, config: AdapterConfig): Promise<void> {
-    if (config.historyStore !== undefined) {
+    const store = config.historyStore
+    if (store !== undefined && store.appendNext === undefined) {
       throw new RoomServerError(
         'invalid_config',
-        'the Redis adapter keeps history in Redis and takes no historyStore yet; use it with the memory adapter',
+        'the Redis adapter needs a history store that assigns seqs (appendNext), such as createPostgresHistory',
       )
     }
     const options = this.#options
@@ -106,6 +111,8 @@ class RedisAdapter implements RoomAdapter {
       log: options.logger,
       commandTimeoutMs: options.commandTimeoutMs,
       rooms: roomScripts(link.cmd, keys, limits),
+      store,
+      replayLimits: limits,
     }
     const reaper = reaperScripts(link.cmd)
     const idle = new IdleStats(link.cmd, keys, limits)
@@ -116,7 +123,9 @@ class RedisAdapter implements RoomAdapter {
       sweepIdleRooms: idleSweeper(link.cmd, keys, limits, idle),
       countIdleRooms: () => idle.refresh(),
     })
-    this.#state = { ctx, feeds, registry, idle }
+    const sweep = () => registry.sweepSoon()
+    const stored = store && new StoredPublisher(ctx, store, feeds, options.link.clock, sweep)
+    this.#state = { ctx, feeds, registry, idle, stored }
     const router = new ChannelRouter(keys, node.nodeId, {
       direct: (target, message) => node.deliverDirect(target, message),
       probe: (probe) => link.probeArrived(probe),
@@ -189,15 +198,15 @@ class RedisAdapter implements RoomAdapter {
         const mark = randomBytes(9).toString('base64url')
         const caughtUp = feed.waitMark(mark, commandTimeoutMs)
         caughtUp.promise.catch(noop)
-        const reply = await rooms
-          .join(scope, { room, member, maxMembers, replay, mark })
-          .catch((err: unknown) => {
-            caughtUp.cancel()
-            // The script may still have run (a timeout): the member must not stay behind as a ghost. The
-            // leave goes on the same connection, so it runs after the join if the join runs at all.
-            if (!wasMember) void registry.removeMember(room, member.id)
-            throw err
-          })
+        const reply = await seeded(ctx.store, room, what, (seed) =>
+          rooms.join(scope, { room, member, maxMembers, replay, mark, seed }),
+        ).catch((err: unknown) => {
+          caughtUp.cancel()
+          // The script may still have run (a timeout): the member must not stay behind as a ghost. The
+          // leave goes on the same connection, so it runs after the join if the join runs at all.
+          if (!wasMember) void registry.removeMember(room, member.id)
+          throw err
+        })
         if (!reply.ok) {
           caughtUp.cancel()
           if (reply.reason === 'full') return { ok: false, reason: 'room_full' } as const
@@ -218,15 +227,19 @@ class RedisAdapter implements RoomAdapter {
         }
         if (!feed.members.has(member.id)) feed.members.set(member.id, member)
         feed.joined(reply.epoch, reply.seq, reply.members)
+        const { replay: frames, recovered } =
+          ctx.store === undefined
+            ? reply
+            : await joinFromStore(ctx.store, room, reply, replay, ctx.replayLimits)
         const result: JoinResult = {
           ok: true,
           seq: reply.seq,
           epoch: reply.epoch,
           members: reply.members,
-          replay: reply.replay.map((frame) => frame.encoded),
+          replay: frames.map((frame) => frame.encoded),
           rejoined: reply.rejoined,
         }
-        if (reply.recovered !== undefined) result.recovered = reply.recovered
+        if (recovered !== undefined) result.recovered = recovered
         return result
       })
     } finally {
@@ -261,7 +274,8 @@ class RedisAdapter implements RoomAdapter {
 
   async publish(room: string, input: PublishInput): Promise<PublishResult> {
     const what = `publish to ${room}`
-    const { ctx, feeds, registry } = this.#attached
+    const { ctx, feeds, registry, stored } = this.#attached
+    if (stored !== undefined) return stored.publish(room, input)
     const { link, commandTimeoutMs } = ctx
     const scope = link.require(what)
     const reply = await runStore(link, what, () => ctx.rooms.publish(scope, room, input))
@@ -315,11 +329,15 @@ class RedisAdapter implements RoomAdapter {
     return epoch === undefined ? null : { seq: Number(seq ?? 0), epoch, members: held }
   }
 
-  /** A page of the room's history list (what a join may replay), oldest first. */
+  /** A page of the room's history: from the history store if there is one, else Redis's list. */
   async history(room: string, request: HistoryRequest): Promise<HistoryPageResult | null> {
-    const { link, rooms } = this.#attached.ctx
+    const { link, rooms, store, keys } = this.#attached.ctx
     link.require('history')
-    return runStore(link, 'history', () => rooms.historyPage(room, request.before, request.limit))
+    if (store === undefined) {
+      return runStore(link, 'history', () => rooms.historyPage(room, request.before, request.limit))
+    }
+    const epoch = await runStore(link, 'history', () => link.cmd.hget(keys.room(room).state, 'epoch'))
+    return pageFromStore(store, room, epoch, request)
   }
 
   async rooms(): Promise<string[]> {

@@ -239,7 +239,15 @@ export class RoomFeed {
     const { message } = frame
     switch (message.type) {
       case 'reset': {
-        if (this.#epoch === message.epoch) return
+        if (this.#epoch === message.epoch) {
+          // Redis lost the room and started it again where the history store has it (issue 18): the
+          // same epoch, so nothing to tell the members, but Redis lost this node's members of it too.
+          if (this.#lastSeq !== undefined || this.#floor !== undefined) {
+            this.suspend()
+            this.#needCatchUp(this)
+          }
+          return
+        }
         if (this.#epoch === undefined) {
           // A room created by a join of this node: nothing to tell anyone. Frames seen before it (of the
           // epoch it replaced) say nothing about this one.

@@ -2,6 +2,10 @@ import type { AdapterContext } from './context'
 import { fencedError } from './context'
 import { RoomFeed } from './room-feed'
 import type { NodeScope } from './script-shared'
+import { fillFromStore, seeded } from './store-fill'
+
+/** Messages a catch-up reads from the history store at most (beyond it the members see the gap). */
+const MAX_FILL = { messages: 10_000, bytes: 64 * 1024 * 1024 }
 
 /**
  * This node's room feeds, one per room with a local member or a join in flight, found by room or by
@@ -96,10 +100,27 @@ export class RoomFeeds {
 
   /** Register a feed's members again and replay what they missed. */
   async #catchUp(feed: RoomFeed, scope: NodeScope): Promise<void> {
-    const reply = await this.#ctx.rooms.sync(scope, feed.room, feed.local(), feed.position)
-    if (!reply.ok) throw fencedError(this.#ctx.link, `catching up ${feed.room}`)
+    const { rooms, store, link } = this.#ctx
+    const what = `catching up ${feed.room}`
+    const position = feed.position
+    const reply = await seeded(store, feed.room, what, (seed) =>
+      rooms.sync(scope, feed.room, feed.local(), position, seed),
+    )
+    if (!reply.ok) throw fencedError(link, what)
     this.#synced(feed.room, reply.idleOver)
-    if (this.#byRoom.get(feed.room) === feed) feed.finishCatchUp(reply.snapshot)
+    let { snapshot } = reply
+    if (store !== undefined && snapshot.recovered === 0 && position?.epoch === snapshot.epoch) {
+      // Redis lost the room since (its history starts later): what the members missed is in the store.
+      const at = { epoch: snapshot.epoch, seq: snapshot.seq, since: position.since }
+      const filled = await fillFromStore(store, feed.room, at, snapshot.replay, MAX_FILL)
+      if (filled.ok) snapshot = { ...snapshot, recovered: 1, replay: filled.frames }
+      else if (filled.down) {
+        // The members stay held (registered again already): the next maintenance tick tries once more.
+        this.#ctx.log?.warn({ room: feed.room }, 'catching up a room needs the history store, which is down')
+        return
+      }
+    }
+    if (this.#byRoom.get(feed.room) === feed) feed.finishCatchUp(snapshot)
   }
 
   /** A feed saw a gap or a reset: catch it up now (while the link is down, {@link restore} does). */

@@ -3,6 +3,7 @@ import { historyPageScript } from './history-script'
 import type { KeyLayout } from './keys'
 import { membershipScripts } from './membership-scripts'
 import { publishScript } from './publish-script'
+import { relayScript } from './relay-script'
 import type { RoomLimits } from './script-shared'
 import { syncScript } from './sync-script'
 
@@ -17,6 +18,7 @@ export function roomScripts(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
     ...membershipScripts(redis, keys, limits),
     publish: publishScript(redis, keys, limits),
     sync: syncScript(redis, keys, limits),
+    relay: relayScript(redis, keys, limits),
     // A read, so not fenced: it changes nothing.
     historyPage: historyPageScript(redis, keys),
   }

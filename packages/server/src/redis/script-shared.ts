@@ -1,5 +1,6 @@
 import type { Member } from '@roomwire/protocol'
 import { newEpoch } from '../epoch'
+import type { RoomHead } from '../history-store'
 import type { Frame } from './frames'
 import type { KeyLayout } from './keys'
 import type { ScriptReply } from './script-reply'
@@ -64,11 +65,31 @@ export function idleArgs(limits: RoomLimits) {
   }
 }
 
-/** The epoch `ensure_state` gives the room if it has none, and the `reset` it publishes then. */
-export function freshEpoch(room: string) {
-  const epoch = newEpoch()
-  return { epoch, reset_frame: JSON.stringify({ type: 'reset', room, epoch, seq: 0 }) }
+/**
+ * Where `ensure_state` (lua.ts) starts a room that has no state in Redis: undefined, a fresh epoch (no
+ * history store); `'ask'`, nowhere (the script answers `unseeded`, and the caller reads the store's head);
+ * a head, at that epoch and seq.
+ */
+export type Seed = undefined | 'ask' | RoomHead
+
+/** The epoch, `reset` frame and seed `ensure_state` starts a room with if it has none; see {@link Seed}. */
+export function freshEpoch(room: string, seed?: Seed) {
+  if (seed === undefined || seed === 'ask') {
+    const epoch = newEpoch()
+    const reset_frame = JSON.stringify({ type: 'reset', room, epoch, seq: 0 })
+    return { epoch, reset_frame, seed: seed ?? '' }
+  }
+  const reset_frame = JSON.stringify({ type: 'reset', room, epoch: seed.epoch, seq: seed.seq })
+  return { epoch: seed.epoch, reset_frame, seed: seed.seq }
 }
+
+/** A script refusal: the room has no state in Redis and the caller must say where it starts. */
+export interface Unseeded {
+  ok: false
+  reason: 'unseeded'
+}
+
+export const UNSEEDED: Unseeded = { ok: false, reason: 'unseeded' }
 
 /** Members as the scripts return them (`HVALS`: each member's JSON, as this adapter wrote it). */
 export function parseMembers(json: readonly string[]): Member[] {

@@ -16,11 +16,14 @@ import {
   type RoomLimits,
   recoveredOf,
   roomScriptKeys,
+  type Seed,
   type Snapshot,
+  UNSEEDED,
+  type Unseeded,
 } from './script-shared'
 
 /** What a sync script answered: the room as a catch-up needs it. */
-export type SyncReply = { ok: true; snapshot: Snapshot; idleOver: boolean } | Fenced
+export type SyncReply = { ok: true; snapshot: Snapshot; idleOver: boolean } | Fenced | Unseeded
 
 const SYNC = defineScript({
   name: 'roomwireSync',
@@ -34,6 +37,7 @@ const SYNC = defineScript({
     'room_json',
     'epoch',
     'reset_frame',
+    'seed',
     'idle_ms',
     'since',
     'since_epoch',
@@ -51,6 +55,7 @@ if redis.call('EXISTS', K.state) == 0 and count == 0 then
   return { '', 0, 0, {}, {}, 0 }
 end
 local epoch, seq = ensure_state()
+if not epoch then return 'unseeded' end
 local wanted = {}
 for i = 0, count - 1 do
   local id, json = ARGV[REST + i * 4 + 1], ARGV[REST + i * 4 + 2]
@@ -81,6 +86,7 @@ return { epoch, seq, recovered, redis.call('HVALS', K.members), messages, idle_o
 `,
   reply: (r): SyncReply => {
     if (r.is('fenced')) return FENCED
+    if (r.is('unseeded')) return UNSEEDED
     const [epoch, seq, recovered] = [r.string(), r.int(), recoveredOf(r)]
     const [members, replay, idleOver] = [parseMembers(r.strings()), parseHistory(r.strings()), r.flag()]
     return { ok: true, snapshot: { epoch, seq, recovered, members, replay }, idleOver }
@@ -96,6 +102,7 @@ export function syncScript(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
     room: string,
     local: Iterable<Member>,
     position: Position | undefined,
+    seed?: Seed,
   ): Promise<SyncReply> {
     const rest: string[] = []
     let count = 0
@@ -120,7 +127,7 @@ export function syncScript(redis: Redis, keys: KeyLayout, limits: RoomLimits) {
         node_id: scope.nodeId,
         generation: scope.generation,
         room_json: JSON.stringify(room),
-        ...freshEpoch(room),
+        ...freshEpoch(room, seed),
         since: position?.since ?? '',
         since_epoch: position?.epoch ?? '',
         ...idleArgs(limits),
