@@ -2,6 +2,7 @@ import { encode, type RoomEventMessage } from '@roomwire/protocol'
 import type { PublishInput, PublishResult } from './adapter'
 import { RoomServerError } from './errors'
 import type { HistoryStore, StoreRefusal } from './history-store'
+import { messageFrame } from './message-frame'
 
 /** A stored message frame with what a ring needs to hold it. */
 export interface StoredFrame {
@@ -121,17 +122,7 @@ export class DurableRooms {
     }
     if (track.stale) await this.#refresh(room, state)
     const seq = ++state.seq
-    const message: RoomEventMessage = {
-      type: 'message',
-      room,
-      event: input.event,
-      data: input.data,
-      from: input.from,
-      seq,
-      ts: input.ts,
-    }
-    if (input.id !== undefined) message.id = input.id
-    if (input.user !== undefined) message.user = input.user
+    const message = messageFrame(room, input, seq)
     const encoded = encode(message)
     let settleId: ((seq: number | undefined) => void) | undefined
     if (input.id !== undefined) {

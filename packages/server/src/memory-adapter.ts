@@ -1,4 +1,4 @@
-import type { DirectEventMessage, Member, RoomEventMessage } from '@roomwire/protocol'
+import type { DirectEventMessage, Member } from '@roomwire/protocol'
 import { encode } from '@roomwire/protocol'
 import type {
   AdapterConfig,
@@ -18,6 +18,7 @@ import { type DurableRoom, DurableRooms, durableTrack } from './durable-rooms'
 import { RoomServerError } from './errors'
 import { restoreRooms, snapshotRooms } from './memory-persistence'
 import { type MemoryRoom, MemoryRooms } from './memory-rooms'
+import { messageFrame } from './message-frame'
 import type { RoomPersistence } from './room-snapshot'
 
 /** Options of {@link createMemoryAdapter}. Sizes are bytes. */
@@ -165,17 +166,7 @@ function publish(
     if (seq !== undefined) return { seq, epoch: state.epoch, duplicate: true }
   }
   const seq = state.seq + 1
-  const message: RoomEventMessage = {
-    type: 'message',
-    room,
-    event: input.event,
-    data: input.data,
-    from: input.from,
-    seq,
-    ts: input.ts,
-  }
-  if (input.id !== undefined) message.id = input.id
-  if (input.user !== undefined) message.user = input.user
+  const message = messageFrame(room, input, seq)
   // Encoded once, for the history and for every member's frame; before any change, so a value that cannot
   // be encoded changes nothing.
   const encoded = rooms.keepsHistory ? encode(message) : undefined

@@ -3,6 +3,7 @@ import type { PublishInput, PublishResult } from '../adapter'
 import type { Clock } from '../clock'
 import { newEpoch } from '../epoch'
 import type { HistoryStore, RoomHead } from '../history-store'
+import { messageFrame } from '../message-frame'
 import { type AdapterContext, fencedError, runStore } from './context'
 import type { RelayFrame, RelayReply } from './relay-script'
 import type { RoomFeeds } from './room-feeds'
@@ -72,17 +73,7 @@ export class StoredPublisher {
     const { skip, ...fields } = input
     const stored = await this.#store.appendNext!({ room, ...fields }, fallback)
     if (!stored.ok) throw storeUnavailable(what, stored)
-    const message: RoomEventMessage = {
-      type: 'message',
-      room,
-      event: input.event,
-      data: input.data,
-      from: input.from,
-      seq: stored.seq,
-      ts: input.ts,
-    }
-    if (input.id !== undefined) message.id = input.id
-    if (input.user !== undefined) message.user = input.user
+    const message = messageFrame(room, input, stored.seq)
     const frame = { seq: stored.seq, id: input.id ?? '', skip: skip ?? '', encoded: encode(message) }
     await this.#relay(scope, room, stored.epoch, frame)
     await this.#delivered(room, stored)
