@@ -14,9 +14,9 @@ export interface Position {
 
 /**
  * A room's `join` on the wire: what it carries (presence; `since`/`epoch` to resume, or `history` the
- * first time), the one in flight, and the jittered retry after a retryable refusal (on the same
- * connection; a new one sends its own join at `welcome`). The room decides when to join; this part
- * writes it, and tells the room of a final refusal (`refused`).
+ * first time, from every holder's options until then), the one in flight, and the jittered retry after a
+ * retryable refusal (on the same connection; a new one sends its own join at `welcome`). The room decides
+ * when to join; this part writes it, and tells the room of a final refusal (`refused`).
  */
 export class JoinHandshake {
   readonly #room: string

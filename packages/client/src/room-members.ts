@@ -73,7 +73,8 @@ export class RoomMembers {
     for (const change of message.changes) {
       if (change.joined !== undefined)
         this.frame({ type: 'member_joined', room: message.room, member: change.joined })
-      else if (change.left !== undefined) this.frame({ type: 'member_left', room: message.room, id: change.left })
+      else if (change.left !== undefined)
+        this.frame({ type: 'member_left', room: message.room, id: change.left })
     }
   }
 

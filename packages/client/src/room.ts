@@ -214,12 +214,10 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#join.disconnected()
     this.#members.abort()
     this.#messages.clear()
-    let changed = this.#outbox.requeue()
-    if (this.#status === 'joined') {
-      this.#status = 'rejoining'
-      changed = true
-    }
-    if (changed) this.#changed()
+    const requeued = this.#outbox.requeue()
+    const wasJoined = this.#status === 'joined'
+    if (wasJoined) this.#status = 'rejoining'
+    if (requeued || wasJoined) this.#changed()
   }
 
   /** The client stopped for good (a final close code): reject what waits; a later reconnect rejoins. */
@@ -249,14 +247,13 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   /** A frame addressed to this room (the client routes by `room`); `bytes` is the frame's length. */
   receive(message: RoomFrame, bytes: number): void {
     if (this.#status === 'left') return
-    if (message.type === 'joined') {
-      this.#onJoined(message)
-      return
-    }
-    // Before its `joined` a connection is no member: whatever comes is not this member's (and the
+    // Before its `joined` a connection is no member: whatever else comes is not this member's (and the
     // replay after `joined` brings every message the member is owed).
-    if (!this.#joinedHere) return
+    if (message.type !== 'joined' && !this.#joinedHere) return
     switch (message.type) {
+      case 'joined':
+        this.#onJoined(message)
+        break
       case 'members':
         if (this.#members.page(message)) this.#complete()
         break
