@@ -99,6 +99,8 @@ export interface RequestRunner<C extends RequestCaller> {
 type Refused = Extract<RequestOutcome, { ok: false }>
 const refused = (code: ErrorCode, message: string): Refused => ({ ok: false, code, message })
 const DONE: RequestOutcome = { ok: true }
+/** The answer to an idempotent request's resend when the run it waited for failed. */
+const FIRST_RUN_FAILED = 'the first run of this request failed: send it again'
 
 /** Whether a handler's result is to be awaited: a promise, or any thenable, as `await` would treat it. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -195,10 +197,7 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
       if (!answers.has(waiter)) return
       try {
         if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
-        else {
-          const message = 'the first run of this request failed: send it again'
-          deps.replyError(caller, 'unavailable', message, msg.ref, msg.room)
-        }
+        else deps.replyError(caller, 'unavailable', FIRST_RUN_FAILED, msg.ref, msg.room)
       } finally {
         answers.delete(waiter)
       }

@@ -87,6 +87,43 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   return value
 }
 
+/** The options checked (a wrong one throws `invalid_config` before anything is opened) and defaulted. */
+function checked(options: PostgresHistoryOptions) {
+  if ((options.connectionString === undefined) === (options.pool === undefined)) {
+    throw new RoomServerError(
+      'invalid_config',
+      'postgres history needs exactly one of connectionString and pool',
+    )
+  }
+  const sql = historySql(options.table ?? DEFAULT_TABLE)
+  const clock = options.clock ?? systemClock
+  const batchDelayMs = positiveInt('batchDelayMs', options.batchDelayMs, 0)
+  const maxAgeMs = options.retention?.maxAgeMs
+  if (maxAgeMs === undefined) {
+    throw new RoomServerError('invalid_config', 'postgres history needs retention.maxAgeMs')
+  }
+  const retention = {
+    maxAgeMs: positiveInt('retention.maxAgeMs', maxAgeMs, 0),
+    batchRows: positiveInt('retention.batchRows', options.retention.batchRows, DEFAULT_RETENTION.batchRows),
+    intervalMs: positiveInt(
+      'retention.intervalMs',
+      options.retention.intervalMs,
+      DEFAULT_RETENTION.intervalMs,
+    ),
+    pauseMs: positiveInt('retention.pauseMs', options.retention.pauseMs, DEFAULT_RETENTION.pauseMs),
+  }
+  return {
+    sql,
+    clock,
+    batchDelayMs,
+    retention,
+    probeIntervalMs: positiveInt('probeIntervalMs', options.probeIntervalMs, 1000),
+    maxBatchRows: positiveInt('maxBatchRows', options.maxBatchRows, 500),
+    maxBatchBytes: positiveInt('maxBatchBytes', options.maxBatchBytes, 4_194_304),
+    maxBatchesInFlight: positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2),
+  }
+}
+
 function ownPool(connectionString: string, o: PostgresHistoryOptions['poolOptions'] = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
@@ -121,29 +158,16 @@ function describe(err: unknown): string {
  * })
  */
 export function createPostgresHistory(options: PostgresHistoryOptions): PostgresHistory {
-  if ((options.connectionString === undefined) === (options.pool === undefined)) {
-    throw new RoomServerError(
-      'invalid_config',
-      'postgres history needs exactly one of connectionString and pool',
-    )
-  }
-  const sql = historySql(options.table ?? DEFAULT_TABLE)
-  const clock = options.clock ?? systemClock
-  const batchDelayMs = positiveInt('batchDelayMs', options.batchDelayMs, 0)
-  const maxAgeMs = options.retention?.maxAgeMs
-  if (maxAgeMs === undefined) {
-    throw new RoomServerError('invalid_config', 'postgres history needs retention.maxAgeMs')
-  }
-  const retention = {
-    maxAgeMs: positiveInt('retention.maxAgeMs', maxAgeMs, 0),
-    batchRows: positiveInt('retention.batchRows', options.retention.batchRows, DEFAULT_RETENTION.batchRows),
-    intervalMs: positiveInt(
-      'retention.intervalMs',
-      options.retention.intervalMs,
-      DEFAULT_RETENTION.intervalMs,
-    ),
-    pauseMs: positiveInt('retention.pauseMs', options.retention.pauseMs, DEFAULT_RETENTION.pauseMs),
-  }
+  const {
+    sql,
+    clock,
+    batchDelayMs,
+    retention,
+    probeIntervalMs,
+    maxBatchRows,
+    maxBatchBytes,
+    maxBatchesInFlight,
+  } = checked(options)
   const owned =
     options.connectionString === undefined
       ? undefined
@@ -154,11 +178,7 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
   let closing = false
   let closed = false
 
-  const link = new StoreLink(
-    async () => (await run('SELECT 1', [])).ok,
-    clock,
-    positiveInt('probeIntervalMs', options.probeIntervalMs, 1000),
-  )
+  const link = new StoreLink(async () => (await run('SELECT 1', [])).ok, clock, probeIntervalMs)
   const sweeper = new RetentionSweeper(
     async (olderThan, limit) => {
       const result = await query(sql.sweep, [olderThan, limit])
@@ -252,20 +272,18 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
     return { ok: true, epoch: rows[0]!.epoch, seqs }
   }
 
-  const maxRows = positiveInt('maxBatchRows', options.maxBatchRows, 500)
-  const maxBytes = positiveInt('maxBatchBytes', options.maxBatchBytes, 4_194_304)
   const schedule =
     batchDelayMs === 0
       ? (flush: () => void) => void setImmediate(flush)
       : (flush: () => void) => void clock.setTimeout(flush, batchDelayMs)
   const batcher = new AppendBatcher(write, {
-    maxRows,
-    maxBytes,
-    maxInFlight: positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2),
+    maxRows: maxBatchRows,
+    maxBytes: maxBatchBytes,
+    maxInFlight: maxBatchesInFlight,
     minOverlapRows: 16,
     schedule,
   })
-  const sequencer = new RoomSequencer(writeNext, { maxRows, maxBytes, maxRaces: 50 }, schedule)
+  const sequencer = new RoomSequencer(writeNext, { maxRows: maxBatchRows, maxBytes: maxBatchBytes, maxRaces: 50 }, schedule)
 
   /** `data` as JSON text, or why the message cannot be stored. */
   function storable(message: UnsequencedMessage & { seq: number; epoch: string }): string | StoreRefusal {
