@@ -1,8 +1,26 @@
-import type { Protocol, ServerMessage } from '@roomwire/protocol'
+import type {
+  JoinedMessage,
+  MemberChangesMessage,
+  MembersMessage,
+  Protocol,
+  ResetMessage,
+  RoomEventMessage,
+  ServerMessage,
+} from '@roomwire/protocol'
 import type { ClientOutput } from './client-output'
+import type { MemberFrame } from './members'
 import type { Requests } from './requests'
 import type { RoomRegistry } from './room-registry'
 import type { ClientTransport } from './transport'
+
+/** The server frames that concern one room: {@link routeFrame} hands them to the room they name. */
+export type RoomFrame =
+  | JoinedMessage
+  | MembersMessage
+  | RoomEventMessage
+  | MemberFrame
+  | MemberChangesMessage
+  | ResetMessage
 
 /** Route a frame of the client's connection to the part it concerns; `bytes` is the frame's length. */
 export function routeFrame<P extends Protocol>(

@@ -1,10 +1,9 @@
 import { isRetryable, type RoomwireError } from './errors'
+import { noop } from './pending-requests'
 import type { PresenceSync } from './presence-sync'
 import { RetryTimer } from './retry-timer'
 import type { RoomEnv } from './room-env'
 import type { Transport } from './transport'
-
-const noop = () => {}
 
 /** Where the room's sequence stands: a rejoin resumes from there. */
 export interface Position {
@@ -15,9 +14,9 @@ export interface Position {
 
 /**
  * A room's `join` on the wire: what it carries (presence; `since`/`epoch` to resume, or `history` the
- * first time), the one in flight, and the jittered retry after a retryable refusal (on the same
- * connection; a new one sends its own join at `welcome`). The room decides when to join; this part
- * writes it, and tells the room of a final refusal (`refused`).
+ * first time, from every holder's options until then), the one in flight, and the jittered retry after a
+ * retryable refusal (on the same connection; a new one sends its own join at `welcome`). The room decides
+ * when to join; this part writes it, and tells the room of a final refusal (`refused`).
  */
 export class JoinHandshake {
   readonly #room: string
@@ -46,9 +45,19 @@ export class JoinHandshake {
     this.#refused = refused
   }
 
-  /** Replay at least `history` past messages on the first join (the largest of its holders). */
-  addHistory(history: number): number {
-    this.#history = Math.max(this.#history ?? 0, history)
+  /**
+   * One more holder's options, which count until the room's first `join` is on the wire (the largest
+   * `history`, the first `presence`): effects run children first, so the component that passes them is
+   * often not the first to join. Returns the `history` the first join asks for (the room keeps as many
+   * recent messages for its logs).
+   */
+  addHolder(
+    options: { readonly history?: number; readonly presence?: unknown } | undefined,
+  ): number | undefined {
+    if (options === undefined || this.#position().epoch !== null || this.inFlight) return undefined
+    if (this.#presence.state === null && options.presence !== undefined)
+      this.#presence.state = { value: options.presence }
+    if (options.history !== undefined) this.#history = Math.max(this.#history ?? 0, options.history)
     return this.#history
   }
 

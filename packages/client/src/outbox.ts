@@ -1,12 +1,11 @@
 import type { AckMessage } from '@roomwire/protocol'
 import { cancelTimer, type TimerHandle } from './clock'
 import { isRetryable, RoomwireError } from './errors'
+import { noop } from './pending-requests'
 import { RetryTimer } from './retry-timer'
 import type { RoomEnv } from './room-env'
 import type { PendingPublish, PublishOptions, PublishResult } from './room-types'
 import type { EncodedMessage, Transport } from './transport'
-
-const noop = () => {}
 
 /** One own publish from `room.publish()` until its ack or its refusal. */
 export interface PublishEntry {

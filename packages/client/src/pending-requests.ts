@@ -11,6 +11,12 @@ export interface PendingRequest {
   disconnect(): void
 }
 
+/** An answer nothing waits for. */
+export const noop = (): void => {}
+
+/** For a message nothing waits on the answer of (a `leave`). */
+export const unanswered: PendingRequest = { ack: noop, error: noop, disconnect: noop }
+
 /**
  * The client's messages that carry a `ref` and wait for its answer (`ack`, `error` or `left`). Refs count
  * up over the client's life, across connections, so a late answer can never match a newer request.

@@ -2,22 +2,23 @@ import type { HistoryMessage } from '@roomwire/protocol'
 import { arrivalOfFrame, roomMessage } from './arrivals'
 import type { TimerHandle } from './clock'
 import { RoomwireError } from './errors'
-import type { PublishEntry } from './outbox'
+import type { Outbox } from './outbox'
 import type { RoomEnv } from './room-env'
+import type { RoomMessages } from './room-messages'
 import type { HistoryOptions, HistoryPage } from './room-types'
 import type { Transport } from './transport'
 
-/** What a history request needs from its room. */
+/** What a history request reads from its room, when it is made. */
 export interface HistorySource {
   readonly name: string
   readonly transport: Transport
   readonly env: Pick<RoomEnv, 'clock' | 'ackTimeoutMs'>
+  /** Where a page goes back from when the caller gives no `before`. */
+  readonly messages: Pick<RoomMessages, 'historyBefore'>
+  /** The own publishes still waiting for their ack (a page's message with one's id is `own`). */
+  readonly outbox: Pick<Outbox, 'find'>
   /** Whether the room is joined on the open connection. */
   joined(): boolean
-  /** The `before` to use when the caller gives none. */
-  defaultBefore(): number | undefined
-  /** The outbox entry of an own publish with this id, if it still has one. */
-  own(id: string): PublishEntry | undefined
 }
 
 /**
@@ -32,7 +33,7 @@ export function requestHistory(source: HistorySource, options: HistoryOptions = 
       new RoomwireError('not_connected', `room "${name}" is not joined on an open connection`),
     )
   }
-  const before = options.before ?? source.defaultBefore()
+  const before = options.before ?? source.messages.historyBefore
   const message: Record<string, unknown> = { type: 'history', room: name }
   if (before !== undefined) message.before = before
   if (options.limit !== undefined) message.limit = options.limit
@@ -52,7 +53,13 @@ export function requestHistory(source: HistorySource, options: HistoryOptions = 
         const self = transport.clientId
         const messages = reply.messages.map((m) =>
           roomMessage(
-            arrivalOfFrame(m, 0, m.id === undefined ? undefined : source.own(m.id), self, reply.epoch),
+            arrivalOfFrame(
+              m,
+              0,
+              m.id === undefined ? undefined : source.outbox.find(m.id),
+              self,
+              reply.epoch,
+            ),
           ),
         )
         resolve(Object.freeze({ messages: Object.freeze(messages), more: reply.more, epoch: reply.epoch }))

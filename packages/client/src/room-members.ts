@@ -1,4 +1,4 @@
-import type { JoinedMessage, MembersMessage } from '@roomwire/protocol'
+import type { JoinedMessage, MemberChangesMessage, MembersMessage } from '@roomwire/protocol'
 import { RoomwireError } from './errors'
 import { type MemberChange, type MemberFrame, Members } from './members'
 import type { Member } from './room-types'
@@ -65,6 +65,16 @@ export class RoomMembers {
     else if (change !== null) {
       this.#listener.changed()
       this.#listener.emit(change.event, change.member)
+    }
+  }
+
+  /** A batch of the room's membership changes: each is applied (and emitted) as if it came alone. */
+  changes(message: MemberChangesMessage): void {
+    for (const change of message.changes) {
+      if (change.joined !== undefined)
+        this.frame({ type: 'member_joined', room: message.room, member: change.joined })
+      else if (change.left !== undefined)
+        this.frame({ type: 'member_left', room: message.room, id: change.left })
     }
   }
 

@@ -1,26 +1,23 @@
 import type {
   JoinedMessage,
-  MemberChangesMessage,
-  MembersMessage,
   PresenceInput,
   Protocol,
   RequestOutput,
-  ResetMessage,
-  RoomEventMessage,
   RoomRequestName,
 } from '@roomwire/protocol'
+import type { RoomFrame } from './client-frames'
 import { deferred } from './deferred'
 import { Emitter, Listeners } from './emitter'
 import { invalid, RoomwireError } from './errors'
 import { JoinHandshake } from './join-handshake'
-import type { MemberFrame } from './members'
 import type { LogSource } from './message-log'
 import type { MessageLog } from './message-log-types'
 import { Outbox } from './outbox'
+import { unanswered } from './pending-requests'
 import { PresenceSync } from './presence-sync'
 import type { RequestArgs, RequestOptions } from './requests'
 import type { RoomEnv, RoomOwner } from './room-env'
-import { requestHistory } from './room-history'
+import { type HistorySource, requestHistory } from './room-history'
 import { RoomMembers } from './room-members'
 import { MESSAGE, RoomMessages } from './room-messages'
 import type {
@@ -36,19 +33,6 @@ import type {
 } from './room-types'
 import type { Transport } from './transport'
 
-/** The server frames that concern one room. */
-export type RoomFrame =
-  | JoinedMessage
-  | MembersMessage
-  | RoomEventMessage
-  | MemberFrame
-  | MemberChangesMessage
-  | ResetMessage
-
-const noop = () => {}
-/** For a `leave`: nothing waits for its answer. */
-const unanswered = { ack: noop, error: noop, disconnect: noop }
-
 /**
  * Room handle, shared by its holders (the client's {@link RoomRegistry} counts them). It owns the room's
  * status, when it joins (the first `join` a microtask after `client.join()`, then at every `welcome`),
@@ -60,7 +44,6 @@ const unanswered = { ack: noop, error: noop, disconnect: noop }
  */
 export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly name: string
-  readonly ready: Promise<void>
   readonly #transport: Transport
   readonly #env: RoomEnv
   readonly #owner: RoomOwner
@@ -75,7 +58,9 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly #members: RoomMembers
   readonly #messages: RoomMessages
   readonly #outbox: Outbox
+  readonly #historySource: HistorySource
   readonly #ready = deferred<void>()
+  readonly ready: Promise<void> = this.#ready.promise
   #snapshot: RoomSnapshot<P> | null = null
   readonly #emitter: Emitter
   readonly #listeners: Listeners
@@ -91,37 +76,33 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#transport = transport
     this.#env = env
     this.#owner = owner
-    this.ready = this.#ready.promise
     const failed = (where: string) => (error: unknown) => env.handlerFailed(error, `room "${name}" ${where}`)
     this.#emitter = new Emitter((error, event) => failed(`${event} handler`)(error))
     this.#listeners = new Listeners(failed('listener'))
     const presence = options?.presence === undefined ? null : { value: options.presence }
     this.#presence = new PresenceSync(transport, env, name, presence)
-    const position = () => this.#messages
-    this.#join = new JoinHandshake(
-      name,
-      options?.history,
-      { transport, env, presence: this.#presence, position },
-      (e) => this.#joinRefused(e),
-    )
+    const joinParts = { transport, env, presence: this.#presence, position: () => this.#messages }
+    this.#join = new JoinHandshake(name, options?.history, joinParts, (e) => this.#joinRefused(e))
+    const changed = () => this.#changed()
     this.#members = new RoomMembers(name, env.maxMembers, {
-      changed: () => this.#changed(),
+      changed,
       emit: (event, member) => this.#emitter.emit(event, member),
       report: env.report,
     })
-    const changed = () => this.#changed()
     this.#messages = new RoomMessages(env, options?.history, this.#emitter, {
       changed,
       rejoin: () => this.#rejoin(),
       pending: () => this.#outbox.pending,
       subscribe: this.subscribe,
       publish: this.publish as LogSource['publish'],
-      history: (options) => this.#history(options),
+      history: (options) => requestHistory(this.#historySource, options),
     })
     this.#outbox = new Outbox(transport, env, name, {
       changed,
       acked: (entry, seq) => this.#messages.acked(entry, seq, transport.clientId, env.clock.now()),
     })
+    const joined = () => this.#status === 'joined' && this.#joinedHere
+    this.#historySource = { name, transport, env, messages: this.#messages, outbox: this.#outbox, joined }
     queueMicrotask(() => {
       this.#firstJoinDue = false
       this.connectionReady()
@@ -187,16 +168,10 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly messageLog: Room<P>['messageLog'] = (options?: { limit?: number; events?: readonly string[] }) =>
     this.#messages.log(options?.limit ?? 100, options?.events) as unknown as MessageLog<P>
 
-  /**
-   * One more holder. Until the room's first `join` is on the wire, the options of every holder count
-   * (the largest `history`, the first `presence`): effects run children first, so the component that
-   * passes them is often not the first to join.
-   */
+  /** One more holder: its options count until the room's first `join` is on the wire. */
   addHolder(options: JoinOptions<P> | undefined): void {
-    if (this.#messages.epoch !== null || this.#join.inFlight || options === undefined) return
-    if (options.history !== undefined) this.#messages.keep(this.#join.addHistory(options.history))
-    if (this.#presence.state === null && options.presence !== undefined)
-      this.#presence.state = { value: options.presence }
+    const history = this.#join.addHolder(options)
+    if (history !== undefined) this.#messages.keep(history)
   }
 
   /** Release one reference; the last one leaves after `leaveGraceMs`. */
@@ -206,9 +181,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
 
   /** The last holder is gone: tell the server, and end the handle. */
   leaveNow(): void {
-    if (this.#transport.open) {
-      this.#transport.request({ type: 'leave', room: this.name }, unanswered)
-    }
+    if (this.#transport.open) this.#transport.request({ type: 'leave', room: this.name }, unanswered)
     this.shutdown(new RoomwireError('left', `room "${this.name}" was left`))
   }
 
@@ -241,12 +214,10 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#join.disconnected()
     this.#members.abort()
     this.#messages.clear()
-    let changed = this.#outbox.requeue()
-    if (this.#status === 'joined') {
-      this.#status = 'rejoining'
-      changed = true
-    }
-    if (changed) this.#changed()
+    const requeued = this.#outbox.requeue()
+    const wasJoined = this.#status === 'joined'
+    if (wasJoined) this.#status = 'rejoining'
+    if (requeued || wasJoined) this.#changed()
   }
 
   /** The client stopped for good (a final close code): reject what waits; a later reconnect rejoins. */
@@ -276,14 +247,13 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   /** A frame addressed to this room (the client routes by `room`); `bytes` is the frame's length. */
   receive(message: RoomFrame, bytes: number): void {
     if (this.#status === 'left') return
-    if (message.type === 'joined') {
-      this.#onJoined(message)
-      return
-    }
-    // Before its `joined` a connection is no member: whatever comes is not this member's (and the
+    // Before its `joined` a connection is no member: whatever else comes is not this member's (and the
     // replay after `joined` brings every message the member is owed).
-    if (!this.#joinedHere) return
+    if (message.type !== 'joined' && !this.#joinedHere) return
     switch (message.type) {
+      case 'joined':
+        this.#onJoined(message)
+        break
       case 'members':
         if (this.#members.page(message)) this.#complete()
         break
@@ -298,13 +268,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
         this.#members.frame(message)
         break
       case 'member_changes':
-        // A batch of the room's membership changes: each is applied (and emitted) as if it came alone.
-        for (const change of message.changes) {
-          if (change.joined !== undefined)
-            this.#members.frame({ type: 'member_joined', room: message.room, member: change.joined })
-          else if (change.left !== undefined)
-            this.#members.frame({ type: 'member_left', room: message.room, id: change.left })
-        }
+        this.#members.changes(message)
         break
       case 'reset':
         this.#messages.reset(message)
@@ -351,23 +315,9 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     return refused === null ? this.#outbox.add(event, data, options) : Promise.reject(refused)
   }
 
-  // Typed by the interface, untyped inside (the message logs page back through it too).
+  // Typed by the interface, untyped inside; an arrow property: the message logs page back through it too.
   readonly history = (options?: HistoryOptions): Promise<HistoryPage<P>> =>
-    this.#history(options) as unknown as Promise<HistoryPage<P>>
-
-  #history(options?: HistoryOptions): Promise<HistoryPage> {
-    return requestHistory(
-      {
-        name: this.name,
-        transport: this.#transport,
-        env: this.#env,
-        joined: () => this.#status === 'joined' && this.#joinedHere,
-        defaultBefore: () => this.#messages.historyBefore,
-        own: (id) => this.#outbox.find(id),
-      },
-      options,
-    )
-  }
+    requestHistory(this.#historySource, options) as unknown as Promise<HistoryPage<P>>
 
   request<K extends RoomRequestName<P>>(name: K, ...args: RequestArgs<P, K>): Promise<RequestOutput<P, K>> {
     const refused = this.#unusable()

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
+import type { Clock, TimerHandle } from './clock'
 import type { AuthResult } from './hooks'
 import type { AuthOptions } from './options'
 
@@ -101,14 +102,13 @@ function describeJwtError(cause: unknown): string {
   return 'token is invalid'
 }
 
-/** Settle `promise` or fail after `ms`, leaving no timer behind. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: ReturnType<typeof setTimeout> | undefined
+/** Settle `promise` or fail after `ms` on `clock`, leaving no timer behind. */
+function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T | typeof TIMED_OUT> {
+  let timer: TimerHandle | undefined
   const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms)
-    timer.unref()
+    timer = clock.setTimeout(() => resolve(TIMED_OUT), ms)
   })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+  return Promise.race([promise, timeout]).finally(() => clock.clearTimeout(timer))
 }
 const TIMED_OUT = Symbol('timed out')
 
@@ -117,6 +117,8 @@ export function createAuthenticator(init: {
   authenticate: ((request: IncomingMessage) => AuthResult | null | Promise<AuthResult | null>) | undefined
   auth: AuthOptions
   timeoutMs: number
+  /** The server's clock: the timeout runs on it (the system clock's timers are unref'd). */
+  clock: Clock
 }): (request: IncomingMessage) => Promise<AuthOutcome> {
   const verify = createJwtVerifier(init.auth)
   const required = init.auth.required ?? false
@@ -124,7 +126,7 @@ export function createAuthenticator(init: {
     if (init.authenticate !== undefined) {
       let result: AuthResult | null | typeof TIMED_OUT
       try {
-        result = await withTimeout(Promise.resolve(init.authenticate(request)), init.timeoutMs)
+        result = await withTimeout(Promise.resolve(init.authenticate(request)), init.timeoutMs, init.clock)
       } catch {
         return { ok: false, reason: 'authentication failed', internal: true }
       }
@@ -132,7 +134,7 @@ export function createAuthenticator(init: {
       if (result === null || typeof result !== 'object') return { ok: false, reason: 'unauthorized' }
       return { ok: true, user: typeof result.user === 'string' ? result.user : undefined, data: result.data }
     }
-    return checkToken(verify, required, extractToken(request), init.timeoutMs)
+    return checkToken(verify, required, extractToken(request), { ms: init.timeoutMs, clock: init.clock })
   }
 }
 
@@ -142,14 +144,16 @@ async function checkToken(
   required: boolean,
   token: string | undefined,
   /** Undefined: the caller bounds the wait (a hook runs within the server's `authTimeoutMs`). */
-  timeoutMs: number | undefined,
+  timeout: { ms: number; clock: Clock } | undefined,
 ): Promise<AuthOutcome> {
   if (verify === undefined || token === undefined) {
     if (required) return { ok: false, reason: token === undefined ? 'token missing' : 'token not accepted' }
     return { ok: true, user: undefined, data: undefined }
   }
   try {
-    const payload = await (timeoutMs === undefined ? verify(token) : withTimeout(verify(token), timeoutMs))
+    const payload = await (timeout === undefined
+      ? verify(token)
+      : withTimeout(verify(token), timeout.ms, timeout.clock))
     if (payload === TIMED_OUT) return { ok: false, reason: 'token keys are unavailable', unverified: true }
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       return { ok: false, reason: 'token has no sub claim' }

@@ -4,6 +4,7 @@ import { EventNameSchema, fieldNameBefore, findNestingOverflow, RoomNameSchema }
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { AdapterHealth, RoomAdapter } from './adapter'
+import type { Clock } from './clock'
 import { RoomServerError } from './errors'
 import type { HistoryStore } from './history-store'
 import { serveStatic } from './static-files'
@@ -11,6 +12,8 @@ import { serveStatic } from './static-files'
 /** What the HTTP routes need from the server. */
 export interface HttpRouteDeps {
   registry: Registry
+  /** The server's clock: the drain of a refused body is timed on it. */
+  clock: Clock
   adminToken: string | undefined
   staticDir: string | undefined
   /** Largest request body read; larger ones get 413. */
@@ -81,19 +84,23 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<Body> {
  * client then sees a reset instead of the answer (a 10 MB admin body did, issue 12). The answer goes out
  * at once; `Connection: close` is not set, since Node would then close before the body is drained.
  */
-function refuseBody(request: IncomingMessage, response: ServerResponse, maxBytes: number): void {
+function refuseBody(
+  request: IncomingMessage,
+  response: ServerResponse,
+  maxBytes: number,
+  clock: Clock,
+): void {
   sendJson(response, 413, { error: `body is larger than the limit of ${maxBytes} bytes` })
   const socket = request.socket
-  const timer = setTimeout(() => socket.destroy(), DRAIN_TIMEOUT_MS)
-  timer.unref()
+  const timer = clock.setTimeout(() => socket.destroy(), DRAIN_TIMEOUT_MS)
   const close = () => {
-    clearTimeout(timer)
+    clock.clearTimeout(timer)
     socket.end()
   }
   if (request.complete) close()
   else {
     request.once('end', close)
-    request.once('close', () => clearTimeout(timer))
+    request.once('close', () => clock.clearTimeout(timer))
     request.resume()
   }
 }
@@ -134,7 +141,7 @@ export function createHttpHandler(
       return sendJson(response, 405, { error: 'method not allowed' })
     const body = await readBody(request, deps.maxBodyBytes)
     if (!body.ok) {
-      if (body.reason === 'too_large') return refuseBody(request, response, deps.maxBodyBytes)
+      if (body.reason === 'too_large') return refuseBody(request, response, deps.maxBodyBytes, deps.clock)
       return sendJson(response, 400, { error: 'the request body broke off' })
     }
     // Nesting is bounded on the text, before JSON.parse builds a value every later step would recurse into.

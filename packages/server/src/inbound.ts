@@ -37,6 +37,8 @@ export interface Inbound {
 /** Messages one connection may have waiting beyond its burst before it is closed with 1008. */
 const QUEUE_SLACK = 1000
 
+const BINARY_REFUSAL = 'binary frames are not supported: send JSON text frames'
+
 /** How the inbound path answers: the one place an `error` frame is made, and failures logged (throttled). */
 function createReplies(metrics: ServerMetrics, now: () => number) {
   const failureLog = new LogThrottle(REFUSAL_LOG_LINES, REFUSAL_LOG_INTERVAL_MS)
@@ -164,14 +166,10 @@ export function createInbound(deps: InboundDeps): Inbound {
   }
 
   /** The queue while a handler awaits: its outcome, then whatever arrived meanwhile, in order. */
-  async function run(
-    connection: Connection,
-    first: ClientMessage,
-    firstOutcome: Promise<Outcome>,
-  ): Promise<void> {
+  async function run(connection: Connection, first: ClientMessage, outcome: Promise<Outcome>): Promise<void> {
     const queue = connection.queue
     let msg: ClientMessage | undefined = first
-    let pending: Promise<Outcome> | undefined = firstOutcome
+    let pending: Promise<Outcome> | undefined = outcome
     try {
       while (msg !== undefined) {
         if (pending !== undefined) {
@@ -213,8 +211,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       }
       if (isBinary) {
         countIn(traffic, 'binary')
-        if (!admit(connection, t, raw.length)) return
-        replyError(connection, 'bad_request', 'binary frames are not supported: send JSON text frames')
+        if (admit(connection, t, raw.length)) replyError(connection, 'bad_request', BINARY_REFUSAL)
         return
       }
       const result = decodeClientMessage(raw, decodeOptions)
@@ -223,8 +220,7 @@ export function createInbound(deps: InboundDeps): Inbound {
         const { code, message } = result.error
         ref = result.error.ref
         room = result.error.room
-        if (!admit(connection, t, raw.length, ref, room)) return
-        replyError(connection, code, message, ref, room)
+        if (admit(connection, t, raw.length, ref, room)) replyError(connection, code, message, ref, room)
         return
       }
       const msg = result.data

@@ -99,6 +99,8 @@ export interface RequestRunner<C extends RequestCaller> {
 type Refused = Extract<RequestOutcome, { ok: false }>
 const refused = (code: ErrorCode, message: string): Refused => ({ ok: false, code, message })
 const DONE: RequestOutcome = { ok: true }
+/** The answer to an idempotent request's resend when the run it waited for failed. */
+const FIRST_RUN_FAILED = 'the first run of this request failed: send it again'
 
 /** Whether a handler's result is to be awaited: a promise, or any thenable, as `await` would treat it. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -111,6 +113,52 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /** `ctx.refuse`: made once, not per request. */
 const refuse = (code: string, message: string) => new RequestRefusal(code, message)
+
+/**
+ * The handler of a request name. Own keys only: a request named `constructor` must not find
+ * Object.prototype's members.
+ */
+function handlerFor(
+  handlers: Readonly<Record<string, RequestHandler>> | undefined,
+  name: string,
+): RequestHandler | undefined {
+  return handlers !== undefined && Object.hasOwn(handlers, name) ? handlers[name] : undefined
+}
+
+/** The request's checked input, or why it is refused before its handler runs (`slots`: the caller's used). */
+function guard<C extends RequestCaller>(
+  deps: RequestRunnerDeps<C>,
+  slots: number,
+  caller: C,
+  msg: RequestMessage,
+  info: RequestInfo | undefined,
+): { ok: true; input: unknown } | Refused {
+  const { protocol, limits } = deps
+  const validation = protocol?.validateRequestInput(msg.name, msg.input)
+  if (validation !== undefined && !validation.success)
+    return refused('invalid_event', validation.error.message)
+  if (handlerFor(deps.handlers, msg.name) === undefined) {
+    return refused('invalid_event', `name: this server handles no request ${excerpt(msg.name)}`)
+  }
+  if (info?.room === true && msg.room === undefined) {
+    return refused('invalid_event', `room: ${msg.name} is a room request: name the room it is for`)
+  }
+  if (info?.room === false && msg.room !== undefined) {
+    return refused('invalid_event', `room: ${msg.name} is not a room request: send it without a room`)
+  }
+  if (msg.room !== undefined && !deps.isJoined(caller, msg.room)) {
+    return refused('not_joined', `room: this connection has not joined "${msg.room}"`)
+  }
+  if (deps.isClosing())
+    return refused('unavailable', 'the server is shutting down: send it again on the next connection')
+  if (slots >= limits.maxRequestsInFlight) {
+    return refused(
+      'too_many_requests',
+      `this connection already has ${limits.maxRequestsInFlight} requests being handled, the limit; send it again once one is answered`,
+    )
+  }
+  return { ok: true, input: validation === undefined ? msg.input : validation.data }
+}
 
 /**
  * Create the request path of a server. Every handler runs with an abort signal (fired by its timeout or
@@ -133,46 +181,9 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
     return answers
   }
 
-  function handlerFor(name: string): RequestHandler | undefined {
-    // Own keys only: a request named `constructor` must not find Object.prototype's members.
-    return handlers !== undefined && Object.hasOwn(handlers, name) ? handlers[name] : undefined
-  }
-
-  /** The request's checked input, or why it is refused before its handler runs. */
-  function guard(
-    caller: C,
-    msg: RequestMessage,
-    info: RequestInfo | undefined,
-  ): { ok: true; input: unknown } | Refused {
-    const validation = protocol?.validateRequestInput(msg.name, msg.input)
-    if (validation !== undefined && !validation.success)
-      return refused('invalid_event', validation.error.message)
-    if (handlerFor(msg.name) === undefined) {
-      return refused('invalid_event', `name: this server handles no request ${excerpt(msg.name)}`)
-    }
-    if (info?.room === true && msg.room === undefined) {
-      return refused('invalid_event', `room: ${msg.name} is a room request: name the room it is for`)
-    }
-    if (info?.room === false && msg.room !== undefined) {
-      return refused('invalid_event', `room: ${msg.name} is not a room request: send it without a room`)
-    }
-    if (msg.room !== undefined && !deps.isJoined(caller, msg.room)) {
-      return refused('not_joined', `room: this connection has not joined "${msg.room}"`)
-    }
-    if (deps.isClosing())
-      return refused('unavailable', 'the server is shutting down: send it again on the next connection')
-    if ((running.get(caller)?.slots ?? 0) >= limits.maxRequestsInFlight) {
-      return refused(
-        'too_many_requests',
-        `this connection already has ${limits.maxRequestsInFlight} requests being handled, the limit; send it again once one is answered`,
-      )
-    }
-    return { ok: true, input: validation === undefined ? msg.input : validation.data }
-  }
-
   function start(caller: C, msg: RequestMessage): RequestOutcome {
     const info = protocol?.requestInfo(msg.name)
-    const checked = guard(caller, msg, info)
+    const checked = guard(deps, running.get(caller)?.slots ?? 0, caller, msg, info)
     if (!checked.ok) {
       metrics.finished(msg.name, checked.code)
       return checked
@@ -195,10 +206,7 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
       if (!answers.has(waiter)) return
       try {
         if (reply !== undefined) caller.sendText(replyText(msg.ref, reply))
-        else {
-          const message = 'the first run of this request failed: send it again'
-          deps.replyError(caller, 'unavailable', message, msg.ref, msg.room)
-        }
+        else deps.replyError(caller, 'unavailable', FIRST_RUN_FAILED, msg.ref, msg.room)
       } finally {
         answers.delete(waiter)
       }
@@ -218,7 +226,7 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
     input: unknown,
     key: string | undefined,
   ): void {
-    const handler = handlerFor(msg.name) as RequestHandler
+    const handler = handlerFor(handlers, msg.name) as RequestHandler
     const call = new HandlerRun(shared, answersOf(caller), caller, msg, info, key)
     let connection: ConnectionInfo | undefined
     // Typed per request where the handler sees it; here the room is a string for room requests only.

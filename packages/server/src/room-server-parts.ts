@@ -151,7 +151,7 @@ export function startTimers(
 }
 
 /** The authenticator of these options; `auth.required` without a way to verify anyone is a config error. */
-export function authenticatorOf(options: RoomServerOptions, timeoutMs: number) {
+export function authenticatorOf(options: RoomServerOptions, timeoutMs: number, clock: Clock) {
   if (options.auth?.required === true && options.authenticate === undefined) {
     if (options.auth.jwtSecret === undefined && options.auth.jwksUrl === undefined) {
       throw new RoomServerError(
@@ -160,5 +160,10 @@ export function authenticatorOf(options: RoomServerOptions, timeoutMs: number) {
       )
     }
   }
-  return createAuthenticator({ authenticate: options.authenticate, auth: options.auth ?? {}, timeoutMs })
+  return createAuthenticator({
+    authenticate: options.authenticate,
+    auth: options.auth ?? {},
+    timeoutMs,
+    clock,
+  })
 }

@@ -90,7 +90,7 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
   // The default adapter's idle expiry runs on the server's clock too, when one is injected.
   const adapter: RoomAdapter =
     options.adapter ?? createMemoryAdapter(options.clock === undefined ? {} : { clock })
-  const authenticate = authenticatorOf(options, limits.authTimeoutMs)
+  const authenticate = authenticatorOf(options, limits.authTimeoutMs, clock)
   let lifecycle: Lifecycle = { state: 'running' }
   const isAccepting = () => lifecycle.state === 'running'
   const metrics = metricsOf(options, adapter, { connections: () => registry.size, rooms: () => local.size })
@@ -172,6 +172,7 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
   })
   const handleRequest = createHttpHandler({
     registry: metrics.registry,
+    clock,
     adminToken: options.adminToken,
     staticDir: options.staticDir,
     maxBodyBytes: limits.maxMessageBytes,

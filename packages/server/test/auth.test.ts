@@ -1,10 +1,12 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { Writable } from 'node:stream'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type AuthOutcome, createAuthenticator } from '../src/auth'
 import { jwtAuthenticate } from '../src/index'
 import { startTestServer, TestClient } from './helpers'
+import { manualClock } from './manual-clock'
 
 const secret = 'test-secret-with-enough-length-0123456789'
 const key = new TextEncoder().encode(secret)
@@ -164,6 +166,103 @@ describe('the authenticate hook', () => {
     const client = await server.connect({ welcome: false })
     const closed = await client.closed
     expect(closed).toEqual({ code: 4001, reason: 'authentication timed out' })
+  })
+})
+
+describe('the authentication timeout', () => {
+  /** One turn of the event loop: what a settled promise chain does happens by then. */
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+  const request = (headers: Record<string, string> = {}) => ({ url: '/ws', headers }) as IncomingMessage
+
+  /** Authenticate on `clock`, and tell what it came to so far. */
+  function start(authenticate: ReturnType<typeof createAuthenticator>, headers?: Record<string, string>) {
+    const state: { outcome: AuthOutcome | undefined } = { outcome: undefined }
+    void authenticate(request(headers)).then((outcome) => {
+      state.outcome = outcome
+    })
+    return state
+  }
+
+  it('gives up on an authenticate hook at exactly timeoutMs on the server clock, leaving no timer', async () => {
+    const clock = manualClock()
+    const authenticate = createAuthenticator({
+      authenticate: () => new Promise(() => {}),
+      auth: {},
+      timeoutMs: 1000,
+      clock,
+    })
+    const state = start(authenticate)
+    expect(clock.pending).toBe(1)
+    clock.advance(999)
+    await turn()
+    expect(state.outcome).toBeUndefined()
+    clock.advance(1)
+    await turn()
+    expect(state.outcome).toEqual({ ok: false, reason: 'authentication timed out', unverified: true })
+    expect(clock.pending).toBe(0)
+  })
+
+  it('clears its timer when the hook answers first', async () => {
+    const clock = manualClock()
+    const authenticate = createAuthenticator({
+      authenticate: async () => ({ user: 'ann' }),
+      auth: {},
+      timeoutMs: 1000,
+      clock,
+    })
+    const state = start(authenticate)
+    await turn()
+    expect(state.outcome).toMatchObject({ ok: true, user: 'ann' })
+    expect(clock.pending).toBe(0)
+  })
+
+  it('gives up on JWKS keys that never come at exactly timeoutMs on the server clock', async () => {
+    // A JWKS endpoint that takes the request and never answers.
+    const silent = createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = silent.address() as { port: number }
+      const clock = manualClock()
+      const authenticate = createAuthenticator({
+        authenticate: undefined,
+        auth: { required: true, jwksUrl: `http://127.0.0.1:${port}/jwks.json` },
+        timeoutMs: 60_000,
+        clock,
+      })
+      const pair = await generateKeyPair('ES256')
+      const token = await new SignJWT({ sub: 'gil' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setExpirationTime('1h')
+        .sign(pair.privateKey)
+      const state = start(authenticate, { authorization: `Bearer ${token}` })
+      clock.advance(59_999)
+      await turn()
+      expect(state.outcome).toBeUndefined()
+      clock.advance(1)
+      await vi.waitFor(() => expect(state.outcome).toBeDefined(), { timeout: 2000 })
+      expect(state.outcome).toEqual({ ok: false, reason: 'token keys are unavailable', unverified: true })
+    } finally {
+      silent.closeAllConnections()
+      await new Promise((resolve) => silent.close(resolve))
+    }
+  })
+
+  it('closes the upgrade with 4001 when authTimeoutMs passes on the server clock', async () => {
+    const clock = manualClock()
+    let calls = 0
+    await using server = await startTestServer({
+      clock,
+      // Longer than the test may take: only the server clock can end the wait.
+      authTimeoutMs: 60_000,
+      authenticate: () => {
+        calls++
+        return new Promise(() => {})
+      },
+    })
+    const client = await server.connect({ welcome: false })
+    await vi.waitFor(() => expect(calls).toBe(1))
+    clock.advance(60_000)
+    await expect(client.closed).resolves.toEqual({ code: 4001, reason: 'authentication timed out' })
   })
 })
 

@@ -1,9 +1,11 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { startTestServer } from './helpers'
+import { manualClock } from './manual-clock'
 
 const auth = { authorization: 'Bearer admin-secret' }
 
@@ -53,6 +55,33 @@ describe('request bodies', () => {
       status: 413,
       body: expect.stringContaining('1024 bytes'),
     })
+  })
+
+  it('drains a refused body for 5 s on the server clock, then closes the socket', async () => {
+    const clock = manualClock()
+    await using server = await startTestServer({ adminToken: 'admin-secret', maxMessageBytes: 1024, clock })
+    // A body announced at 100 kB of which 4 kB come: the 413 goes out at once, the rest never does.
+    const socket = connect(server.port, '127.0.0.1')
+    let answer = ''
+    let closed = false
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString()
+    })
+    socket.on('close', () => {
+      closed = true
+    })
+    socket.write(
+      'POST /rooms/r/broadcast HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer admin-secret\r\n' +
+        `Content-Length: 100000\r\n\r\n${'x'.repeat(4096)}`,
+    )
+    await vi.waitFor(() => expect(answer).toMatch(/^HTTP\/1\.1 413 /))
+    clock.advance(4_999)
+    // A request on another socket answered: the server has done whatever the clock made due.
+    expect((await fetch(`${server.httpUrl}/health`)).status).toBe(200)
+    expect(closed).toBe(false)
+    clock.advance(1)
+    // Well before the 5 s a global timer would take.
+    await vi.waitFor(() => expect(closed).toBe(true), { timeout: 2000 })
   })
 
   it('still serves the next request after a refused body', async () => {

@@ -13,7 +13,6 @@ import { publish } from './publish'
 import { request } from './request'
 
 export type { HandlerContext, HandlerHooks } from './context'
-export { joinInFlight } from './join'
 export type { Outcome, Refused } from './outcome'
 
 /**

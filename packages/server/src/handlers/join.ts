@@ -2,38 +2,20 @@ import type { JoinMessage, Member } from '@roomwire/protocol'
 import type { JoinResult, ReplayRequest } from '../adapter'
 import type { Connection } from '../connection'
 import { type JoinedHead, joinFrames, membersPageBytes } from '../join-frames'
+import { trackJoin } from '../joins-in-flight'
 import type { JoinTicket } from '../local-rooms'
 import { writePaced } from '../paced-writer'
 import type { Handler, HandlerContext } from './context'
 import { authorize, validatePresence } from './guards'
 import { OK, type Outcome, refused, storeRefusal } from './outcome'
 
-const settledJoins = new WeakMap<Connection, Promise<void>>()
-const ignore = () => {}
-
-/**
- * The join this connection has in flight, as a promise that settles (never rejects) once the join is done
- * with the adapter, its cleanup included: a connection that closed must not be removed from the adapter
- * before a join that outlived its socket left the room again.
- */
-export function joinInFlight(connection: Connection): Promise<void> | undefined {
-  return settledJoins.get(connection)
-}
-
 /**
  * `join`: checked, authorized, then a ticket in the node's membership (what the room receives is held for
  * the joiner), the adapter's join, the `joined` frames with members and replay, and the ticket completed.
+ * It is the connection's join in flight until done (`joins-in-flight.ts`: a close waits for it).
  */
-export const join: Handler<JoinMessage> = async (ctx, connection, msg) => {
-  const work = joinRoom(ctx, connection, msg)
-  const settled = work.then(ignore, ignore)
-  settledJoins.set(connection, settled)
-  try {
-    return await work
-  } finally {
-    if (settledJoins.get(connection) === settled) settledJoins.delete(connection)
-  }
-}
+export const join: Handler<JoinMessage> = (ctx, connection, msg) =>
+  trackJoin(connection, joinRoom(ctx, connection, msg))
 
 async function joinRoom(ctx: HandlerContext, connection: Connection, msg: JoinMessage): Promise<Outcome> {
   const { room } = msg

@@ -1,13 +1,14 @@
 import pg from 'pg'
 import { type Clock, systemClock } from '../clock'
 import { RoomServerError } from '../errors'
-import type { HistoryStore, StoredMessage, StoreRefusal, UnsequencedMessage } from '../history-store'
-import { AppendBatcher, type AppendItem, appendItem, type BatchWrite, rowKey } from './append-batcher'
+import type { HistoryStore, StoredMessage, StoreRefusal } from '../history-store'
+import { AppendBatcher, appendItem } from './append-batcher'
 import { DEFAULT_RETENTION, type RetentionOptions, RetentionSweeper } from './retention'
-import { dataText, type HeadRow, type MessageRow, rowFrame, unstorable } from './rows'
-import { RoomSequencer, type SequenceItem, type SequenceWrite, sequenceItem } from './sequencer'
+import { type HeadRow, type MessageRow, rowFrame, storable } from './rows'
+import { RoomSequencer, sequenceItem } from './sequencer'
 import { historySql } from './sql'
 import { StoreLink } from './store-link'
+import { type Answer, batchWrite, type Statement, sequenceWrite } from './writes'
 
 /**
  * The part of a node-postgres `Pool` the store uses; a `pg.Pool` is one. Typed by its shape, so the
@@ -87,6 +88,45 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   return value
 }
 
+/** The options checked (a wrong one throws `invalid_config` before anything is opened) and defaulted. */
+function checked(options: PostgresHistoryOptions) {
+  if ((options.connectionString === undefined) === (options.pool === undefined)) {
+    throw new RoomServerError(
+      'invalid_config',
+      'postgres history needs exactly one of connectionString and pool',
+    )
+  }
+  const sql = historySql(options.table ?? DEFAULT_TABLE)
+  const clock = options.clock ?? systemClock
+  const batchDelayMs = positiveInt('batchDelayMs', options.batchDelayMs, 0)
+  const maxAgeMs = options.retention?.maxAgeMs
+  if (maxAgeMs === undefined) {
+    throw new RoomServerError('invalid_config', 'postgres history needs retention.maxAgeMs')
+  }
+  const retention = {
+    maxAgeMs: positiveInt('retention.maxAgeMs', maxAgeMs, 0),
+    batchRows: positiveInt('retention.batchRows', options.retention.batchRows, DEFAULT_RETENTION.batchRows),
+    intervalMs: positiveInt(
+      'retention.intervalMs',
+      options.retention.intervalMs,
+      DEFAULT_RETENTION.intervalMs,
+    ),
+    pauseMs: positiveInt('retention.pauseMs', options.retention.pauseMs, DEFAULT_RETENTION.pauseMs),
+  }
+  return {
+    sql,
+    clock,
+    batchDelayMs,
+    retention,
+    probeIntervalMs: positiveInt('probeIntervalMs', options.probeIntervalMs, 1000),
+    batch: {
+      maxRows: positiveInt('maxBatchRows', options.maxBatchRows, 500),
+      maxBytes: positiveInt('maxBatchBytes', options.maxBatchBytes, 4_194_304),
+      maxInFlight: positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2),
+    },
+  }
+}
+
 function ownPool(connectionString: string, o: PostgresHistoryOptions['poolOptions'] = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
@@ -121,29 +161,7 @@ function describe(err: unknown): string {
  * })
  */
 export function createPostgresHistory(options: PostgresHistoryOptions): PostgresHistory {
-  if ((options.connectionString === undefined) === (options.pool === undefined)) {
-    throw new RoomServerError(
-      'invalid_config',
-      'postgres history needs exactly one of connectionString and pool',
-    )
-  }
-  const sql = historySql(options.table ?? DEFAULT_TABLE)
-  const clock = options.clock ?? systemClock
-  const batchDelayMs = positiveInt('batchDelayMs', options.batchDelayMs, 0)
-  const maxAgeMs = options.retention?.maxAgeMs
-  if (maxAgeMs === undefined) {
-    throw new RoomServerError('invalid_config', 'postgres history needs retention.maxAgeMs')
-  }
-  const retention = {
-    maxAgeMs: positiveInt('retention.maxAgeMs', maxAgeMs, 0),
-    batchRows: positiveInt('retention.batchRows', options.retention.batchRows, DEFAULT_RETENTION.batchRows),
-    intervalMs: positiveInt(
-      'retention.intervalMs',
-      options.retention.intervalMs,
-      DEFAULT_RETENTION.intervalMs,
-    ),
-    pauseMs: positiveInt('retention.pauseMs', options.retention.pauseMs, DEFAULT_RETENTION.pauseMs),
-  }
+  const { sql, clock, batchDelayMs, retention, probeIntervalMs, batch: batchLimits } = checked(options)
   const owned =
     options.connectionString === undefined
       ? undefined
@@ -154,11 +172,7 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
   let closing = false
   let closed = false
 
-  const link = new StoreLink(
-    async () => (await run('SELECT 1', [])).ok,
-    clock,
-    positiveInt('probeIntervalMs', options.probeIntervalMs, 1000),
-  )
+  const link = new StoreLink(async () => (await run('SELECT 1', [])).ok, clock, probeIntervalMs)
   const sweeper = new RetentionSweeper(
     async (olderThan, limit) => {
       const result = await query(sql.sweep, [olderThan, limit])
@@ -187,9 +201,6 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
     return { ok: false, code: 'unavailable', message }
   }
 
-  type Answer = { ok: true; rows: unknown[]; rowCount: number | null } | StoreRefusal
-  /** SQL text, or a named statement: prepared once per connection of the store's own pool. */
-  type Statement = string | { name: string; text: string }
   // Parsed and planned once per connection instead of once per batch (issue 18: PostgreSQL's CPU is shared
   // with the server's on small machines). Only on the store's own pool: an application's `pool` is typed
   // by the shape that takes text.
@@ -224,61 +235,21 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
     }
   }
 
-  async function write(batch: AppendItem[]): Promise<BatchWrite> {
-    const columns: unknown[][] = [[], [], [], [], [], [], [], [], []]
-    for (const { message: m, data } of batch) {
-      const row = [m.room, m.seq, m.epoch, m.event, data, m.from, m.user ?? null, m.id ?? null, m.ts]
-      for (let i = 0; i < row.length; i++) columns[i]!.push(row[i])
-    }
-    const result = await query(insert, columns)
-    if (!result.ok) return result
-    const inserted = new Set<string>()
-    for (const row of result.rows as { room: string; seq: string }[])
-      inserted.add(rowKey(row.room, Number(row.seq)))
-    return { ok: true, inserted }
-  }
-
-  async function writeNext(room: string, batch: SequenceItem[]): Promise<SequenceWrite> {
-    const columns: unknown[][] = [[], [], [], [], [], []]
-    for (const { message: m, data } of batch) {
-      const row = [m.event, data, m.from, m.user ?? null, m.id ?? null, m.ts]
-      for (let i = 0; i < row.length; i++) columns[i]!.push(row[i])
-    }
-    const { epoch, seq } = batch[0]!.fallback
-    const result = await query(sql.appendNext, [room, epoch, seq, ...columns])
-    if (!result.ok) return result.code === 'conflict' ? { ok: false, code: 'raced' } : result
-    const rows = result.rows as HeadRow[]
-    const seqs = rows.map((row) => Number(row.seq)).sort((a, b) => a - b)
-    return { ok: true, epoch: rows[0]!.epoch, seqs }
-  }
-
-  const maxRows = positiveInt('maxBatchRows', options.maxBatchRows, 500)
-  const maxBytes = positiveInt('maxBatchBytes', options.maxBatchBytes, 4_194_304)
   const schedule =
     batchDelayMs === 0
       ? (flush: () => void) => void setImmediate(flush)
       : (flush: () => void) => void clock.setTimeout(flush, batchDelayMs)
-  const batcher = new AppendBatcher(write, {
-    maxRows,
-    maxBytes,
-    maxInFlight: positiveInt('maxBatchesInFlight', options.maxBatchesInFlight, 2),
+  const batcher = new AppendBatcher(batchWrite(query, insert), {
+    ...batchLimits,
     minOverlapRows: 16,
     schedule,
   })
-  const sequencer = new RoomSequencer(writeNext, { maxRows, maxBytes, maxRaces: 50 }, schedule)
-
-  /** `data` as JSON text, or why the message cannot be stored. */
-  function storable(message: UnsequencedMessage & { seq: number; epoch: string }): string | StoreRefusal {
-    const fault = unstorable(message)
-    let data: string | undefined
-    try {
-      data = dataText(message.data)
-    } catch {}
-    if (fault !== null || data === undefined) {
-      return { ok: false, code: 'invalid', message: fault ?? 'data is not a JSON value' }
-    }
-    return data
-  }
+  const { maxRows, maxBytes } = batchLimits
+  const sequencer = new RoomSequencer(
+    sequenceWrite(query, sql.appendNext),
+    { maxRows, maxBytes, maxRaces: 50 },
+    schedule,
+  )
 
   return {
     append(message: StoredMessage) {

@@ -1,4 +1,4 @@
-import type { StoredMessage } from '../history-store'
+import type { StoredMessage, StoreRefusal, UnsequencedMessage } from '../history-store'
 
 /** A row of a page query (bigint columns come back as strings from node-postgres). */
 export interface MessageRow {
@@ -31,6 +31,32 @@ export function rowFrame(row: MessageRow): string {
   return `{"type":"message","room":${s(row.room)},"event":${s(row.event)},"data":${row.data},"from":${s(row.sender)},"seq":${Number(row.seq)},"ts":${Number(row.ts)}${id}${user}}`
 }
 
+/**
+ * The insert's parameters for a batch: one array per column, in the insert statement's order (`sql.ts`),
+ * so a batch of any size is one statement with nine parameters.
+ */
+export function insertColumns(batch: readonly { message: StoredMessage; data: string }[]): unknown[][] {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []]
+  for (const { message: m, data } of batch) {
+    const row = [m.room, m.seq, m.epoch, m.event, data, m.from, m.user ?? null, m.id ?? null, m.ts]
+    for (let i = 0; i < row.length; i++) columns[i]!.push(row[i])
+  }
+  return columns
+}
+
+/**
+ * The sequenced insert's parameters for one room's batch (`sql.ts`'s appendNext, after room, epoch and
+ * seq): one array per column, the seqs left to the statement.
+ */
+export function nextColumns(batch: readonly { message: UnsequencedMessage; data: string }[]): unknown[][] {
+  const columns: unknown[][] = [[], [], [], [], [], []]
+  for (const { message: m, data } of batch) {
+    const row = [m.event, data, m.from, m.user ?? null, m.id ?? null, m.ts]
+    for (let i = 0; i < row.length; i++) columns[i]!.push(row[i])
+  }
+  return columns
+}
+
 /** Why a message cannot be stored as it is, or null. PostgreSQL `text` cannot hold U+0000. */
 export function unstorable(message: StoredMessage): string | null {
   for (const [field, value] of [
@@ -51,4 +77,19 @@ export function unstorable(message: StoredMessage): string | null {
 /** `data` as JSON text for the `json` column; undefined (not JSON) is refused by the caller. */
 export function dataText(data: unknown): string | undefined {
   return JSON.stringify(data) as string | undefined
+}
+
+/** `data` as JSON text, or why the message cannot be stored. */
+export function storable(
+  message: UnsequencedMessage & { seq: number; epoch: string },
+): string | StoreRefusal {
+  const fault = unstorable(message)
+  let data: string | undefined
+  try {
+    data = dataText(message.data)
+  } catch {}
+  if (fault !== null || data === undefined) {
+    return { ok: false, code: 'invalid', message: fault ?? 'data is not a JSON value' }
+  }
+  return data
 }

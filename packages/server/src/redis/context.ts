@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { AdapterNode } from '../adapter'
+import type { Clock } from '../clock'
 import { RoomServerError } from '../errors'
 import type { HistoryStore } from '../history-store'
 import type { KeyLayout } from './keys'
@@ -18,6 +19,8 @@ export interface AdapterContext {
   readonly store: HistoryStore | undefined
   /** What a room keeps for replay (`historySize`, `historyMaxBytes`): what a join may replay from the store. */
   readonly replayLimits: { historySize: number; historyMaxBytes: number }
+  /** The adapter's clock (`options.clock`): a feed's waits for a mark or a delivery time out on it. */
+  readonly clock: Clock
 }
 
 /**

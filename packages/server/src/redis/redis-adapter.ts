@@ -110,6 +110,7 @@ class RedisAdapter implements RoomAdapter {
       keys,
       log: options.logger,
       commandTimeoutMs: options.commandTimeoutMs,
+      clock: options.link.clock,
       rooms: roomScripts(link.cmd, keys, limits),
       store,
       replayLimits: limits,

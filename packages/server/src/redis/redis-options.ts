@@ -65,8 +65,9 @@ export interface RedisAdapterOptions {
   /** A pino logger for store outages and recoveries. @default silent */
   logger?: Logger
   /**
-   * Timers of the heartbeat, the reaping tick and the link's probes (liveness in Redis itself runs on
-   * Redis's clock, never a node's).
+   * Timers of the heartbeat, the reaping tick, the link's probes, and the waits of a join for its mark
+   * and of a publish's ack for its delivery (liveness in Redis itself runs on Redis's clock, never a
+   * node's).
    * @default systemClock
    */
   clock?: Clock

@@ -1,5 +1,6 @@
 import type { Member } from '@roomwire/protocol'
 import type { AdapterNode, RoomBroadcast } from '../adapter'
+import type { Clock, TimerHandle } from '../clock'
 import type { Frame, Mark } from './frames'
 import type { Position, Snapshot } from './script-shared'
 
@@ -10,7 +11,7 @@ interface Waiter {
   epoch: string
   seq: number
   resolve: (delivered: boolean) => void
-  timer: ReturnType<typeof setTimeout>
+  timer: TimerHandle
 }
 
 /**
@@ -42,12 +43,21 @@ export class RoomFeed {
   #waiters: Waiter[] = []
   readonly #node: AdapterNode
   readonly #needCatchUp: (feed: RoomFeed) => void
+  /** Times the waits for a mark and for a delivery out (the system clock's timers are unref'd). */
+  readonly #clock: Clock
 
-  constructor(room: string, channel: string, node: AdapterNode, needCatchUp: (feed: RoomFeed) => void) {
+  constructor(
+    room: string,
+    channel: string,
+    node: AdapterNode,
+    needCatchUp: (feed: RoomFeed) => void,
+    clock: Clock,
+  ) {
     this.room = room
     this.channel = channel
     this.#node = node
     this.#needCatchUp = needCatchUp
+    this.#clock = clock
   }
 
   /** Whether the feed holds no member and no join, so its subscription can go. */
@@ -102,17 +112,16 @@ export class RoomFeed {
   waitMark(mark: string, timeoutMs: number): { promise: Promise<void>; cancel: () => void } {
     let cancel = () => {}
     const promise = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#marks.delete(mark)
         reject(new Error(`the room's channel did not deliver the join's mark within ${timeoutMs} ms`))
       }, timeoutMs)
-      timer.unref()
       this.#marks.set(mark, () => {
-        clearTimeout(timer)
+        this.#clock.clearTimeout(timer)
         resolve()
       })
       cancel = () => {
-        clearTimeout(timer)
+        this.#clock.clearTimeout(timer)
         this.#marks.delete(mark)
       }
     })
@@ -130,12 +139,11 @@ export class RoomFeed {
         epoch,
         seq,
         resolve,
-        timer: setTimeout(() => {
+        timer: this.#clock.setTimeout(() => {
           this.#waiters = this.#waiters.filter((w) => w !== waiter)
           resolve(false)
         }, timeoutMs),
       }
-      waiter.timer.unref()
       this.#waiters.push(waiter)
     })
   }
@@ -143,7 +151,7 @@ export class RoomFeed {
   /** The feed is let go (no local member is left): nothing waits for it any more. */
   release(): void {
     for (const waiter of this.#waiters.splice(0)) {
-      clearTimeout(waiter.timer)
+      this.#clock.clearTimeout(waiter.timer)
       waiter.resolve(true)
     }
   }
@@ -209,7 +217,7 @@ export class RoomFeed {
     if (this.#waiters.length === 0) return
     this.#waiters = this.#waiters.filter((waiter) => {
       if (!this.#reached(waiter.epoch, waiter.seq)) return true
-      clearTimeout(waiter.timer)
+      this.#clock.clearTimeout(waiter.timer)
       waiter.resolve(true)
       return false
     })

@@ -36,7 +36,8 @@ export class RoomFeeds {
   open(room: string): RoomFeed {
     let feed = this.#byRoom.get(room)
     if (feed === undefined) {
-      feed = new RoomFeed(room, this.#ctx.keys.roomChannel(room), this.#ctx.node, (f) => this.#request(f))
+      const { keys, node, clock } = this.#ctx
+      feed = new RoomFeed(room, keys.roomChannel(room), node, (f) => this.#request(f), clock)
       this.#byRoom.set(room, feed)
       this.#byChannel.set(feed.channel, feed)
     }

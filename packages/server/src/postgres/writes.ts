@@ -1,0 +1,44 @@
+import type { StoreRefusal } from '../history-store'
+import { type AppendItem, type BatchWrite, rowKey } from './append-batcher'
+import { type HeadRow, insertColumns, nextColumns } from './rows'
+import type { SequenceItem, SequenceWrite } from './sequencer'
+
+/** SQL text, or a named statement: prepared once per connection of the store's own pool. */
+export type Statement = string | { name: string; text: string }
+/** What a statement gave, or why it was not run or failed (`conflict`: a primary key refused the rows). */
+export type Answer = { ok: true; rows: unknown[]; rowCount: number | null } | StoreRefusal
+/** The store's statement runner: refuses at once while PostgreSQL is down or the store closed. */
+export type Query = (text: Statement, values: unknown[]) => Promise<Answer>
+
+/**
+ * The batcher's write: messages whose seqs the caller gave, in one insert statement; which (room, seq)
+ * rows were new (a row already there, from a retry, is not inserted again).
+ */
+export function batchWrite(query: Query, insert: Statement): (batch: AppendItem[]) => Promise<BatchWrite> {
+  return async (batch) => {
+    const result = await query(insert, insertColumns(batch))
+    if (!result.ok) return result
+    const inserted = new Set<string>()
+    for (const row of result.rows as { room: string; seq: string }[])
+      inserted.add(rowKey(row.room, Number(row.seq)))
+    return { ok: true, inserted }
+  }
+}
+
+/**
+ * The sequencer's write (issue 18): one room's messages at the seqs after its newest row, the first
+ * item's fallback head when it has none; `raced` when another writer took those seqs first.
+ */
+export function sequenceWrite(
+  query: Query,
+  appendNext: string,
+): (room: string, batch: SequenceItem[]) => Promise<SequenceWrite> {
+  return async (room, batch) => {
+    const { epoch, seq } = batch[0]!.fallback
+    const result = await query(appendNext, [room, epoch, seq, ...nextColumns(batch)])
+    if (!result.ok) return result.code === 'conflict' ? { ok: false, code: 'raced' } : result
+    const rows = result.rows as HeadRow[]
+    const seqs = rows.map((row) => Number(row.seq)).sort((a, b) => a - b)
+    return { ok: true, epoch: rows[0]!.epoch, seqs }
+  }
+}
