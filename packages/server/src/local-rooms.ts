@@ -218,6 +218,11 @@ export class LocalRooms implements PendingJoinHost {
     }
   }
 
+  /** @internal {@link PendingJoin.complete}. */
+  wantsChanges(ticket: PendingJoin, counted: boolean): boolean {
+    return !counted || this.#rooms.get(ticket.room)?.counts === undefined
+  }
+
   /** Whether a join answered with `size` members is told the count instead of the list. */
   countsFor(room: string, size: number): boolean {
     const max = this.#host.memberListMax

@@ -37,6 +37,11 @@ export interface JoinTicket {
 /** What a {@link PendingJoin} needs from the node's membership (local-rooms.ts). */
 export interface PendingJoinHost {
   isPending(ticket: PendingJoin): boolean
+  /**
+   * Whether the joiner's membership changes that came meanwhile matter: to a listed joiner they are sent,
+   * and the room's first member starts its count with them; a counted joiner of a counted room needs none.
+   */
+  wantsChanges(ticket: PendingJoin, counted: boolean): boolean
   /** The pending join becomes a member; `fresh`: what arrived meanwhile that is newer than its `joined`. */
   activate(ticket: PendingJoin, joined: JoinedState, fresh: Buffered[], counted: boolean): void
   abandon(ticket: PendingJoin): void
@@ -75,6 +80,8 @@ export class PendingJoin implements JoinTicket {
    */
   complete(joined: JoinedState, counted = false): boolean {
     if (!this.live) return false
+    // Filtering the changes against a list of 5,000 for each joiner of a filling room was most of a join.
+    const changes = this.#rooms.wantsChanges(this, counted)
     let listed: Set<string> | undefined
     const isListed = (id: string) => {
       listed ??= new Set(joined.members.map((member) => member.id))
@@ -84,8 +91,8 @@ export class PendingJoin implements JoinTicket {
       if (message.type === 'message') return message.seq > joined.seq
       // The epoch the joiner was just told about: a `reset` to it would only move it back.
       if (message.type === 'reset') return message.epoch !== joined.epoch
-      if (message.type === 'member_joined') return !isListed(message.member.id)
-      if (message.type === 'member_left') return isListed(message.id)
+      if (message.type === 'member_joined') return changes && !isListed(message.member.id)
+      if (message.type === 'member_left') return changes && isListed(message.id)
       return true
     })
     this.#buffered.length = 0
