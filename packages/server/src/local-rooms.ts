@@ -35,6 +35,12 @@ interface LocalRoom {
  */
 export const MEMBERSHIP_TICK_MS = 50
 
+/**
+ * The same for a room whose members are all counted: a count is one number, and writing it to 5,000
+ * members every 50 ms was most of the server's CPU filling such a room (and stalled its accepts).
+ */
+export const COUNT_TICK_MS = 250
+
 /** What {@link LocalRooms} needs from its server. */
 export interface LocalRoomsHost extends FanOutSink<Connection> {
   /** Bytes a pending join may buffer (`maxBufferedBytes`: it is that connection's send buffer, held back). */
@@ -276,7 +282,9 @@ export class LocalRooms implements PendingJoinHost {
   #batchOf(room: string, local: LocalRoom): MembershipBatch {
     if (local.batch !== undefined) return local.batch
     local.batch = new MembershipBatch(room)
-    const wait = local.flushedAt + MEMBERSHIP_TICK_MS - performance.now()
+    const counts = local.counts
+    const tick = counts?.counted.size === local.members.size ? COUNT_TICK_MS : MEMBERSHIP_TICK_MS
+    const wait = local.flushedAt + tick - performance.now()
     if (wait > 0) {
       local.flushTimer = setTimeout(() => this.#flush(local), wait)
       local.flushTimer.unref()
