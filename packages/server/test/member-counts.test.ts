@@ -131,6 +131,13 @@ describe('counts mode for rooms above memberListMax', () => {
     await expectCounts([...clients.slice(3), listed], 'big', 19)
     expect(viewOf(clients[3]!, 'big').counted).toBe(true)
     expect(viewOf(listed, 'big').counted).toBe(false)
+    // A counted member's presence still reaches the listed member, and no counted one.
+    clients[3]!.send({ type: 'presence', room: 'big', state: { away: true } })
+    await expect(listed.next('presence')).resolves.toMatchObject({
+      id: clients[3]!.id,
+      state: { away: true },
+    })
+    for (const c of clients.slice(4)) expect(viewOf(c, 'big').strayWhileCounted).toBe(0)
     await Promise.all([listed, ...clients.slice(3)].map((c) => c.close()))
   })
 
