@@ -1,6 +1,7 @@
 import type {
   JoinedMessage,
   MemberChangesMessage,
+  MemberCountMessage,
   MembersMessage,
   Protocol,
   ResetMessage,
@@ -20,6 +21,7 @@ export type RoomFrame =
   | RoomEventMessage
   | MemberFrame
   | MemberChangesMessage
+  | MemberCountMessage
   | ResetMessage
 
 /** Route a frame of the client's connection to the part it concerns; `bytes` is the frame's length. */
@@ -38,6 +40,7 @@ export function routeFrame<P extends Protocol>(
     case 'member_joined':
     case 'member_left':
     case 'member_changes':
+    case 'member_count':
     case 'presence':
     case 'reset':
       rooms.receive(message, bytes)
@@ -48,6 +51,7 @@ export function routeFrame<P extends Protocol>(
     case 'ack':
     case 'error':
     case 'history':
+    case 'members_page':
     case 'left': {
       // A request's refusal carries one of its string refs; every other answer goes to the transport.
       if (message.type === 'error' && calls.refused(message)) return

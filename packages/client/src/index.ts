@@ -29,6 +29,8 @@ export type {
   HistoryPage,
   JoinOptions,
   Member,
+  MembersPage,
+  MembersPageOptions,
   MessageMeta,
   PendingPublish,
   PublishOptions,

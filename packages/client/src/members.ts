@@ -149,7 +149,7 @@ export class Members {
 }
 
 /** A member without keys zod left `undefined`, so snapshots compare and print cleanly. */
-function toMember(wire: WireMember): Member {
+export function toMember(wire: WireMember): Member {
   const member: { id: string; user?: string; presence?: unknown } = { id: wire.id }
   if (wire.user !== undefined) member.user = wire.user
   if (wire.presence !== undefined) member.presence = wire.presence

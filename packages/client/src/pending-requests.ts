@@ -1,4 +1,4 @@
-import type { AckMessage, HistoryMessage } from '@roomwire/protocol'
+import type { AckMessage, HistoryMessage, MembersPageMessage } from '@roomwire/protocol'
 import type { RoomwireError } from './errors'
 
 /** What the client does with the answer to a message that carried a `ref`. */
@@ -6,6 +6,8 @@ export interface PendingRequest {
   ack(message: AckMessage): void
   /** The answer to a `history` request (only those ask for one). */
   page?(message: HistoryMessage): void
+  /** The answer to a `members_page` request. */
+  members?(message: MembersPageMessage): void
   error(error: RoomwireError): void
   /** The connection dropped before an answer came. */
   disconnect(): void

@@ -1,24 +1,16 @@
 import type { HistoryMessage } from '@roomwire/protocol'
 import { arrivalOfFrame, roomMessage } from './arrivals'
-import type { TimerHandle } from './clock'
-import { RoomwireError } from './errors'
 import type { Outbox } from './outbox'
-import type { RoomEnv } from './room-env'
+import { askPage, type PageSource } from './page-request'
 import type { RoomMessages } from './room-messages'
 import type { HistoryOptions, HistoryPage } from './room-types'
-import type { Transport } from './transport'
 
 /** What a history request reads from its room, when it is made. */
-export interface HistorySource {
-  readonly name: string
-  readonly transport: Transport
-  readonly env: Pick<RoomEnv, 'clock' | 'ackTimeoutMs'>
+export interface HistorySource extends PageSource {
   /** Where a page goes back from when the caller gives no `before`. */
   readonly messages: Pick<RoomMessages, 'historyBefore'>
   /** The own publishes still waiting for their ack (a page's message with one's id is `own`). */
   readonly outbox: Pick<Outbox, 'find'>
-  /** Whether the room is joined on the open connection. */
-  joined(): boolean
 }
 
 /**
@@ -27,60 +19,19 @@ export interface HistorySource {
  * that fails is dropped by the connection and reported as `bad_frame`), with their meta.
  */
 export function requestHistory(source: HistorySource, options: HistoryOptions = {}): Promise<HistoryPage> {
-  const { transport, env, name } = source
-  if (!source.joined() || !transport.open) {
-    return Promise.reject(
-      new RoomwireError('not_connected', `room "${name}" is not joined on an open connection`),
-    )
-  }
   const before = options.before ?? source.messages.historyBefore
-  const message: Record<string, unknown> = { type: 'history', room: name }
+  const message: Record<string, unknown> = { type: 'history', room: source.name }
   if (before !== undefined) message.before = before
   if (options.limit !== undefined) message.limit = options.limit
-  return new Promise<HistoryPage>((resolve, reject) => {
-    let timer: TimerHandle | null = null
-    const settle = () => {
-      if (timer !== null) env.clock.clearTimeout(timer)
-      timer = null
-    }
-    const ref = transport.request(message, {
-      ack: () => {
-        settle()
-        reject(new RoomwireError('bad_frame', `room "${name}": history was answered by an ack`))
-      },
-      page: (reply: HistoryMessage) => {
-        settle()
-        const self = transport.clientId
-        const messages = reply.messages.map((m) =>
-          roomMessage(
-            arrivalOfFrame(
-              m,
-              0,
-              m.id === undefined ? undefined : source.outbox.find(m.id),
-              self,
-              reply.epoch,
-            ),
-          ),
-        )
-        resolve(Object.freeze({ messages: Object.freeze(messages), more: reply.more, epoch: reply.epoch }))
-      },
-      error: (error) => {
-        settle()
-        reject(error)
-      },
-      disconnect: () => {
-        settle()
-        reject(new RoomwireError('disconnected', 'the connection dropped before the history page came'))
-      },
-    })
-    if (typeof ref !== 'number') {
-      reject(ref)
-      return
-    }
-    timer = env.clock.setTimeout(() => {
-      timer = null
-      transport.forget(ref)
-      reject(new RoomwireError('timeout', `no history page within ${env.ackTimeoutMs} ms`))
-    }, env.ackTimeoutMs)
-  })
+  return askPage<HistoryPage>(source, message, (done) => ({
+    page: (reply: HistoryMessage) => {
+      const self = source.transport.clientId
+      const messages = reply.messages.map((m) =>
+        roomMessage(
+          arrivalOfFrame(m, 0, m.id === undefined ? undefined : source.outbox.find(m.id), self, reply.epoch),
+        ),
+      )
+      done(Object.freeze({ messages: Object.freeze(messages), more: reply.more, epoch: reply.epoch }))
+    },
+  }))
 }

@@ -1,4 +1,9 @@
-import type { JoinedMessage, MemberChangesMessage, MembersMessage } from '@roomwire/protocol'
+import type {
+  JoinedMessage,
+  MemberChangesMessage,
+  MemberCountMessage,
+  MembersMessage,
+} from '@roomwire/protocol'
 import { RoomwireError } from './errors'
 import { type MemberChange, type MemberFrame, Members } from './members'
 import type { Member } from './room-types'
@@ -22,6 +27,10 @@ export class RoomMembers {
   readonly #book: Members
   readonly #room: string
   readonly #listener: RoomMembersListener
+  /** Counts mode (PROTOCOL.md, "Big rooms"): the server's count; null while the list is the room's. */
+  #count: number | null = null
+  /** This member's id on the connection of the last `joined`: a switch to counts keeps its entry. */
+  #self: string | null = null
 
   constructor(room: string, max: number, listener: RoomMembersListener) {
     this.#book = new Members(max)
@@ -34,6 +43,16 @@ export class RoomMembers {
     return this.#book.list
   }
 
+  /** How many members the room has, self included: the server's count, or the list's length. */
+  get count(): number {
+    return this.#count ?? this.#book.list.length
+  }
+
+  /** The snapshot's part: the members, and how many the room has. */
+  get snapshot(): { members: readonly Member[]; memberCount: number } {
+    return { members: this.list, memberCount: this.count }
+  }
+
   /** A paged member list is still being collected. */
   get paging(): boolean {
     return this.#book.paging
@@ -43,8 +62,13 @@ export class RoomMembers {
     return id === null ? null : (this.#book.get(id) ?? null)
   }
 
-  /** The list a `joined` carries replaces everyone; false while pages follow. */
-  joined(message: JoinedMessage): boolean {
+  /**
+   * The list a `joined` carries replaces everyone (in counts mode: self, and the count); false while
+   * pages follow. `self`: this member's id on the connection.
+   */
+  joined(message: JoinedMessage, self: string | null): boolean {
+    this.#self = self
+    this.#count = message.count ?? null
     this.#refused(this.#book.begin(message.members, message.more === true))
     return !this.#book.paging
   }
@@ -59,7 +83,12 @@ export class RoomMembers {
     return !this.#book.paging
   }
 
-  frame(frame: MemberFrame): void {
+  /** A live membership frame, or counts mode's `member_count`. */
+  frame(frame: MemberFrame | MemberCountMessage): void {
+    if (frame.type === 'member_count') {
+      this.#counted(frame)
+      return
+    }
     const change = this.#book.apply(frame)
     if (change === 'full') this.#refused(1)
     else if (change !== null) {
@@ -76,6 +105,16 @@ export class RoomMembers {
       else if (change.left !== undefined)
         this.frame({ type: 'member_left', room: message.room, id: change.left })
     }
+  }
+
+  /** Counts mode: the room's count; a listed member keeps only itself from now on. */
+  #counted(message: MemberCountMessage): void {
+    if (this.#count === null) {
+      const own = this.#self === null ? undefined : this.#book.get(this.#self)
+      this.#book.begin(own === undefined ? [] : [own], false)
+    }
+    this.#count = message.count
+    this.#listener.changed()
   }
 
   /** This member's own presence, shown at once (the server's `presence` frame confirms it). */

@@ -40,6 +40,11 @@ export interface RoomSnapshot<P extends Protocol = UntypedProtocol> {
   readonly status: RoomStatus
   /** Current members, self included; the same array until membership or presence changed. */
   readonly members: readonly Member<P>[]
+  /**
+   * How many members the room has, self included. In a big room (counts mode, PROTOCOL.md "Big rooms")
+   * `members` holds only self and this is the server's count; read the others with `room.loadMembers()`.
+   */
+  readonly memberCount: number
   readonly self: Member<P> | null
   /** The last `seq` delivered (0 before any). */
   readonly seq: number
@@ -155,6 +160,23 @@ export interface HistoryPage<P extends Protocol = UntypedProtocol> {
   readonly epoch: string
 }
 
+/** Options of `room.loadMembers()`. */
+export interface MembersPageOptions {
+  /** Members whose id sorts after this one (the last id of the previous page). @default from the first */
+  after?: string
+  /** At most this many (the server clamps it to 1,000). @default the server's, 100 */
+  limit?: number
+}
+
+/** A page of a room's members in id order, from `room.loadMembers()`. */
+export interface MembersPage<P extends Protocol = UntypedProtocol> {
+  readonly members: readonly Member<P>[]
+  /** The room's member count when the page was read. */
+  readonly count: number
+  /** More members follow: ask again with `after` set to the last one's id. */
+  readonly more: boolean
+}
+
 /** A joined room, shared by every holder of the same name. */
 export interface Room<P extends Protocol = UntypedProtocol> {
   readonly name: string
@@ -181,6 +203,13 @@ export interface Room<P extends Protocol = UntypedProtocol> {
    * const { messages, more } = await room.history({ limit: 50 })
    */
   history(options?: HistoryOptions): Promise<HistoryPage<P>>
+  /**
+   * A page of the room's members, in id order (PROTOCOL.md, "Big rooms"): how a big room's members are
+   * listed, where the snapshot holds only the count. Rejects like `history()`.
+   * @example
+   * const { members, more } = await room.loadMembers({ limit: 100 })
+   */
+  loadMembers(options?: MembersPageOptions): Promise<MembersPage<P>>
   /** Every application message in `seq` order, once, own publishes included once acknowledged. */
   onMessage(handler: (message: RoomMessage<P>) => void): () => void
   /**

@@ -18,11 +18,10 @@ import { PresenceSync } from './presence-sync'
 import type { RequestArgs, RequestOptions } from './requests'
 import type { RoomEnv, RoomOwner } from './room-env'
 import { type HistorySource, requestHistory } from './room-history'
+import { requestMembers } from './room-member-pages'
 import { RoomMembers } from './room-members'
 import { MESSAGE, RoomMessages } from './room-messages'
 import type {
-  HistoryOptions,
-  HistoryPage,
   JoinOptions,
   Member,
   PublishOptions,
@@ -141,7 +140,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       this.#snapshot = Object.freeze({
         name: this.name,
         status: this.#status,
-        members: this.#members.list,
+        ...this.#members.snapshot,
         self: this.#members.get(this.#transport.clientId),
         seq: this.#messages.seq,
         epoch: this.#messages.epoch,
@@ -265,6 +264,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
       case 'member_joined':
       case 'member_left':
       case 'presence':
+      case 'member_count':
         this.#members.frame(message)
         break
       case 'member_changes':
@@ -280,7 +280,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#join.joined()
     const resync = this.#messages.joined(message)
     this.#joinedHere = true
-    const whole = this.#members.joined(message)
+    const whole = this.#members.joined(message, this.#transport.clientId)
     this.#snapshot = null
     // Before anything of the new state goes out or comes in: first the app learns what may be gone.
     if (resync !== null) this.#messages.resync(resync)
@@ -315,9 +315,11 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     return refused === null ? this.#outbox.add(event, data, options) : Promise.reject(refused)
   }
 
-  // Typed by the interface, untyped inside; an arrow property: the message logs page back through it too.
-  readonly history = (options?: HistoryOptions): Promise<HistoryPage<P>> =>
-    requestHistory(this.#historySource, options) as unknown as Promise<HistoryPage<P>>
+  // Typed by the interface, untyped inside; arrow properties: the message logs page back through history.
+  readonly history: Room<P>['history'] = (options) => requestHistory(this.#historySource, options) as never
+
+  readonly loadMembers: Room<P>['loadMembers'] = (options) =>
+    requestMembers(this.#historySource, options) as never
 
   request<K extends RoomRequestName<P>>(name: K, ...args: RequestArgs<P, K>): Promise<RequestOutput<P, K>> {
     const refused = this.#unusable()

@@ -4,6 +4,7 @@ import type {
   HistoryMessage,
   LeftMessage,
   Limits,
+  MembersPageMessage,
   WelcomeMessage,
 } from '@roomwire/protocol'
 import type { Connection } from './connection'
@@ -115,10 +116,13 @@ export class ClientTransport implements Transport {
    * An answer settles the request its `ref` names (a `left` only ends it). An `error` that answers no
    * request is returned, for the client to report.
    */
-  answer(message: AckMessage | ErrorMessage | LeftMessage | HistoryMessage): RoomwireError | undefined {
+  answer(
+    message: AckMessage | ErrorMessage | LeftMessage | HistoryMessage | MembersPageMessage,
+  ): RoomwireError | undefined {
     const request = this.requests.take(message.ref)
     if (message.type === 'ack') request?.ack(message)
     else if (message.type === 'history') request?.page?.(message)
+    else if (message.type === 'members_page') request?.members?.(message)
     else if (message.type === 'error') {
       const error = new RoomwireError(message.code, message.message)
       if (request === undefined) return error

@@ -129,3 +129,33 @@ describe('paged member lists', () => {
     client.close()
   })
 })
+
+describe('counts mode (PROTOCOL.md, "Big rooms")', () => {
+  it('takes the count from joined.count and member_count, with self as the only member', async () => {
+    const { client, room, send, ref } = await joining()
+    send({ type: 'joined', seq: 0, epoch: 'e1', members: [{ id: client.id }], count: 5000, ref: ref() })
+    expect(room.getSnapshot()).toMatchObject({
+      status: 'joined',
+      memberCount: 5000,
+      members: [{ id: client.id }],
+    })
+    send({ type: 'member_count', count: 4999 })
+    expect(room.getSnapshot()).toMatchObject({ memberCount: 4999, members: [{ id: client.id }] })
+    client.close()
+  })
+
+  it('drops the list but self when a listed room switches to counts, and lists again after a listed joined', async () => {
+    const { client, room, send, ref } = await joining()
+    send({ type: 'joined', seq: 0, epoch: 'e1', members: [{ id: client.id }, ...ids(1, 2)], ref: ref() })
+    expect(room.getSnapshot().memberCount).toBe(3)
+    send({ type: 'member_joined', member: { id: 'm3' } })
+    expect(room.getSnapshot().memberCount).toBe(4)
+    send({ type: 'member_count', count: 1001 })
+    expect(room.getSnapshot()).toMatchObject({ memberCount: 1001, members: [{ id: client.id }] })
+    // A rejoin answered with the list (the room shrank) is list mode again.
+    send({ type: 'joined', seq: 0, epoch: 'e1', members: [{ id: client.id }, ...ids(1, 1)], ref: ref() })
+    expect(room.getSnapshot()).toMatchObject({ memberCount: 2 })
+    expect(room.members).toHaveLength(2)
+    client.close()
+  })
+})

@@ -75,6 +75,22 @@ export const HistoryRequestMessageSchema = z.object({
   ref: RefSchema,
 })
 
+/**
+ * Ask for a page of a joined room's members, in id order: those whose id sorts after `after` (absent:
+ * from the first), at most `limit` (clamped to the server's maximum; absent: its default). Answered by
+ * one `members_page` frame or one `error`, so `ref` is required.
+ */
+export const MembersPageRequestMessageSchema = z.object({
+  type: z.literal('members_page'),
+  room: RoomNameSchema,
+  after: ConnectionIdSchema.optional(),
+  limit: z
+    .int({ error: 'must be a positive safe integer' })
+    .min(1, 'must be a positive safe integer')
+    .optional(),
+  ref: RefSchema,
+})
+
 export const PingMessageSchema = z.object({ type: z.literal('ping'), t: z.number().optional(), ref })
 
 /** A call of an application handler; answered by exactly one `reply` or `error` carrying its (required) `ref`. */
@@ -104,6 +120,7 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   PresenceMessageSchema,
   PingMessageSchema,
   HistoryRequestMessageSchema,
+  MembersPageRequestMessageSchema,
   RequestMessageSchema,
   CancelMessageSchema,
 ])
@@ -115,6 +132,7 @@ export type PublishMessage = z.infer<typeof PublishMessageSchema>
 export type DirectMessage = z.infer<typeof DirectMessageSchema>
 export type PresenceMessage = z.infer<typeof PresenceMessageSchema>
 export type HistoryRequestMessage = z.infer<typeof HistoryRequestMessageSchema>
+export type MembersPageRequestMessage = z.infer<typeof MembersPageRequestMessageSchema>
 export type PingMessage = z.infer<typeof PingMessageSchema>
 export type RequestMessage = z.infer<typeof RequestMessageSchema>
 export type CancelMessage = z.infer<typeof CancelMessageSchema>

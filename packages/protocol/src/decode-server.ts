@@ -196,6 +196,7 @@ const SHAPES: Record<ServerMessage['type'], Shape> = {
     recovered: optional(boolean),
     replay: optional(seq),
     more: optional(literal(true)),
+    count: optional(seq),
     ref: optionalRef,
   },
   members: { room, members, more: optional(literal(true)) },
@@ -203,6 +204,8 @@ const SHAPES: Record<ServerMessage['type'], Shape> = {
   member_joined: { room, member },
   member_left: { room, id: connectionId },
   member_changes: { room, changes: array(memberChange) },
+  member_count: { room, count: seq },
+  members_page: { room, ref, members, count: seq, more: boolean },
   message: MESSAGE,
   history: {
     room,

@@ -57,6 +57,11 @@ export const JoinedMessageSchema = z.object({
   replay: SeqSchema.optional(),
   /** The member list goes on in `members` frames, sent before any replayed message. */
   more: z.literal(true).optional(),
+  /**
+   * Counts mode (a room above the server's `memberListMax`): how many members the room has, the joiner
+   * included; `members` then holds the joiner only, and the list is read in `members_page` pages.
+   */
+  count: SeqSchema.optional(),
   ref,
 })
 
@@ -93,6 +98,29 @@ export const MemberChangesMessageSchema = z.object({
   room: RoomNameSchema,
   /** Each entry has `joined` (a member) or `left` (its id); one with neither says nothing. */
   changes: z.array(z.object({ joined: MemberSchema.optional(), left: ConnectionIdSchema.optional() })),
+})
+
+/**
+ * Counts mode: the room's member count, instead of its membership changes (at most one a member per
+ * server turn, or per 50 ms while they keep coming). To a member that was sent the list, it also says the
+ * room switched to counts mode: it keeps only its own entry.
+ */
+export const MemberCountMessageSchema = z.object({
+  type: z.literal('member_count'),
+  room: RoomNameSchema,
+  count: SeqSchema,
+})
+
+/** The answer to a client `members_page`: members in id order after its `after`, and the room's count. */
+export const MembersPageMessageSchema = z.object({
+  type: z.literal('members_page'),
+  room: RoomNameSchema,
+  ref: RefSchema,
+  members: z.array(MemberSchema),
+  /** The room's member count when the page was read. */
+  count: SeqSchema,
+  /** More members follow: ask again with `after` set to the last one's id. */
+  more: z.boolean(),
 })
 
 export const RoomEventMessageSchema = z.object({
@@ -191,6 +219,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   MemberJoinedMessageSchema,
   MemberLeftMessageSchema,
   MemberChangesMessageSchema,
+  MemberCountMessageSchema,
+  MembersPageMessageSchema,
   RoomEventMessageSchema,
   HistoryMessageSchema,
   DirectEventMessageSchema,
@@ -213,6 +243,8 @@ export type LeftMessage = z.infer<typeof LeftMessageSchema>
 export type MemberJoinedMessage = z.infer<typeof MemberJoinedMessageSchema>
 export type MemberLeftMessage = z.infer<typeof MemberLeftMessageSchema>
 export type MemberChangesMessage = z.infer<typeof MemberChangesMessageSchema>
+export type MemberCountMessage = z.infer<typeof MemberCountMessageSchema>
+export type MembersPageMessage = z.infer<typeof MembersPageMessageSchema>
 export type RoomEventMessage = z.infer<typeof RoomEventMessageSchema>
 export type HistoryMessage = z.infer<typeof HistoryMessageSchema>
 export type DirectEventMessage = z.infer<typeof DirectEventMessageSchema>

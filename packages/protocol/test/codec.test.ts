@@ -130,7 +130,7 @@ describe('malformed client messages', () => {
     ['{}', /^type: is required$/],
     [
       '{"type":"nope"}',
-      /^type: must be one of join, leave, publish, direct, presence, ping, history, request, cancel \(got "nope"\)$/,
+      /^type: must be one of join, leave, publish, direct, presence, ping, history, members_page, request, cancel \(got "nope"\)$/,
     ],
     ['{"type":7}', /^type: must be one of/],
   ])('%s is a bad_request', (raw, message) => {
@@ -245,7 +245,7 @@ describe('malformed client messages', () => {
   it('quotes at most a short excerpt of what it refuses', () => {
     const long = 'x'.repeat(60_000)
     expect(refused(JSON.stringify({ type: long })).message).toBe(
-      `type: must be one of join, leave, publish, direct, presence, ping, history, request, cancel (got "${'x'.repeat(32)}…")`,
+      `type: must be one of join, leave, publish, direct, presence, ping, history, members_page, request, cancel (got "${'x'.repeat(32)}…")`,
     )
     expect(refused(JSON.stringify({ type: { a: [1] } })).message).toMatch(/\(got an object\)$/)
     for (const raw of [

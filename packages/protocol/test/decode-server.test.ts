@@ -88,4 +88,23 @@ describe('the hand-written server decoder and ServerMessageSchema', () => {
       },
     })
   })
+
+  it('agree on the counts-mode frames: joined.count, member_count and members_page (issue 20)', () => {
+    for (const raw of [
+      '{"type":"joined","room":"a","seq":1,"epoch":"e","members":[{"id":"x"}],"count":5000}',
+      '{"type":"joined","room":"a","seq":1,"epoch":"e","members":[{"id":"x"}],"count":-1}',
+      '{"type":"member_count","room":"a","count":4999}',
+      '{"type":"member_count","room":"a","count":1.5}',
+      '{"type":"member_count","room":"a"}',
+      '{"type":"members_page","room":"a","ref":3,"members":[{"id":"x","user":"u"}],"count":2,"more":true}',
+      '{"type":"members_page","room":"a","members":[],"count":0,"more":false}',
+      '{"type":"members_page","room":"a","ref":3,"members":[{"id":""}],"count":0,"more":false}',
+    ]) {
+      expectSame(raw)
+    }
+    expect(decodeServerMessage('{"type":"member_count","room":"a","count":7}')).toStrictEqual({
+      success: true,
+      data: { type: 'member_count', room: 'a', count: 7 },
+    })
+  })
 })

@@ -11,6 +11,7 @@ export function idleRoomSnapshot<P extends Protocol>(name: string): RoomSnapshot
       name,
       status: 'joining',
       members: Object.freeze([]),
+      memberCount: 0,
       self: null,
       seq: 0,
       epoch: null,

@@ -1,6 +1,7 @@
 export { useRoomwireClient } from './context'
 export { RoomwireProvider, type RoomwireProviderProps } from './provider'
 export { useConnectionStatus } from './use-connection-status'
+export { useMemberCount } from './use-member-count'
 export { useMembers } from './use-members'
 export {
   type DeliveryStatus,

@@ -111,6 +111,11 @@ export const CONFIG_KEYS = {
     to: 'server.maxMembersPerRoom',
     doc: 'members per room (room_full)',
   },
+  'rooms.member_list_max': {
+    kind: 'int',
+    to: 'server.memberListMax',
+    doc: 'rooms above this many members send counts and member pages instead of the list; 0: always the list',
+  },
   'rooms.max_rooms_per_connection': {
     kind: 'posint',
     to: 'server.maxRoomsPerConnection',

@@ -7,6 +7,7 @@ export interface ResolvedLimits {
   maxMessageBytes: number
   maxPresenceBytes: number
   maxMembersPerRoom: number
+  memberListMax: number
   maxRoomsPerConnection: number
   historySize: number
   historyMaxBytes: number
@@ -44,6 +45,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxMessageBytes: 65_536,
   maxPresenceBytes: 2048,
   maxMembersPerRoom: 1000,
+  memberListMax: 1000,
   maxRoomsPerConnection: 10,
   historySize: 100,
   historyMaxBytes: 1_048_576,
@@ -119,6 +121,7 @@ export function resolveLimits(options: RoomServerOptions): ResolvedLimits {
   for (const key of [
     'maxMessageBytes',
     'maxMembersPerRoom',
+    'memberListMax',
     'maxRoomsPerConnection',
     'historySize',
     'historyPageMax',

@@ -1,38 +1,17 @@
-import { encode, type Member } from '@roomwire/protocol'
+import { encode } from '@roomwire/protocol'
 import type { DeliverOptions, RoomBroadcast } from './adapter'
 import type { Connection } from './connection'
 import { type FanOutSink, fanOut, framePayload, LazyFrame } from './frames'
+import { isMemberFrame, RoomCounts } from './member-counts'
 import { MembershipBatch } from './membership-batch'
+import {
+  type Buffered,
+  type JoinedState,
+  type JoinTicket,
+  PendingJoin,
+  type PendingJoinHost,
+} from './pending-join'
 import { type RoomMembership, RoomSet } from './room-set'
-
-/** What a room received for a pending join, and its frame (made once for the whole fan-out). */
-interface Buffered {
-  message: RoomBroadcast
-  frame: LazyFrame
-}
-
-/** What a join's frames told the joiner: what arrived meanwhile is sent only when newer than this. */
-export interface JoinedState {
-  epoch: string
-  seq: number
-  members: readonly Member[]
-}
-
-/**
- * A join in flight, from {@link LocalRooms.beginJoin}: the connection is `pending` in the room, and what
- * the room receives meanwhile is held for it. It ends with exactly one of `complete` or `abandon`.
- */
-export interface JoinTicket {
-  /** Still pending: not completed, abandoned, left with the connection, or dropped by its buffer overflowing. */
-  readonly live: boolean
-  /**
-   * The join's frames were written: make the connection a member and send what arrived meanwhile and is
-   * newer than `joined`. False when the ticket is no longer live: it did not become a member.
-   */
-  complete(joined: JoinedState): boolean
-  /** The join failed or was refused: forget it (does nothing once the ticket is not live). */
-  abandon(): void
-}
 
 interface LocalRoom {
   /** Members that reached `joined`: the fan-out loop touches only these. */
@@ -44,6 +23,8 @@ interface LocalRoom {
   /** When the last batch was written (`performance.now()`), and the timer of the next when it waits. */
   flushedAt: number
   flushTimer: ReturnType<typeof setTimeout> | undefined
+  /** Counts mode (member-counts.ts), while the room has a local member and `memberListMax` is on. */
+  counts: RoomCounts | undefined
 }
 
 /**
@@ -54,10 +35,18 @@ interface LocalRoom {
  */
 export const MEMBERSHIP_TICK_MS = 50
 
+/**
+ * The same for a room whose members are all counted: a count is one number, and writing it to 5,000
+ * members every 50 ms was most of the server's CPU filling such a room (and stalled its accepts).
+ */
+export const COUNT_TICK_MS = 250
+
 /** What {@link LocalRooms} needs from its server. */
 export interface LocalRoomsHost extends FanOutSink<Connection> {
   /** Bytes a pending join may buffer (`maxBufferedBytes`: it is that connection's send buffer, held back). */
   readonly maxPendingBytes: number
+  /** Rooms above this many members are in counts mode (`memberListMax`); 0: never. */
+  readonly memberListMax: number
   /**
    * A member's send buffer, or a pending join's held frames (past `maxPendingBytes`: dropped), overflowed:
    * close it as a slow consumer.
@@ -71,7 +60,7 @@ export interface LocalRoomsHost extends FanOutSink<Connection> {
  * `roomCount`) and change it through `beginJoin`/ticket, `leave` and `leaveAll`. A room leaves the index as
  * soon as its last local member does (its seq, epoch and history live in the adapter).
  */
-export class LocalRooms {
+export class LocalRooms implements PendingJoinHost {
   readonly #rooms = new Map<string, LocalRoom>()
   readonly #byConnection = new WeakMap<Connection, RoomSet>()
   readonly #host: LocalRoomsHost
@@ -120,6 +109,7 @@ export class LocalRooms {
         batch: undefined,
         flushedAt: Number.NEGATIVE_INFINITY,
         flushTimer: undefined,
+        counts: undefined,
       }
       this.#rooms.set(room, local)
     }
@@ -134,7 +124,7 @@ export class LocalRooms {
   leave(room: string, connection: Connection): boolean {
     const local = this.#rooms.get(room)
     if (local === undefined || local.members.get(connection.id) !== connection) return false
-    local.members.delete(connection.id)
+    removeMember(local, connection)
     this.#deleteState(room, connection)
     this.#dropIfEmpty(room, local)
     return true
@@ -153,7 +143,7 @@ export class LocalRooms {
       const local = this.#rooms.get(room)
       if (local === undefined) continue
       if (state === 'joined') {
-        if (local.members.get(connection.id) === connection) local.members.delete(connection.id)
+        if (local.members.get(connection.id) === connection) removeMember(local, connection)
         joined.push(room)
       } else dropPending(local, connection)
       this.#dropIfEmpty(room, local)
@@ -172,13 +162,21 @@ export class LocalRooms {
     const skip = options?.skip
     const frame = new LazyFrame(options?.encoded ?? (() => encode(message)))
     const change = message.type === 'member_joined' || message.type === 'member_left'
+    const counts = local.counts
+    if (change) counts?.apply(message)
     // A change that skips a member (the joiner is pending, not a member, in every ordinary join) is not
     // batched: every member of a batch gets every change after its start.
     if (change && (skip === undefined || !local.members.has(skip))) {
       if (local.members.size > 0) this.#batchOf(room, local).add(message)
     } else {
       if (local.batch !== undefined) this.#flush(local)
-      if (local.members.size > 0) fanOut(frame, local.members.values(), this.#host, skip)
+      // Counted members hear of the others only through the count (the batch's flush sends it).
+      const to =
+        counts !== undefined && isMemberFrame(message)
+          ? counts.listed(local.members.values())
+          : local.members.values()
+      if (local.members.size > 0) fanOut(frame, to, this.#host, skip)
+      if (change && counts !== undefined) this.#batchOf(room, local)
     }
     if (local.pending === undefined) return
     for (const [connection, pending] of local.pending) {
@@ -198,13 +196,48 @@ export class LocalRooms {
     return this.#rooms.get(ticket.room)?.pending?.get(ticket.connection) === ticket
   }
 
-  /** @internal {@link PendingJoin.complete}: the pending join becomes a member. */
-  activate(ticket: PendingJoin): void {
-    const local = this.#rooms.get(ticket.room)!
-    dropPending(local, ticket.connection)
-    local.members.set(ticket.connection.id, ticket.connection)
-    local.batch?.joined(ticket.connection)
-    this.#setState(ticket.room, ticket.connection, 'joined')
+  /**
+   * @internal {@link PendingJoin.complete}: the pending join becomes a member, and gets what arrived
+   * meanwhile (a counted member: not the others' changes, but the count when they moved it).
+   */
+  activate(ticket: PendingJoin, joined: JoinedState, fresh: Buffered[], counted: boolean): void {
+    const { room, connection } = ticket
+    const local = this.#rooms.get(room)!
+    dropPending(local, connection)
+    const max = this.#host.memberListMax
+    if (max > 0 && local.counts === undefined) {
+      local.counts = new RoomCounts(room, max, joined.members, messagesOf(fresh))
+    }
+    local.members.set(connection.id, connection)
+    local.batch?.joined(connection)
+    this.#setState(room, connection, 'joined')
+    for (const { message, frame } of fresh) {
+      if (!counted || !isMemberFrame(message)) this.sendBuffered(connection, frame)
+    }
+    const counts = local.counts
+    if (counts === undefined) return
+    // A listed joiner of a room that passed the threshold meanwhile is switched at once.
+    const switched = !counted && counts.big
+    counts.set(connection, counted || switched)
+    if (switched || (counted && counts.count !== joined.members.length)) {
+      this.sendBuffered(connection, counts.frame())
+    }
+  }
+
+  /** @internal {@link PendingJoin.complete}. */
+  wantsChanges(ticket: PendingJoin, counted: boolean): boolean {
+    return !counted || this.#rooms.get(ticket.room)?.counts === undefined
+  }
+
+  /** Whether a join answered with `size` members is told the count instead of the list. */
+  countsFor(room: string, size: number): boolean {
+    const max = this.#host.memberListMax
+    return max > 0 && (size > max || this.#rooms.get(room)?.counts?.big === true)
+  }
+
+  /** A member joined again (same connection): it is counted or listed as its new `joined` said. */
+  rejoined(room: string, connection: Connection, counted: boolean): void {
+    this.#rooms.get(room)?.counts?.set(connection, counted)
   }
 
   /** @internal A pending join ends without becoming a member. */
@@ -249,7 +282,9 @@ export class LocalRooms {
   #batchOf(room: string, local: LocalRoom): MembershipBatch {
     if (local.batch !== undefined) return local.batch
     local.batch = new MembershipBatch(room)
-    const wait = local.flushedAt + MEMBERSHIP_TICK_MS - performance.now()
+    const counts = local.counts
+    const tick = counts?.counted.size === local.members.size ? COUNT_TICK_MS : MEMBERSHIP_TICK_MS
+    const wait = local.flushedAt + tick - performance.now()
     if (wait > 0) {
       local.flushTimer = setTimeout(() => this.#flush(local), wait)
       local.flushTimer.unref()
@@ -269,7 +304,18 @@ export class LocalRooms {
     if (local.flushTimer !== undefined) clearTimeout(local.flushTimer)
     local.flushTimer = undefined
     local.flushedAt = performance.now()
-    for (const [frame, members] of batch.frames(local.members.values())) fanOut(frame, members, this.#host)
+    const counts = local.counts
+    if (counts === undefined) {
+      for (const [frame, members] of batch.frames(local.members.values())) fanOut(frame, members, this.#host)
+      return
+    }
+    counts.switchListed(local.members)
+    if (counts.counted.size < local.members.size) {
+      for (const [frame, members] of batch.frames(counts.listed(local.members.values())))
+        fanOut(frame, members, this.#host)
+    }
+    const count = counts.takeDue()
+    if (count !== undefined) fanOut(count, counts.counted, this.#host)
   }
 
   #dropIfEmpty(room: string, local: LocalRoom): void {
@@ -281,61 +327,15 @@ export class LocalRooms {
   }
 }
 
-/** A pending join: its ticket and its buffer in one object (one allocation per join). */
-class PendingJoin implements JoinTicket {
-  readonly #rooms: LocalRooms
-  readonly room: string
-  readonly connection: Connection
-  readonly #buffered: Buffered[] = []
-  #bytes = 0
+/** A member leaves a room; its counts mode ends with the room's last local member. */
+function removeMember(local: LocalRoom, connection: Connection): void {
+  local.members.delete(connection.id)
+  if (local.members.size === 0) local.counts = undefined
+  else local.counts?.left(connection)
+}
 
-  constructor(rooms: LocalRooms, room: string, connection: Connection) {
-    this.#rooms = rooms
-    this.room = room
-    this.connection = connection
-  }
-
-  get live(): boolean {
-    return this.#rooms.isPending(this)
-  }
-
-  /** Hold what the room received meanwhile; false once that passes `maxBytes`. */
-  hold(entry: Buffered, maxBytes: number): boolean {
-    this.#buffered.push(entry)
-    this.#bytes += entry.frame.frame.length
-    return this.#bytes <= maxBytes
-  }
-
-  /**
-   * Becoming a member right after the join's frames (`joined` reporting `epoch`, `seq` and `members`, the
-   * member pages, the replay) were written, then sending only what is newer than that state, is what keeps
-   * replay + live free of gaps and duplicates when the adapter answers asynchronously and the replay is
-   * written as the socket drains.
-   */
-  complete(joined: JoinedState): boolean {
-    if (!this.live) return false
-    this.#rooms.activate(this)
-    if (this.#buffered.length === 0) return true
-    let listed: Set<string> | undefined
-    const isListed = (id: string) => {
-      listed ??= new Set(joined.members.map((member) => member.id))
-      return listed.has(id)
-    }
-    for (const { message, frame } of this.#buffered) {
-      if (message.type === 'message' && message.seq <= joined.seq) continue
-      // The epoch the joiner was just told about: a `reset` to it would only move it back.
-      if (message.type === 'reset' && message.epoch === joined.epoch) continue
-      if (message.type === 'member_joined' && isListed(message.member.id)) continue
-      if (message.type === 'member_left' && !isListed(message.id)) continue
-      this.#rooms.sendBuffered(this.connection, frame)
-    }
-    this.#buffered.length = 0
-    return true
-  }
-
-  abandon(): void {
-    if (this.live) this.#rooms.abandon(this)
-  }
+function* messagesOf(entries: readonly Buffered[]): Generator<RoomBroadcast> {
+  for (const entry of entries) yield entry.message
 }
 
 /** Forget a pending join, and the room's pending index once it is empty. */

@@ -116,6 +116,14 @@ export interface RoomServerOptions<P extends Protocol = AnyProtocol> {
    */
   maxMembersPerRoom?: number
   /**
+   * Counts mode (issue 20): a room with more members than this tells its members the count
+   * (`member_count`) instead of every join, leave and presence change, and lists members page by page on
+   * request (`members_page`); the room goes back to lists for new joiners once it has at most 90% of
+   * this. 0: always the whole list.
+   * @default 1000
+   */
+  memberListMax?: number
+  /**
    * Rooms one connection may be in (`too_many_rooms`).
    * @default 10
    */

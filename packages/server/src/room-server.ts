@@ -98,6 +98,7 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
   const local = new LocalRooms({
     sent: host.sent,
     maxPendingBytes: limits.maxBufferedBytes,
+    memberListMax: limits.memberListMax,
     overflow: (connection) => host.slowConsumer(connection),
   })
   // Publishes accepted and not yet acked (asynchronous adapters only): shutdown's notice waits for them.

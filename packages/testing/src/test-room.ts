@@ -49,6 +49,8 @@ export interface TestRoom<P extends Protocol = UntypedProtocol> {
   received<K extends keyof RoomEvents<P> & string>(event: K): RoomEvents<P>[K][]
   /** The room's members now, self included. */
   members(): readonly Member<P>[]
+  /** How many members the room has now, self included (right in counts mode too, where `members()` is self). */
+  memberCount(): number
   /** Resolves once the room's status is `status` (now, or when it changes to it). */
   waitFor(status: RoomStatus, options?: { timeoutMs?: number }): Promise<void>
 }
@@ -98,6 +100,7 @@ export class RoomRecorder<P extends Protocol> {
         queue.nothing(event, ms, where as ((value: unknown) => boolean) | undefined),
       received: (event) => queue.received(event) as never,
       members: () => recorder.#handle?.members ?? [],
+      memberCount: () => recorder.#handle?.getSnapshot().memberCount ?? 0,
       waitFor: (status, options) => {
         const handle = recorder.#handle as Room<P>
         return waitForSnapshot({

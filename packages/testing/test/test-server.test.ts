@@ -114,6 +114,22 @@ describe('createTestServer', () => {
     ).toEqual(expect.arrayContaining(['alice', 'bob']))
   })
 
+  it('counts the members of a big room, where members() holds only self (issue 20)', async () => {
+    await using server = await createTestServer({ protocol: chat, memberListMax: 1 })
+    await using alice = await server.connect({ user: 'alice' })
+    await using bob = await server.connect({ user: 'bob' })
+    await alice.join('general').ready
+    await bob.join('general').ready
+    await expect.poll(() => alice.room('general').memberCount()).toBe(2)
+    expect(bob.room('general').memberCount()).toBe(2)
+    expect(
+      alice
+        .room('general')
+        .members()
+        .map((m) => m.user),
+    ).toEqual(['alice'])
+  })
+
   it('refuses room() for a room the client never joined', async () => {
     await using server = await createTestServer({ protocol: chat })
     await using alice = await server.connect({ user: 'alice' })

@@ -6,6 +6,7 @@ import { direct } from './direct'
 import { history } from './history'
 import { join } from './join'
 import { leave } from './leave'
+import { membersPage } from './members-page'
 import type { Outcome } from './outcome'
 import { ping } from './ping'
 import { presence } from './presence'
@@ -27,6 +28,7 @@ export const handlers: HandlerTable = {
   direct,
   ping,
   history,
+  members_page: membersPage,
   request,
   cancel,
 }

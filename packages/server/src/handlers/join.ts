@@ -3,8 +3,8 @@ import type { JoinResult, ReplayRequest } from '../adapter'
 import type { Connection } from '../connection'
 import { type JoinedHead, joinFrames, membersPageBytes } from '../join-frames'
 import { trackJoin } from '../joins-in-flight'
-import type { JoinTicket } from '../local-rooms'
 import { writePaced } from '../paced-writer'
+import type { JoinTicket } from '../pending-join'
 import type { Handler, HandlerContext } from './context'
 import { authorize, validatePresence } from './guards'
 import { OK, type Outcome, refused, storeRefusal } from './outcome'
@@ -61,11 +61,12 @@ async function joinRoom(ctx: HandlerContext, connection: Connection, msg: JoinMe
   let isMember = ticket === undefined
   try {
     if (!ctx.isOpen(connection)) return OK
-    if (!(await writeJoin(ctx, connection, msg, result))) return OK
+    const counted = ctx.local.countsFor(room, result.members.length)
+    if (!(await writeJoin(ctx, connection, msg, result, counted))) return OK
     if (ticket !== undefined) {
-      if (!ticket.complete(result)) return OK
+      if (!ticket.complete(result, counted)) return OK
       isMember = true
-    }
+    } else ctx.local.rejoined(room, connection, counted)
   } finally {
     if (!isMember) await undoJoin(ctx, connection, room, ticket!)
   }
@@ -94,13 +95,20 @@ async function writeJoin(
   connection: Connection,
   msg: JoinMessage,
   result: Extract<JoinResult, { ok: true }>,
+  counted: boolean,
 ): Promise<boolean> {
   const head: JoinedHead = { type: 'joined', room: msg.room, seq: result.seq, epoch: result.epoch }
   if (result.recovered !== undefined) head.recovered = result.recovered
   if (result.replay.length > 0) head.replay = result.replay.length
+  // Counts mode (PROTOCOL.md, "Big rooms"): the count, and of the list only the joiner's own entry.
+  let members = result.members
+  if (counted) {
+    head.count = members.length
+    members = members.filter((member) => member.id === connection.id)
+  }
   if (msg.ref !== undefined) head.ref = msg.ref
   const maxBuffered = ctx.limits.maxBufferedBytes
-  const frames = joinFrames(head, result.members, result.replay, membersPageBytes(maxBuffered))
+  const frames = joinFrames(head, members, result.replay, membersPageBytes(maxBuffered))
   const outcome = await writePaced(connection, frames, {
     highWaterBytes: Math.floor(maxBuffered / 2),
     stallTimeoutMs: ctx.limits.joinDrainTimeoutMs,
