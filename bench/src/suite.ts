@@ -147,6 +147,7 @@ function historyStores(s: Sizes, size: Size): ScenarioSpec[] {
       description: description('its memory history (the default), the baseline of the Postgres figures'),
       scenario: 'storeEcho',
       impls: ['roomwire'],
+      serverSettings: { unlimitedReplay: true },
       params,
       metrics,
       timeoutMs: 60_000,
@@ -160,7 +161,7 @@ function historyStores(s: Sizes, size: Size): ScenarioSpec[] {
       ),
       scenario: 'storeEcho',
       impls: ['roomwire'],
-      serverSettings: { historyStore: 'postgres' },
+      serverSettings: { historyStore: 'postgres', unlimitedReplay: true },
       params,
       metrics,
       targets: [

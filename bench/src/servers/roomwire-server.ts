@@ -39,6 +39,7 @@ export function createRoomwireBenchServer(options: ServerSettings = {}, modulePa
         ...ROOMWIRE_BENCH_OPTIONS,
         ...cluster,
         ...(postgres === undefined ? {} : { historyStore: postgres.store }),
+        ...(options.unlimitedReplay === true ? { replayBytesPerSec: 0 } : {}),
         ...(options.compression === true ? { perMessageDeflate: true } : {}),
         ...(options.requests === true ? { protocol: BENCH_PROTOCOL, handlers: BENCH_HANDLERS } : {}),
         port,

@@ -12,6 +12,12 @@ export interface ServerSettings {
    */
   historyStore?: 'postgres'
   /**
+   * roomwire only: no per-connection budget for join and page bytes (`replayBytesPerSec: 0`). The page
+   * phase asks for pages as fast as they are answered, and the memory store answers faster than the
+   * default 1 MiB a second allows: its runs failed with `rate_limited` on a quiet machine.
+   */
+  unlimitedReplay?: boolean
+  /**
    * roomwire only: a protocol declaring the request scenario's `double` request, and its handler (the
    * peers answer it in their own code either way). Off elsewhere, so the other scenarios stay without one.
    */
