@@ -2,6 +2,9 @@ import type { ClientMessage, RoomEventMessage, ServerMessage, ServerMessageType 
 import WebSocket from 'ws'
 import { createRoomServer, type HistoryRing, type RoomServer, type RoomServerOptions } from '../src/index'
 
+/** A client frame whose `ref` the helper fills in when it is missing (some frames require one). */
+type WithoutRef<T> = T extends unknown ? Omit<T, 'ref'> & { ref?: string | number | undefined } : never
+
 type Of<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>
 
 /** How a raw client connects. */
@@ -129,7 +132,7 @@ export class TestClient {
   }
 
   /** Send and wait for the reply carrying `ref`. */
-  async request(message: ClientMessage): Promise<ServerMessage> {
+  async request(message: WithoutRef<ClientMessage>): Promise<ServerMessage> {
     const ref = message.ref ?? Math.floor(Math.random() * 1e9)
     const reply = new Promise<ServerMessage>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no reply to ${JSON.stringify(message)}`)), 3000)
