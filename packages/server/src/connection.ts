@@ -13,6 +13,7 @@ import {
 } from './frames'
 import type { ConnectionInfo } from './hooks'
 import { InboundBudget, type InboundRates } from './rate-limiter'
+import type { RoomSet } from './room-set'
 
 /** What a connection needs from its server; kept tiny so sends stay cheap. */
 export interface ConnectionHost {
@@ -39,8 +40,8 @@ export interface MessageQueue {
 
 /**
  * One accepted WebSocket: its identity, rate limit, liveness and send path. Kept small, since a server
- * holds tens of thousands of idle ones: the child logger is made on the first log line. Its rooms are not
- * here: local-rooms.ts is the only book of who is in which room.
+ * holds tens of thousands of idle ones: the child logger is made on the first log line. Its rooms are
+ * LocalRooms's (local-rooms.ts), the only book of who is in which room: `rooms` is only that book's slot.
  */
 export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
   readonly id: string
@@ -59,6 +60,12 @@ export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
   inbox: ClientMessage[] | undefined = undefined
   /** Set once a close was started: nothing more is sent. */
   closing = false
+  /**
+   * The rooms it is in or joining: read and written only by LocalRooms (local-rooms.ts), which owns them.
+   * A slot here rather than a WeakMap there: the WeakMap's entry was about 70 bytes of every idle
+   * connection (issue 14's idle-memory figure).
+   */
+  rooms: RoomSet | undefined = undefined
 
   /** Its messages are handled one at a time, in order (inbound.ts). */
   get queue(): MessageQueue {

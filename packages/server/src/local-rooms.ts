@@ -62,7 +62,6 @@ export interface LocalRoomsHost extends FanOutSink<Connection> {
  */
 export class LocalRooms implements PendingJoinHost {
   readonly #rooms = new Map<string, LocalRoom>()
-  readonly #byConnection = new WeakMap<Connection, RoomSet>()
   readonly #host: LocalRoomsHost
   /** Rooms with membership changes waiting for the end of this turn. */
   #batched: LocalRoom[] = []
@@ -83,12 +82,12 @@ export class LocalRooms implements PendingJoinHost {
 
   /** The connection's state in `room`, or undefined when it is neither in it nor joining it. */
   stateOf(room: string, connection: Connection): RoomMembership | undefined {
-    return this.#byConnection.get(connection)?.get(room)
+    return connection.rooms?.get(room)
   }
 
   /** How many rooms the connection is in or joining. */
   roomCount(connection: Connection): number {
-    return this.#byConnection.get(connection)?.size ?? 0
+    return connection.rooms?.size ?? 0
   }
 
   /** Local member ids of a room. */
@@ -135,9 +134,9 @@ export class LocalRooms implements PendingJoinHost {
    * see that and undo them). Returns the rooms it was a member of, for the adapter.
    */
   leaveAll(connection: Connection): string[] {
-    const set = this.#byConnection.get(connection)
+    const set = connection.rooms
     if (set === undefined) return []
-    this.#byConnection.delete(connection)
+    connection.rooms = undefined
     const joined: string[] = []
     for (const [room, state] of set.entries()) {
       const local = this.#rooms.get(room)
@@ -260,19 +259,15 @@ export class LocalRooms implements PendingJoinHost {
   }
 
   #setState(room: string, connection: Connection, state: RoomMembership): void {
-    let set = this.#byConnection.get(connection)
-    if (set === undefined) {
-      set = new RoomSet()
-      this.#byConnection.set(connection, set)
-    }
-    set.set(room, state)
+    connection.rooms ??= new RoomSet()
+    connection.rooms.set(room, state)
   }
 
   #deleteState(room: string, connection: Connection): void {
-    const set = this.#byConnection.get(connection)
+    const set = connection.rooms
     if (set === undefined) return
     set.delete(room)
-    if (set.size === 0) this.#byConnection.delete(connection)
+    if (set.size === 0) connection.rooms = undefined
   }
 
   /**
