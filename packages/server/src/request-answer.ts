@@ -67,7 +67,8 @@ export function answerOutput(ctx: AnswerContext, output: unknown): Answer {
   const reply = { output: data }
   // Serialized once: measured here, and written as it is.
   const text = ctx.replyText(reply)
-  const bytes = Buffer.byteLength(text)
+  // A string of n UTF-16 units is at most 3n UTF-8 bytes: a reply that short needs no count (issue 17).
+  const bytes = text.length * 3 <= ctx.maxMessageBytes ? 0 : Buffer.byteLength(text)
   if (bytes > ctx.maxMessageBytes) {
     const message = `${ctx.name}: the reply is ${bytes} bytes, over the limit of ${ctx.maxMessageBytes}`
     return { error: { code: 'too_large', message } }

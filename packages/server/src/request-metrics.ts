@@ -1,5 +1,6 @@
 import { ERROR_CODES, type Protocol } from '@roomwire/protocol'
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Counter, type Registry } from 'prom-client'
+import { FastHistogram } from './request-durations'
 import type { RequestMetrics } from './request-runner'
 
 /** Request durations in seconds: from a cache hit to the default 10 s handler timeout. */
@@ -38,10 +39,11 @@ export function createRequestMetrics(
     labelNames: ['name', 'code'],
     registers,
   })
-  const duration = new Histogram({
+  // Observed without prom-client's per-call label hashing (issue 17), read in its format at scrape time.
+  const duration = new FastHistogram({
     name: 'roomwire_request_duration_seconds',
     help: 'Time from a request starting its handler to its answer, by request name',
-    labelNames: ['name'],
+    label: 'name',
     buckets: DURATION_BUCKETS,
     registers,
   })
@@ -50,14 +52,14 @@ export function createRequestMetrics(
   const nameLabel = (name: string) => (names.has(name) ? name : 'other')
   const codeLabel = (code: string) => (wireCodes.has(code) || codes.has(code) ? code : 'other')
   // Each name's duration series looked up once. Bounded: the handled names and `other`.
-  const durations = new Map<string, ReturnType<typeof duration.labels>>()
+  const durations = new Map<string, (seconds: number) => void>()
   const durationOf = (label: string) => {
-    let series = durations.get(label)
-    if (series === undefined) {
-      series = duration.labels(label)
-      durations.set(label, series)
+    let observe = durations.get(label)
+    if (observe === undefined) {
+      observe = duration.series(label)
+      durations.set(label, observe)
     }
-    return series
+    return observe
   }
   return {
     finished(name, code, seconds) {
@@ -65,7 +67,7 @@ export function createRequestMetrics(
       counted.set(label, (counted.get(label) ?? 0) + 1)
       if (code !== undefined) errors.inc({ name: label, code: codeLabel(code) })
       // A request refused before its handler ran took no handler time: it is counted, not timed.
-      if (seconds !== undefined) durationOf(label).observe(seconds)
+      if (seconds !== undefined) durationOf(label)(seconds)
     },
   }
 }

@@ -111,8 +111,40 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
-/** `ctx.refuse`: made once, not per request. */
-const refuse = (code: string, message: string) => new RequestRefusal(code, message)
+/**
+ * What a handler sees of its run: one object with its getters on the prototype, so a request makes no
+ * closures for it (issue 17; an object literal with getters made three per request). The connection's
+ * info is made when the handler first reads it. Typed per request where the handler sees it; here the
+ * room is a string for room requests only.
+ */
+class HandlerContext<C extends RequestCaller> implements RequestContext<Protocol, string> {
+  readonly room: string
+  readonly id: string
+  readonly #run: HandlerRun<C>
+  readonly #deps: RequestRunnerDeps<C>
+  #connection: ConnectionInfo | undefined
+
+  constructor(run: HandlerRun<C>, deps: RequestRunnerDeps<C>) {
+    this.#run = run
+    this.#deps = deps
+    this.room = run.msg.room as string
+    this.id = run.msg.id
+  }
+
+  get connection(): ConnectionInfo {
+    this.#connection ??= this.#run.caller.info()
+    return this.#connection
+  }
+  get server(): RoomServer {
+    return this.#deps.server()
+  }
+  get signal(): AbortSignal {
+    return this.#run.signal
+  }
+  refuse(code: string, message: string): RequestRefusal<string> {
+    return new RequestRefusal(code, message)
+  }
+}
 
 /**
  * The handler of a request name. Own keys only: a request named `constructor` must not find
@@ -228,24 +260,7 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
   ): void {
     const handler = handlerFor(handlers, msg.name) as RequestHandler
     const call = new HandlerRun(shared, answersOf(caller), caller, msg, info, key)
-    let connection: ConnectionInfo | undefined
-    // Typed per request where the handler sees it; here the room is a string for room requests only.
-    // The connection's info is made when the handler first reads it.
-    const ctx: RequestContext<Protocol, string> = {
-      get connection() {
-        connection ??= caller.info()
-        return connection
-      },
-      room: msg.room as string,
-      id: msg.id,
-      get server() {
-        return deps.server()
-      },
-      get signal() {
-        return call.signal
-      },
-      refuse,
-    }
+    const ctx = new HandlerContext(call, deps)
     let result: unknown
     try {
       result = handler(input, ctx)

@@ -122,6 +122,19 @@ describe('requests on the server', () => {
     await expect(c.request(request('big', 2000))).resolves.toMatchObject({ type: 'error', code: 'too_large' })
   })
 
+  it('measures a reply of multi-byte text in UTF-8 bytes against the frame limit', async () => {
+    const untyped = defineProtocol({ requests: { text: { input: z.number(), output: z.string() } } })
+    await using t = await startTestServer({
+      protocol: untyped,
+      maxMessageBytes: 1024,
+      handlers: { text: (n: number) => 'é'.repeat(n) },
+    })
+    const c = await t.connect()
+    // 400 two-byte characters fit; 600 (1,200 bytes, though only 600 UTF-16 units) do not.
+    await expect(c.request(request('text', 400))).resolves.toMatchObject({ type: 'reply' })
+    await expect(c.request(request('text', 600))).resolves.toMatchObject({ type: 'error', code: 'too_large' })
+  })
+
   it('answers an output that cannot be serialized internal, and nothing escapes as an unhandled rejection', async () => {
     const untyped = defineProtocol({ requests: { odd: { input: z.unknown(), output: z.unknown() } } })
     await using t = await startTestServer({ protocol: untyped, handlers: { odd: () => ({ n: 10n }) } })
