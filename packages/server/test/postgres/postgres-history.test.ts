@@ -30,7 +30,8 @@ function countingPool(real: pg.Pool): PostgresPool & { inserts: number; hold: Pr
     inserts: 0,
     hold: undefined as Promise<void> | undefined,
     async query(text: string, values?: unknown[]) {
-      if (text.startsWith('INSERT')) {
+      // The batch insert (`WITH ins AS (INSERT ...`): the sequenced one starts `WITH head`.
+      if (/^(INSERT|WITH ins AS \(\s*INSERT)/.test(text)) {
         wrapper.inserts++
         if (wrapper.hold !== undefined) await wrapper.hold
       }
