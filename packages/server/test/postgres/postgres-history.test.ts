@@ -196,6 +196,14 @@ describe('createPostgresHistory', () => {
     expect(await store.append(stored('conflict', 2))).toEqual({ ok: true })
   })
 
+  it('in one statement, acks the rows that went in and refuses as a conflict the ones already there', async () => {
+    const { store } = openStore()
+    expect(await store.append(stored('mixed', 2))).toEqual({ ok: true })
+    // One turn: one statement of three rows, the middle one already stored.
+    const outcomes = await Promise.all([1, 2, 3].map((seq) => store.append(stored('mixed', seq))))
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'conflict', 'ok'])
+  })
+
   it('creates a schema-qualified table on first use', async () => {
     const table = 'rw_test_schema_store.messages'
     const { store } = openStore({ table })
