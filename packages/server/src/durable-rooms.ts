@@ -138,6 +138,14 @@ export class DurableRooms {
       track.stale = true
       throw unavailable('publish', outcome)
     }
+    if (seq === track.delivered + 1) {
+      // The usual case (issue 18: on every publish): nothing earlier is still being committed, so no
+      // promise, closure or map entry to wait for a turn; later seqs that committed first go after it.
+      track.delivered = seq
+      this.#host.deliver(room, state, message, encoded, input.skip)
+      this.#deliverReady(track)
+      return { seq, epoch: state.epoch, duplicate: false }
+    }
     await new Promise<void>((delivered) => {
       track.ready.set(seq, () => {
         this.#host.deliver(room, state, message, encoded, input.skip)

@@ -13,8 +13,11 @@ export interface AppendItem {
   settle(outcome: AppendOutcome): void
 }
 
-/** What writing one batch gave: the keys (`room\0seq`) of the rows inserted, or why nothing was. */
-export type BatchWrite = { ok: true; inserted: ReadonlySet<string> } | StoreRefusal
+/**
+ * What writing one batch gave: the keys (`room\0seq`) of the rows inserted (`all`: every one, the usual
+ * case, without a key per row), or why nothing was.
+ */
+export type BatchWrite = { ok: true; inserted: ReadonlySet<string> | 'all' } | StoreRefusal
 
 /** Limits and scheduling of an {@link AppendBatcher}. */
 export interface BatcherOptions {
@@ -158,10 +161,11 @@ export class AppendBatcher {
     this.#writing -= batch.length
     for (const item of batch) this.#busy.delete(item.message.room)
     if (result.ok) {
+      const { inserted } = result
       for (const item of batch) {
         const { room, seq } = item.message
         item.settle(
-          result.inserted.has(rowKey(room, seq))
+          inserted === 'all' || inserted.has(rowKey(room, seq))
             ? { ok: true }
             : { ok: false, code: 'conflict', message: `room ${room} already has a message at seq ${seq}` },
         )

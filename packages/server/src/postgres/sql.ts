@@ -7,7 +7,10 @@ const NAME_PART = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/
 export interface HistorySql {
   /** Create the schema (when named), the table and its indexes, under a lock (one simple query). */
   create: string
-  /** Insert a batch given as nine arrays, one per column; returns the (room, seq) of each row inserted. */
+  /**
+   * Insert a batch given as one JSON array of rows ($1) of $2 rows; one row back: `n` inserted, and `rows`
+   * ([room, seq] of each) only when fewer than $2 were.
+   */
   insert: string
   /**
    * Insert one room's batch at the seqs after its newest row, in that row's epoch: $1 room, $2 epoch and
@@ -67,10 +70,18 @@ export function historySql(table: string): HistorySql {
     ]
       .filter((s) => s !== '')
       .join(';\n'),
-    insert: `INSERT INTO ${t} (room, seq, epoch, event, data, sender, sender_user, message_id, ts)
-      SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::json[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-      ON CONFLICT (room, seq) DO NOTHING
-      RETURNING room, seq`,
+    // One row back, not one per message (issue 18): the count, and which rows went in only when some did
+    // not (a retry of a batch that committed unanswered).
+    insert: `WITH ins AS (
+        INSERT INTO ${t} (room, seq, epoch, event, data, sender, sender_user, message_id, ts)
+        SELECT room, seq, epoch, event, data::json, sender, sender_user, message_id, ts
+        FROM json_to_recordset($1::json) AS r(room text, seq bigint, epoch text, event text, data text,
+          sender text, sender_user text, message_id text, ts bigint)
+        ON CONFLICT (room, seq) DO NOTHING
+        RETURNING room, seq
+      )
+      SELECT count(*)::int AS n, CASE WHEN count(*) < $2::int THEN json_agg(json_build_array(room, seq)) END AS rows
+      FROM ins`,
     appendNext: `WITH head AS (
         SELECT coalesce(h.epoch, $2::text) AS epoch, coalesce(h.seq, $3::bigint) AS seq
         FROM (SELECT 1) AS one

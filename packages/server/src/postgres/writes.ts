@@ -1,6 +1,6 @@
 import type { StoreRefusal } from '../history-store'
 import { type AppendItem, type BatchWrite, rowKey } from './append-batcher'
-import { type HeadRow, insertColumns, nextColumns } from './rows'
+import { type HeadRow, insertJson, nextColumns } from './rows'
 import type { SequenceItem, SequenceWrite } from './sequencer'
 
 /** SQL text, or a named statement: prepared once per connection of the store's own pool. */
@@ -16,11 +16,13 @@ export type Query = (text: Statement, values: unknown[]) => Promise<Answer>
  */
 export function batchWrite(query: Query, insert: Statement): (batch: AppendItem[]) => Promise<BatchWrite> {
   return async (batch) => {
-    const result = await query(insert, insertColumns(batch))
+    const result = await query(insert, [insertJson(batch), batch.length])
     if (!result.ok) return result
+    const { n, rows } = result.rows[0] as { n: number; rows: [string, number][] | null }
+    if (n === batch.length) return { ok: true, inserted: 'all' }
     const inserted = new Set<string>()
-    for (const row of result.rows as { room: string; seq: string }[])
-      inserted.add(rowKey(row.room, Number(row.seq)))
+    // json_agg of no rows is null: none went in.
+    for (const [room, seq] of rows ?? []) inserted.add(rowKey(room, seq))
     return { ok: true, inserted }
   }
 }

@@ -30,7 +30,8 @@ function countingPool(real: pg.Pool): PostgresPool & { inserts: number; hold: Pr
     inserts: 0,
     hold: undefined as Promise<void> | undefined,
     async query(text: string, values?: unknown[]) {
-      if (text.startsWith('INSERT')) {
+      // The batch insert (`WITH ins AS (INSERT ...`): the sequenced one starts `WITH head`.
+      if (/^(INSERT|WITH ins AS \(\s*INSERT)/.test(text)) {
         wrapper.inserts++
         if (wrapper.hold !== undefined) await wrapper.hold
       }
@@ -193,6 +194,14 @@ describe('createPostgresHistory', () => {
       message: expect.stringContaining('user holds a NUL'),
     })
     expect(await store.append(stored('conflict', 2))).toEqual({ ok: true })
+  })
+
+  it('in one statement, acks the rows that went in and refuses as a conflict the ones already there', async () => {
+    const { store } = openStore()
+    expect(await store.append(stored('mixed', 2))).toEqual({ ok: true })
+    // One turn: one statement of three rows, the middle one already stored.
+    const outcomes = await Promise.all([1, 2, 3].map((seq) => store.append(stored('mixed', seq))))
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'conflict', 'ok'])
   })
 
   it('creates a schema-qualified table on first use', async () => {
