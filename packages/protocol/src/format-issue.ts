@@ -19,6 +19,19 @@ const article = (noun: string) => (/^[aeiou]/.test(noun) ? `an ${noun}` : `a ${n
 
 /** Longest excerpt of a received string that an error message quotes. */
 const EXCERPT_CHARS = 32
+/** Longest such excerpt once quoted and escaped. */
+const QUOTED_CHARS = 2 * EXCERPT_CHARS
+
+/** `text` quoted as JSON, as many whole characters (escapes included) as fit in `max`, then `…`. */
+function quoteWithin(text: string, max: number): string {
+  let out = ''
+  for (const char of text) {
+    const escaped = JSON.stringify(char).slice(1, -1)
+    if (out.length + escaped.length + 3 > max) return `"${out}…"`
+    out += escaped
+  }
+  return `"${out}"`
+}
 
 /**
  * A received value as an error message may quote it: bounded whatever the value, and never recursing
@@ -28,7 +41,9 @@ const EXCERPT_CHARS = 32
 export function excerpt(value: unknown): string {
   if (typeof value === 'string') {
     const cut = value.length > EXCERPT_CHARS ? `${value.slice(0, EXCERPT_CHARS)}…` : value
-    return JSON.stringify(cut)
+    const quoted = JSON.stringify(cut)
+    // Escapes can make the quote six times longer than the text (a string of NULs): cut it again there.
+    return quoted.length <= QUOTED_CHARS ? quoted : quoteWithin(cut, QUOTED_CHARS)
   }
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
   if (value === null) return 'null'
@@ -68,7 +83,7 @@ export function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
 /** The refusal of a frame whose discriminator (`type`) names no message: the same for every decoder. */
 export function unknownTypeText(value: unknown, options: readonly string[], discriminator = 'type'): string {
   if (value === undefined) return `${discriminator}: is required`
-  return `${discriminator}: must be one of ${options.join(', ')} (got ${excerpt(value)})`
+  return boundText(`${discriminator}: must be one of ${options.join(', ')} (got ${excerpt(value)})`)
 }
 
 /** An error text cut to {@link MAX_MESSAGE_CHARS}. */

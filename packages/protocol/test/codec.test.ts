@@ -248,6 +248,10 @@ describe('malformed client messages', () => {
       `type: must be one of join, leave, publish, direct, presence, ping, history, members_page, request, cancel (got "${'x'.repeat(32)}…")`,
     )
     expect(refused(JSON.stringify({ type: { a: [1] } })).message).toMatch(/\(got an object\)$/)
+    // Escapes grow a quote up to six times (a NUL is \u0000): the quote is cut again once escaped.
+    const nuls = refused(JSON.stringify({ type: '\u0000'.repeat(129) })).message
+    expect(nuls).toMatch(/\(got "(\\u0000)+…"\)$/)
+    expect(nuls.length).toBeLessThanOrEqual(300)
     for (const raw of [
       `{"type":"join","room":"${long}"}`,
       `{"type":${long.replaceAll('x', '1')}}`,
