@@ -315,7 +315,7 @@ export class Run {
           findings.push({
             rule: 'membership',
             client: c.index,
-            detail: `member list wrong after healing: ${absent.length} member(s) missing, ${extra.length} ghost(s)`,
+            detail: `member list wrong after healing: ${absent.length} member(s) missing, ${extra.length} ghost(s) (listed ${JSON.stringify(listed)}, expected ${JSON.stringify(expected)})`,
           })
         }
       }
