@@ -17,28 +17,6 @@ const totalSeconds = modelSeconds(45)
 /** ROOMWIRE_MODEL_WITHOUT=restartNode,freezeNode leaves those commands out (to look past a known bug). */
 const without = (process.env.ROOMWIRE_MODEL_WITHOUT ?? '').split(',').filter((name) => name !== '')
 
-/**
- * A known bug, reported but not failed (session of 2026-12-02; it reproduces on 5a5b187 too): after Redis
- * restarted empty around a node fault, a member of the faulted node that left or reconnected meanwhile
- * can stay listed on the other nodes (a ghost: nothing missing, one id too many). Seen with
- * `restartRedis(back later), freezeNode(0, 1.8 s)` (seed 196046834, timing-dependent) and with
- * `crashNode(0, SIGKILL), restartRedis(back later), addClient` (seed 536478978). Only exactly that finding,
- * after a store loss and a node fault in the same run, is let through: message delivery, a missing member,
- * or a ghost after any other faults still fail the run. Remove this once the Redis adapter keeps
- * membership right across a store loss with a node frozen or killed.
- */
-function knownGhost(
-  findings: readonly Finding[],
-  losses: readonly { kind: string }[],
-  commands: string[],
-): boolean {
-  const ghostsOnly = findings.every(
-    (f) => f.rule === 'membership' && /: 0 member\(s\) missing, \d+ ghost\(s\)/.test(f.detail),
-  )
-  const nodeFault = commands.some((c) => /^(freezeNode|crashNode|restartNode)\(/.test(c))
-  return ghostsOnly && nodeFault && losses.some((loss) => loss.kind === 'store')
-}
-
 function describeFindings(findings: Finding[]): string {
   return findings
     .map((f) => `  [${f.rule}]${f.client === undefined ? '' : ` client #${f.client}:`} ${f.detail}`)
@@ -68,9 +46,7 @@ async function checkModel(cluster: Cluster, label: string, seconds: number): Pro
             totals.resyncs += stats.resyncs
             totals.connections += stats.connections
             totals.losses += run.losses.length
-            if (findings.length > 0 && knownGhost(findings, run.losses, [...commands].map(String))) {
-              report(`model: ${label}: known ghost member (not failed)`, { seed, findings })
-            } else if (findings.length > 0) {
+            if (findings.length > 0) {
               const involved = [
                 ...new Set(findings.flatMap((f) => (f.client === undefined ? [] : [f.client]))),
               ]

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -247,6 +248,29 @@ export class Run {
    * member and wait until every member delivered it (everything acked before it then has arrived or been
    * excused), and wait for member lists to agree. What does not happen in bounded time is a finding.
    */
+  /**
+   * Redis's own view of the room's membership (member id -> owning node, and which nodes are alive), so a
+   * membership finding says whether the store or a node's view of it is wrong.
+   */
+  #storeView(): string {
+    const redis = this.cluster.redis
+    if (redis === undefined || !redis.up) return ''
+    const cli = (...args: string[]) =>
+      execFileSync('redis-cli', ['-p', String(redis.port), '--raw', ...args], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line !== '')
+    try {
+      const owners = cli('HGETALL', `${this.cluster.prefix}room:{${this.room}}:owners`)
+      const nodes = cli('SMEMBERS', `${this.cluster.prefix}nodes`)
+      const alive = nodes.filter((id) => cli('EXISTS', `${this.cluster.prefix}node:${id}`)[0] === '1')
+      const held: Record<string, string> = {}
+      for (let i = 0; i + 1 < owners.length; i += 2) held[owners[i]!] = owners[i + 1]!
+      return `; Redis holds ${JSON.stringify(held)}, nodes ${JSON.stringify(nodes)}, alive ${JSON.stringify(alive)}`
+    } catch (err) {
+      return `; Redis could not be read (${(err as Error).message})`
+    }
+  }
+
   async quiesce(): Promise<Finding[]> {
     const findings: Finding[] = []
     for (const client of this.clients) {
@@ -307,6 +331,7 @@ export class Run {
       })
     if (members.length > 0 && !(await waitUntil(agree, 4000))) {
       const expected = [...ids()]
+      const store = this.#storeView()
       for (const c of members) {
         const listed = c.room?.members.map((m) => m.id) ?? []
         const extra = listed.filter((id) => !expected.includes(id))
@@ -315,7 +340,7 @@ export class Run {
           findings.push({
             rule: 'membership',
             client: c.index,
-            detail: `member list wrong after healing: ${absent.length} member(s) missing, ${extra.length} ghost(s) (listed ${JSON.stringify(listed)}, expected ${JSON.stringify(expected)})`,
+            detail: `member list wrong after healing: ${absent.length} member(s) missing, ${extra.length} ghost(s) (listed ${JSON.stringify(listed)}, expected ${JSON.stringify(expected)}${store})`,
           })
         }
       }

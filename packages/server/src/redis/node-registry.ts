@@ -30,7 +30,13 @@ export class NodeRegistry {
   readonly #connections = new Set<string>()
   /** Connections Redis does not know yet: a write failed while the link stayed up. */
   readonly #unregistered = new Set<string>()
-  readonly #dirty = new Set<string>()
+  /**
+   * Rooms to sync, each with the number of the last change that made it so: a sync clears a room only if
+   * nothing marked it after the sync read its members (issue 13: a leave during a restore's sync was
+   * cleared by that sync, which had registered the member again, and the member stayed a ghost).
+   */
+  readonly #dirty = new Map<string, number>()
+  #changes = 0
   #sweep: Sweep = { status: 'idle', owed: false }
   #closed = false
 
@@ -68,29 +74,39 @@ export class NodeRegistry {
   async removeMember(room: string, id: string): Promise<void> {
     const { link, rooms, log } = this.#ctx
     if (link.state.status !== 'up') {
-      this.#dirty.add(room)
+      this.#markDirty(room)
       return
     }
     try {
       const reply = await rooms.leave(link.require(`leave of ${room}`), room, id)
       if (!reply.ok) {
-        this.#dirty.add(room)
+        this.#markDirty(room)
         link.lapsed()
         return
       }
       if (reply.idleOver) this.sweepSoon()
     } catch (err) {
       // The member is gone here; Redis learns it when the link allows (and the others get member_left then).
-      this.#dirty.add(room)
+      this.#markDirty(room)
       link.suspect()
       log?.warn({ err, room }, 'a leave could not reach the cluster store; it is applied later')
     }
   }
 
-  /** A sync made `room`'s membership right. */
-  synced(room: string, idleOver: boolean): void {
-    this.#dirty.delete(room)
-    if (idleOver) this.sweepSoon()
+  /**
+   * A sync of `room` reads its members now; call what this returns once the sync made Redis hold them.
+   * A leave marked after this read is not undone by it: the room stays to be synced again.
+   */
+  syncing(room: string): (idleOver: boolean) => void {
+    const seen = this.#dirty.get(room)
+    return (idleOver) => {
+      if (this.#dirty.get(room) === seen) this.#dirty.delete(room)
+      if (idleOver) this.sweepSoon()
+    }
+  }
+
+  #markDirty(room: string): void {
+    this.#dirty.set(room, ++this.#changes)
   }
 
   /** Free idle rooms past their bounds, one sweep at a time. */
@@ -127,7 +143,7 @@ export class NodeRegistry {
   /** The node registered again: its connections, the rooms it left meanwhile, then every feed. */
   async restore(scope: NodeScope): Promise<void> {
     await this.#register([...this.#connections])
-    for (const room of [...this.#dirty]) {
+    for (const room of [...this.#dirty.keys()]) {
       if (this.#feeds.get(room) !== undefined) continue // the feed's catch-up syncs it
       await this.#sync(scope, room)
     }
@@ -137,7 +153,7 @@ export class NodeRegistry {
   /** Periodic upkeep while up: what failed while the link stayed up, dead nodes, idle rooms, their count. */
   async maintain(scope: NodeScope): Promise<void> {
     if (this.#unregistered.size > 0) await this.#register([...this.#unregistered])
-    for (const room of [...this.#dirty]) await this.#sync(scope, room)
+    for (const room of [...this.#dirty.keys()]) await this.#sync(scope, room)
     this.#feeds.retryStalled()
     const { removed, idleOver } = await this.#upkeep.reap(scope)
     if (removed > 0) this.#ctx.log?.info({ removed }, 'removed the members of dead nodes')
@@ -167,9 +183,10 @@ export class NodeRegistry {
   }
 
   async #sync(scope: NodeScope, room: string): Promise<void> {
+    const done = this.syncing(room)
     const reply = await this.#ctx.rooms.sync(scope, room, this.#feeds.get(room)?.local() ?? [], undefined)
     if (!reply.ok) throw fencedError(this.#ctx.link, `syncing ${room}`)
-    this.synced(room, reply.idleOver)
+    done(reply.idleOver)
   }
 
   async #register(ids: string[]): Promise<void> {

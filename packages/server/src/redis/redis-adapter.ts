@@ -117,7 +117,7 @@ class RedisAdapter implements RoomAdapter {
     }
     const reaper = reaperScripts(link.cmd)
     const idle = new IdleStats(link.cmd, keys, limits)
-    const feeds = new RoomFeeds(ctx, (room, idleOver) => registry.synced(room, idleOver))
+    const feeds = new RoomFeeds(ctx, (room): ((idleOver: boolean) => void) => registry.syncing(room))
     const registry = new NodeRegistry(ctx, feeds, {
       reap: (scope) =>
         reapDeadNodes({ redis: link.cmd, keys, nodeId: scope.nodeId, scripts: reaper, limits }),
@@ -227,7 +227,7 @@ class RedisAdapter implements RoomAdapter {
           throw link.unavailable(what)
         }
         if (!feed.members.has(member.id)) feed.members.set(member.id, member)
-        feed.joined(reply.epoch, reply.seq, reply.members)
+        feed.joined(reply.epoch, reply.seq, reply.members, mark)
         const { replay: frames, recovered } =
           ctx.store === undefined
             ? reply

@@ -35,6 +35,17 @@ export class RoomFeed {
   #floor: number | undefined
   #view: Map<string, Member> | undefined
   /**
+   * Until the first join's answer gives the feed its view: the membership frames applied meanwhile, and
+   * where each join's mark fell among them. The answer lists the members as its script read them, so the
+   * frames after its mark are applied to it (issue 13: a join landing between another node's join script
+   * and its answer was delivered but missing from the view, and its leave after a store loss never told).
+   */
+  #early: { frames: MembershipChange[]; marks: Map<string, number>; overflowed: boolean } | undefined = {
+    frames: [],
+    marks: new Map(),
+    overflowed: false,
+  }
+  /**
    * While a catch-up is due or running: the live frames held back until it completes, and whether some
    * were dropped (then one more catch-up reads them). Undefined while the feed is live.
    */
@@ -156,8 +167,11 @@ export class RoomFeed {
     }
   }
 
-  /** A join of this node answered: learn the room's epoch, seq and members if this is the first. */
-  joined(epoch: string, seq: number, members: readonly Member[]): void {
+  /**
+   * A join of this node answered (its script published `mark`, which this feed has seen): learn the room's
+   * epoch, seq and members if this is the first.
+   */
+  joined(epoch: string, seq: number, members: readonly Member[], mark: string): void {
     if (this.#held !== undefined) return
     if (this.#epoch !== undefined && this.#epoch !== epoch) {
       // The store lost the room and this node missed the reset: a catch-up replays the new epoch.
@@ -170,7 +184,7 @@ export class RoomFeed {
     // node, which the members already here must still get. Until a frame arrives, the lowest joined seq
     // is where a catch-up would start.
     if (this.#lastSeq === undefined) this.#floor = Math.min(this.#floor ?? seq, seq)
-    this.#view ??= new Map(members.map((member) => [member.id, member]))
+    if (this.#view === undefined) this.#seedView(members, mark)
     this.#settle()
   }
 
@@ -208,6 +222,32 @@ export class RoomFeed {
     }
   }
 
+  #seedView(members: readonly Member[], mark: string): void {
+    const view = new Map(members.map((member) => [member.id, member]))
+    const early = this.#early
+    this.#early = undefined
+    this.#view = view
+    if (early === undefined) return
+    for (const change of early.frames.slice(early.marks.get(mark) ?? 0)) applyChange(view, change)
+    if (early.overflowed) {
+      // Some were not kept: a catch-up reads the members again and announces what the view missed.
+      this.suspend()
+      this.#needCatchUp(this)
+    }
+  }
+
+  /** Keep the view in step with a membership frame (before the first join's answer: remember it). */
+  #track(change: MembershipChange): void {
+    if (this.#view !== undefined) {
+      applyChange(this.#view, change)
+      return
+    }
+    const early = this.#early
+    if (early === undefined) return
+    if (early.frames.length >= MAX_BUFFERED_FRAMES) early.overflowed = true
+    else early.frames.push(change)
+  }
+
   #reached(epoch: string, seq: number): boolean {
     const at = this.#lastSeq ?? this.#floor
     return this.#epoch === epoch && at !== undefined && at >= seq
@@ -239,6 +279,7 @@ export class RoomFeed {
 
   #apply(frame: Frame | Mark): void {
     if ('mark' in frame) {
+      this.#early?.marks.set(frame.mark, this.#early.frames.length)
       const resolve = this.#marks.get(frame.mark)
       this.#marks.delete(frame.mark)
       resolve?.()
@@ -286,10 +327,10 @@ export class RoomFeed {
         break
       }
       case 'member_joined':
-        this.#view?.set(message.member.id, message.member)
+        this.#track(message)
         break
       case 'member_left':
-        this.#view?.delete(message.id)
+        this.#track(message)
         if (this.members.has(message.id) || this.pending.has(message.id)) {
           // Removed while this node still stands for it: the reaper took the node for dead (a pause past
           // its key's lifetime). The others are told; the member itself never left, and its return, once
@@ -299,11 +340,9 @@ export class RoomFeed {
           return
         }
         break
-      case 'presence': {
-        const member = this.#view?.get(message.id)
-        if (member !== undefined) this.#view!.set(message.id, { ...member, presence: message.state })
+      case 'presence':
+        this.#track(message)
         break
-      }
     }
     this.#deliver(message, frame.skip, frame.encoded)
   }
@@ -312,6 +351,8 @@ export class RoomFeed {
     const view = this.#view
     const now = new Map(members.map((member) => [member.id, member]))
     this.#view = now
+    // Frames held back by the catch-up are applied to this view after it: the early ones are moot.
+    this.#early = undefined
     if (view === undefined) return
     for (const id of view.keys()) {
       if (!now.has(id)) this.#deliver({ type: 'member_left', room: this.room, id })
@@ -325,6 +366,23 @@ export class RoomFeed {
       } else if (JSON.stringify(before.presence) !== JSON.stringify(member.presence)) {
         this.#deliver({ type: 'presence', room: this.room, id, state: member.presence }, id)
       }
+    }
+  }
+}
+
+type MembershipChange = Extract<RoomBroadcast, { type: 'member_joined' | 'member_left' | 'presence' }>
+
+function applyChange(view: Map<string, Member>, change: MembershipChange): void {
+  switch (change.type) {
+    case 'member_joined':
+      view.set(change.member.id, change.member)
+      return
+    case 'member_left':
+      view.delete(change.id)
+      return
+    case 'presence': {
+      const member = view.get(change.id)
+      if (member !== undefined) view.set(change.id, { ...member, presence: change.state })
     }
   }
 }

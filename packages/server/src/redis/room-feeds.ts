@@ -13,15 +13,18 @@ const MAX_FILL = { messages: 10_000, bytes: 64 * 1024 * 1024 }
  */
 export class RoomFeeds {
   readonly #ctx: AdapterContext
-  readonly #synced: (room: string, idleOver: boolean) => void
+  readonly #syncing: (room: string) => (idleOver: boolean) => void
   readonly #byRoom = new Map<string, RoomFeed>()
   readonly #byChannel = new Map<string, RoomFeed>()
   readonly #catchingUp = new Map<RoomFeed, { again: boolean }>()
 
-  /** `synced` hears of every room whose membership a catch-up made right. */
-  constructor(ctx: AdapterContext, synced: (room: string, idleOver: boolean) => void) {
+  /**
+   * `syncing` hears of every catch-up as it reads a room's members, and its answer once Redis holds them
+   * (NodeRegistry.syncing).
+   */
+  constructor(ctx: AdapterContext, syncing: (room: string) => (idleOver: boolean) => void) {
     this.#ctx = ctx
-    this.#synced = synced
+    this.#syncing = syncing
   }
 
   get(room: string): RoomFeed | undefined {
@@ -104,11 +107,12 @@ export class RoomFeeds {
     const { rooms, store, link } = this.#ctx
     const what = `catching up ${feed.room}`
     const position = feed.position
+    const synced = this.#syncing(feed.room)
     const reply = await seeded(store, feed.room, what, (seed) =>
       rooms.sync(scope, feed.room, feed.local(), position, seed),
     )
     if (!reply.ok) throw fencedError(link, what)
-    this.#synced(feed.room, reply.idleOver)
+    synced(reply.idleOver)
     let { snapshot } = reply
     if (store !== undefined && snapshot.recovered === 0 && position?.epoch === snapshot.epoch) {
       // Redis lost the room since (its history starts later): what the members missed is in the store.
