@@ -2,6 +2,7 @@ import type { Member } from '@roomwire/protocol'
 import type { AdapterNode, RoomBroadcast } from '../adapter'
 import type { Clock, TimerHandle } from '../clock'
 import type { Frame, Mark } from './frames'
+import { MemberView } from './member-view'
 import type { Position, Snapshot } from './script-shared'
 
 /** Frames a feed holds while it catches up; past this it drops them and catches up once more. */
@@ -33,23 +34,12 @@ export class RoomFeed {
   #epoch: string | undefined
   #lastSeq: number | undefined
   #floor: number | undefined
-  #view: Map<string, Member> | undefined
-  /**
-   * Until the first join's answer gives the feed its view: the membership frames applied meanwhile, and
-   * where each join's mark fell among them. The answer lists the members as its script read them, so the
-   * frames after its mark are applied to it (issue 13: a join landing between another node's join script
-   * and its answer was delivered but missing from the view, and its leave after a store loss never told).
-   */
-  #early: { frames: MembershipChange[]; marks: Map<string, number>; overflowed: boolean } | undefined = {
-    frames: [],
-    marks: new Map(),
-    overflowed: false,
-  }
+  readonly #view = new MemberView()
   /**
    * While a catch-up is due or running: the live frames held back until it completes, and whether some
    * were dropped (then one more catch-up reads them). Undefined while the feed is live.
    */
-  #held: { frames: (Frame | Mark)[]; overflowed: boolean } | undefined
+  #held: { frames: (Frame | Mark)[]; overflowed: boolean; superseded: number } | undefined
   readonly #marks = new Map<string, () => void>()
   #waiters: Waiter[] = []
   readonly #node: AdapterNode
@@ -96,7 +86,19 @@ export class RoomFeed {
 
   /** Hold live frames from now until {@link finishCatchUp} (the subscription dropped, or a gap). */
   suspend(): void {
-    this.#held ??= { frames: [], overflowed: false }
+    this.#held ??= { frames: [], overflowed: false, superseded: 0 }
+  }
+
+  /**
+   * The link to Redis went down: hold live frames, and take the ones held so far as superseded by the
+   * catch-up, which reads Redis only after the link is back, so after every one of them was published.
+   * Applied after it they would repeat what it already counted, from a store that may be gone: messages
+   * of an epoch that Redis lost, delivered as the new epoch's (issue 13, case 4), and joins of members
+   * that went with it.
+   */
+  linkLost(): void {
+    this.suspend()
+    this.#held!.superseded = this.#held!.frames.length
   }
 
   /** A frame off the room's channel. */
@@ -107,6 +109,7 @@ export class RoomFeed {
         // Dropped frames are read again by one more catch-up once this one is done.
         held.overflowed = true
         held.frames = held.frames.filter((f) => 'mark' in f)
+        held.superseded = 0
       }
       held.frames.push(frame)
       return
@@ -184,7 +187,11 @@ export class RoomFeed {
     // node, which the members already here must still get. Until a frame arrives, the lowest joined seq
     // is where a catch-up would start.
     if (this.#lastSeq === undefined) this.#floor = Math.min(this.#floor ?? seq, seq)
-    if (this.#view === undefined) this.#seedView(members, mark)
+    if (!this.#view.answered(members, mark)) {
+      // Membership frames were dropped before this answer: a catch-up reads the members again.
+      this.suspend()
+      this.#needCatchUp(this)
+    }
     this.#settle()
   }
 
@@ -194,8 +201,11 @@ export class RoomFeed {
    * replayed one (issue 13: it carried the latest seq, and the new epoch's first messages reached nobody).
    */
   finishCatchUp(snapshot: Snapshot): void {
-    const { frames: buffered, overflowed } = this.#held ?? { frames: [], overflowed: false }
+    const held = this.#held ?? { frames: [], overflowed: false, superseded: 0 }
     this.#held = undefined
+    const { overflowed } = held
+    // A join still waits for the marks among the superseded frames; nothing else of them counts.
+    const buffered = held.frames.filter((frame, i) => i >= held.superseded || 'mark' in frame)
     // The replay ends at the snapshot's seq without gaps: it starts right after `base`.
     const base = snapshot.seq - snapshot.replay.length
     if (snapshot.epoch === '') {
@@ -220,32 +230,6 @@ export class RoomFeed {
       this.suspend()
       this.#needCatchUp(this)
     }
-  }
-
-  #seedView(members: readonly Member[], mark: string): void {
-    const view = new Map(members.map((member) => [member.id, member]))
-    const early = this.#early
-    this.#early = undefined
-    this.#view = view
-    if (early === undefined) return
-    for (const change of early.frames.slice(early.marks.get(mark) ?? 0)) applyChange(view, change)
-    if (early.overflowed) {
-      // Some were not kept: a catch-up reads the members again and announces what the view missed.
-      this.suspend()
-      this.#needCatchUp(this)
-    }
-  }
-
-  /** Keep the view in step with a membership frame (before the first join's answer: remember it). */
-  #track(change: MembershipChange): void {
-    if (this.#view !== undefined) {
-      applyChange(this.#view, change)
-      return
-    }
-    const early = this.#early
-    if (early === undefined) return
-    if (early.frames.length >= MAX_BUFFERED_FRAMES) early.overflowed = true
-    else early.frames.push(change)
   }
 
   #reached(epoch: string, seq: number): boolean {
@@ -279,7 +263,7 @@ export class RoomFeed {
 
   #apply(frame: Frame | Mark): void {
     if ('mark' in frame) {
-      this.#early?.marks.set(frame.mark, this.#early.frames.length)
+      this.#view.mark(frame.mark)
       const resolve = this.#marks.get(frame.mark)
       this.#marks.delete(frame.mark)
       resolve?.()
@@ -327,10 +311,10 @@ export class RoomFeed {
         break
       }
       case 'member_joined':
-        this.#track(message)
+        this.#view.track(message)
         break
       case 'member_left':
-        this.#track(message)
+        this.#view.track(message)
         if (this.members.has(message.id) || this.pending.has(message.id)) {
           // Removed while this node still stands for it: the reaper took the node for dead (a pause past
           // its key's lifetime). The others are told; the member itself never left, and its return, once
@@ -341,48 +325,15 @@ export class RoomFeed {
         }
         break
       case 'presence':
-        this.#track(message)
+        this.#view.track(message)
         break
     }
     this.#deliver(message, frame.skip, frame.encoded)
   }
 
   #diffMembers(members: readonly Member[]): void {
-    const view = this.#view
-    const now = new Map(members.map((member) => [member.id, member]))
-    this.#view = now
-    // Frames held back by the catch-up are applied to this view after it: the early ones are moot.
-    this.#early = undefined
-    if (view === undefined) return
-    for (const id of view.keys()) {
-      if (!now.has(id)) this.#deliver({ type: 'member_left', room: this.room, id })
-    }
-    for (const [id, member] of now) {
-      const before = view.get(id)
-      // The sync script announces this node's own members itself, on the channel.
-      if (this.members.has(id)) continue
-      if (before === undefined) {
-        this.#deliver({ type: 'member_joined', room: this.room, member }, id)
-      } else if (JSON.stringify(before.presence) !== JSON.stringify(member.presence)) {
-        this.#deliver({ type: 'presence', room: this.room, id, state: member.presence }, id)
-      }
-    }
-  }
-}
-
-type MembershipChange = Extract<RoomBroadcast, { type: 'member_joined' | 'member_left' | 'presence' }>
-
-function applyChange(view: Map<string, Member>, change: MembershipChange): void {
-  switch (change.type) {
-    case 'member_joined':
-      view.set(change.member.id, change.member)
-      return
-    case 'member_left':
-      view.delete(change.id)
-      return
-    case 'presence': {
-      const member = view.get(change.id)
-      if (member !== undefined) view.set(change.id, { ...member, presence: change.state })
+    for (const { message, skip } of this.#view.replace(this.room, members, this.members)) {
+      this.#deliver(message, skip)
     }
   }
 }

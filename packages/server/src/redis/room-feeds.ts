@@ -71,7 +71,7 @@ export class RoomFeeds {
   /** The link went down: frames published meanwhile are read back from the history by {@link restore}. */
   suspendAll(): void {
     for (const feed of this.#byRoom.values()) {
-      feed.suspend()
+      feed.linkLost()
       feed.subscribed = undefined
     }
   }

@@ -12,6 +12,14 @@ const frame = (message: RoomBroadcast): Frame => ({
 })
 const joinedFrame = (id: string) => frame({ type: 'member_joined', room: 'r', member: { id } })
 const leftFrame = (id: string) => frame({ type: 'member_left', room: 'r', id })
+const messageFrame = (seq: number, key: string) =>
+  frame({ type: 'message', room: 'r', event: 'm', data: { key }, from: 'c_pub', seq, ts: 0 })
+const delivery = (m: RoomBroadcast) =>
+  m.type === 'message'
+    ? `#${m.seq} ${(m.data as { key: string }).key}`
+    : m.type === 'reset'
+      ? `reset ${m.epoch} ${m.seq}`
+      : m.type
 
 /** A feed whose deliveries are recorded, and the catch-ups it asks for counted. */
 function recordingFeed() {
@@ -87,5 +95,74 @@ describe("a room feed's view of the members, which a catch-up diffs to announce 
     feed.joined('e1', 0, [], 'm1')
     expect(catchUps.count).toBe(1)
     expect(feed.catchingUp).toBe(true)
+  })
+})
+
+describe('frames a feed held when its link to Redis went down', () => {
+  /** A feed live in epoch e1 with its own member, at seq 0. */
+  function liveFeed() {
+    const recorded = recordingFeed()
+    const self = { id: 'c_self' }
+    recorded.feed.members.set(self.id, self)
+    recorded.feed.receive(frame({ type: 'reset', room: 'r', epoch: 'e1', seq: 0 }))
+    recorded.feed.receive({ mark: 'm1' })
+    recorded.feed.joined('e1', 0, [self], 'm1')
+    return { ...recorded, self }
+  }
+
+  it("are not delivered as the new epoch's messages when Redis came back empty (issue 13, case 4)", () => {
+    const { feed, delivered, self } = liveFeed()
+    // A catch-up is due (a gap, or a reset of the same epoch) and e1's messages pile up meanwhile...
+    feed.suspend()
+    for (let seq = 1; seq <= 3; seq++) feed.receive(messageFrame(seq, `e1-${seq}`))
+    // ...then Redis restarts empty: the catch-up after the link is back finds epoch e2 at seq 0.
+    feed.linkLost()
+    feed.finishCatchUp({ epoch: 'e2', seq: 0, recovered: -1, members: [self], replay: [] })
+    feed.receive(messageFrame(1, 'e2-1'))
+    expect(delivered.map(delivery)).toEqual(['reset e2 0', '#1 e2-1'])
+  })
+
+  it('still delivers what came after the link was back, and what the catch-up replays, once each', () => {
+    const { feed, delivered, self } = liveFeed()
+    feed.receive(messageFrame(1, 'e1-1'))
+    feed.linkLost()
+    feed.receive(messageFrame(2, 'e1-2'))
+    // The same Redis (a network blip): its replay and the frames after the resubscribe overlap.
+    feed.finishCatchUp({
+      epoch: 'e1',
+      seq: 2,
+      recovered: 1,
+      members: [self],
+      replay: [messageFrame(2, 'e1-2')],
+    })
+    feed.receive(messageFrame(3, 'e1-3'))
+    expect(delivered.filter((m) => m.type === 'message').map(delivery)).toEqual([
+      '#1 e1-1',
+      '#2 e1-2',
+      '#3 e1-3',
+    ])
+  })
+
+  it('do not bring back, after a store loss, a member whose join was among them', () => {
+    const { feed, delivered, self } = liveFeed()
+    feed.suspend()
+    feed.receive(joinedFrame('c_doomed'))
+    feed.linkLost()
+    feed.finishCatchUp({ epoch: 'e2', seq: 0, recovered: -1, members: [self], replay: [] })
+    expect(
+      delivered
+        .filter((m) => m.type === 'member_joined')
+        .map((m) => m.type === 'member_joined' && m.member.id),
+    ).toEqual([])
+  })
+
+  it("still resolve a join's wait for its mark", async () => {
+    const { feed, self } = liveFeed()
+    const wait = feed.waitMark('m2', 1000)
+    feed.suspend()
+    feed.receive({ mark: 'm2' })
+    feed.linkLost()
+    feed.finishCatchUp({ epoch: 'e1', seq: 0, recovered: 1, members: [self], replay: [] })
+    await expect(wait.promise).resolves.toBeUndefined()
   })
 })
