@@ -2,8 +2,8 @@ import type { HistoryRequestMessage } from '@roomwire/protocol'
 import type { HistoryPageResult, RoomAdapter } from '../adapter'
 import { historyFrame } from '../history-frame'
 import type { Handler } from './context'
-import { requireJoined } from './guards'
 import { OK, refused, storeRefusal } from './outcome'
+import { admitPage, sendPage } from './page-budget'
 
 /** Messages in a page when the client gives no `limit` (PROTOCOL.md, "Scrolling back"). */
 export const DEFAULT_HISTORY_PAGE = 50
@@ -15,15 +15,8 @@ export const DEFAULT_HISTORY_PAGE = 50
  */
 export const history: Handler<HistoryRequestMessage> = async (ctx, connection, msg) => {
   const { room } = msg
-  const joined = requireJoined(ctx, connection, room)
-  if (!joined.ok) return joined
-  if (!ctx.replayBudget.allows(connection, ctx.clock.now())) {
-    ctx.replayCounters.refused()
-    return refused(
-      'rate_limited',
-      `history: this connection's joins and pages sent over ${ctx.limits.replayBytesPerSec} bytes a second; ask again shortly`,
-    )
-  }
+  const admitted = admitPage(ctx, connection, room, 'history')
+  if (!admitted.ok) return admitted
   const limit = Math.min(msg.limit ?? DEFAULT_HISTORY_PAGE, ctx.limits.historyPageMax)
   let page: HistoryPageResult | null
   try {
@@ -34,10 +27,7 @@ export const history: Handler<HistoryRequestMessage> = async (ctx, connection, m
   if (page === null)
     return refused('unavailable', `history: room "${room}" is being restored; ask again shortly`)
   const { text } = historyFrame({ room, ref: msg.ref, ...page }, ctx.limits.maxMessageBytes)
-  connection.sendText(text)
-  const bytes = Buffer.byteLength(text)
-  ctx.replayBudget.charge(connection, bytes, ctx.clock.now())
-  ctx.replayCounters.sent(bytes)
+  sendPage(ctx, connection, text)
   return OK
 }
 

@@ -2,8 +2,8 @@ import type { Member, MembersPageRequestMessage } from '@roomwire/protocol'
 import type { AdapterRoomInfo } from '../adapter'
 import { membersPageBytes } from '../join-frames'
 import type { Handler } from './context'
-import { requireJoined } from './guards'
 import { OK, refused, storeRefusal } from './outcome'
+import { admitPage, sendPage } from './page-budget'
 
 /** Members in a page when the client gives no `limit` (PROTOCOL.md, "Big rooms"). */
 export const DEFAULT_MEMBERS_PAGE = 100
@@ -18,15 +18,8 @@ export const MEMBERS_PAGE_MAX = 1000
  */
 export const membersPage: Handler<MembersPageRequestMessage> = async (ctx, connection, msg) => {
   const { room } = msg
-  const joined = requireJoined(ctx, connection, room)
-  if (!joined.ok) return joined
-  if (!ctx.replayBudget.allows(connection, ctx.clock.now())) {
-    ctx.replayCounters.refused()
-    return refused(
-      'rate_limited',
-      `members_page: this connection's joins and pages sent over ${ctx.limits.replayBytesPerSec} bytes a second; ask again shortly`,
-    )
-  }
+  const admitted = admitPage(ctx, connection, room, 'members_page')
+  if (!admitted.ok) return admitted
   let info: AdapterRoomInfo | null
   try {
     info = await ctx.adapter.roomInfo(room)
@@ -40,10 +33,7 @@ export const membersPage: Handler<MembersPageRequestMessage> = async (ctx, conne
   const { list, more } = pageOf(info.members, msg.after, limit, maxBytes)
   const head = { type: 'members_page', room, ref: msg.ref, count: info.members.length, more }
   const text = `${JSON.stringify(head).slice(0, -1)},"members":[${list.join(',')}]}`
-  connection.sendText(text)
-  const bytes = Buffer.byteLength(text)
-  ctx.replayBudget.charge(connection, bytes, ctx.clock.now())
-  ctx.replayCounters.sent(bytes)
+  sendPage(ctx, connection, text)
   return OK
 }
 
