@@ -219,6 +219,44 @@ describe('roomwire-server', () => {
     expect(stderr).toContain('NODE_OPTIONS="--import tsx" npx @roomwire/server')
   })
 
+  it('runs a TypeScript protocol module the way that message says, with NODE_OPTIONS="--import tsx"', async () => {
+    // The published bin again, now with the loader the hint names (tsx resolves from the working folder,
+    // as it would from an app's own node_modules).
+    const bin = join(packageDir, 'bin', 'roomwire-server.js')
+    const protocolModule = join(packageDir, 'test', 'fixtures', 'chat-protocol.ts')
+    const child = spawn(
+      process.execPath,
+      [bin, '--port', '0', '--host', '127.0.0.1', '--protocol', protocolModule, '--log-level', 'warn'],
+      {
+        cwd: packageDir,
+        env: { ...process.env, NODE_OPTIONS: '--import tsx' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    children.push(child)
+    let stdout = ''
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString()
+        const match = /listening on ws:\/\/[^:]+:(\d+)\//.exec(stdout)
+        if (match !== null) resolve(Number(match[1]))
+      })
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)))
+    })
+    const client = new TestClient(`ws://127.0.0.1:${port}/ws`)
+    await client.next('welcome')
+    client.send({ type: 'join', room: 'general' })
+    await client.next('joined')
+    client.send({ type: 'publish', room: 'general', event: 'chat', data: { text: 42 }, ref: 1 })
+    await expect(client.next('error')).resolves.toMatchObject({ code: 'invalid_event', ref: 1 })
+    child.kill('SIGTERM')
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0)
+  })
+
   it('joins the Redis cluster when redis_url is set and reports the store in /health and /metrics', async () => {
     const prefix = `rwtest:cli-${process.pid}-${Date.now()}:`
     const server = run(
