@@ -8,7 +8,7 @@ import { type HeadRow, type MessageRow, rowFrame, storable } from './rows'
 import { RoomSequencer, sequenceItem } from './sequencer'
 import { historySql } from './sql'
 import { StoreLink } from './store-link'
-import { type Answer, batchWrite, type Statement, sequenceWrite } from './writes'
+import { type Answer, batchWrite, insertStatements, type Statement, sequenceWrite } from './writes'
 
 /**
  * The part of a node-postgres `Pool` the store uses; a `pg.Pool` is one. Typed by its shape, so the
@@ -204,7 +204,7 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
   // Parsed and planned once per connection instead of once per batch (issue 18: PostgreSQL's CPU is shared
   // with the server's on small machines). Only on the store's own pool: an application's `pool` is typed
   // by the shape that takes text.
-  const insert: Statement = { name: 'roomwire_history_insert', text: sql.insert }
+  const insert = insertStatements(sql, owned === undefined ? undefined : 'roomwire_history_insert')
 
   /** One statement, refused at once while the link is down or the store closed. */
   function query(text: Statement, values: unknown[]): Promise<Answer> {

@@ -31,34 +31,31 @@ export function rowFrame(row: MessageRow): string {
   return `{"type":"message","room":${s(row.room)},"event":${s(row.event)},"data":${row.data},"from":${s(row.sender)},"seq":${Number(row.seq)},"ts":${Number(row.ts)}${id}${user}}`
 }
 
-/** `String.prototype.isWellFormed` and `toWellFormed` (Node 20; not in the ES2022 lib this builds with). */
-type WellFormed = { isWellFormed(): boolean; toWellFormed(): string }
-
-/**
- * A text field as a JSON string for the insert's recordset. A lone surrogate becomes U+FFFD, as node-postgres'
- * UTF-8 encoding of a text parameter made it: JSON.stringify would write it as an escape that PostgreSQL
- * refuses to turn into text, failing the whole batch.
- */
-function textValue(value: string): string {
-  const s = value as unknown as WellFormed
-  return JSON.stringify(s.isWellFormed() ? value : s.toWellFormed())
+/** One row's nine insert parameters (`sql.ts`'s INSERT_COLUMNS), pushed onto `values`. */
+function pushRow(values: unknown[], m: StoredMessage, data: string): void {
+  values.push(m.room, m.seq, m.epoch, m.event, data, m.from, m.user ?? null, m.id ?? null, m.ts)
 }
 
 /**
- * The insert's one parameter for a batch (`sql.ts`): a JSON array of rows, built by concatenation and the
- * native JSON.stringify. Issue 18: nine text arrays cost node-postgres an escape pass in JavaScript per
- * element. `data` goes in as a JSON string of its text, not spliced in as JSON: PostgreSQL's recordset
- * parse refuses a lone surrogate escape (`"\ud800"`) nested in it, which a `json` column keeps.
+ * The VALUES insert's parameters for a batch, row after row. Each is passed as it is: node-postgres
+ * encodes text to UTF-8 (a lone surrogate becomes U+FFFD) and numbers as their digits.
  */
-export function insertJson(batch: readonly { message: StoredMessage; data: string }[]): string {
-  let json = '['
-  for (let i = 0; i < batch.length; i++) {
-    const { message: m, data } = batch[i]!
-    const user = m.user === undefined ? 'null' : textValue(m.user)
-    const id = m.id === undefined ? 'null' : textValue(m.id)
-    json += `${i === 0 ? '' : ','}{"room":${textValue(m.room)},"seq":${m.seq},"epoch":${textValue(m.epoch)},"event":${textValue(m.event)},"data":${JSON.stringify(data)},"sender":${textValue(m.from)},"sender_user":${user},"message_id":${id},"ts":${m.ts}}`
+export function insertValues(batch: readonly { message: StoredMessage; data: string }[]): unknown[] {
+  const values: unknown[] = []
+  for (let i = 0; i < batch.length; i++) pushRow(values, batch[i]!.message, batch[i]!.data)
+  return values
+}
+
+/** The array insert's parameters for a batch: one array a column, then the row count. */
+export function insertArrays(batch: readonly { message: StoredMessage; data: string }[]): unknown[] {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []]
+  const row: unknown[] = []
+  for (const { message, data } of batch) {
+    row.length = 0
+    pushRow(row, message, data)
+    for (let i = 0; i < 9; i++) columns[i]!.push(row[i])
   }
-  return `${json}]`
+  return [...columns, batch.length]
 }
 
 /**
