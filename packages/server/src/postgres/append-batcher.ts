@@ -19,6 +19,9 @@ export interface AppendItem {
  */
 export type BatchWrite = { ok: true; inserted: ReadonlySet<string> | 'all' } | StoreRefusal
 
+/** The outcome of every committed append: one object, not one per message. */
+const COMMITTED: AppendOutcome = Object.freeze({ ok: true })
+
 /** Limits and scheduling of an {@link AppendBatcher}. */
 export interface BatcherOptions {
   /** Rows per statement at most. */
@@ -166,7 +169,7 @@ export class AppendBatcher {
         const { room, seq } = item.message
         item.settle(
           inserted === 'all' || inserted.has(rowKey(room, seq))
-            ? { ok: true }
+            ? COMMITTED
             : { ok: false, code: 'conflict', message: `room ${room} already has a message at seq ${seq}` },
         )
       }

@@ -73,12 +73,18 @@ export function nextColumns(batch: readonly { message: UnsequencedMessage; data:
 
 /** Why a message cannot be stored as it is, or null. PostgreSQL `text` cannot hold U+0000. */
 export function unstorable(message: StoredMessage): string | null {
-  // Field by field, without building a list per message: this runs on every publish.
-  const nul = (field: string) => `${field} holds a NUL character, which PostgreSQL text cannot store`
-  if (message.user?.includes('\0')) return nul('user')
-  if (message.id?.includes('\0')) return nul('id')
-  if (message.from.includes('\0')) return nul('from')
-  if (message.epoch.includes('\0')) return nul('epoch')
+  // Field by field, without a list or a closure per message: this runs on every publish.
+  const nul =
+    message.user?.includes('\0') === true
+      ? 'user'
+      : message.id?.includes('\0') === true
+        ? 'id'
+        : message.from.includes('\0')
+          ? 'from'
+          : message.epoch.includes('\0')
+            ? 'epoch'
+            : undefined
+  if (nul !== undefined) return `${nul} holds a NUL character, which PostgreSQL text cannot store`
   if (!Number.isSafeInteger(message.seq) || message.seq < 1) return 'seq must be a positive safe integer'
   if (!Number.isSafeInteger(message.ts)) return 'ts must be a safe integer (epoch milliseconds)'
   return null
