@@ -24,7 +24,7 @@ export interface PacedOptions {
 /**
  * Write `frames` to a connection as its socket drains: each one only while `ws.bufferedAmount` plus the
  * frame stays under `highWaterBytes` (or the buffer is empty), otherwise after the socket drained that
- * far. A replay or a member list larger than the send buffer then never makes its joiner a slow consumer
+ * far; bytes corked in this turn count only after they were handed to the kernel. A replay or a member list larger than the send buffer then never makes its joiner a slow consumer
  * (issue 13: a history join over a slow link was closed with 4008 and asked for the same history again
  * forever). A socket that takes longer than `stallTimeoutMs` to drain, or that closes, ends it early. A
  * fast socket is written in one go, without awaiting anything.
@@ -53,8 +53,12 @@ function isOpen(connection: Connection): boolean {
 }
 
 function roomFor(connection: Connection, size: number, highWaterBytes: number): boolean {
-  const buffered = connection.ws.bufferedAmount
-  return buffered === 0 || buffered + size <= highWaterBytes
+  const fits = (buffered: number) => buffered === 0 || buffered + size <= highWaterBytes
+  // Most of what the buffer holds may be this turn's own corked frames (frames.ts): those are handed to the
+  // kernel before judging, else a join would wait on itself until the turn ends, and the room's messages
+  // held for it meanwhile could overflow into a 4008 (issue 20). Handed over only when it matters, so a
+  // join's frames still go out in batches.
+  return fits(connection.ws.bufferedAmount) || fits(connection.writer.backlog())
 }
 
 /** Wait until the socket has room for `size` more bytes, closed, or stalled. */
