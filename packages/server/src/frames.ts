@@ -85,8 +85,10 @@ interface Corkable {
  * then costs one syscall per member, and a burst (a publisher's batch of publishes, several frames for each
  * member) one writev per socket instead of one write per frame. Writing a turn's first frame at once, as
  * this did before, cost a second syscall for every socket that got more than one frame in the turn: fan-out
- * to 1,000 took 1.8x to 2.1x uWS's server CPU per delivery that way, 1.1x corked (issue 20). The delay is
- * the rest of the turn. Corking only buffers: order is kept, and ws.bufferedAmount still counts what waits.
+ * to 1,000 took 1.8x to 2.1x uWS's server CPU per delivery that way on a loaded machine, 1.1x corked
+ * (issue 20). The delay is the rest of the turn. Corking only buffers: order is kept, and ws.bufferedAmount
+ * still counts what waits, this turn's own batch included: whatever judges a reader by that buffer hands
+ * the batch to the kernel first (SocketWriter `write` before its cap, `backlog` for the paced writer).
  */
 export class WriteCoalescer {
   /** Bumped when a turn with writes ends. */
@@ -101,20 +103,16 @@ export class WriteCoalescer {
     for (const socket of corked) socket.uncork()
   }
 
-  /** A frame is written in this turn: make sure the turn's end is noticed. */
-  wrote(): void {
+  /** Cork `socket` until this turn ends. */
+  cork(socket: Corkable): void {
+    socket.cork()
+    this.#corked.push(socket)
     if (this.#scheduled) return
     this.#scheduled = true
     // Not unref'd: an unref'd immediate lets the loop sleep in poll, holding corked frames until the next
     // I/O or timer. A ref'd one runs once, at the end of this turn, and keeps nothing alive after.
     // A macrotask boundary, not a timer: it stays on the real event loop whatever clock is injected.
     setImmediate(this.#flush)
-  }
-
-  /** Cork `socket` until this turn ends. */
-  cork(socket: Corkable): void {
-    socket.cork()
-    this.#corked.push(socket)
   }
 }
 
@@ -135,8 +133,7 @@ export class SocketWriter {
   /** What this socket negotiated for compressed frames; undefined: plain frames only. */
   readonly #deflate: DeflateParams | undefined
   readonly #socket: Corkable | undefined
-  /** The turn ({@link WriteCoalescer.turn}) of this socket's last write, and whether it is corked. */
-  #writeTurn = -1
+  /** The turn ({@link WriteCoalescer.turn}) this socket was last corked in. */
   #corkedTurn = -1
 
   constructor(ws: WebSocket, writes: WriteCoalescer, maxBufferedBytes: number) {
@@ -171,10 +168,6 @@ export class SocketWriter {
     // judging the buffer (a fast reader must not look slow), and keep batches small.
     if (ws.bufferedAmount + frame.length > Math.min(CORK_BATCH_BYTES, limit)) this.#handOver()
     if (ws.bufferedAmount + frame.length > limit) return 'overflow'
-    if (this.#writeTurn !== writes.turn) {
-      this.#writeTurn = writes.turn
-      writes.wrote()
-    }
     if (this.#corkedTurn !== writes.turn && this.#socket !== undefined) {
       this.#corkedTurn = writes.turn
       writes.cork(this.#socket)

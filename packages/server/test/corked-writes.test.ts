@@ -1,7 +1,7 @@
 import { Socket } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { startTestServer, type TestClient } from './helpers'
 import { manualClock } from './manual-clock'
-import { startTestServer } from './helpers'
 
 // Every frame a socket gets in one event-loop turn is corked and written once when the turn ends, as
 // uWebSockets does (frames.ts, WriteCoalescer): at 1,000 members the write syscalls were most of the
@@ -52,7 +52,7 @@ describe('corked writes', () => {
     const clock = manualClock()
     await using server = await startTestServer({ clock, maxBufferedBytes: 16 * 1024, rateLimitPerSec: 0 })
     const presence = { bio: 'p'.repeat(1500) }
-    const members = []
+    const members: TestClient[] = []
     for (let i = 0; i < 12; i++) {
       const client = await server.connect()
       client.send({ type: 'join', room: 'r', presence })
