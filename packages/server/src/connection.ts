@@ -9,20 +9,17 @@ import {
   LazyFrame,
   SocketWriter,
   textFrame,
-  type WriteCoalescer,
+  type WriterHost,
 } from './frames'
 import type { ConnectionInfo } from './hooks'
 import { InboundBudget, type InboundRates } from './rate-limiter'
-import type { RoomSet } from './room-set'
+import type { RoomSlot } from './room-set'
 
 /** What a connection needs from its server; kept tiny so sends stay cheap. */
-export interface ConnectionHost {
-  /** Coalesces each socket's frames of one event-loop turn. */
-  readonly writes: WriteCoalescer
+export interface ConnectionHost extends WriterHost {
   /** The server's logger: a connection derives its child (bound to its id) on its first log line. */
   readonly log: Logger
   readonly clock: Clock
-  readonly maxBufferedBytes: number
   readonly closeTimeoutMs: number
   /** Counts frames sent (a fan-out counts itself once, see frames.ts `fanOut`). */
   sent(frames: number, bytes: number): void
@@ -43,12 +40,14 @@ export interface MessageQueue {
  * holds tens of thousands of idle ones: the child logger is made on the first log line. Its rooms are
  * LocalRooms's (local-rooms.ts), the only book of who is in which room: `rooms` is only that book's slot.
  */
-export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
+export class Connection
+  extends SocketWriter<ConnectionHost>
+  implements ConnectionInfo, FrameTarget, MessageQueue
+{
   readonly id: string
   readonly user: string | undefined
   readonly data: unknown
   readonly remoteAddress: string | undefined
-  readonly ws: WebSocket
   /** Last time anything arrived (a frame or a pong). */
   lastSeenAt: number
   lastPingAt: number
@@ -61,19 +60,23 @@ export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
   /** Set once a close was started: nothing more is sent. */
   closing = false
   /**
-   * The rooms it is in or joining: read and written only by LocalRooms (local-rooms.ts), which owns them.
-   * A slot here rather than a WeakMap there: the WeakMap's entry was about 70 bytes of every idle
-   * connection (issue 14's idle-memory figure).
+   * The rooms it is in or joining: read and written only by LocalRooms (local-rooms.ts), which owns them,
+   * through room-set.ts's slot functions (one joined room is its name alone). A slot here rather than a
+   * WeakMap there: the WeakMap's entry was about 70 bytes of every idle connection (issue 14's figure).
    */
-  rooms: RoomSet | undefined = undefined
+  rooms: RoomSlot = undefined
 
   /** Its messages are handled one at a time, in order (inbound.ts). */
   get queue(): MessageQueue {
     return this
   }
-  /** Its socket's write path (frames.ts); {@link sendFrame} and `fanOut` write through it. */
-  readonly writer: SocketWriter
-  readonly #host: ConnectionHost
+  /**
+   * Its socket's write path (frames.ts, the base class: `ws`, the server `host` and the write state are
+   * its fields); {@link sendFrame} and `fanOut` write through it.
+   */
+  get writer(): SocketWriter {
+    return this
+  }
   #closeTimer: TimerHandle | undefined
   #log: Logger | undefined
 
@@ -88,13 +91,11 @@ export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
     /** The server's rate limits, shared by every connection. */
     rates: InboundRates
   }) {
+    super(init.ws, init.host)
     this.id = init.id
     this.user = init.user
     this.data = init.data
     this.remoteAddress = init.remoteAddress
-    this.ws = init.ws
-    this.#host = init.host
-    this.writer = new SocketWriter(init.ws, init.host.writes, init.host.maxBufferedBytes)
     this.lastSeenAt = init.now
     this.lastPingAt = init.now
     this.budget = new InboundBudget(init.rates, init.now)
@@ -102,13 +103,13 @@ export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
 
   /** This connection's logger (the server's, bound to `conn: id`), made on first use. */
   get log(): Logger {
-    this.#log ??= this.#host.log.child({ conn: this.id })
+    this.#log ??= this.host.log.child({ conn: this.id })
     return this.#log
   }
 
   /** Whether a log line at `level` would be written: checked before building one for every connection. */
   logs(level: 'info' | 'debug'): boolean {
-    return this.#host.log.isLevelEnabled(level)
+    return this.host.log.isLevelEnabled(level)
   }
 
   /** The hook-facing view: a plain object, so hooks cannot reach the socket. */
@@ -129,9 +130,9 @@ export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
   /** Send one message already serialized. */
   sendText(text: string): void {
     // A reply to one socket: framed at once, unless this socket may get it compressed.
-    const frame = this.writer.compresses ? new LazyFrame(text) : textFrame(text)
+    const frame = this.compresses ? new LazyFrame(text) : textFrame(text)
     if (this.sendFrame(frame))
-      this.#host.sent(1, framePayload(frame instanceof LazyFrame ? frame.frame : frame).length)
+      this.host.sent(1, framePayload(frame instanceof LazyFrame ? frame.frame : frame).length)
   }
 
   /**
@@ -140,8 +141,8 @@ export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
    */
   sendFrame(frame: LazyFrame | Buffer): boolean {
     if (this.closing) return false
-    const result = this.writer.write(frame)
-    if (result === 'overflow') this.#host.slowConsumer(this)
+    const result = this.write(frame)
+    if (result === 'overflow') this.host.slowConsumer(this)
     return result === 'sent'
   }
 
@@ -149,7 +150,7 @@ export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
    * Start a closing handshake, and destroy the socket if it does not finish within `closeTimeoutMs` (a peer
    * that stopped reading never answers it).
    */
-  close(code: number, reason: string, timeoutMs = this.#host.closeTimeoutMs): void {
+  close(code: number, reason: string, timeoutMs = this.host.closeTimeoutMs): void {
     if (this.closing) return
     this.closing = true
     try {
@@ -158,7 +159,7 @@ export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
       this.ws.terminate()
       return
     }
-    this.#closeTimer = this.#host.clock.setTimeout(() => this.ws.terminate(), timeoutMs)
+    this.#closeTimer = this.host.clock.setTimeout(() => this.ws.terminate(), timeoutMs)
   }
 
   /** Drop the socket at once (heartbeat timeout, shutdown deadline). */
@@ -170,7 +171,7 @@ export class Connection implements ConnectionInfo, FrameTarget, MessageQueue {
   /** Release timers once the socket is closed. */
   dispose(): void {
     this.closing = true
-    if (this.#closeTimer !== undefined) this.#host.clock.clearTimeout(this.#closeTimer)
+    if (this.#closeTimer !== undefined) this.host.clock.clearTimeout(this.#closeTimer)
     this.#closeTimer = undefined
   }
 }

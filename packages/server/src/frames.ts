@@ -119,16 +119,27 @@ export class WriteCoalescer {
 /** How one frame write ended: written (or queued in ws), the socket is not open, or past the buffer cap. */
 export type WriteResult = 'sent' | 'closed' | 'overflow'
 
+/** What a socket's write path needs from its server, the same for every socket. */
+export interface WriterHost {
+  /** Coalesces each socket's frames of one event-loop turn. */
+  readonly writes: WriteCoalescer
+  readonly maxBufferedBytes: number
+}
+
 /**
  * One socket's write path: frames go straight to ws's sender when it is idle, corked per turn by the
  * shared {@link WriteCoalescer}, and are refused past `maxBufferedBytes` (the caller closes the slow
  * consumer). Otherwise their payload goes through `ws.send`, so nothing overtakes a message ws is still
  * working on. Either way `ws.bufferedAmount` counts it.
+ *
+ * A base class of the connection rather than an object it holds: its own object was 88 bytes of every
+ * idle connection (issue 14's idle-memory figure), and its socket and server were held twice. Its state
+ * stays private to this class; the connection only writes through {@link write}.
  */
-export class SocketWriter {
-  readonly #ws: WebSocket
-  readonly #writes: WriteCoalescer
-  readonly #limit: number
+export class SocketWriter<H extends WriterHost = WriterHost> {
+  readonly ws: WebSocket
+  /** The server: shared by every connection, so one field for the writer and the connection alike. */
+  protected readonly host: H
   readonly #sender: SenderInternals | undefined
   /** What this socket negotiated for compressed frames; undefined: plain frames only. */
   readonly #deflate: DeflateParams | undefined
@@ -136,10 +147,9 @@ export class SocketWriter {
   /** The turn ({@link WriteCoalescer.turn}) this socket was last corked in. */
   #corkedTurn = -1
 
-  constructor(ws: WebSocket, writes: WriteCoalescer, maxBufferedBytes: number) {
-    this.#ws = ws
-    this.#writes = writes
-    this.#limit = maxBufferedBytes
+  constructor(ws: WebSocket, host: H) {
+    this.ws = ws
+    this.host = host
     this.#deflate = sharedDeflate(ws)
     this.#sender = directSender(ws, this.#deflate)
     const socket = (ws as unknown as { _socket?: Partial<Corkable> })._socket
@@ -160,10 +170,9 @@ export class SocketWriter {
    */
   write(message: LazyFrame | Buffer): WriteResult {
     const frame = message instanceof LazyFrame ? message.for(this.#deflate) : message
-    const ws = this.#ws
+    const ws = this.ws
     if (ws.readyState !== 1) return 'closed'
-    const writes = this.#writes
-    const limit = this.#limit
+    const { writes, maxBufferedBytes: limit } = this.host
     // A corked batch holds back what the kernel would mostly have taken already: hand it over before
     // judging the buffer (a fast reader must not look slow), and keep batches small.
     if (ws.bufferedAmount + frame.length > Math.min(CORK_BATCH_BYTES, limit)) this.#handOver()
@@ -187,12 +196,12 @@ export class SocketWriter {
    */
   backlog(): number {
     this.#handOver()
-    return this.#ws.bufferedAmount
+    return this.ws.bufferedAmount
   }
 
   /** Write out what is corked in this turn, and cork again for the rest of it. */
   #handOver(): void {
-    if (this.#corkedTurn !== this.#writes.turn) return
+    if (this.#corkedTurn !== this.host.writes.turn) return
     this.#socket!.uncork()
     this.#socket!.cork()
   }

@@ -11,7 +11,7 @@ import {
   PendingJoin,
   type PendingJoinHost,
 } from './pending-join'
-import { type RoomMembership, RoomSet } from './room-set'
+import { type RoomMembership, slotDelete, slotEntries, slotGet, slotSet, slotSize } from './room-set'
 
 interface LocalRoom {
   /** Members that reached `joined`: the fan-out loop touches only these. */
@@ -82,12 +82,12 @@ export class LocalRooms implements PendingJoinHost {
 
   /** The connection's state in `room`, or undefined when it is neither in it nor joining it. */
   stateOf(room: string, connection: Connection): RoomMembership | undefined {
-    return connection.rooms?.get(room)
+    return slotGet(connection.rooms, room)
   }
 
   /** How many rooms the connection is in or joining. */
   roomCount(connection: Connection): number {
-    return connection.rooms?.size ?? 0
+    return slotSize(connection.rooms)
   }
 
   /** Local member ids of a room. */
@@ -134,11 +134,11 @@ export class LocalRooms implements PendingJoinHost {
    * see that and undo them). Returns the rooms it was a member of, for the adapter.
    */
   leaveAll(connection: Connection): string[] {
-    const set = connection.rooms
-    if (set === undefined) return []
+    const slot = connection.rooms
+    if (slot === undefined) return []
     connection.rooms = undefined
     const joined: string[] = []
-    for (const [room, state] of set.entries()) {
+    for (const [room, state] of slotEntries(slot)) {
       const local = this.#rooms.get(room)
       if (local === undefined) continue
       if (state === 'joined') {
@@ -259,15 +259,11 @@ export class LocalRooms implements PendingJoinHost {
   }
 
   #setState(room: string, connection: Connection, state: RoomMembership): void {
-    connection.rooms ??= new RoomSet()
-    connection.rooms.set(room, state)
+    connection.rooms = slotSet(connection.rooms, room, state)
   }
 
   #deleteState(room: string, connection: Connection): void {
-    const set = connection.rooms
-    if (set === undefined) return
-    set.delete(room)
-    if (set.size === 0) connection.rooms = undefined
+    connection.rooms = slotDelete(connection.rooms, room)
   }
 
   /**

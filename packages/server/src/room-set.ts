@@ -49,9 +49,64 @@ export class RoomSet {
     }
   }
 
+  /** The room, when the set holds exactly one and that one is joined: what a slot can hold as a name alone. */
+  onlyJoined(): string | undefined {
+    return this.#more === undefined && this.#state === 'joined' ? this.#room : undefined
+  }
+
   /** Every room with its state, oldest first; a copy, safe to change the set while iterating. */
   entries(): [string, RoomMembership][] {
     if (this.#more !== undefined) return [...this.#more]
     return this.#room === undefined ? [] : [[this.#room, this.#state]]
   }
+}
+
+/**
+ * A connection's rooms as its `rooms` slot holds them: none, the one room it is joined to as the room's
+ * name alone, or a {@link RoomSet} (several rooms, or a join still pending). An idle connection is mostly
+ * joined to one room, and a RoomSet of its own for that was 48 bytes of every one (issue 14's idle-memory
+ * figure); a name costs the slot only. The functions below are the only readers and writers of a slot;
+ * the writers return what the slot holds next.
+ */
+export type RoomSlot = RoomSet | string | undefined
+
+export function slotGet(slot: RoomSlot, room: string): RoomMembership | undefined {
+  if (typeof slot === 'string') return slot === room ? 'joined' : undefined
+  return slot?.get(room)
+}
+
+export function slotSize(slot: RoomSlot): number {
+  if (typeof slot === 'string') return 1
+  return slot?.size ?? 0
+}
+
+export function slotSet(slot: RoomSlot, room: string, state: RoomMembership): RoomSlot {
+  if (slot === undefined || slot === room) {
+    if (state === 'joined') return room
+    const set = new RoomSet()
+    set.set(room, state)
+    return set
+  }
+  const set = typeof slot === 'string' ? joinedSet(slot) : slot
+  set.set(room, state)
+  return set.onlyJoined() ?? set
+}
+
+export function slotDelete(slot: RoomSlot, room: string): RoomSlot {
+  if (typeof slot === 'string') return slot === room ? undefined : slot
+  if (slot === undefined) return undefined
+  slot.delete(room)
+  return slot.size === 0 ? undefined : (slot.onlyJoined() ?? slot)
+}
+
+/** Every room with its state, oldest first; a copy, safe to change the slot while iterating. */
+export function slotEntries(slot: RoomSlot): [string, RoomMembership][] {
+  if (typeof slot === 'string') return [[slot, 'joined']]
+  return slot?.entries() ?? []
+}
+
+function joinedSet(room: string): RoomSet {
+  const set = new RoomSet()
+  set.set(room, 'joined')
+  return set
 }
