@@ -5,7 +5,7 @@ import type { ConnectionTarget } from './adapter'
 import { Connection, type ConnectionHost } from './connection'
 import { type FanOutSink, fanOut, LazyFrame } from './frames'
 import type { ResolvedLimits } from './limits'
-import type { InboundRates } from './rate-limiter'
+import { budgetsOff, InboundBudget, type InboundRates } from './rate-limiter'
 
 function newConnectionId(): string {
   return `c_${randomBytes(9).toString('base64url')}`
@@ -41,6 +41,11 @@ export class ConnectionRegistry {
   readonly #bySocket = new WeakMap<WebSocket, Connection>()
   readonly #deps: RegistryDeps
   readonly #rates: InboundRates
+  /**
+   * With both rate limits off, the one budget every connection shares: such a budget is never written (see
+   * `budgetsOff`), and a budget of its own was 136 bytes of every idle connection (issue 14's figure).
+   */
+  readonly #sharedBudget: InboundBudget | undefined
   #whenEmpty: (() => void)[] = []
   readonly #onMessage: (this: WebSocket, raw: Buffer, isBinary: boolean) => void
   readonly #onActivity: (this: WebSocket) => void
@@ -56,6 +61,7 @@ export class ConnectionRegistry {
       byteBurst: limits.rateLimitBytesBurst,
       windowMs: limits.rateLimitWindowMs,
     }
+    this.#sharedBudget = budgetsOff(this.#rates) ? new InboundBudget(this.#rates, deps.host.clock.now()) : undefined
     const bySocket = this.#bySocket
     const clock = deps.host.clock
     // `this` is the socket: one function each for every connection.
@@ -92,12 +98,13 @@ export class ConnectionRegistry {
 
   /** Register an accepted socket as a connection with a new id. */
   add(init: NewConnection): Connection {
+    const now = this.#deps.host.clock.now()
     const connection = new Connection({
       ...init,
       id: newConnectionId(),
       host: this.#deps.host,
-      now: this.#deps.host.clock.now(),
-      rates: this.#rates,
+      now,
+      budget: this.#sharedBudget ?? new InboundBudget(this.#rates, now),
     })
     this.#byId.set(connection.id, connection)
     this.#bySocket.set(init.ws, connection)

@@ -12,7 +12,7 @@ import {
   type WriterHost,
 } from './frames'
 import type { ConnectionInfo } from './hooks'
-import { InboundBudget, type InboundRates } from './rate-limiter'
+import type { InboundBudget } from './rate-limiter'
 import type { RoomSlot } from './room-set'
 
 /** What a connection needs from its server; kept tiny so sends stay cheap. */
@@ -88,8 +88,8 @@ export class Connection
     ws: WebSocket
     host: ConnectionHost
     now: number
-    /** The server's rate limits, shared by every connection. */
-    rates: InboundRates
+    /** Its inbound budgets: its own, or with rate limits off the one every connection shares. */
+    budget: InboundBudget
   }) {
     super(init.ws, init.host)
     this.id = init.id
@@ -98,7 +98,7 @@ export class Connection
     this.remoteAddress = init.remoteAddress
     this.lastSeenAt = init.now
     this.lastPingAt = init.now
-    this.budget = new InboundBudget(init.rates, init.now)
+    this.budget = init.budget
   }
 
   /** This connection's logger (the server's, bound to `conn: id`), made on first use. */

@@ -35,6 +35,14 @@ export interface InboundRates {
 }
 
 /**
+ * Whether both budgets are off (`rateLimitPerSec: 0` and no byte rate): then every take passes, so no
+ * refusal is ever recorded and a budget is never written. One such budget can serve every connection.
+ */
+export function budgetsOff(rates: InboundRates): boolean {
+  return rates.messagesPerSec <= 0 && rates.bytesPerSec <= 0
+}
+
+/**
  * One connection's inbound budgets: a token bucket of messages, a token bucket of frame bytes, and the
  * refusals counted over a sliding window (for the 1008 close of a persistent flood). Held as plain number
  * fields on one object: a server keeps one per connection, and checking a frame allocates nothing.

@@ -5,7 +5,7 @@ import { AuthBackoff } from '../src/auth-backoff'
 import { addressKey, clientAddress, isLoopback, parseTrustedProxies } from '../src/client-address'
 import { LogThrottle } from '../src/log-throttle'
 import { closeCodeLabel, errorCodeLabel } from '../src/metrics'
-import { InboundBudget } from '../src/rate-limiter'
+import { budgetsOff, InboundBudget } from '../src/rate-limiter'
 
 const request = (url: string, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
   ({ url, headers, socket: { remoteAddress } }) as unknown as IncomingMessage
@@ -109,6 +109,13 @@ describe('InboundBudget', () => {
     const budget = new InboundBudget({ ...rates, messagesPerSec: 0, bytesPerSec: 0 }, 0)
     for (let i = 0; i < 10; i++)
       expect([budget.takeBytes(0, 1e9), budget.takeMessage(0)]).toEqual([true, true])
+  })
+
+  it('is shareable (never written) only with both budgets off', () => {
+    expect(budgetsOff({ ...rates, messagesPerSec: 0, bytesPerSec: 0 })).toBe(true)
+    expect(budgetsOff({ ...rates, messagesPerSec: 0 })).toBe(false)
+    expect(budgetsOff({ ...rates, bytesPerSec: 0 })).toBe(false)
+    expect(budgetsOff(rates)).toBe(false)
   })
 
   it('calls more than burst refusals within the sliding window a flood', () => {
