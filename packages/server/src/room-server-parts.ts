@@ -95,6 +95,7 @@ export function connectionHost(
   return {
     log,
     clock,
+    epoch: clock.now(),
     writes: new WriteCoalescer(),
     maxBufferedBytes: limits.maxBufferedBytes,
     closeTimeoutMs: limits.closeTimeoutMs,
