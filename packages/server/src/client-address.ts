@@ -53,7 +53,7 @@ export function parseTrustedProxies(entries: readonly string[]): BlockList | und
  * send it.
  */
 export function clientAddress(request: IncomingMessage, trusted: BlockList | undefined): string | undefined {
-  const peer = request.socket.remoteAddress
+  const peer = peerAddress(request.socket)
   if (peer === undefined) return undefined
   let address = normalize(peer)
   if (trusted === undefined) return address
@@ -69,6 +69,19 @@ export function clientAddress(request: IncomingMessage, trusted: BlockList | und
     if (hop === undefined) return address
     address = hop
   }
+  return address
+}
+
+/**
+ * The socket's peer address, read without leaving Node's cache of it behind: `remoteAddress` keeps the
+ * whole peer record (`_peername`: an object, the address and family strings, about 80 bytes) on the socket
+ * for its life, for every idle connection (issue 14's idle-memory figure), while the address is all a
+ * connection keeps. A later read asks the socket again (undefined once it is closed, as Node documents).
+ */
+function peerAddress(socket: IncomingMessage['socket']): string | undefined {
+  const address = socket.remoteAddress
+  const cached = socket as unknown as { _peername?: unknown }
+  if (cached._peername !== undefined) cached._peername = undefined
   return address
 }
 
