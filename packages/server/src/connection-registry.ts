@@ -61,7 +61,9 @@ export class ConnectionRegistry {
       byteBurst: limits.rateLimitBytesBurst,
       windowMs: limits.rateLimitWindowMs,
     }
-    this.#sharedBudget = budgetsOff(this.#rates) ? new InboundBudget(this.#rates, deps.host.clock.now()) : undefined
+    this.#sharedBudget = budgetsOff(this.#rates)
+      ? new InboundBudget(this.#rates, deps.host.clock.now())
+      : undefined
     const bySocket = this.#bySocket
     const clock = deps.host.clock
     // `this` is the socket: one function each for every connection.

@@ -80,12 +80,17 @@ export class RoomCounts {
 
   /** A member's mode, from its (re)join; a listed member's ends with its membership. */
   set(connection: Connection, counted: boolean): void {
-    if (counted) (this.#counted ??= new Set()).add(connection)
+    if (counted) this.#countedSet().add(connection)
     else this.#counted?.delete(connection)
   }
 
   left(connection: Connection): void {
     this.#counted?.delete(connection)
+  }
+
+  #countedSet(): Set<Connection> {
+    this.#counted ??= new Set()
+    return this.#counted
   }
 
   /** Local members told only the count (none: an empty list). */
@@ -102,7 +107,7 @@ export class RoomCounts {
   /** Past `max`, every listed member becomes counted (it is owed a `member_count`). */
   switchListed(members: Map<string, Connection>): void {
     if (!this.#big || this.counted.size === members.size) return
-    const counted = (this.#counted ??= new Set())
+    const counted = this.#countedSet()
     for (const connection of members.values()) counted.add(connection)
     this.#due = true
   }
