@@ -21,7 +21,9 @@ import type { Clock } from './clock'
  * about 140 KB: {@link startZlibSweep} frees idle streams once per ping interval. The resulting cost per
  * connection is measured in reliability/test/bounds-edges.test.ts.
  * Server-to-client messages are not compressed by ws but by the server itself, once per message for every
- * member alike (deflate-frames.ts, issue 20); ws's deflate stream is then never made for them.
+ * member alike (deflate-frames.ts, issue 20); ws's deflate stream is then never made for them. Client
+ * messages are inflated synchronously, one shot each, in the turn that read them (inbound-inflate.ts):
+ * ws's inflate stream is not made either, and the sweep below is left with sockets it could not patch.
  */
 export const PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
   serverNoContextTakeover: true,

@@ -4,6 +4,7 @@ import type WebSocket from 'ws'
 import type { ConnectionTarget } from './adapter'
 import { Connection, type ConnectionHost } from './connection'
 import { type FanOutSink, fanOut, LazyFrame } from './frames'
+import { inflateInline } from './inbound-inflate'
 import type { ResolvedLimits } from './limits'
 import { budgetsOff, InboundBudget, type InboundRates } from './rate-limiter'
 
@@ -108,6 +109,8 @@ export class ConnectionRegistry {
       now,
       budget: this.#sharedBudget ?? new InboundBudget(this.#rates, now),
     })
+    // Compressed publishes reach the fan-out in the turn that read them (inbound-inflate.ts).
+    inflateInline(init.ws)
     this.#byId.set(connection.id, connection)
     this.#bySocket.set(init.ws, connection)
     init.ws.on('message', this.#onMessage)

@@ -72,6 +72,16 @@ export function frameHeader(length: number, compressed: boolean): Buffer {
 }
 
 /**
+ * zlib's output buffer for one deflate of `length` bytes: room for the whole result (deflate does not
+ * grow text much) in one buffer, so zlib loops and concatenates once at most. Its default, 16 KiB, is an
+ * ArrayBuffer of its own per call: external memory that a storm of fan-outs turned into garbage by the
+ * tens of megabytes (and GC work); up to 4 KiB comes from Buffer's shared pool instead.
+ */
+export function outputChunkBytes(length: number): number {
+  return Math.min(64 * 1024, Math.max(64, length + 64))
+}
+
+/**
  * The payload compressed as one permessage-deflate message (section 7.2.1): raw DEFLATE of the whole
  * payload from an empty context, ended by a sync flush, whose final empty stored block (00 00 FF FF) is
  * removed. Synchronous: one compression per fan-out, whatever the room size (2 KB of JSON: about 17 µs).
@@ -81,6 +91,7 @@ export function deflatePayload(payload: Buffer, windowBits: number): Buffer {
     windowBits,
     memLevel: MEM_LEVEL,
     finishFlush: constants.Z_SYNC_FLUSH,
+    chunkSize: outputChunkBytes(payload.length),
   })
   return out.subarray(0, out.length - 4)
 }
