@@ -60,6 +60,7 @@ const BEFORE_SCENARIOS = new Set([
   'manyRooms',
   'idleMemory',
   'storm',
+  'deflateStorm',
 ])
 const skipped = unavailableImplementations()
 for (const [impl, why] of Object.entries(skipped)) console.error(`skipping ${impl}: ${why}`)
