@@ -311,7 +311,8 @@ export function buildSuite(size: Size): ScenarioSpec[] {
     description:
       `permessage-deflate on in the server. ${Math.round(s.stormClients * 0.75)} clients offer it and ` +
       `${s.stormClients - Math.round(s.stormClients * 0.75)} do not; every one publishes 10 messages of ` +
-      '2,000 bytes at once; every other member should get all of them. Then the same storm in a fresh room ' +
+      '2,000 bytes at once; every other member should get all of them (measured after one unmeasured storm ' +
+      'of the same mix, which warms the process up). Then the same storm in a fresh room ' +
       'with no client offering compression, in the same server process: CPU per delivery with over without. ' +
       'roomwire runs its defaults otherwise (1 MiB send-buffer cap, closing slow consumers with 4008).',
     scenario: 'deflateStorm',
