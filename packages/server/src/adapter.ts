@@ -216,6 +216,12 @@ export interface RoomAdapter {
    * must never overtake the room frames it follows (PROTOCOL.md, `ack`).
    */
   publish(room: string, input: PublishInput): PublishResult | Promise<PublishResult>
+  /**
+   * True when publishes get their seqs in the order `publish` was called, even when a call starts before
+   * the one before it settled (Redis: each is one script on one connection). A connection's consecutive
+   * publishes then start without waiting for each other's ack (inbound.ts); otherwise one at a time.
+   */
+  readonly publishesInOrder?: boolean
   /** Deliver a direct message to one connection on any node. False when no node has it. */
   sendDirect(to: string, message: DirectEventMessage): boolean | Promise<boolean>
   /** Deliver a direct message to every matching connection on every node. */

@@ -20,7 +20,13 @@ export interface InboundDeps {
   readonly now: () => number
   readonly log: Logger
   /** Handle one decoded message: a refusal is an outcome, answered here; a throw is a bug. */
-  handle(connection: Connection, msg: ClientMessage): Outcome | Promise<Outcome>
+  handle(connection: Connection, msg: ClientMessage, after?: Promise<void>): Outcome | Promise<Outcome>
+  /**
+   * Whether `msg` may start while the messages before it still await, when they may too: a publish that
+   * reaches the adapter without awaiting anything, on an adapter that orders publishes as they are called
+   * (RoomAdapter.publishesInOrder). Its seq, ack and refusal still come in the order sent.
+   */
+  pipelines(msg: ClientMessage): boolean
 }
 
 /** The path of every client frame, from the socket to the handlers. */
@@ -36,6 +42,13 @@ export interface Inbound {
 
 /** Messages one connection may have waiting beyond its burst before it is closed with 1008. */
 const QUEUE_SLACK = 1000
+
+/**
+ * Consecutive publishes started together at most. With Redis they then leave as one write, the store
+ * runs their scripts in one go, and every node gets their frames in one read, so each member's socket
+ * takes them in one write (frames.ts, WriteCoalescer) instead of one round trip and one write each.
+ */
+const MAX_PIPELINED = 64
 
 const BINARY_REFUSAL = 'binary frames are not supported: send JSON text frames'
 
@@ -165,27 +178,63 @@ export function createInbound(deps: InboundDeps): Inbound {
     return undefined
   }
 
-  /** The queue while a handler awaits: its outcome, then whatever arrived meanwhile, in order. */
+  /**
+   * Start a message answered later, in its turn. Its outcome is a promise that never rejects (a throw
+   * becomes `thrown`): it may wait unawaited behind the messages before it.
+   */
+  function start(connection: Connection, msg: ClientMessage, after: Promise<void>): Promise<Answer> {
+    try {
+      const outcome = deps.handle(connection, msg, after)
+      return outcome instanceof Promise
+        ? outcome.catch((thrown: unknown) => ({ thrown }))
+        : Promise.resolve(outcome)
+    } catch (thrown) {
+      return Promise.resolve({ thrown })
+    }
+  }
+
+  /**
+   * The queue while a handler awaits: its outcome, then whatever arrived meanwhile, in order. Messages
+   * that pipeline (consecutive publishes on Redis) start as soon as they are seen, up to
+   * {@link MAX_PIPELINED}, and are answered one after another as before; any other waits for them all.
+   */
   async function run(connection: Connection, first: ClientMessage, outcome: Promise<Outcome>): Promise<void> {
     const queue = connection.queue
-    let msg: ClientMessage | undefined = first
-    let pending: Promise<Outcome> | undefined = outcome
+    const started: Started[] = [{ msg: first, pending: outcome }]
     try {
-      while (msg !== undefined) {
+      while (started.length > 0) {
+        const head = started[0]!
+        const inbox = queue.inbox
+        if (inbox !== undefined && deps.pipelines(head.msg)) {
+          while (started.length < MAX_PIPELINED && inbox.length > 0 && deps.pipelines(inbox[0]!)) {
+            const msg = inbox.shift()!
+            const tail = started[started.length - 1]!
+            const after = new Promise<void>((resolve) => {
+              tail.answered = resolve
+            })
+            started.push({ msg, pending: start(connection, msg, after) })
+          }
+        }
+        started.shift()
+        const { msg, pending } = head
         if (pending !== undefined) {
           try {
-            const outcome = await pending
-            if (!outcome.ok) replyError(connection, outcome.code, outcome.message, msg.ref, roomOf(msg))
+            const answer = await pending
+            if ('thrown' in answer) failed(connection, answer.thrown, msg.type, msg.ref, roomOf(msg))
+            else if (!answer.ok) replyError(connection, answer.code, answer.message, msg.ref, roomOf(msg))
           } catch (err) {
             failed(connection, err, msg.type, msg.ref, roomOf(msg))
           }
         }
-        msg = queue.inbox?.shift()
-        pending = msg === undefined ? undefined : handleNow(connection, msg)
+        head.answered?.()
+        const next = started.length === 0 ? queue.inbox?.shift() : undefined
+        if (next !== undefined) started.push({ msg: next, pending: handleNow(connection, next) })
       }
     } catch (err) {
-      // Only a bug in the guard itself gets here; the queue is released below either way.
+      // Only a bug in the guard itself gets here; the queue is released below either way, and nothing
+      // started is left waiting for its turn.
       logFailure(connection, err, 'message queue')
+      for (const entry of started) entry.answered?.()
     } finally {
       queue.inbox = undefined
       queue.running = undefined
@@ -241,6 +290,16 @@ export function createInbound(deps: InboundDeps): Inbound {
   }
 
   return { onFrame, replyError }
+}
+
+/** A handler's outcome, or what it threw (see `start` in {@link createInbound}). */
+type Answer = Outcome | { thrown: unknown }
+
+/** A message the queue started and has not answered yet; `answered` lets the one started after it answer. */
+interface Started {
+  msg: ClientMessage
+  pending: Promise<Answer> | undefined
+  answered?: () => void
 }
 
 function roomOf(msg: ClientMessage): string | undefined {

@@ -124,7 +124,13 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
     metrics,
     now: clock.now,
     log,
-    handle: (connection, msg) => handleMessage(ctx, connection, msg),
+    handle: (connection, msg, after) => handleMessage(ctx, connection, msg, after),
+    // A hook may await before the adapter is called: hooked publishes go one at a time.
+    pipelines: (msg) =>
+      msg.type === 'publish' &&
+      adapter.publishesInOrder === true &&
+      options.authorize === undefined &&
+      options.onPublish === undefined,
   })
   const registry: ConnectionRegistry = new ConnectionRegistry({
     host,

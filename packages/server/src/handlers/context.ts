@@ -45,6 +45,8 @@ export type Handler<M extends ClientMessage> = (
   ctx: HandlerContext,
   connection: Connection,
   msg: M,
+  /** Pipelined (inbound.ts): the answer of the message before it; this one's answer is written after. */
+  after?: Promise<void>,
 ) => Outcome | Promise<Outcome>
 
 /** One handler per client message type: a type without an entry does not compile. */

@@ -38,8 +38,9 @@ export function handleMessage(
   ctx: HandlerContext,
   connection: Connection,
   msg: ClientMessage,
+  after?: Promise<void>,
 ): Outcome | Promise<Outcome> {
   // The table is keyed by type, so this handler takes exactly this message; TypeScript cannot correlate them.
   const handler = handlers[msg.type] as Handler<ClientMessage>
-  return handler(ctx, connection, msg)
+  return handler(ctx, connection, msg, after)
 }

@@ -12,7 +12,7 @@ import { type Checked, OK, type Outcome, refused, storeRefusal } from './outcome
  * hooks and with an adapter that answers at once (the memory adapter) nothing awaits: no promise is made
  * for the message at all (the echo benchmark's round trip, issue 20).
  */
-export const publish: Handler<PublishMessage> = (ctx, connection, msg) => {
+export const publish: Handler<PublishMessage> = (ctx, connection, msg, after) => {
   const joined = requireJoined(ctx, connection, msg.room)
   if (!joined.ok) return joined
   const valid = validateEvent(ctx, msg.event, msg.data)
@@ -20,7 +20,7 @@ export const publish: Handler<PublishMessage> = (ctx, connection, msg) => {
   if (ctx.hooks.authorize !== undefined || ctx.hooks.onPublish !== undefined) {
     return hooked(ctx, connection, msg, valid.value)
   }
-  return accepted(ctx, connection, msg, valid.value)
+  return accepted(ctx, connection, msg, valid.value, after)
 }
 
 /** A publish through the application's `authorize` and `onPublish` hooks. */
@@ -51,6 +51,7 @@ function accepted(
   connection: Connection,
   msg: PublishMessage,
   data: unknown,
+  after?: Promise<void>,
 ): Outcome | Promise<Outcome> {
   // Checked here, right before the adapter, not on arrival: nothing is acked after the shutdown notice.
   if (!ctx.isAccepting()) {
@@ -65,7 +66,7 @@ function accepted(
   if (msg.id !== undefined) input.id = msg.id
   if (connection.user !== undefined) input.user = connection.user
   if (msg.echo !== true) input.skip = connection.id
-  return toAdapter(ctx, connection, msg, input)
+  return toAdapter(ctx, connection, msg, input, after)
 }
 
 /** The application's `onPublish`: refuse, replace the data, or publish as is. */
@@ -97,6 +98,7 @@ function toAdapter(
   connection: Connection,
   msg: PublishMessage,
   input: PublishInput,
+  after: Promise<void> | undefined,
 ): Outcome | Promise<Outcome> {
   let pending: ReturnType<typeof ctx.adapter.publish>
   try {
@@ -109,7 +111,7 @@ function toAdapter(
     if (msg.ref !== undefined) connection.sendAck(msg.ref, pending.seq)
     return OK
   }
-  return stored(ctx, connection, msg, pending)
+  return stored(ctx, connection, msg, pending, after)
 }
 
 /** Wait for an adapter that answers later (Redis), counted as in flight for a graceful shutdown. */
@@ -118,10 +120,13 @@ async function stored(
   connection: Connection,
   msg: PublishMessage,
   pending: Promise<{ seq: number }>,
+  after: Promise<void> | undefined,
 ): Promise<Outcome> {
   ctx.publishes.begin()
   try {
     const result = await pending
+    // Started before the publishes ahead of it were answered: its ack comes after their answers.
+    if (after !== undefined) await after
     if (msg.ref !== undefined) connection.sendAck(msg.ref, result.seq)
     return OK
   } catch (err) {

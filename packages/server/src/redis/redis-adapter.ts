@@ -64,15 +64,16 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RoomAdapt
 }
 
 /**
- * The adapter's methods over its parts: the {@link StoreLink} (connections, registration, liveness),
- * {@link RoomFeeds} (one feed per room, delivering in seq order), the {@link NodeRegistry} (connections,
- * rooms to sync, upkeep), the {@link ChannelRouter}, and one typed call per Lua script (room-scripts.ts).
+ * The adapter's methods over its parts: {@link StoreLink} (connections, liveness), {@link RoomFeeds} (seq
+ * order), {@link NodeRegistry} (rooms to sync, upkeep), {@link ChannelRouter}, a call per Lua script.
  */
 class RedisAdapter implements RoomAdapter {
   readonly #options: ResolvedRedisOptions
   readonly #keys: KeyLayout
   #state: Attached | undefined
   #closed = false
+  /** Each publish is one script on one connection, unless a history store assigns the seqs (issue 18). */
+  publishesInOrder = false
 
   constructor(options: ResolvedRedisOptions) {
     this.#options = options
@@ -127,6 +128,7 @@ class RedisAdapter implements RoomAdapter {
     const sweep = () => registry.sweepSoon()
     const stored = store && new StoredPublisher(ctx, store, feeds, options.link.clock, sweep)
     this.#state = { ctx, feeds, registry, idle, stored }
+    this.publishesInOrder = stored === undefined
     const router = new ChannelRouter(keys, node.nodeId, {
       direct: (target, message) => node.deliverDirect(target, message),
       probe: (probe) => link.probeArrived(probe),
@@ -166,9 +168,8 @@ class RedisAdapter implements RoomAdapter {
   }
 
   /**
-   * The idle rooms Redis keeps for the whole cluster (the same numbers on every node), their history
-   * bytes, and the rooms this node's sweeps freed early. Cached: read again every `reapIntervalMs` while
-   * the link is up, the last numbers read while it is down (see IdleStats in idle-rooms.ts).
+   * The idle rooms Redis keeps for the cluster (the same on every node), their history bytes, and the rooms
+   * this node's sweeps freed early; read every `reapIntervalMs` while the link is up (IdleStats).
    */
   stats(): AdapterStats {
     return (
