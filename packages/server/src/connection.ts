@@ -29,7 +29,7 @@ export interface ConnectionHost extends WriterHost {
   slowConsumer(connection: Connection): void
 }
 
-/** A connection's serial message queue, written only by inbound.ts. */
+/** A connection's serial message queue, written only by message-queue.ts. */
 export interface MessageQueue {
   /** The run handling this connection's messages, while one is. */
   running: Promise<void> | undefined
@@ -61,7 +61,7 @@ export class Connection
   /** Its message and byte budgets and recent refusals (charged by the inbound path, one per frame). */
   readonly budget: InboundBudget
   /** Its serial message queue ({@link MessageQueue}), kept on the connection itself: a record of its own
-   * was 40 bytes more of every idle connection. Read and written only by inbound.ts, through `queue`. */
+   * was 40 bytes more of every idle connection. Read and written only by message-queue.ts, through `queue`. */
   running: Promise<void> | undefined = undefined
   inbox: ClientMessage[] | undefined = undefined
   /** Set once a close was started: nothing more is sent. */

@@ -1,7 +1,7 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { Protocol, UntypedProtocol } from '@roomwire/protocol'
+import type { ClientMessage, Protocol, UntypedProtocol } from '@roomwire/protocol'
 import type { Registry } from 'prom-client'
 import type { RoomAdapter } from './adapter'
 import { createAdmission } from './admission'
@@ -125,12 +125,7 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
     now: clock.now,
     log,
     handle: (connection, msg, after) => handleMessage(ctx, connection, msg, after),
-    // A hook may await before the adapter is called: hooked publishes go one at a time.
-    pipelines: (msg) =>
-      msg.type === 'publish' &&
-      adapter.publishesInOrder === true &&
-      options.authorize === undefined &&
-      options.onPublish === undefined,
+    pipelines: publishPipelines(options, adapter),
   })
   const registry: ConnectionRegistry = new ConnectionRegistry({
     host,
@@ -233,4 +228,14 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
     close,
   }
   return server as unknown as RoomServer<P>
+}
+
+/**
+ * Which messages may start before the ones ahead of them were answered (inbound.ts): publishes, on an
+ * adapter that orders them as called. A hook may await before the adapter is called: hooked ones wait.
+ */
+function publishPipelines(options: RoomServerOptions, adapter: RoomAdapter) {
+  const pipelined =
+    adapter.publishesInOrder === true && options.authorize === undefined && options.onPublish === undefined
+  return (msg: ClientMessage): boolean => pipelined && msg.type === 'publish'
 }
