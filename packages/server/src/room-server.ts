@@ -235,7 +235,8 @@ export function createRoomServer<P extends Protocol = UntypedProtocol>(
  * adapter that orders them as called. A hook may await before the adapter is called: hooked ones wait.
  */
 function publishPipelines(options: RoomServerOptions, adapter: RoomAdapter) {
-  const pipelined =
-    adapter.publishesInOrder === true && options.authorize === undefined && options.onPublish === undefined
-  return (msg: ClientMessage): boolean => pipelined && msg.type === 'publish'
+  const unhooked = options.authorize === undefined && options.onPublish === undefined
+  // Read per message: the adapter knows only once attached (Redis: whether a history store is beside it).
+  return (msg: ClientMessage): boolean =>
+    unhooked && msg.type === 'publish' && adapter.publishesInOrder === true
 }

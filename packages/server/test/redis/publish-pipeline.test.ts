@@ -1,6 +1,7 @@
 import type { ServerMessage } from '@roomwire/protocol'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { TestServer } from '../helpers'
+import { createRedisAdapter } from '../../src/redis'
+import { startTestServer, type TestServer } from '../helpers'
 import { deleteKeys, REDIS_URL, startNode, uniquePrefix } from './redis-helpers'
 
 let prefix = ''
@@ -25,7 +26,21 @@ function answers(frames: readonly ServerMessage[]): string[] {
 describe('a burst of publishes from one connection on Redis (started together, issue 20)', () => {
   it('gets seqs, acks and refusals in the order sent, and every node delivers them in that order', async () => {
     prefix = uniquePrefix()
-    nodes = await Promise.all([startNode(prefix), startNode(prefix)])
+    // Node a's adapter counts the publishes it has in flight at once: they must overlap (issue 20).
+    const adapter = createRedisAdapter({ url: REDIS_URL, keyPrefix: prefix })
+    const publish = adapter.publish.bind(adapter)
+    let inFlight = 0
+    let overlapping = 0
+    adapter.publish = (room, input) => {
+      overlapping = Math.max(overlapping, ++inFlight)
+      const pending = Promise.resolve(publish(room, input))
+      pending.then(
+        () => inFlight--,
+        () => inFlight--,
+      )
+      return pending
+    }
+    nodes = await Promise.all([startTestServer({ adapter }), startNode(prefix)])
     const [a, b] = nodes as [TestServer, TestServer]
     const publisher = await a.connect()
     const near = await a.connect()
@@ -49,6 +64,7 @@ describe('a burst of publishes from one connection on Redis (started together, i
     }
     await vi.waitFor(() => expect(answers(publisher.messages)).toHaveLength(count), 10_000)
     expect(answers(publisher.messages)).toEqual(expected)
+    expect(overlapping).toBeGreaterThan(1)
     const sent = expected
       .filter((answer) => /:\d+$/.test(answer))
       .map((answer) => Number(answer.split(':')[0]))
