@@ -33,7 +33,7 @@ if (values.help) {
   --profile      run roomwire's server with --cpu-prof (profiles in bench/results/profiles)
   --heap-snapshot  write a heap snapshot at each memory reading (bench/results/profiles); diff two
                  with node bench/tools/heap-diff.mjs before after [per-unit] [rows]
-  --no-report    print results only; leave docs/BENCHMARKS.md alone
+  --no-report    print results only (saved as bench/results/partial.json); leave docs/BENCHMARKS.md alone
   --source       load workspace packages from src/ (no build needed)
   --before PATH  also run another copy of the server (PATH: its packages/server/src/index.ts, for
                  example a git worktree of an earlier commit) as "roomwire before", in the same run
@@ -109,8 +109,10 @@ const results = await runSuite(specs, {
 })
 const durationMs = Date.now() - started
 mkdirSync(resultsDir, { recursive: true })
+// A partial run (--no-report) keeps its results apart: latest.json is what --render rebuilds the report
+// from, and a rerun of two scenarios once replaced a full run's there before it was committed.
 writeFileSync(
-  `${resultsDir}latest.json`,
+  `${resultsDir}${values['no-report'] ? 'partial' : 'latest'}.json`,
   JSON.stringify({ size, durationMs, before, main: mainCopy, results }, null, 2),
 )
 for (const line of ratioLines(results)) console.error(line)
