@@ -456,6 +456,8 @@ export function buildSuite(size: Size): ScenarioSpec[] {
       metrics: [
         { key: 'allJoinedMs', label: 'all joined', unit: 'ms', better: 'lower', primary: true },
         { key: 'medianJoinMs', label: 'median join', unit: 'ms', better: 'lower' },
+        { key: 'serverUsPerJoin', label: 'server CPU per join', unit: 'µs', better: 'lower' },
+        { key: 'synsDropped', label: 'SYNs dropped (listen queue full)', unit: 'count', better: 'lower' },
         { key: 'failed', label: 'failed', unit: 'count', better: 'lower' },
       ],
       timeoutMs: 90_000,

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs'
 import type { LoadConnection } from '../load-connection'
-import type { ScenarioContext } from '../scenario-context'
+import type { CpuSample, ScenarioContext } from '../scenario-context'
 
 /** Connection-storm parameters. */
 export interface StormParams {
@@ -9,11 +10,34 @@ export interface StormParams {
 }
 
 /**
+ * The kernel's count of SYNs dropped because a listen queue was full (TcpExt ListenDrops in
+ * /proc/net/netstat), machine-wide: the bench is alone on its loopback, so the delta over a storm is the
+ * server's. NaN where the file is missing (not Linux).
+ */
+function listenDrops(): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n')
+    const at = lines.findIndex((l) => l.startsWith('TcpExt:'))
+    const names = lines[at]!.split(' ')
+    const values = lines[at + 1]!.split(' ')
+    return Number(values[names.indexOf('ListenDrops')])
+  } catch {
+    return Number.NaN
+  }
+}
+
+/**
  * `connections` clients connect and join at the same instant (no pacing at all); the time until the
  * last one has its join confirmed. Rooms of `roomSize` keep presence traffic out of the figure.
+ *
+ * The last join is a step function of the kernel's SYN retransmission (1 s, then 3 s, 7 s after the
+ * first try) once the accept queue overflows, so it swings by seconds between runs of one build; the
+ * server's CPU per join and the SYNs dropped say what the server did, the last join what a user waits.
  */
 export async function runStorm(ctx: ScenarioContext, p: StormParams) {
   const rooms = Math.ceil(p.connections / p.roomSize)
+  const drops0 = listenDrops()
+  const s0 = await ctx.control<CpuSample>('cpu')
   const t0 = performance.now()
   const conns: LoadConnection[] = []
   let failed = 0
@@ -35,11 +59,15 @@ export async function runStorm(ctx: ScenarioContext, p: StormParams) {
       timer = setTimeout(() => reject(new Error(`storm: not all joined in ${p.timeoutMs} ms`)), p.timeoutMs)
     }),
   ]).finally(() => clearTimeout(timer))
+  const s1 = await ctx.control<CpuSample>('cpu')
+  const synsDropped = listenDrops() - drops0
   const ok = times.filter((t) => Number.isFinite(t)).sort((a, b) => a - b)
   for (const c of conns) c.close()
   return {
     allJoinedMs: ok.length > 0 ? ok[ok.length - 1]! : Number.NaN,
     medianJoinMs: ok.length > 0 ? ok[ok.length >> 1]! : Number.NaN,
+    serverUsPerJoin: ok.length > 0 ? (s1.user - s0.user + s1.system - s0.system) / ok.length : Number.NaN,
+    synsDropped,
     failed,
   }
 }
