@@ -34,6 +34,12 @@ function checkProxies(proxies: string[]): string | undefined {
 export const CONFIG_KEYS = {
   port: { kind: 'port', to: 'server.port', default: 8080, doc: 'TCP port to listen on (0: any free port)' },
   host: { kind: 'string', to: 'server.host', default: '0.0.0.0', doc: 'interface to listen on' },
+  listen_backlog: {
+    kind: 'posint',
+    to: 'server.backlog',
+    default: 4096,
+    doc: 'connections the kernel holds before dropping new ones (capped by net.core.somaxconn)',
+  },
   path: {
     kind: 'string',
     to: 'server.path',

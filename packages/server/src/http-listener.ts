@@ -5,14 +5,24 @@ import { RoomServerError } from './errors'
 
 /** Where the server's HTTP comes from: its own port, an application's server, or the application's upgrades. */
 export type HostingMode =
-  | { kind: 'port'; port: number; host: string }
+  | { kind: 'port'; port: number; host: string; backlog: number }
   | { kind: 'attached'; server: HttpServer }
   | { kind: 'noServer' }
+
+/**
+ * Connections the kernel may hold for an own server before it drops SYNs. Node's own 511 overflows when
+ * thousands of clients come back at once after a deploy; a dropped SYN is sent again only after 1 s, then
+ * 3 s and 7 s, so the last of them waits seconds for a server that is idle by then (bench/NOTES.md,
+ * "Connection storm"). The kernel caps it (Linux: net.core.somaxconn, 4096 by default since 5.4), as Go's
+ * listeners do by reading that cap.
+ */
+export const DEFAULT_BACKLOG = 4096
 
 /** The hosting mode of these options; exactly one of `port`, `server` and `noServer` is given. */
 export function hostingMode(options: {
   port?: number
   host?: string
+  backlog?: number
   server?: HttpServer
   noServer?: boolean
 }): HostingMode {
@@ -20,7 +30,13 @@ export function hostingMode(options: {
   if (modes.filter(Boolean).length !== 1) {
     throw new RoomServerError('invalid_config', 'give exactly one of port, server or noServer')
   }
-  if (options.port !== undefined) return { kind: 'port', port: options.port, host: options.host ?? '0.0.0.0' }
+  const { backlog = DEFAULT_BACKLOG } = options
+  if (!Number.isInteger(backlog) || backlog < 1) {
+    throw new RoomServerError('invalid_config', `backlog must be a positive integer, got ${backlog}`)
+  }
+  if (options.port !== undefined) {
+    return { kind: 'port', port: options.port, host: options.host ?? '0.0.0.0', backlog }
+  }
   if (options.server !== undefined) return { kind: 'attached', server: options.server }
   return { kind: 'noServer' }
 }
@@ -77,7 +93,7 @@ export function listen(mode: HostingMode, routes: ListenerRoutes): HttpListener 
     mode.kind === 'port' && httpServer !== undefined
       ? new Promise<void>((resolve, reject) => {
           httpServer.once('error', reject)
-          httpServer.listen(mode.port, mode.host, () => {
+          httpServer.listen({ port: mode.port, host: mode.host, backlog: mode.backlog }, () => {
             httpServer.off('error', reject)
             resolve()
           })

@@ -51,6 +51,13 @@ export interface RoomServerOptions<P extends Protocol = AnyProtocol> {
    * @default '0.0.0.0'
    */
   host?: string
+  /**
+   * With `port`: connections the kernel holds while the server is busy accepting, before it drops new
+   * ones (a dropped connection's client tries again only 1, 3 or 7 s later). The kernel caps it
+   * (`net.core.somaxconn` on Linux).
+   * @default 4096
+   */
+  backlog?: number
   /** Attach to this HTTP server's `upgrade` event; `handleRequest` serves health, metrics and admin. */
   server?: HttpServer
   /** Neither listen nor attach: the application calls `handleUpgrade` (and `handleRequest`). */

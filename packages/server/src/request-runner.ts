@@ -287,11 +287,12 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
     )
   }
 
-  function closed(caller: C, reason = new RoomServerError('closed', 'the caller went away')): void {
+  function closed(caller: C, reason?: RoomServerError): void {
     const answers = running.get(caller)
     if (answers === undefined) return
     running.delete(caller)
-    answers.abandon(reason)
+    // Made only when a request is running: an Error's stack trace was 15 µs of every connection's close.
+    answers.abandon(reason ?? new RoomServerError('closed', 'the caller went away'))
   }
 
   return {

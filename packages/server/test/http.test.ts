@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -196,6 +197,25 @@ describe('hosting', () => {
     await client.close()
     await rooms.close()
     await new Promise((resolve) => http.close(resolve))
+  })
+
+  // The kernel's own figure (ss's Send-Q of a listening socket is its accept queue's size): a storm of
+  // reconnects waits in that queue instead of having its SYNs dropped and re-sent seconds later.
+  it.runIf(process.platform === 'linux')('listens with a 4096 backlog, or the one given', async () => {
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))
+    const acceptQueue = (port: number) =>
+      Number(
+        execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' })
+          .trim()
+          .split(/\s+/)[2],
+      )
+    await using byDefault = await startTestServer()
+    expect(acceptQueue(byDefault.port)).toBe(Math.min(4096, somaxconn))
+    await using small = await startTestServer({ backlog: 7 })
+    expect(acceptQueue(small.port)).toBe(7)
+    expect(() => createRoomServer({ port: 0, backlog: 0 })).toThrow(
+      /backlog must be a positive integer, got 0/,
+    )
   })
 
   it('refuses to start with more than one of port, server and noServer', () => {
