@@ -86,6 +86,11 @@ export async function runFanout(ctx: ScenarioContext, p: FanoutParams) {
   measuring = false
   pumping = false
   await until(() => delivered >= published * p.members, 30_000, 'fan-out drain')
+  // Phase 1 left each side garbage in proportion to what it moved, so the faster server's pair would pay
+  // more collection during phase 2: collect both (the children run with --expose-gc), then start clean.
+  await ctx.control('memory')
+  globalThis.gc?.()
+  await delay(100)
 
   // Phase 2: a fixed offered rate, the same for all.
   current = fixed
