@@ -236,8 +236,11 @@ async function main(argv: string[]): Promise<number> {
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
-      // A second signal means "now".
-      stopped(1)
+      // A second Ctrl-C means "now". A second SIGTERM does not: supervisors and wrapper scripts send it to a
+      // process group and forward it too, so one stop arrives twice, and cutting the shutdown short there
+      // lost the state file it was writing. The shutdown's own deadline bounds the wait; SIGKILL is "now".
+      if (signal === 'SIGINT') stopped(1)
+      else logger.info({ signal }, 'already shutting down')
       return
     }
     stopping = true

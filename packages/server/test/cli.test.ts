@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TestClient } from './helpers'
 import { REDIS_URL } from './redis/redis-helpers'
 
@@ -319,6 +319,37 @@ describe('roomwire-server', () => {
         seq: 3,
         recovered: true,
         replay: 2,
+      })
+      second.child.kill('SIGTERM')
+      expect(await second.exited).toBe(0)
+    })
+
+    // What `kill -TERM -<group>` does to a server behind a wrapper that forwards SIGTERM too (the demo's
+    // `pnpm start`, many supervisors): the server hears the stop twice, the second while it is saving.
+    it('keeps every room when a second SIGTERM comes while it shuts down', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'roomwire-cli-')), 'state.jsonl')
+      const first = run(
+        ['--port', '0', '--host', '127.0.0.1', '--state-file', file, '--shutdown-timeout-secs', '3'],
+        {
+          env: { ROOMWIRE_LOG_LEVEL: 'info' },
+        },
+      )
+      const port = await first.listening()
+      const before = await publishOn(port, 'team', 3)
+      // A member that never answers the close holds the shutdown open (up to its 3 s) for the second signal.
+      const stuck = new TestClient(`ws://127.0.0.1:${port}/ws`)
+      await stuck.next('welcome')
+      ;(stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause()
+      first.child.kill('SIGTERM')
+      await vi.waitFor(() => expect(first.output().stdout).toContain('shutting down'), { interval: 5 })
+      first.child.kill('SIGTERM')
+      expect(await first.exited).toBe(0)
+      expect(first.output().stdout).toContain('already shutting down')
+      const second = start(file)
+      await expect(rejoin(await second.listening(), 'team', 3, before.epoch)).resolves.toMatchObject({
+        epoch: before.epoch,
+        seq: 3,
+        recovered: true,
       })
       second.child.kill('SIGTERM')
       expect(await second.exited).toBe(0)
