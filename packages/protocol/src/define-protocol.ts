@@ -53,8 +53,12 @@ export interface Protocol<
   readonly requests: R
   /** Validate a room event's `data`; an undeclared event is refused when `events` was declared. */
   validateEvent(event: string, data: unknown): ValidationResult
-  /** Validate a presence `state`; anything passes when `presence` was not declared. */
-  validatePresence(state: unknown): ValidationResult
+  /**
+   * Validate a presence `state`; anything passes when `presence` was not declared. `field` is the frame
+   * field it came in, named in the refusal: `state` (a `presence` frame, the default) or `presence` (a
+   * `join`).
+   */
+  validatePresence(state: unknown, field?: 'state' | 'presence'): ValidationResult
   /** Validate a direct message's `data`; an undeclared event is refused when `direct` was declared. */
   validateDirect(event: string, data: unknown): ValidationResult
   /** A declared request's runtime facts; undefined when it is not declared (or no requests are). */
@@ -227,7 +231,7 @@ export function defineProtocol<
     direct: direct as D,
     requests: requests as R,
     validateEvent: (event, data) => validateNamed(events, event, data, 'room'),
-    validatePresence: (state) => validate(presence, state, 'state'),
+    validatePresence: (state, field = 'state') => validate(presence, state, field),
     validateDirect: (event, data) => validateNamed(direct, event, data, 'direct'),
     requestInfo: (name) => compiled?.get(name),
     validateRequestInput: (name, input) => validateRequest(compiled, name, input, 'input'),

@@ -37,11 +37,14 @@ describe('the application protocol', () => {
   it('refuses a presence state or direct data the schema refuses with invalid_event', async () => {
     await using server = await startTestServer({ protocol: chat })
     await using alice = await server.connect({ join: 'r' })
+    // Each refusal names the field of its own frame: `state` in a presence frame, `presence` in a join.
     await expect(alice.request({ type: 'presence', room: 'r', state: { name: 1 } })).resolves.toMatchObject({
       code: 'invalid_event',
+      message: expect.stringMatching(/^state\.name: /),
     })
     await expect(alice.request({ type: 'join', room: 'q', presence: {} })).resolves.toMatchObject({
       code: 'invalid_event',
+      message: expect.stringMatching(/^presence\.name: /),
     })
     await expect(
       alice.request({ type: 'direct', to: alice.id, event: 'poke', data: { n: 'x' } }),

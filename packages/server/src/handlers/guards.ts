@@ -50,9 +50,13 @@ export function validateDirect(ctx: HandlerContext, event: string, data: unknown
 }
 
 /** A presence state: valid for the protocol and within `maxPresenceBytes`. */
-export function validatePresence(ctx: HandlerContext, state: unknown, field: string): Checked<unknown> {
+export function validatePresence(
+  ctx: HandlerContext,
+  state: unknown,
+  field: 'state' | 'presence',
+): Checked<unknown> {
   if (ctx.protocol !== undefined) {
-    const result = ctx.protocol.validatePresence(state)
+    const result = ctx.protocol.validatePresence(state, field)
     if (!result.success) return refused('invalid_event', result.error.message)
     state = result.data
   }
