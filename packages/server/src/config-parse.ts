@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { type ConfigKey, isKey, specOf } from './config-keys'
+import { ALL_KEYS, type ConfigKey, flagName, isKey, specOf } from './config-keys'
 import { type Kind, LEVELS } from './config-spec'
 import { RoomServerError } from './errors'
 
@@ -150,6 +150,8 @@ export function flatten(
 /** Split argv into `--flag value` pairs; `--flag=value` and bare boolean flags work too. */
 export function parseFlags(argv: readonly string[]): Map<string, string> {
   const flags = new Map<string, string>()
+  /** Flags given with no value: only a bool may be (`--auth-required`, read as true). */
+  const bare = new Set<string>()
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (!arg.startsWith('--')) {
@@ -164,13 +166,26 @@ export function parseFlags(argv: readonly string[]): Map<string, string> {
       continue
     }
     const next = argv[i + 1]
-    if (next === undefined || next.startsWith('--')) flags.set(arg, 'true')
-    else {
+    if (next === undefined || next.startsWith('--')) {
+      flags.set(arg, 'true')
+      bare.add(arg)
+    } else {
       flags.set(arg, next)
       i++
     }
   }
+  for (const flag of bare) {
+    const key = flag === '--config' ? undefined : keyOfFlag(flag)
+    if (flag === '--config' || (key !== undefined && specOf(key).kind !== 'bool')) {
+      throw new RoomServerError('invalid_config', `${flag} needs a value; see --help`)
+    }
+  }
   return flags
+}
+
+/** The key a flag sets (`--max-connections`: max_connections), or undefined for an unknown flag. */
+function keyOfFlag(flag: string): ConfigKey | undefined {
+  return ALL_KEYS.find((key) => flagName(key) === flag)
 }
 
 /** The keys and values of a JSON configuration file, flattened; throws `invalid_config` naming the file. */

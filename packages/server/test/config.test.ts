@@ -113,6 +113,9 @@ describe('loadConfig', () => {
     [{ ROOMWIRE_PATH: 'ws' }, [], 'expected a path starting with /'],
     [{ ROOMWIRE_NOPE: '1' }, [], 'Unknown environment variable ROOMWIRE_NOPE'],
     [{}, ['--nope', '1'], 'Unknown flag --nope'],
+    [{}, ['--port'], '--port needs a value; see --help'],
+    [{}, ['--allowed-origins', '--port', '1'], '--allowed-origins needs a value'],
+    [{}, ['--config'], '--config needs a value'],
     [
       { ROOMWIRE_AUTH_REQUIRED: 'true' },
       [],
