@@ -127,6 +127,12 @@ function ownServer(routes: ListenerRoutes): HttpServer {
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (request, response) => {
     void routes.handleRequest(request, response).then((handled) => {
       if (handled || response.headersSent) return
+      if (pathOf(request) === routes.path) {
+        // A plain request to the WebSocket path (curl, a browser tab): say what it is, not "not found".
+        response.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' })
+        response.end('this is a WebSocket endpoint: connect with a WebSocket client\n')
+        return
+      }
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
       response.end('not found\n')
     })

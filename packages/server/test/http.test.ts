@@ -47,6 +47,14 @@ describe('health and metrics', () => {
     expect(await (await fetch(`${b.httpUrl}/metrics`)).text()).toMatch(/^roomwire_connections 0$/m)
   })
 
+  it('answers a plain GET of the WebSocket path with 426 Upgrade Required', async () => {
+    await using server = await startTestServer()
+    const res = await fetch(`${server.httpUrl}/ws`)
+    expect(res.status).toBe(426)
+    expect(res.headers.get('upgrade')).toBe('websocket')
+    expect(await res.text()).toContain('WebSocket endpoint')
+  })
+
   it('answers unknown paths with 404', async () => {
     await using server = await startTestServer()
     expect((await fetch(`${server.httpUrl}/nope`)).status).toBe(404)
