@@ -14,7 +14,7 @@ import {
   type ServerConfig,
 } from './config'
 import { ALL_KEYS, documentedDefault, envName, flagName, specOf } from './config-keys'
-import type { CliSettings } from './config-spec'
+import type { CliSettings, Kind } from './config-spec'
 import { RoomServerError } from './errors'
 import type { HistoryStore } from './history-store'
 import { createMemoryAdapter } from './memory-adapter'
@@ -30,11 +30,28 @@ function version(): string {
   return pkg.version
 }
 
+/** What `--help` shows after a flag for each kind of value; a bool flag alone means true. */
+const PLACEHOLDER: Record<Kind, string> = {
+  port: '<port>',
+  int: '<n>',
+  posint: '<n>',
+  number: '<n>',
+  secs: '<seconds>',
+  bool: '[true|false]',
+  string: '<text>',
+  list: '<a,b,...>',
+  url: '<url>',
+  level: '<level>',
+  dir: '<dir>',
+  file: '<file>',
+  path: '<path>',
+}
+
 function help(): string {
   const rows = ALL_KEYS.map(
     (key) =>
-      `  ${flagName(key).padEnd(34)} ${specOf(key).doc} (default ${documentedDefault(key)})\n` +
-      `  ${''.padEnd(34)} file key ${key}, env ${envName(key)}`,
+      `  ${`${flagName(key)} ${PLACEHOLDER[specOf(key).kind]}`.padEnd(44)} ${specOf(key).doc} (default ${documentedDefault(key)})\n` +
+      `  ${''.padEnd(44)} file key ${key}, env ${envName(key)}`,
   )
   return `roomwire-server ${version()}: the roomwire reference room server
 
@@ -43,9 +60,9 @@ Usage: roomwire-server [--config file] [--port n] [--host h] [--flag value ...]
 Configuration comes from defaults < the JSON file (--config, else ./roomwire.config.json) <
 ROOMWIRE_* environment variables < flags. Durations are seconds (fractions allowed).
 
-  --config <file>                    JSON configuration file (env ROOMWIRE_CONFIG)
-  --help                             print this help
-  --version                          print the version
+  --config <file>                              JSON configuration file (env ROOMWIRE_CONFIG)
+  --help                                       print this help
+  --version                                    print the version
 ${rows.join('\n')}
 `
 }

@@ -293,6 +293,13 @@ export function flagName(key: string): string {
   return `--${key.replaceAll(/[._]/g, '-')}`
 }
 
+const BY_FLAG = new Map(ALL_KEYS.map((key) => [flagName(key), key]))
+
+/** The key a flag sets (`--max-connections`: max_connections), or undefined for an unknown flag. */
+export function keyOfFlag(flag: string): ConfigKey | undefined {
+  return BY_FLAG.get(flag)
+}
+
 const LIBRARY_DEFAULTS: Record<string, Readonly<Record<string, unknown>>> = {
   server: { ...DEFAULT_LIMITS },
   memory: DEFAULT_MEMORY_ADAPTER_OPTIONS,

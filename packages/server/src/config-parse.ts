@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { ALL_KEYS, type ConfigKey, flagName, isKey, specOf } from './config-keys'
+import { type ConfigKey, isKey, keyOfFlag, specOf } from './config-keys'
 import { type Kind, LEVELS } from './config-spec'
 import { RoomServerError } from './errors'
 
@@ -175,17 +175,12 @@ export function parseFlags(argv: readonly string[]): Map<string, string> {
     }
   }
   for (const flag of bare) {
-    const key = flag === '--config' ? undefined : keyOfFlag(flag)
+    const key = keyOfFlag(flag)
     if (flag === '--config' || (key !== undefined && specOf(key).kind !== 'bool')) {
       throw new RoomServerError('invalid_config', `${flag} needs a value; see --help`)
     }
   }
   return flags
-}
-
-/** The key a flag sets (`--max-connections`: max_connections), or undefined for an unknown flag. */
-function keyOfFlag(flag: string): ConfigKey | undefined {
-  return ALL_KEYS.find((key) => flagName(key) === flag)
 }
 
 /** The keys and values of a JSON configuration file, flattened; throws `invalid_config` naming the file. */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { ALL_KEYS, type ConfigKey, defaultOf, envName, flagName, isKey, specOf } from './config-keys'
+import { ALL_KEYS, type ConfigKey, defaultOf, envName, isKey, keyOfFlag, specOf } from './config-keys'
 import { type ConfigValue, parseFlags, parseValue, readConfigFile } from './config-parse'
 import type { CliSettings, HistorySettings } from './config-spec'
 import { RoomServerError } from './errors'
@@ -35,10 +35,9 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
   const env = input.env ?? process.env
   const cwd = input.cwd ?? process.cwd()
   const flags = parseFlags(input.argv ?? [])
-  const byFlag = new Map(ALL_KEYS.map((key) => [flagName(key), key]))
   const byEnv = new Map(ALL_KEYS.map((key) => [envName(key), key]))
   for (const flag of flags.keys()) {
-    if (flag !== '--config' && !byFlag.has(flag)) {
+    if (flag !== '--config' && keyOfFlag(flag) === undefined) {
       throw new RoomServerError('invalid_config', `Unknown flag ${flag}; see --help for the flags`)
     }
   }
@@ -68,7 +67,7 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
   }
 
   for (const [flag, value] of flags) {
-    const key = byFlag.get(flag)
+    const key = keyOfFlag(flag)
     if (key !== undefined) config[key] = parseValue(key, value, `flag ${flag}`, true, cwd)
   }
   checkTogether(config)

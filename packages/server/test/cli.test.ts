@@ -60,6 +60,10 @@ describe('roomwire-server', () => {
     expect(output().stdout).toContain('--rooms-max-members')
     expect(output().stdout).toContain('ROOMWIRE_ROOMS_MAX_MEMBERS')
     expect(output().stdout).toContain('--config')
+    // Each flag shows what kind of value it takes; a bool flag may stand alone.
+    expect(output().stdout).toMatch(/--port <port> +TCP port/)
+    expect(output().stdout).toMatch(/--ping-interval-secs <seconds> /)
+    expect(output().stdout).toMatch(/--auth-required \[true\|false\] /)
   })
 
   it('prints the package version', async () => {
