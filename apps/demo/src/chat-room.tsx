@@ -41,9 +41,9 @@ export function ChatRoom(props: ChatRoomProps) {
   )
   const roster = useRoster(joined.members, me.uid, joined.status === 'joined')
   const resync = useResync(joined.room, messages)
-  const { unread, dividerBefore } = useUnread(room, messages, active, me.uid)
-  useEffect(() => onUnread(room, unread), [room, unread, onUnread])
   const isJoined = joined.status === 'joined'
+  const { unread, dividerBefore } = useUnread(room, messages, active, isJoined, me.uid)
+  useEffect(() => onUnread(room, unread), [room, unread, onUnread])
   useEffect(() => {
     onJoined?.(room, isJoined)
     return () => onJoined?.(room, false)

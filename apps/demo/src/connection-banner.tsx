@@ -8,7 +8,7 @@ function sentence({ status, lastError, attempt }: ClientSnapshot): string {
     case 'open':
       return 'Connected.'
     case 'reconnecting':
-      return 'You are offline. What you write is sent when the connection is back.'
+      return 'Connection lost. What you write is sent when it is back.'
     case 'closed':
       return lastError ? `Disconnected: ${describeError(lastError)}.` : 'Disconnected.'
     case 'unauthorized':

@@ -52,7 +52,7 @@ export function NewRoomForm({ openRooms, onOpen }: NewRoomFormProps) {
       if (isRoomwireError(error) && error.code === 'name_taken')
         setProblem({ text: `That name is taken: #${name} is someone's room already.`, taken: name })
       else if (isRoomwireError(error) && error.code === 'disconnected')
-        setProblem({ text: 'You are offline: try again when the connection is back.' })
+        setProblem({ text: 'Not connected: try again when the connection is back.' })
       else
         setProblem({
           text: `Could not create #${name}: ${isRoomwireError(error) ? describeError(error) : 'something went wrong'}.`,

@@ -76,6 +76,36 @@ describe('the chat room', () => {
     await expect.poll(() => room().queryByRole('button', { name: 'Show earlier messages' })).toBeNull()
   })
 
+  it('shows a New line before what came while Ann was away, when she opens the room again', async () => {
+    await using server = await createTestServer({ protocol: chat })
+    const other = await server.connect({ user: 'bob' })
+    const general = other.join('general', { presence: bob })
+    await general.ready
+    await general.publish('chat', { text: 'seen 1', author: bob })
+    await renderWithRoomwire(<Room />, { server, user: 'ann' })
+    await room().findByText('seen 1')
+    // Read while on screen, and kept for the next visit (a first visit counts the history as read).
+    await general.publish('chat', { text: 'seen 2', author: bob })
+    await room().findByText('seen 2')
+    await expect.poll(() => localStorage.getItem('roomwire-demo:read:general')).not.toBeNull()
+    cleanup()
+
+    await general.publish('chat', { text: 'missed 1', author: bob })
+    await general.publish('chat', { text: 'missed 2', author: bob })
+    // Back, with the room on screen from the first render (a reload): the history arrives after it.
+    await renderWithRoomwire(<Room />, { server, user: 'ann' })
+    await room().findByText('missed 2')
+    const order = () =>
+      [...document.querySelectorAll('.messages li')].map((li) =>
+        li.classList.contains('divider') ? 'New' : li.querySelector('.text')?.textContent,
+      )
+    await expect.poll(order).toEqual(['seen 1', 'seen 2', 'New', 'missed 1', 'missed 2'])
+    // What comes in while the room is on screen is read as it comes: the line stays where it was.
+    await general.publish('chat', { text: 'live', author: bob })
+    await room().findByText('live')
+    expect(order()).toEqual(['seen 1', 'seen 2', 'New', 'missed 1', 'missed 2', 'live'])
+  })
+
   it('sends what Ann writes, with her as the author, and marks it delivered', async () => {
     await using server = await createTestServer({ protocol: chat })
     const { bob: other } = await annAndBob(server)
@@ -104,7 +134,7 @@ describe('the chat room', () => {
     const { ann: client } = await annAndBob(server)
     await act(() => server.cut(client))
     expect(screen.getByRole('status').textContent).toBe(
-      'You are offline. What you write is sent when the connection is back.',
+      'Connection lost. What you write is sent when it is back.',
     )
     await screen.findByText('Connected.')
     await screen.findByText('2 people here')

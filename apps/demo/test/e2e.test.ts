@@ -307,7 +307,7 @@ describe('demo chat in Chromium', () => {
     await expect.poll(() => chip(bob.page, 'offline', 'Ada').textContent()).toBe('Ada offline')
     await expect.poll(() => chip(ada.page, 'offline', 'Bob').textContent()).toBe('Bob offline')
     await expect
-      .poll(() => bob.page.getByRole('status').filter({ hasText: 'You are offline' }).count())
+      .poll(() => bob.page.getByRole('status').filter({ hasText: 'Connection lost' }).count())
       .toBe(1)
     // The countdown ticks every second, so it is outside every live region.
     await expect

@@ -131,7 +131,7 @@ describe('creating a room', () => {
     await create('later')
     await vi.waitFor(() =>
       expect(form().getByRole('alert').textContent).toBe(
-        'You are offline: try again when the connection is back.',
+        'Not connected: try again when the connection is back.',
       ),
     )
     expect(form().getByRole('button', { name: 'Create' })).toBeTruthy()
