@@ -104,7 +104,9 @@ const results = await runSuite(specs, {
   codeSource: values.source ? 'source' : 'dist',
   pin: true,
   parallel: false,
-  ...(values.profile ? { roomwireServerFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+  ...(values.profile
+    ? { roomwireServerFlags: ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${profileDir}`] }
+    : {}),
   log: (line) => console.error(line),
 })
 const durationMs = Date.now() - started

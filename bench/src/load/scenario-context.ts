@@ -7,6 +7,9 @@ import { connectWire } from './wire-connection'
 export interface CpuSample {
   user: number
   system: number
+  /** The server's main thread alone (the server child's samples on Linux; absent in the load generator's). */
+  mainUser?: number
+  mainSystem?: number
   at: number
 }
 

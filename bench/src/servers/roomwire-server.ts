@@ -42,6 +42,7 @@ export function createRoomwireBenchServer(options: ServerSettings = {}, modulePa
         ...(options.unlimitedReplay === true ? { replayBytesPerSec: 0 } : {}),
         ...(options.compression === true ? { perMessageDeflate: true } : {}),
         ...(options.requests === true ? { protocol: BENCH_PROTOCOL, handlers: BENCH_HANDLERS } : {}),
+        ...(process.env.BENCH_BACKLOG ? { backlog: Number(process.env.BENCH_BACKLOG) } : {}),
         port,
         host: '127.0.0.1',
       })
