@@ -60,6 +60,7 @@ function ChatApp({ name, onRename }: { name: string; onRename: (name: string) =>
         openRooms={openRooms}
         active={active}
         counts={directory.counts}
+        countsStale={!online}
         unread={unread}
         people={lobby.people}
         online={lobby.online}

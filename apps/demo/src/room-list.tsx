@@ -4,6 +4,8 @@ interface RoomListProps {
   openRooms: readonly string[]
   active: string
   counts: ReadonlyMap<string, number>
+  /** The counts are the server's last answer from before the connection was lost: not shown then. */
+  countsStale: boolean
   unread: ReadonlyMap<string, number>
   onOpen: (room: string) => void
   onClose: (room: string) => void
@@ -12,28 +14,31 @@ interface RoomListProps {
 const people = (n: number) => (n === 1 ? '1 person here' : `${n} people here`)
 
 /** How a room button reads out: "general, 2 unread, 3 people here" (the number alone says nothing). */
-const labelOf = (room: string, count: number, unread: number) =>
-  `${room}${unread > 0 ? `, ${unread} unread` : ''}, ${people(count)}`
+const labelOf = (room: string, count: number | undefined, unread: number) =>
+  `${room}${unread > 0 ? `, ${unread} unread` : ''}${count === undefined ? '' : `, ${people(count)}`}`
 
 /** A room's name, unread badge and head count, drawn; {@link labelOf} says it in words. */
-function RoomLabel({ room, count, unread }: { room: string; count: number; unread: number }) {
+function RoomLabel({ room, count, unread }: { room: string; count: number | undefined; unread: number }) {
   return (
     <>
       <span className="hash">#</span>
       <span className="room-name">{room}</span>
       {unread > 0 && <span className="unread">{unread > 99 ? '99+' : unread}</span>}
-      <span className="count" title={people(count)}>
-        <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
-          <circle cx="8" cy="5.5" r="2.8" fill="currentColor" />
-          <path d="M2.5 14c.6-3 2.8-4.5 5.5-4.5s4.9 1.5 5.5 4.5z" fill="currentColor" />
-        </svg>
-        {count}
-      </span>
+      {count !== undefined && (
+        <span className="count" title={people(count)}>
+          <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+            <circle cx="8" cy="5.5" r="2.8" fill="currentColor" />
+            <path d="M2.5 14c.6-3 2.8-4.5 5.5-4.5s4.9 1.5 5.5 4.5z" fill="currentColor" />
+          </svg>
+          {count}
+        </span>
+      )}
     </>
   )
 }
 
-export function RoomList({ openRooms, active, counts, unread, onOpen, onClose }: RoomListProps) {
+export function RoomList({ openRooms, active, counts, countsStale, unread, onOpen, onClose }: RoomListProps) {
+  const countOf = (room: string) => (countsStale ? undefined : (counts.get(room) ?? 0))
   const known = [...new Set([...DEFAULT_ROOMS, ...counts.keys()])].filter((r) => r !== LOBBY).sort()
   const others = known.filter((r) => !openRooms.includes(r))
   return (
@@ -46,11 +51,11 @@ export function RoomList({ openRooms, active, counts, unread, onOpen, onClose }:
             <button
               type="button"
               className="room-button"
-              aria-label={labelOf(room, counts.get(room) ?? 0, unread.get(room) ?? 0)}
+              aria-label={labelOf(room, countOf(room), unread.get(room) ?? 0)}
               aria-current={room === active ? 'page' : undefined}
               onClick={() => onOpen(room)}
             >
-              <RoomLabel room={room} count={counts.get(room) ?? 0} unread={unread.get(room) ?? 0} />
+              <RoomLabel room={room} count={countOf(room)} unread={unread.get(room) ?? 0} />
             </button>
             <button
               type="button"
@@ -74,10 +79,10 @@ export function RoomList({ openRooms, active, counts, unread, onOpen, onClose }:
                 <button
                   type="button"
                   className="room-button"
-                  aria-label={labelOf(room, counts.get(room) ?? 0, 0)}
+                  aria-label={labelOf(room, countOf(room), 0)}
                   onClick={() => onOpen(room)}
                 >
-                  <RoomLabel room={room} count={counts.get(room) ?? 0} unread={0} />
+                  <RoomLabel room={room} count={countOf(room)} unread={0} />
                 </button>
               </li>
             ))}

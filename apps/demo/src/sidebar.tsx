@@ -14,6 +14,8 @@ interface SidebarProps {
   active: string
   /** People per room, from the server (`listRooms`). */
   counts: ReadonlyMap<string, number>
+  /** Connection lost: the counts are from before it. */
+  countsStale: boolean
   unread: ReadonlyMap<string, number>
   people: readonly RosterEntry[]
   online: number
@@ -53,6 +55,7 @@ export function Sidebar(props: SidebarProps) {
           openRooms={props.openRooms}
           active={props.active}
           counts={props.counts}
+          countsStale={props.countsStale}
           unread={props.unread}
           onOpen={props.onOpen}
           onClose={props.onClose}

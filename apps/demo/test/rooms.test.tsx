@@ -121,13 +121,17 @@ describe('creating a room', () => {
     form().getByRole('button', { name: 'Open #archive' })
   })
 
-  it('says at once that it cannot create a room while offline', async () => {
+  it('says at once that it cannot create a room while offline, and shows no stale head counts', async () => {
     await using server = await demoServer()
     // Her next attempt a minute away (no jitter), so she stays offline while the test looks.
     const wait = { initialMs: 60_000, factor: 2, maxMs: 60_000, overloadedMinMs: 60_000 }
     const { client } = await renderAnn(server, { reconnect: wait, random: () => 1 })
+    await rooms().findByRole('button', { name: 'general, 1 person here' })
     await server.cut(client)
     expect(client.getSnapshot().status).toBe('reconnecting')
+    // The head counts were the server's answer before the cut: not shown as if they were now.
+    await rooms().findByRole('button', { name: 'general' })
+    expect(rooms().queryByText('1')).toBeNull()
     await create('later')
     await vi.waitFor(() =>
       expect(form().getByRole('alert').textContent).toBe(
