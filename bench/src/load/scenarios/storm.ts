@@ -86,7 +86,7 @@ async function storm(ctx: ScenarioContext, p: StormParams, prefix: string) {
     medianJoinMs: ok.length > 0 ? ok[ok.length >> 1]! : Number.NaN,
     serverUsPerJoin: ok.length > 0 ? (s1.user - s0.user + s1.system - s0.system) / ok.length : Number.NaN,
     // The split says whose the time is: user time is the server's code (and ws's, and Node's), system
-    // time mostly the kernel's TCP work for the handshake and writes, which no server code changes.
+    // time mostly the kernel's TCP work for the handshake and the writes (the server decides only how many).
     serverUserUsPerJoin: ok.length > 0 ? (s1.user - s0.user) / ok.length : Number.NaN,
     serverSystemUsPerJoin: ok.length > 0 ? (s1.system - s0.system) / ok.length : Number.NaN,
     // The main thread alone: the rest of the user time is V8's compiler and GC threads.
