@@ -9,7 +9,6 @@ export interface CpuSample {
   system: number
   /** The server's main thread alone (the server child's samples on Linux; absent in the load generator's). */
   mainUser?: number
-  mainSystem?: number
   at: number
 }
 

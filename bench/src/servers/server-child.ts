@@ -40,17 +40,17 @@ const server = await create()
 let snapshots = 0
 
 /**
- * The main thread's own CPU time in µs (Linux: /proc/self/task/<pid>/stat, in clock ticks of 10 ms),
+ * The main thread's own user CPU time in µs (Linux: /proc/self/task/<pid>/stat, in clock ticks of 10 ms),
  * beside `process.cpuUsage()`, which also counts V8's compiler and GC threads; NaN elsewhere.
  */
-function mainThreadCpu(): { mainUser: number; mainSystem: number } {
+function mainThreadCpu(): { mainUser: number } {
   try {
     const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // Fields 14 and 15 of stat(5) are utime and stime; the slice starts at field 3.
-    return { mainUser: Number(fields[11]) * 10_000, mainSystem: Number(fields[12]) * 10_000 }
+    // Field 14 of stat(5) is utime; the slice starts at field 3.
+    return { mainUser: Number(fields[11]) * 10_000 }
   } catch {
-    return { mainUser: Number.NaN, mainSystem: Number.NaN }
+    return { mainUser: Number.NaN }
   }
 }
 

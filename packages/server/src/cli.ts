@@ -47,11 +47,16 @@ const PLACEHOLDER: Record<Kind, string> = {
   path: '<path>',
 }
 
+/** One line of `--help`: the flag with its value, then what it does, in one column for every flag. */
+function helpRow(flag: string, text: string): string {
+  return `  ${flag.padEnd(44)} ${text}`
+}
+
 function help(): string {
   const rows = ALL_KEYS.map(
     (key) =>
-      `  ${`${flagName(key)} ${PLACEHOLDER[specOf(key).kind]}`.padEnd(44)} ${specOf(key).doc} (default ${documentedDefault(key)})\n` +
-      `  ${''.padEnd(44)} file key ${key}, env ${envName(key)}`,
+      `${helpRow(`${flagName(key)} ${PLACEHOLDER[specOf(key).kind]}`, `${specOf(key).doc} (default ${documentedDefault(key)})`)}\n` +
+      helpRow('', `file key ${key}, env ${envName(key)}`),
   )
   return `roomwire-server ${version()}: the roomwire reference room server
 
@@ -60,9 +65,9 @@ Usage: roomwire-server [--config file] [--port n] [--host h] [--flag value ...]
 Configuration comes from defaults < the JSON file (--config, else ./roomwire.config.json) <
 ROOMWIRE_* environment variables < flags. Durations are seconds (fractions allowed).
 
-  --config <file>                              JSON configuration file (env ROOMWIRE_CONFIG)
-  --help                                       print this help
-  --version                                    print the version
+${helpRow('--config <file>', 'JSON configuration file (env ROOMWIRE_CONFIG)')}
+${helpRow('--help', 'print this help')}
+${helpRow('--version', 'print the version')}
 ${rows.join('\n')}
 `
 }
