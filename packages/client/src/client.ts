@@ -17,7 +17,7 @@ import { routeFrame } from './client-frames'
 import type { ClientOptions } from './client-options'
 import { ClientOutput } from './client-output'
 import { requestsFor } from './client-requests'
-import { type Clock, cancelTimer, systemClock, type TimerHandle } from './clock'
+import { type Clock, cancelTimer, keepProcessAlive, systemClock, type TimerHandle } from './clock'
 import { Connection, type ConnectionEnd } from './connection'
 import { invalid, RoomwireError } from './errors'
 import { HealthWait } from './health-wait'
@@ -257,10 +257,11 @@ class ClientImpl<P extends Protocol> implements Client<P> {
     }
     this.#closes = next
     this.#cancelRetry()
-    this.#retryTimer = this.#clock.setTimeout(() => {
+    const retry = this.#clock.setTimeout(() => {
       this.#retryTimer = null
       if (this.#active) this.#startAttempt()
     }, next.delayMs)
+    this.#retryTimer = keepProcessAlive(retry)
     this.#output.patch({
       status: this.#everOpen ? 'reconnecting' : 'connecting',
       attempt: this.#output.snapshot.attempt + 1,
