@@ -41,7 +41,9 @@ export class AddressSlots {
     const slots = this.#slotsOf(key)
     slots.open++
     this.#open.set(socket, slots)
-    socket.once('close', this.#onClose)
+    // `on`, not `once`: a socket closes once, and `once` wraps the listener in a closure and a state
+    // object of every connection.
+    socket.on('close', this.#onClose)
   }
 
   /** Count `socket` as refused and closing for `key` until it closes. */
@@ -49,7 +51,7 @@ export class AddressSlots {
     const slots = this.#slotsOf(key)
     slots.refusing++
     this.#refusing.set(socket, slots)
-    socket.once('close', this.#onClose)
+    if (!this.#open.has(socket)) socket.on('close', this.#onClose)
   }
 
   #slotsOf(key: string): Slots {
@@ -66,6 +68,9 @@ export class AddressSlots {
     if (open !== undefined) open.open--
     const refusing = this.#refusing.get(socket)
     if (refusing !== undefined) refusing.refusing--
+    // A socket is counted once: the next close of it (there is none; a test's fake may) changes nothing.
+    this.#open.delete(socket)
+    this.#refusing.delete(socket)
     const slots = open ?? refusing
     if (slots !== undefined && slots.open <= 0 && slots.refusing <= 0) this.#byAddress.delete(slots.key)
   }

@@ -161,6 +161,9 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     if (socket.destroyed) return
     if (!auth.ok) noteFailure(upgrade, auth)
     wss.handleUpgrade(request, socket, head, (ws) => {
+      // ws handles the socket's errors now (and reports them on `ws`): a second listener for the
+      // connection's life would make the socket's 'error' entry an array, in every idle connection.
+      socket.removeListener('error', destroyOnError)
       try {
         refusals.watch(ws)
         if (!auth.ok) {

@@ -114,8 +114,10 @@ export class ConnectionRegistry {
     this.#byId.set(connection.id, connection)
     this.#bySocket.set(init.ws, connection)
     init.ws.on('message', this.#onMessage)
-    init.ws.on('pong', this.#onActivity)
-    init.ws.on('ping', this.#onActivity)
+    if (!connection.countsBytes) {
+      init.ws.on('pong', this.#onActivity)
+      init.ws.on('ping', this.#onActivity)
+    }
     init.ws.on('close', this.#onClose)
     return connection
   }

@@ -58,6 +58,13 @@ export class Connection
    */
   #seen: number
   #pinged: number
+  /**
+   * What its socket had read when the heartbeat last looked ({@link noteTraffic}); -1 when the socket
+   * keeps no count (then `pong` and `ping` listeners tell instead). Bytes arriving are what liveness
+   * means, and reading the count costs no listener: two more event names on every WebSocket grew its
+   * listener table by 96 bytes of every idle connection (issue 20's idle-memory figure).
+   */
+  #bytesRead: number
   /** Its message and byte budgets and recent refusals (charged by the inbound path, one per frame). */
   readonly budget: InboundBudget
   /** Its serial message queue ({@link MessageQueue}), kept on the connection itself: a record of its own
@@ -106,6 +113,30 @@ export class Connection
     this.#seen = init.now - init.host.epoch
     this.#pinged = this.#seen
     this.budget = init.budget
+    this.#bytesRead = socketBytesRead(init.ws) ?? -1
+  }
+
+  /** Whether the heartbeat reads liveness off the socket's byte count ({@link noteTraffic}). */
+  get countsBytes(): boolean {
+    return this.#bytesRead >= 0
+  }
+
+  /** A frame arrived at `t`: seen then, with every byte its socket read up to it. */
+  sawFrame(t: number): void {
+    this.lastSeenAt = t
+    if (this.#bytesRead >= 0) this.#bytesRead = socketBytesRead(this.ws) ?? this.#bytesRead
+  }
+
+  /**
+   * The heartbeat's look at the socket: bytes read since the last frame or look (a pong, a ping, part of
+   * a frame) count as seen at `t`, up to a sweep after they came.
+   */
+  noteTraffic(t: number): void {
+    if (this.#bytesRead < 0) return
+    const read = socketBytesRead(this.ws) ?? this.#bytesRead
+    if (read === this.#bytesRead) return
+    this.#bytesRead = read
+    this.lastSeenAt = t
   }
 
   /** Last time anything arrived (a frame or a pong). */
@@ -196,4 +227,10 @@ export class Connection
     if (this.#closeTimer !== undefined) this.host.clock.clearTimeout(this.#closeTimer)
     this.#closeTimer = undefined
   }
+}
+
+/** The bytes ws's socket has read (net.Socket and tls.TLSSocket count them); undefined for other duplexes. */
+function socketBytesRead(ws: WebSocket): number | undefined {
+  const read = (ws as unknown as { _socket?: { bytesRead?: unknown } })._socket?.bytesRead
+  return typeof read === 'number' ? read : undefined
 }

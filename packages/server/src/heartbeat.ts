@@ -17,7 +17,9 @@ export type StopHeartbeat = () => void
 
 /**
  * One timer for every connection (not one per socket): it pings each connection once per interval and
- * terminates any that sent nothing, not even a pong, for ping interval + pong timeout.
+ * terminates any that sent nothing, not even a pong, for ping interval + pong timeout. What arrived is
+ * read off each socket's byte count at every sweep (Connection.noteTraffic), so it counts as seen up to
+ * a sweep late: a live peer gets that much longer, never less.
  */
 export function startHeartbeat(options: HeartbeatOptions): StopHeartbeat {
   const { pingIntervalMs, pongTimeoutMs, clock } = options
@@ -28,6 +30,7 @@ export function startHeartbeat(options: HeartbeatOptions): StopHeartbeat {
     const t = clock.now()
     for (const connection of options.connections()) {
       if (connection.closing) continue
+      connection.noteTraffic(t)
       if (t - connection.lastSeenAt >= deadline) {
         options.onTimeout(connection)
       } else if (t - connection.lastPingAt >= pingIntervalMs) {

@@ -156,7 +156,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       // A connection being closed handles nothing more (a flooder's frames still buffered after its 1008).
       if (connection.closing) return
       const t = now()
-      connection.lastSeenAt = t
+      connection.sawFrame(t)
       traffic.bytesIn += raw.length
       // The byte budget is charged before the frame is read at all: a frame past it costs no parsing (60 KB
       // pings used to be parsed however fast they came). It carries no ref then, as it was never parsed.

@@ -1,8 +1,11 @@
+import type { EventEmitter } from 'node:events'
+import { createServer } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { describe, expect, it, vi } from 'vitest'
-import { HistoryRing } from '../src/index'
-import { framesOf, msg, pushMessage, seqsOf, startTestServer } from './helpers'
+import { createRoomServer, HistoryRing } from '../src/index'
+import { framesOf, msg, pushMessage, seqsOf, startTestServer, TestClient } from './helpers'
 
 // The per-connection and per-room structures are made lazily (see docs/BENCHMARKS.md, idle memory): these
 // tests pin down that they behave as the eager ones did, and are freed again.
@@ -104,5 +107,34 @@ describe('HistoryRing grown on demand', () => {
     const ring = new HistoryRing(4)
     pushMessage(ring, msg(1))
     expect(ring.seqOfId('m1')).toBeUndefined()
+  })
+})
+
+describe('the listeners an accepted socket carries', () => {
+  // Each event name a socket or WebSocket listens for is an entry in its listener table, and a second
+  // listener for one name turns the entry into an array: bytes of every idle connection (issue 20).
+  it('one per event name on the socket, none for ping or pong on the WebSocket', async () => {
+    const rooms = createRoomServer({ noServer: true, logLevel: 'silent' })
+    const http = createServer()
+    const sockets: Duplex[] = []
+    http.on('upgrade', (req, socket, head) => {
+      sockets.push(socket)
+      rooms.handleUpgrade(req, socket, head)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const port = (http.address() as { port: number }).port
+    const client = new TestClient(`ws://127.0.0.1:${port}/ws`)
+    try {
+      await client.next('welcome')
+      const socket = sockets[0]!
+      expect(socket.listenerCount('error')).toBe(1)
+      const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'websocket')!
+      const ws = (socket as unknown as Record<symbol, EventEmitter>)[key]!
+      expect(ws.eventNames().sort()).toEqual(['close', 'error', 'message'])
+    } finally {
+      await client.close()
+      await rooms.close()
+      await new Promise((resolve) => http.close(resolve))
+    }
   })
 })

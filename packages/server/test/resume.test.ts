@@ -178,6 +178,40 @@ describe('heartbeat', () => {
     expect(alice.ws.readyState).toBe(1)
   })
 
+  it('keeps a connection alive that sends nothing but WebSocket pings of its own', async () => {
+    await using server = await startTestServer({ pingIntervalMs: 30, pongTimeoutMs: 30 })
+    await using alice = await server.connect({ clientOptions: { autoPong: false } })
+    let pings = 0
+    alice.ws.on('ping', () => {
+      pings++
+      alice.ws.ping()
+    })
+    await vi.waitFor(() => expect(pings).toBeGreaterThanOrEqual(6))
+    expect(alice.ws.readyState).toBe(1)
+  })
+
+  it('counts a pong as seen at the sweep after it came, never before', async () => {
+    const clock = manualClock()
+    await using server = await startTestServer({ pingIntervalMs: 50, pongTimeoutMs: 50, clock })
+    await using watcher = await server.connect({ join: 'r' })
+    await using ponger = await server.connect({ join: 'r' })
+    const pinged = new Promise((resolve) => ponger.ws.once('ping', resolve))
+    clock.advance(50)
+    await pinged
+    // The pong goes out before this ping, and the server reads both before it answers the ping (a frame
+    // would count as seen at once, so the answer comes on the watcher's socket, not the ponger's).
+    await new Promise<void>((resolve) => ponger.ws.once('pong', () => resolve()) && ponger.ws.ping())
+    // Sweeps every 25: the one at 75 notices the pong, so the deadline is 175, not 100.
+    clock.advance(25)
+    await watcher.request({ type: 'ping' })
+    ponger.ws.pause()
+    clock.advance(99)
+    await watcher.request({ type: 'ping' })
+    expect(server.server.connections().map((c) => c.id)).toContain(ponger.id)
+    clock.advance(1)
+    await expect(watcher.next('member_left', () => true, 3000)).resolves.toMatchObject({ id: ponger.id })
+  })
+
   it('terminates a silent connection once ping interval + pong timeout passed, not before, and tells its rooms', async () => {
     const clock = manualClock()
     await using server = await startTestServer({ pingIntervalMs: 50, pongTimeoutMs: 50, clock })
