@@ -15,7 +15,7 @@ import {
 } from './config'
 import { ALL_KEYS, documentedDefault, envName, flagName, specOf } from './config-keys'
 import type { CliSettings, Kind } from './config-spec'
-import { RoomServerError } from './errors'
+import { isRoomServerError, RoomServerError } from './errors'
 import type { HistoryStore } from './history-store'
 import { createMemoryAdapter } from './memory-adapter'
 import { createPostgresHistory } from './postgres/postgres-history'
@@ -220,7 +220,7 @@ async function main(argv: string[]): Promise<number> {
     if (settings.protocol !== undefined) protocol = await loadProtocol(settings.protocol)
     handlers = await loadHandlers(settings)
   } catch (err) {
-    if (err instanceof RoomServerError) {
+    if (isRoomServerError(err)) {
       process.stderr.write(`roomwire-server: ${err.message}\n`)
       return 2
     }
@@ -243,7 +243,7 @@ async function main(argv: string[]): Promise<number> {
       ...(handlers === undefined ? {} : { handlers }),
     })
   } catch (err) {
-    if (err instanceof RoomServerError) {
+    if (isRoomServerError(err)) {
       process.stderr.write(`roomwire-server: ${err.message}\n`)
       return 2
     }
@@ -281,12 +281,12 @@ async function main(argv: string[]): Promise<number> {
     await server.ready
   } catch (err) {
     process.stderr.write(
-      err instanceof RoomServerError
+      isRoomServerError(err)
         ? `roomwire-server: ${err.message}\n`
         : listenFailure(options.host, options.port, err as NodeJS.ErrnoException),
     )
     await server.close({ timeoutMs: 0 })
-    return err instanceof RoomServerError ? 2 : 1
+    return isRoomServerError(err) ? 2 : 1
   }
   if (!stopping) {
     const address = server.address()!

@@ -1,3 +1,5 @@
+import { hasBrand, ROOM_SERVER_ERROR } from './brand'
+
 /** What went wrong, for {@link RoomServerError}. */
 export type RoomServerErrorCode =
   /** A configuration value or option is out of range or of the wrong type. */
@@ -16,6 +18,7 @@ export type RoomServerErrorCode =
 /** The one error class of `@roomwire/server`: for programmer and operator errors, never for client input. */
 export class RoomServerError extends Error {
   override readonly name = 'RoomServerError'
+  readonly [ROOM_SERVER_ERROR] = true
   constructor(
     readonly code: RoomServerErrorCode,
     message: string,
@@ -23,4 +26,13 @@ export class RoomServerError extends Error {
   ) {
     super(message, options)
   }
+}
+
+/**
+ * Whether `value` is a {@link RoomServerError} from any copy of `@roomwire/server` in the program (use it
+ * rather than `instanceof`, which fails between the ESM and CJS builds, or beside the reference server's
+ * bundle).
+ */
+export function isRoomServerError(value: unknown): value is RoomServerError {
+  return hasBrand(value, ROOM_SERVER_ERROR)
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { AdapterHealth, RoomAdapter } from './adapter'
 import type { Clock } from './clock'
-import { RoomServerError } from './errors'
+import { isRoomServerError } from './errors'
 import type { HistoryStore } from './history-store'
 import { serveStatic } from './static-files'
 
@@ -168,7 +168,7 @@ export function createHttpHandler(
       const { seq } = await deps.broadcast(room, event as string, data)
       return sendJson(response, 200, { room, seq })
     } catch (cause) {
-      if (cause instanceof RoomServerError && cause.code === 'invalid_argument') {
+      if (isRoomServerError(cause) && cause.code === 'invalid_argument') {
         return sendJson(response, 400, { error: cause.message })
       }
       throw cause

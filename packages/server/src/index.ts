@@ -17,7 +17,7 @@ export type {
 export { extractToken, jwtAuthenticate, redactUrl } from './auth'
 export type { Clock, TimerHandle } from './clock'
 export { newEpoch } from './epoch'
-export { RoomServerError, type RoomServerErrorCode } from './errors'
+export { isRoomServerError, RoomServerError, type RoomServerErrorCode } from './errors'
 export { HistoryRing, type SinceResult } from './history'
 export type {
   HistoryPage,
@@ -42,7 +42,7 @@ export {
   type MemoryAdapterOptions,
 } from './memory-adapter'
 export type { AuthOptions, RoomServerOptions } from './options'
-export { RequestError, RequestRefusal } from './request-error'
+export { isRequestError, RequestError, RequestRefusal } from './request-error'
 export type { RequestContext, RequestHandler, RequestHandlers } from './request-types'
 export { type CloseOptions, createRoomServer, type RoomInfo, type RoomServer } from './room-server'
 export type { RoomPersistence, RoomSnapshot } from './room-snapshot'

@@ -1,7 +1,7 @@
 import { type ErrorCode, excerpt, nestsDeeperThan, type Protocol, type RequestInfo } from '@roomwire/protocol'
-import { RoomServerError } from './errors'
+import { isRoomServerError } from './errors'
 import type { RememberedReply } from './request-dedupe'
-import { RequestError, RequestRefusal } from './request-error'
+import { isRequestError, isRequestRefusal } from './request-error'
 
 /**
  * What a handler's end comes to on the wire: a `reply` (its output, or its declared refusal), an `error`
@@ -52,7 +52,7 @@ function refusal(ctx: AnswerContext, code: unknown, message: unknown): Answer {
 
 /** What a handler's returned value comes to: its validated output, a refusal, or `internal`/`too_large`. */
 export function answerOutput(ctx: AnswerContext, output: unknown): Answer {
-  if (output instanceof RequestRefusal) return refusal(ctx, output.code, output.message)
+  if (isRequestRefusal(output)) return refusal(ctx, output.code, output.message)
   const checked = ctx.protocol?.validateRequestOutput(ctx.name, output)
   if (checked !== undefined && !checked.success) {
     return internal(ctx, 'a request handler returned an output its schema refuses', {
@@ -81,12 +81,12 @@ export function answerOutput(ctx: AnswerContext, output: unknown): Answer {
  * down), nothing (aborted), or `internal`.
  */
 export function answerThrow(ctx: AnswerContext, err: unknown, aborted: boolean): Answer {
-  if (err instanceof RequestError) return refusal(ctx, err.code, err.message)
+  if (isRequestError(err)) return refusal(ctx, err.code, err.message)
   // A handler that stopped because its signal fired: its caller is gone, or its timeout was answered.
   if (aborted) return { dropped: 'aborted' }
   // `closed`: the server API refuses from the moment a shutdown starts, while the handler may still finish
   // (its reply is written before the close). Like a store that is down: try again on the next connection.
-  if (err instanceof RoomServerError && (err.code === 'unavailable' || err.code === 'closed')) {
+  if (isRoomServerError(err) && (err.code === 'unavailable' || err.code === 'closed')) {
     return { error: { code: 'unavailable', message: `${ctx.name}: ${err.message}` } }
   }
   return internal(ctx, 'a request handler threw', { err })

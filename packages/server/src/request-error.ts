@@ -1,3 +1,5 @@
+import { hasBrand, REQUEST_ERROR, REQUEST_REFUSAL } from './brand'
+
 /**
  * Thrown by a request handler to refuse with one of the codes its request declares in `errors`; the
  * caller gets a `reply` with that code and message. A code the request does not declare is answered
@@ -12,6 +14,7 @@
  */
 export class RequestError<C extends string = string> extends Error {
   override readonly name = 'RequestError'
+  readonly [REQUEST_ERROR] = true
   constructor(
     readonly code: C,
     message: string,
@@ -27,8 +30,23 @@ export class RequestError<C extends string = string> extends Error {
  * request's `errors`.
  */
 export class RequestRefusal<C extends string = string> {
+  readonly [REQUEST_REFUSAL] = true
   constructor(
     readonly code: C,
     readonly message: string,
   ) {}
+}
+
+/**
+ * Whether `value` is a {@link RequestError} from any copy of `@roomwire/server` in the program (use it
+ * rather than `instanceof`, which fails between the ESM and CJS builds, or beside the reference server's
+ * bundle).
+ */
+export function isRequestError(value: unknown): value is RequestError {
+  return hasBrand(value, REQUEST_ERROR)
+}
+
+/** Whether `value` is a {@link RequestRefusal} from any copy of `@roomwire/server` in the program. */
+export function isRequestRefusal(value: unknown): value is RequestRefusal {
+  return hasBrand(value, REQUEST_REFUSAL)
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, renameSync, unlinkSync } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { RoomServerError } from './errors'
+import { isRoomServerError, RoomServerError } from './errors'
 import { checkRoomSnapshots, type RoomPersistence, type RoomSnapshot } from './room-snapshot'
 
 /** The first line of a state file: what it is, and the version of its layout. */
@@ -100,7 +100,7 @@ export function fileState(path: string): RoomPersistence {
         rooms = parse(readFileSync(claimed), path)
       } catch (err) {
         renameSync(claimed, path)
-        throw err instanceof RoomServerError ? err : unreadable(path, err)
+        throw isRoomServerError(err) ? err : unreadable(path, err)
       }
       // Gone before any room is restored: a crash from here on must start new epochs.
       unlinkSync(claimed)

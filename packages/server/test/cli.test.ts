@@ -153,6 +153,42 @@ describe('roomwire-server', () => {
     expect(await server.exited).toBe(0)
   })
 
+  it("answers a handler's RequestError and RoomServerError from the published bin", async () => {
+    // The bin runs dist/cli.js, a bundle of its own: the app's error classes are dist/index.js's copies.
+    const bin = join(packageDir, 'bin', 'roomwire-server.js')
+    expect(existsSync(join(packageDir, 'dist', 'cli.js')), 'no packages/server/dist: run pnpm build').toBe(
+      true,
+    )
+    const app = join(packageDir, 'test', 'fixtures', 'refusing-app.mjs')
+    const child = spawn(process.execPath, [bin, '--port', '0', '--host', '127.0.0.1', '--protocol', app], {
+      env: { PATH: process.env.PATH ?? '', ROOMWIRE_LOG_LEVEL: 'fatal' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    let stdout = ''
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString()
+        const match = /listening on ws:\/\/[^:]+:(\d+)\//.exec(stdout)
+        if (match !== null) resolve(Number(match[1]))
+      })
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)))
+    })
+    const client = new TestClient(`ws://127.0.0.1:${port}/ws`)
+    await client.next('welcome')
+    client.send({ type: 'request', name: 'createRoom', input: { name: 'taken' }, id: 'a', ref: 1 })
+    await expect(client.next('reply')).resolves.toEqual({
+      type: 'reply',
+      ref: 1,
+      error: { code: 'name_taken', message: 'That name is taken' },
+    })
+    client.send({ type: 'request', name: 'createRoom', input: { name: 'down' }, id: 'b', ref: 2 })
+    await expect(client.next('error')).resolves.toMatchObject({ ref: 2, code: 'unavailable' })
+    client.send({ type: 'request', name: 'createRoom', input: { name: 'x' }, id: 'c', ref: 3 })
+    await expect(client.next('reply')).resolves.toEqual({ type: 'reply', ref: 3, output: { id: 'room_x' } })
+    child.kill('SIGTERM')
+  })
+
   it('stops with a clear message when the handlers module exports no handlers', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
     writeFileSync(join(cwd, 'none.mjs'), 'export const x = 1\n')

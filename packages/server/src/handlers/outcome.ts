@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@roomwire/protocol'
-import { RoomServerError } from '../errors'
+import { isRoomServerError } from '../errors'
 
 /** A refusal: the client message is answered with an `error` frame of this code and message. */
 export interface Refused {
@@ -30,7 +30,6 @@ export function refused(code: ErrorCode, message: string): Refused {
  * bug it is.
  */
 export function storeRefusal(error: unknown): Refused {
-  if (error instanceof RoomServerError && error.code === 'unavailable')
-    return refused('unavailable', error.message)
+  if (isRoomServerError(error) && error.code === 'unavailable') return refused('unavailable', error.message)
   throw error
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { AdapterNode } from '../adapter'
 import type { Clock } from '../clock'
-import { RoomServerError } from '../errors'
+import { isRoomServerError, RoomServerError } from '../errors'
 import type { HistoryStore } from '../history-store'
 import type { KeyLayout } from './keys'
 import type { RoomScripts } from './room-scripts'
@@ -31,7 +31,7 @@ export async function runStore<T>(link: StoreLink, what: string, work: () => Pro
   try {
     return await work()
   } catch (err) {
-    if (err instanceof RoomServerError) throw err
+    if (isRoomServerError(err)) throw err
     const message = err instanceof Error ? err.message : String(err)
     if (err instanceof Error && err.name === 'ReplyError') {
       throw new RoomServerError('adapter_failed', `${what} failed in Redis: ${message}`, { cause: err })
