@@ -61,11 +61,13 @@ export function afterClose(
   }
   switch (end.code === null ? 'reconnect' : closeAction(end.code)) {
     case 'stop':
-      return { stop: finalError(end.code ?? 0) }
+      return { stop: finalError(end.code ?? 0, end.reason) }
     case 'refresh-token':
       if (policy.canRefreshToken && !closes.refreshingToken)
         return retry(0, { ...closes, refreshingToken: true })
-      return { stop: new RoomwireError('unauthorized', 'the server refused the token (4001)') }
+      return {
+        stop: new RoomwireError('unauthorized', `the server refused the token (${said(4001, end.reason)})`),
+      }
     case 'policy': {
       const policyCloses = closes.policyCloses + 1
       if (policyCloses < MAX_POLICY_CLOSES) return retry(0, { refreshingToken: false, policyCloses })
@@ -79,8 +81,18 @@ export function afterClose(
   }
 }
 
-function finalError(code: number): RoomwireError {
-  if (code === 4003) return new RoomwireError('forbidden', 'the server refused this client (4003)')
-  if (code === 4400) return new RoomwireError('unsupported', 'the server does not speak roomwire.v1 (4400)')
-  return new RoomwireError('stopped', `the server closed with ${code}, which means do not come back`)
+/** A close code with the server's reason beside it ("token missing", "token expired"), when it gave one. */
+function said(code: number, reason: string): string {
+  return reason === '' ? String(code) : `${code}: ${reason}`
+}
+
+function finalError(code: number, reason: string): RoomwireError {
+  if (code === 4003)
+    return new RoomwireError('forbidden', `the server refused this client (${said(code, reason)})`)
+  if (code === 4400)
+    return new RoomwireError('unsupported', `the server does not speak roomwire.v1 (${said(code, reason)})`)
+  return new RoomwireError(
+    'stopped',
+    `the server closed with ${said(code, reason)}, which means do not come back`,
+  )
 }

@@ -29,6 +29,7 @@ import { RoomRegistry } from './room-registry'
 import type { JoinOptions } from './room-types'
 import { ClientTransport } from './transport'
 import type { Client, ClientEvents, ClientSnapshot, ClientStatus, DirectMeta } from './types'
+import { checkUrl } from './url'
 
 /**
  * The client: one connection at a time (its lifecycle, and reconnects as {@link afterClose} decides),
@@ -58,6 +59,7 @@ class ClientImpl<P extends Protocol> implements Client<P> {
   #detachBrowser: (() => void) | null = null
 
   constructor(options: ClientOptions<P>) {
+    checkUrl(options.url)
     this.#options = options
     this.#clock = options.clock ?? systemClock
     const random = options.random ?? Math.random

@@ -8,6 +8,7 @@ import {
 import type { ClientOptions } from './client-options'
 import { type Clock, cancelTimer, type TimerHandle } from './clock'
 import { RoomwireError } from './errors'
+import { socketUrl } from './url'
 import { OPEN, resolveWebSocket, type WebSocketLike } from './web-socket'
 
 /** How one connection ended, when the client did not end it. */
@@ -49,16 +50,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
 }
 
-/** Resolve a relative URL against the page (browsers), and use the ws scheme for http(s) URLs. */
-function buildUrl(url: string, token: string | null | undefined): string {
-  const base = (globalThis as { location?: { href?: string } }).location?.href
-  const parsed = new URL(url, base)
-  if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
-  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
-  if (token) parsed.searchParams.set('token', token)
-  return parsed.toString()
-}
-
 /**
  * One socket's lifetime: token, handshake, `welcome`, heartbeat, until it ends. After it ended or was
  * disposed it ignores everything its socket still reports, so a dropped socket can never act twice.
@@ -74,6 +65,8 @@ export class Connection {
   #deadTimer: TimerHandle | null = null
   #errorTimer: TimerHandle | null = null
   #frames = 0
+  /** What the socket's error event said, if anything. */
+  #socketError = ''
   #intervalMs = 0
   #timeoutMs = 0
 
@@ -120,7 +113,7 @@ export class Connection {
     }
     let socket: WebSocketLike
     try {
-      socket = new WebSocketImpl(buildUrl(this.#config.url, token), SUBPROTOCOL)
+      socket = new WebSocketImpl(socketUrl(this.#config.url, token), SUBPROTOCOL)
     } catch (cause) {
       // A URL that does not parse ends here too, also when an async token resolved it (no rejection).
       this.#fail(null, 'connection_lost', 'the WebSocket constructor threw', cause)
@@ -136,11 +129,14 @@ export class Connection {
     // Always keep an error handler: `ws` throws an 'error' event nobody listens to. A close event usually
     // follows, with its code; Node 20's undici WebSocket reports a reset during the handshake with an error
     // only and stays CONNECTING, so the attempt ends here if no close came right after.
-    socket.onerror = () => {
+    socket.onerror = (event) => {
       if (this.#done || this.#errorTimer !== null) return
+      // The only place an HTTP status on the upgrade shows (a 404 path, a proxy's 502), in Node.
+      const said = (event as { message?: unknown } | undefined)?.message
+      if (typeof said === 'string' && said !== '') this.#socketError = said
       this.#errorTimer = this.#config.clock.setTimeout(() => {
         this.#errorTimer = null
-        this.#fail(1006, 'connection_lost', 'the socket reported an error')
+        this.#fail(1006, 'connection_lost', `the socket reported an error${this.#why('')}`)
       }, 0)
     }
     socket.onmessage = (event) => {
@@ -166,10 +162,16 @@ export class Connection {
         welcomed,
         error: new RoomwireError(
           'connection_lost',
-          `connection closed with ${event.code}${reason ? ` (${reason})` : ''}`,
+          `connection closed with ${event.code}${this.#why(reason)}`,
         ),
       })
     }
+  }
+
+  /** The close reason, else the socket's error message, in parentheses; nothing when neither said anything. */
+  #why(reason: string): string {
+    const said = reason || this.#socketError
+    return said === '' ? '' : ` (${said})`
   }
 
   #badFrame(error: RoomwireError): void {

@@ -14,7 +14,8 @@ export interface WebSocketLike {
   onopen: Handler<never> | null
   onmessage: Handler<{ data: unknown }> | null
   onclose: Handler<{ code: number; reason: string }> | null
-  onerror: Handler<never> | null
+  /** `ws` and undici give a `message` ("Unexpected server response: 404"); browsers give none. */
+  onerror: Handler<{ message?: unknown }> | null
   send(data: string): void
   close(code?: number, reason?: string): void
   /** `ws` only: destroy the socket without a closing handshake. */
