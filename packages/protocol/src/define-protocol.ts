@@ -1,4 +1,5 @@
 import type * as z from 'zod'
+import { checkSchema, checkSchemaMap } from './definition-checks'
 import { describeIssue, formatPath } from './format-issue'
 import { compileRequests, type RequestInfo, type RequestMap } from './requests'
 import type { StandardSchemaV1 } from './standard-schema'
@@ -224,6 +225,9 @@ export function defineProtocol<
       )
     }
   }
+  checkSchemaMap(events, 'event')
+  checkSchemaMap(direct, 'direct event')
+  checkSchema(presence, 'presence', true)
   const compiled = compileRequests(requests)
   return {
     events: events as E,

@@ -1,5 +1,6 @@
 import { ERROR_CODES } from './codes'
 import type { Schema } from './define-protocol'
+import { checkSchema } from './definition-checks'
 import { EVENT_NAME_PATTERN } from './name-rules'
 import type { StandardSchemaV1 } from './standard-schema'
 
@@ -62,6 +63,8 @@ export function compileRequests(requests: RequestMap | undefined): Map<string, R
         `defineProtocol: request name "${name}" must be 1 to 64 characters of A-Z a-z 0-9 _ - . :`,
       )
     }
+    checkSchema(definition.input, `request "${name}" input`, true)
+    checkSchema(definition.output, `request "${name}" output`, false)
     const errors = new Set(definition.errors ?? [])
     for (const code of errors) {
       if (!EVENT_NAME_PATTERN.test(code)) {

@@ -64,6 +64,29 @@ describe('defineProtocol', () => {
     )
   })
 
+  it.each([
+    [{ events: { 'chat message': z.object({}) } }, 'event name "chat message" must be 1 to 64 characters'],
+    [{ events: { ['x'.repeat(65)]: z.object({}) } }, 'must be 1 to 64 characters of A-Z a-z 0-9 _ - . :'],
+    [{ direct: { 'poke!': z.object({}) } }, 'direct event name "poke!" must be 1 to 64'],
+    [{ events: { chat: { text: 'string' } } }, 'event "chat" is not a schema'],
+    [{ direct: { poke: 'number' } }, 'direct event "poke" is not a schema'],
+    [{ presence: { name: z.string() } }, 'presence is not a schema'],
+    [{ requests: { make: { input: z.object({}) } } }, 'request "make" output is missing'],
+    [{ requests: { make: { input: {}, output: z.null() } } }, 'request "make" input is not a schema'],
+  ])('refuses at definition a protocol the server could not run: %j', (definition, says) => {
+    expect(() => defineProtocol(definition as never)).toThrow(says)
+  })
+
+  it('accepts any Standard Schema, not only zod', () => {
+    const standard = {
+      '~standard': { version: 1 as const, vendor: 'x', validate: (value: unknown) => ({ value }) },
+    }
+    expect(defineProtocol({ events: { chat: standard } }).validateEvent('chat', 1)).toEqual({
+      success: true,
+      data: 1,
+    })
+  })
+
   it('lets everything through when nothing is declared', () => {
     const open = defineProtocol()
     expect(open.validateEvent('anything', { deep: [1] })).toEqual({ success: true, data: { deep: [1] } })
