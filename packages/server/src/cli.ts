@@ -219,6 +219,14 @@ async function main(argv: string[]): Promise<number> {
     const settings = configToCliSettings(config)
     if (settings.protocol !== undefined) protocol = await loadProtocol(settings.protocol)
     handlers = await loadHandlers(settings)
+    const requests = protocol?.requests === undefined ? [] : Object.keys(protocol.requests)
+    if (handlers === undefined && requests.length > 0) {
+      throw new RoomServerError(
+        'invalid_config',
+        `protocol: ${settings.protocol} declares requests (${requests.join(', ')}) but no handlers were found: ` +
+          'export `handlers` beside the protocol, or name their module with --handlers',
+      )
+    }
   } catch (err) {
     if (isRoomServerError(err)) {
       process.stderr.write(`roomwire-server: ${err.message}\n`)

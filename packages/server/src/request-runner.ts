@@ -304,3 +304,30 @@ export function createRequestRunner<C extends RequestCaller>(deps: RequestRunner
     answered: (caller) => running.get(caller)?.idle() ?? Promise.resolve(),
   }
 }
+
+/**
+ * Refuse at start a handler no request could reach: one for a name the protocol does not declare (a typo
+ * would otherwise show only as every caller's `invalid_event`), or one that is not a function.
+ */
+export function checkHandlers(
+  handlers: Readonly<Record<string, unknown>> | undefined,
+  protocol: Protocol | undefined,
+): void {
+  if (handlers === undefined) return
+  const declared = protocol?.requests === undefined ? undefined : Object.keys(protocol.requests)
+  for (const [name, handler] of Object.entries(handlers)) {
+    if (typeof handler !== 'function') {
+      throw new RoomServerError(
+        'invalid_config',
+        `handlers.${name} is ${typeof handler}; expected a function`,
+      )
+    }
+    if (declared !== undefined && !declared.includes(name)) {
+      const known = declared.length === 0 ? 'none' : declared.join(', ')
+      throw new RoomServerError(
+        'invalid_config',
+        `handlers.${name}: the protocol declares no request "${name}" (it declares: ${known})`,
+      )
+    }
+  }
+}

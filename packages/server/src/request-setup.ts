@@ -6,7 +6,7 @@ import type { ResolvedLimits } from './limits'
 import type { LocalRooms } from './local-rooms'
 import type { RoomServerOptions } from './options'
 import { createRequestMetrics } from './request-metrics'
-import { createRequestRunner, type RequestRunner } from './request-runner'
+import { checkHandlers, createRequestRunner, type RequestRunner } from './request-runner'
 import type { RequestHandler } from './request-types'
 import type { RoomServer } from './room-server'
 
@@ -24,6 +24,7 @@ export interface RequestParts {
 
 /** The request path of a server with these options: its handlers, protocol, bounds and metrics. */
 export function requestRunnerFor(options: RoomServerOptions, parts: RequestParts): RequestRunner<Connection> {
+  checkHandlers(options.handlers, options.protocol)
   return createRequestRunner<Connection>({
     protocol: options.protocol,
     handlers: options.handlers as Record<string, RequestHandler> | undefined,

@@ -189,6 +189,23 @@ describe('roomwire-server', () => {
     child.kill('SIGTERM')
   })
 
+  it('stops with a clear message when a handler names no declared request', async () => {
+    const protocolModule = join(packageDir, 'test', 'fixtures', 'rooms-protocol.ts')
+    const typo = join(packageDir, 'test', 'fixtures', 'typo-handlers.ts')
+    const { exited, output } = run(['--protocol', protocolModule, '--handlers', typo])
+    expect(await exited).toBe(2)
+    expect(output().stderr).toContain(
+      'handlers.createRoon: the protocol declares no request "createRoon" (it declares: createRoom)',
+    )
+  })
+
+  it('stops with a clear message when the protocol declares requests and no handlers are found', async () => {
+    const protocolModule = join(packageDir, 'test', 'fixtures', 'unhandled-protocol.ts')
+    const { exited, output } = run(['--protocol', protocolModule])
+    expect(await exited).toBe(2)
+    expect(output().stderr).toContain('declares requests (createRoom) but no handlers were found')
+  })
+
   it('stops with a clear message when the handlers module exports no handlers', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'roomwire-cli-'))
     writeFileSync(join(cwd, 'none.mjs'), 'export const x = 1\n')

@@ -4,7 +4,7 @@ import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import * as z from 'zod'
 import { type Clock, systemClock } from '../src/clock'
-import { RequestError, type RequestHandlers } from '../src/index'
+import { createRoomServer, RequestError, type RequestHandlers } from '../src/index'
 import { startTestServer } from './helpers'
 
 const app = defineProtocol({
@@ -60,6 +60,22 @@ function logSink() {
 }
 
 describe('requests on the server', () => {
+  it('refuses at start a handler for an undeclared request, or one that is not a function', () => {
+    expect(() =>
+      createRoomServer({
+        noServer: true,
+        protocol: app,
+        handlers: handlers({ createRoon: () => null }) as never,
+      }),
+    ).toThrow(
+      'handlers.createRoon: the protocol declares no request "createRoon" (it declares: createRoom, claim',
+    )
+    const notAFunction = { ...handlers(), claim: { n: 1 } } as unknown as RequestHandlers
+    expect(() =>
+      createRoomServer({ noServer: true, protocol: app, handlers: notAFunction as never }),
+    ).toThrow('handlers.claim is object; expected a function')
+  })
+
   it('answers with the handler output, validated by the output schema', async () => {
     await using t = await startTestServer({ protocol: app, handlers: handlers() })
     const c = await t.connect()
