@@ -129,10 +129,10 @@ export class Connection {
     // Always keep an error handler: `ws` throws an 'error' event nobody listens to. A close event usually
     // follows, with its code; Node 20's undici WebSocket reports a reset during the handshake with an error
     // only and stays CONNECTING, so the attempt ends here if no close came right after.
-    socket.onerror = (event) => {
+    socket.onerror = (event: unknown) => {
       if (this.#done || this.#errorTimer !== null) return
       // The only place an HTTP status on the upgrade shows (a 404 path, a proxy's 502), in Node.
-      const said = (event as { message?: unknown } | undefined)?.message
+      const said = (event as { message?: unknown } | null | undefined)?.message
       if (typeof said === 'string' && said !== '') this.#socketError = said
       this.#errorTimer = this.#config.clock.setTimeout(() => {
         this.#errorTimer = null

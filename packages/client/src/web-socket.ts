@@ -14,8 +14,8 @@ export interface WebSocketLike {
   onopen: Handler<never> | null
   onmessage: Handler<{ data: unknown }> | null
   onclose: Handler<{ code: number; reason: string }> | null
-  /** `ws` and undici give a `message` ("Unexpected server response: 404"); browsers give none. */
-  onerror: Handler<{ message?: unknown }> | null
+  /** Typed `never` so any implementation's handler fits; `ws` and undici give an event with a `message`. */
+  onerror: Handler<never> | null
   send(data: string): void
   close(code?: number, reason?: string): void
   /** `ws` only: destroy the socket without a closing handshake. */

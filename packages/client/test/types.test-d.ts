@@ -108,3 +108,11 @@ describe('without a protocol', () => {
     })
   })
 })
+
+describe('the WebSocket option', () => {
+  it('takes the browser WebSocket and ws as they are', () => {
+    // A handler type narrower than never in WebSocketLike would refuse the DOM's (ev: Event) => any.
+    expectTypeOf(globalThis.WebSocket).toExtend<import('../src/index').WebSocketConstructor>()
+    createClient({ url: 'ws://x/ws', WebSocket: globalThis.WebSocket })
+  })
+})
