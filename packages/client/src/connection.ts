@@ -277,7 +277,11 @@ export class Connection {
       code,
       reason: '',
       welcomed,
-      error: new RoomwireError(errorCode, message, cause === undefined ? undefined : { cause }),
+      error: new RoomwireError(
+        errorCode,
+        message + causeSaid(cause),
+        cause === undefined ? undefined : { cause },
+      ),
     })
   }
 
@@ -289,4 +293,10 @@ export class Connection {
     this.#pingTimer = cancelTimer(clock, this.#pingTimer)
     this.#deadTimer = cancelTimer(clock, this.#deadTimer)
   }
+}
+
+/** What a thrown cause said, after a colon: `lastError.message` alone then names the fault (a relative fetch in a token provider under Node says "Failed to parse URL from /token"). */
+function causeSaid(cause: unknown): string {
+  const said = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : ''
+  return said === '' ? '' : `: ${said}`
 }

@@ -54,4 +54,18 @@ describe('first-run errors say what is wrong', () => {
     await vi.waitFor(() => expect(client.getSnapshot().lastError?.message).toContain('404'))
     expect(client.getSnapshot()).toMatchObject({ attempt: 1, lastError: { code: 'connection_lost' } })
   })
+  it("names what a token provider's rejection said: a relative fetch under Node", async () => {
+    const client = createClient({
+      url: 'ws://127.0.0.1:1/ws',
+      // A browser app's provider run in Node (tests, SSR): fetch has no page to resolve '/token' against.
+      token: async () => (await fetch('/token')).text(),
+      reconnect: { initialMs: 10_000, maxMs: 10_000 },
+      logger: { error: () => {} },
+    })
+    cleanup.push(() => client.close())
+    await vi.waitFor(() => expect(client.getSnapshot().lastError).toBeTruthy())
+    const { lastError } = client.getSnapshot()
+    expect(lastError).toMatchObject({ code: 'token' })
+    expect(lastError?.message).toMatch(/^the token provider rejected: .*Failed to parse URL from \/token/)
+  })
 })
