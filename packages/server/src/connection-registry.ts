@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { DirectEventMessage } from '@roomwire/protocol'
 import type WebSocket from 'ws'
 import type { ConnectionTarget } from './adapter'
@@ -6,10 +5,11 @@ import { Connection, type ConnectionHost } from './connection'
 import { type FanOutSink, fanOut, LazyFrame } from './frames'
 import { inflateInline } from './inbound-inflate'
 import type { ResolvedLimits } from './limits'
+import { randomId } from './random-id'
 import { budgetsOff, InboundBudget, type InboundRates } from './rate-limiter'
 
 function newConnectionId(): string {
-  return `c_${randomBytes(9).toString('base64url')}`
+  return randomId('c_', 9)
 }
 
 /** What the registry hands a connection's socket events to. */

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
+import { randomId } from './random-id'
 
 /** A fresh epoch name: random, so a restarted process never reuses one. */
 export function newEpoch(): string {
-  return `e_${randomBytes(9).toString('base64url')}`
+  return randomId('e_', 9)
 }
