@@ -46,6 +46,15 @@ describe('corked writes', () => {
     await Promise.all(members.map((member) => member.close()))
   })
 
+  it("send the upgrade's 101 response and the welcome in one write", async () => {
+    await using server = await startTestServer()
+    const writes = serverWrites()
+    const client = await server.connect()
+    // Two before: ws wrote the 101 at once and the welcome left at the end of the turn.
+    expect(writes.get(portOf(client))).toBe(1)
+    expect(client.received('welcome')).toHaveLength(1)
+  })
+
   it('let a paced join larger than half the send buffer finish without waiting on its own corked frames', async () => {
     // A clock that never moves: the paced writer's drain poll never fires, so the join completes only
     // if it hands its corked frames to the kernel instead of waiting for them to leave at the turn's end.
