@@ -112,10 +112,13 @@ function refuseBody(
 export function createHttpHandler(
   deps: HttpRouteDeps,
 ): (request: IncomingMessage, response: ServerResponse) => Promise<boolean> {
-  async function admin(request: IncomingMessage, response: ServerResponse, rest: string): Promise<void> {
-    // 404, not 401, while the admin API is off: its existence is not advertised.
-    if (deps.adminToken === undefined) return sendJson(response, 404, { error: 'not found' })
-    if (!tokenMatches(request.headers.authorization, deps.adminToken)) {
+  async function admin(
+    request: IncomingMessage,
+    response: ServerResponse,
+    rest: string,
+    adminToken: string,
+  ): Promise<void> {
+    if (!tokenMatches(request.headers.authorization, adminToken)) {
       response.setHeader('www-authenticate', 'Bearer')
       return sendJson(response, 401, { error: 'missing or wrong admin token' })
     }
@@ -190,8 +193,9 @@ export function createHttpHandler(
         response.end(text)
         return true
       }
-      if (path.startsWith('/rooms/')) {
-        await admin(request, response, path.slice('/rooms/'.length))
+      // Only while the admin API is on: an embedding app's own /rooms/... routes are its own otherwise.
+      if (path.startsWith('/rooms/') && deps.adminToken !== undefined) {
+        await admin(request, response, path.slice('/rooms/'.length), deps.adminToken)
         return true
       }
       if (deps.staticDir !== undefined && (request.method === 'GET' || request.method === 'HEAD')) {

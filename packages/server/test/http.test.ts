@@ -188,9 +188,26 @@ describe('hosting', () => {
     await client.next('welcome')
     expect(await (await fetch(`http://127.0.0.1:${port}/hello`)).text()).toBe('app')
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200)
+    // With the admin API off its paths are the app's too (a chat app's own /rooms/:id).
+    expect(await (await fetch(`http://127.0.0.1:${port}/rooms/abc/messages`)).text()).toBe('app')
     await client.close()
     await rooms.close()
     http.closeAllConnections()
+    await new Promise((resolve) => http.close(resolve))
+  })
+
+  it('claims /rooms/... for the admin API only while it is on', async () => {
+    const rooms = createRoomServer({ noServer: true, adminToken: 'a-token' })
+    const http = createServer((req, res) => {
+      void rooms.handleRequest(req, res).then((handled) => {
+        if (!handled) res.end('app')
+      })
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const port = (http.address() as { port: number }).port
+    expect((await fetch(`http://127.0.0.1:${port}/rooms/abc`)).status).toBe(401)
+    expect(await (await fetch(`http://127.0.0.1:${port}/room/abc`)).text()).toBe('app')
+    await rooms.close()
     await new Promise((resolve) => http.close(resolve))
   })
 
