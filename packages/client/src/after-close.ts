@@ -46,7 +46,13 @@ export function afterClose(
     if (backoff === null)
       return { stop: new RoomwireError('connection_lost', 'the connection closed (reconnect: false)') }
     if (attempt >= backoff.maxAttempts) {
-      return { stop: new RoomwireError('retries_exhausted', `gave up after ${attempt} attempts`) }
+      // The last attempt's error says why, in the message too: it is what a UI shows once the client stops.
+      const tries = attempt === 1 ? '1 attempt' : `${attempt} attempts`
+      return {
+        stop: new RoomwireError('retries_exhausted', `gave up after ${tries}: ${end.error.message}`, {
+          cause: end.error,
+        }),
+      }
     }
     // The one token refresh goes at once; everything else waits out the jittered backoff.
     const delayMs = next.refreshingToken ? 0 : backoffDelay(attempt, backoff, policy.random) + extraMs

@@ -140,7 +140,11 @@ describe('reconnect schedule', () => {
     await flush(500)
     FakeWebSocket.latest().serverClose(1006)
     expect(client.getSnapshot()).toMatchObject({ status: 'closed', retryAt: null })
-    expect(client.getSnapshot().lastError?.code).toBe('retries_exhausted')
+    const { lastError } = client.getSnapshot()
+    expect(lastError?.code).toBe('retries_exhausted')
+    // Why it gave up stays in the error a UI shows, not only in the attempts' errors before it.
+    expect(lastError?.message).toBe('gave up after 2 attempts: connection closed with 1006')
+    expect(lastError?.cause).toMatchObject({ code: 'connection_lost' })
     expect(FakeWebSocket.instances).toHaveLength(3)
     expect(vi.getTimerCount()).toBe(0)
   })
