@@ -2,6 +2,7 @@ import type { Protocol, UntypedProtocol } from '@roomwire/protocol'
 import {
   createMemoryAdapter,
   createRoomServer,
+  type HistoryStore,
   type RoomAdapter,
   type RoomServer,
   type RoomServerOptions,
@@ -18,7 +19,7 @@ import { type ConnectOptions, makeTestClient, type TestClient } from './test-cli
  */
 export type TestServerOptions<P extends Protocol = UntypedProtocol> = Omit<
   RoomServerOptions<P>,
-  'server' | 'noServer' | 'host' | 'adapter'
+  'server' | 'noServer' | 'host' | 'adapter' | 'historyStore'
 > & {
   /**
    * Storage and fan-out. A function is called for every start, so `restart()` gets a fresh adapter
@@ -27,6 +28,13 @@ export type TestServerOptions<P extends Protocol = UntypedProtocol> = Omit<
    * keeps or loses.
    */
   adapter?: RoomAdapter | (() => RoomAdapter)
+  /**
+   * A durable history store (`createPostgresHistory`), or a function that makes one. The server closes
+   * its store when it closes, so `restart()` needs the function: each start gets a store of its own over
+   * the same table, and clients resume from what it committed. With a store the kit's memory adapter
+   * keeps no state of its own (the store is where rooms live), so `keepState` does not apply.
+   */
+  historyStore?: HistoryStore | (() => HistoryStore)
 }
 
 /** Options of `restart()`. */
@@ -78,12 +86,15 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
 ): Promise<TestServer<P>> {
   const identities = new Identities()
   const kept = keptState()
-  const { adapter, ...rest } = options
+  const { adapter, historyStore, ...rest } = options
   const path = options.path ?? '/ws'
   const newAdapter = (): RoomAdapter => {
-    if (adapter === undefined) return createMemoryAdapter({ persist: kept })
+    // The memory adapter takes a history store or persisted state, not both.
+    if (adapter === undefined) return createMemoryAdapter(historyStore === undefined ? { persist: kept } : {})
     return typeof adapter === 'function' ? adapter() : adapter
   }
+  const newStore = (): HistoryStore | undefined =>
+    typeof historyStore === 'function' ? historyStore() : historyStore
   const start = async (port: number): Promise<RoomServer<P>> => {
     const server = createRoomServer<P>({
       // The closes of a test's shutdown need not be spread over a second.
@@ -92,6 +103,7 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
       port,
       host: '127.0.0.1',
       adapter: newAdapter(),
+      historyStore: newStore(),
       authenticate: identities.authenticate(options),
     } as RoomServerOptions<P>)
     await server.ready
@@ -154,6 +166,12 @@ export async function createTestServer<P extends Protocol = UntypedProtocol>(
         throw new RoomwireTestError(
           'misuse',
           'restart() needs adapter as a function that makes a new adapter',
+        )
+      }
+      if (historyStore !== undefined && typeof historyStore !== 'function') {
+        throw new RoomwireTestError(
+          'misuse',
+          'restart() needs historyStore as a function that makes a new store (the server closes its store)',
         )
       }
       if (restartOptions.keepState !== true) kept.clear()

@@ -32,6 +32,8 @@ export class StoreLink {
   }
 
   health(): AdapterHealth {
+    // A closed store refuses everything: a server handed one (reused across a restart) is not healthy.
+    if (this.#closed) return { up: false, reason: 'postgres: the history store is closed' }
     return this.#reason === undefined ? { up: true } : { up: false, reason: this.#reason }
   }
 

@@ -116,7 +116,10 @@ describe('createPostgresHistory', () => {
     const { store, table } = openStore()
     expect(await store.head('continued')).toEqual({ ok: true, head: null })
     for (let seq = 1; seq <= 3; seq++) await store.append(stored('continued', seq, { epoch: 'e_first' }))
+    expect(store.health()).toEqual({ up: true })
     await store.close()
+    // A closed store refuses everything; a server handed it (reused across a restart) reports it in /health.
+    expect(store.health()).toEqual({ up: false, reason: 'postgres: the history store is closed' })
     const again = openStore({ table }).store
     expect(await again.head('continued')).toEqual({ ok: true, head: { epoch: 'e_first', seq: 3 } })
   })
