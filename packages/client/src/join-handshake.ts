@@ -16,7 +16,8 @@ export interface Position {
  * A room's `join` on the wire: what it carries (presence; `since`/`epoch` to resume, or `history` the
  * first time, from every holder's options until then), the one in flight, and the jittered retry after a
  * retryable refusal (on the same connection; a new one sends its own join at `welcome`). The room decides
- * when to join; this part writes it, and tells the room of a final refusal (`refused`).
+ * when to join; this part writes it, and tells the room of a refusal (`refused`: final, or retried, so
+ * that a UI can say why the room is still joining).
  */
 export class JoinHandshake {
   readonly #room: string
@@ -28,13 +29,14 @@ export class JoinHandshake {
   #answered = false
   readonly #retry: RetryTimer
   readonly #transport: Transport
-  readonly #refused: (error: RoomwireError) => void
+  /** `final`: refused for good; otherwise retried after a backoff. */
+  readonly #refused: (error: RoomwireError, final: boolean) => void
 
   constructor(
     room: string,
     history: number | undefined,
     parts: { transport: Transport; env: RoomEnv; presence: PresenceSync; position: () => Position },
-    refused: (error: RoomwireError) => void,
+    refused: (error: RoomwireError, final: boolean) => void,
   ) {
     this.#room = room
     this.#history = history
@@ -134,8 +136,9 @@ export class JoinHandshake {
       this.#retry.schedule(() => {
         if (this.#transport.open) this.send()
       })
+      this.#refused(error, false)
       return
     }
-    this.#refused(error)
+    this.#refused(error, true)
   }
 }

@@ -49,6 +49,11 @@ export interface RoomSnapshot<P extends Protocol = UntypedProtocol> {
   /** The last `seq` delivered (0 before any). */
   readonly seq: number
   readonly epoch: string | null
+  /**
+   * Why the room is not joined: the final refusal while `status` is `'error'`, or, while it is still
+   * `'joining'` or `'rejoining'`, the last refusal the client retries on its own (`unavailable`: the server
+   * cannot reach its store; `rate_limited`). null once joined.
+   */
   readonly error: RoomwireError | null
   readonly pending: readonly PendingPublish<P>[]
 }

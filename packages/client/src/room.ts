@@ -35,11 +35,10 @@ import type { Transport } from './transport'
 /**
  * Room handle, shared by its holders (the client's {@link RoomRegistry} counts them). It owns the room's
  * status, when it joins (the first `join` a microtask after `client.join()`, then at every `welcome`),
- * and the snapshot. The parts it coordinates keep their own books, and it is their only caller:
- * {@link RoomMembers}, {@link RoomMessages} (epoch and seq, delivery in order with no gap, resyncs,
- * logs), {@link Outbox} (own publishes), {@link PresenceSync} (own presence) and {@link JoinHandshake}
- * (what a `join` carries, the one in flight). It writes through the client's {@link Transport} and
- * lives in its {@link RoomEnv}.
+ * and the snapshot. It is the only caller of the parts that keep their own books: {@link RoomMembers},
+ * {@link RoomMessages} (epoch and seq, order with no gap, resyncs, logs), {@link Outbox} (own publishes),
+ * {@link PresenceSync} (own presence), {@link JoinHandshake} (what a `join` carries, the one in flight).
+ * It writes through the client's {@link Transport} and lives in its {@link RoomEnv}.
  */
 export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   readonly name: string
@@ -81,7 +80,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     const presence = options?.presence === undefined ? null : { value: options.presence }
     this.#presence = new PresenceSync(transport, env, name, presence)
     const joinParts = { transport, env, presence: this.#presence, position: () => this.#messages }
-    this.#join = new JoinHandshake(name, options?.history, joinParts, (e) => this.#joinRefused(e))
+    this.#join = new JoinHandshake(name, options?.history, joinParts, this.#joinRefused.bind(this))
     const changed = () => this.#changed()
     this.#members = new RoomMembers(name, env.maxMembers, {
       changed,
@@ -202,9 +201,12 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#join.send()
   }
 
-  #joinRefused(error: RoomwireError): void {
-    this.#fail(error)
-    this.#owner.settled()
+  /** A join refused for good, or for now (retried: still joining, and `error` says why until `joined`). */
+  #joinRefused(error: RoomwireError, final: boolean): void {
+    if (final) this.#fail(error)
+    else this.#error = error
+    if (final) this.#owner.settled()
+    else this.#changed()
   }
 
   /** The connection is gone: what was in flight waits for the rejoin. */
@@ -301,10 +303,7 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
     this.#owner.settled()
   }
 
-  /**
-   * A gap did not fill in time: join again with `since` on this connection; the server replays it (or
-   * says recovered: false). A join already in flight does the same; a dropped connection rejoins anyway.
-   */
+  /** A gap did not fill in time: join again with `since` here (an in-flight join or a reconnect does too). */
   #rejoin(): void {
     if (this.#status === 'joined' && !this.#join.inFlight && this.#transport.open) this.#join.send()
   }

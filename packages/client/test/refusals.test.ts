@@ -133,14 +133,15 @@ describe('retryable refusals: join', () => {
     refuse(socket, 'join', 'unavailable', 2)
     const room = client.join('r')
     await flush()
-    expect(room.getSnapshot()).toMatchObject({ status: 'joining', error: null })
+    // Still joining (not a final refusal), and the snapshot says why, so a UI can show it.
+    expect(room.getSnapshot()).toMatchObject({ status: 'joining', error: { code: 'unavailable' } })
     await flush(250)
     expect(socket.sentOfType('join')).toHaveLength(2)
     expect(room.status).toBe('joining')
     await flush(500)
     expect(socket.sentOfType('join')).toHaveLength(3)
     await room.ready
-    expect(room.status).toBe('joined')
+    expect(room.getSnapshot()).toMatchObject({ status: 'joined', error: null })
     client.close()
   })
 

@@ -12,7 +12,7 @@ export interface UseRoomResult<P extends Protocol> {
   members: RoomSnapshot<P>['members']
   /** This connection as a member, once joined. */
   self: RoomSnapshot<P>['self']
-  /** Why the join failed (`forbidden`, `room_full`, …), when `status` is `error`. */
+  /** Why the join failed (`forbidden`, `room_full`, …) when `status` is `error`; while `joining`, the refusal it retries (`unavailable`). */
   error: RoomSnapshot<P>['error']
   /** Publish an event to the room; resolves with its `seq` at the server's ack. Stable across renders. */
   publish: Room<P>['publish']
