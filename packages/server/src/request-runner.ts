@@ -170,6 +170,8 @@ function guard<C extends RequestCaller>(
   if (validation !== undefined && !validation.success)
     return refused('invalid_event', validation.error.message)
   if (handlerFor(deps.handlers, msg.name) === undefined) {
+    // Declared but unhandled is the server's fault (no handlers given), not the caller's.
+    if (info !== undefined) return refused('internal', `this server has no handler for request ${msg.name}`)
     return refused('invalid_event', `name: this server handles no request ${excerpt(msg.name)}`)
   }
   if (info?.room === true && msg.room === undefined) {
@@ -329,5 +331,13 @@ export function checkHandlers(
         `handlers.${name}: the protocol declares no request "${name}" (it declares: ${known})`,
       )
     }
+  }
+  // The types ask for every declared request's handler; a plain-JS app learns of a missing one here.
+  const missing = declared?.filter((name) => typeof handlers[name] !== 'function') ?? []
+  if (missing.length > 0) {
+    throw new RoomServerError(
+      'invalid_config',
+      `handlers: no handler for ${missing.map((name) => `"${name}"`).join(', ')}, which the protocol declares`,
+    )
   }
 }

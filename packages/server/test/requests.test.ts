@@ -74,6 +74,26 @@ describe('requests on the server', () => {
     expect(() =>
       createRoomServer({ noServer: true, protocol: app, handlers: notAFunction as never }),
     ).toThrow('handlers.claim is object; expected a function')
+    // The types ask for all of them; plain JavaScript learns here, not from a caller's refusal.
+    const { big: _big, slow: _slow, ...partial } = handlers()
+    expect(() => createRoomServer({ noServer: true, protocol: app, handlers: partial as never })).toThrow(
+      'handlers: no handler for "slow", "big", which the protocol declares',
+    )
+  })
+
+  it('answers a declared request on a server given no handlers internal, not the caller invalid_event', async () => {
+    await using t = await startTestServer({ protocol: app })
+    const c = await t.connect()
+    await expect(c.request(request('claim', { seat: 1 }))).resolves.toMatchObject({
+      type: 'error',
+      code: 'internal',
+      message: 'this server has no handler for request claim',
+    })
+    // An undeclared name stays the caller's mistake.
+    await expect(c.request(request('nope', {}))).resolves.toMatchObject({
+      type: 'error',
+      code: 'invalid_event',
+    })
   })
 
   it('answers with the handler output, validated by the output schema', async () => {
