@@ -328,10 +328,12 @@ export class RoomImpl<P extends Protocol = Protocol> implements Room<P> {
   }
 
   setPresence(state: PresenceInput<P>): Promise<void> {
-    const refused = this.#unusable() ?? invalid(this.#env.protocol?.validatePresence(state))
+    const checked = this.#env.protocol?.validatePresence(state)
+    const refused = this.#unusable() ?? invalid(checked)
     if (refused !== null) return Promise.reject(refused)
     this.#presence.state = { value: state }
-    this.#members.setOwn(this.#transport.clientId, state)
+    // Own presence as the others get it: what the schema kept (unknown keys stripped, transforms applied).
+    this.#members.setOwn(this.#transport.clientId, checked?.success ? checked.data : state)
     return this.#presence.send(state, this.#status === 'joined' && this.#transport.open)
   }
 

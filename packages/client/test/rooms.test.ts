@@ -1,4 +1,6 @@
+import { defineProtocol } from '@roomwire/protocol'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import * as z from 'zod'
 import { FakeWebSocket } from './support/fake-web-socket'
 import { fakeClient, flush, startFake } from './support/setup'
 
@@ -210,6 +212,15 @@ describe('rooms', () => {
     server.drop(FakeWebSocket.latest())
     await flush(250)
     expect(FakeWebSocket.latest().sentOfType('join')[0]).toMatchObject({ presence: { typing: true } })
+    client.close()
+  })
+
+  it('setPresence shows self the state as the schema keeps it, as the other members get it', async () => {
+    const protocol = defineProtocol({ presence: z.object({ name: z.string() }) })
+    const { client, room } = await joined('r', { protocol: protocol as never })
+    const state = { name: 'Ada', avatar: 'x.png' } as { name: string }
+    await expect(room.setPresence(state)).resolves.toBeUndefined()
+    expect(room.getSnapshot().self).toEqual({ id: 'c1', presence: { name: 'Ada' } })
     client.close()
   })
 
