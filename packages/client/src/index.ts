@@ -25,6 +25,7 @@ export type {
 } from './message-log-types'
 export type { RequestArgs, RequestOptions } from './requests'
 export type {
+  AnyProtocol,
   HistoryOptions,
   HistoryPage,
   JoinOptions,

@@ -13,6 +13,13 @@ import type { RoomwireError } from './errors'
 import type { MessageLog, MessageLogOptions } from './message-log-types'
 import type { RequestArgs } from './requests'
 
+/**
+ * Any protocol: the default type argument of `Client` and `Room`, so that a client typed by its protocol
+ * is still a plain `Client` (a helper taking any client); with `UntypedProtocol` the two would not fit.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: only `any` makes every typed client assignable to the default
+export type AnyProtocol = Protocol<any, any, any, any>
+
 /** A room member. `presence` is typed by the protocol. */
 export interface Member<P extends Protocol = UntypedProtocol> {
   readonly id: string
@@ -183,7 +190,7 @@ export interface MembersPage<P extends Protocol = UntypedProtocol> {
 }
 
 /** A joined room, shared by every holder of the same name. */
-export interface Room<P extends Protocol = UntypedProtocol> {
+export interface Room<P extends Protocol = AnyProtocol> {
   readonly name: string
   /** Resolves at the first `joined`; rejects if the join is refused, the room is left or the client closes. */
   readonly ready: Promise<void>

@@ -6,12 +6,11 @@ import type {
   Limits,
   Protocol,
   RequestOutput,
-  UntypedProtocol,
   WelcomeMessage,
 } from '@roomwire/protocol'
 import type { RoomwireError } from './errors'
 import type { RequestArgs } from './requests'
-import type { JoinOptions, Room } from './room-types'
+import type { AnyProtocol, JoinOptions, Room } from './room-types'
 
 /** Connection status. `idle` until `connect()` when `autoConnect` is false. */
 export type ClientStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' | 'unauthorized'
@@ -53,7 +52,7 @@ export interface ClientEvents {
 }
 
 /** A roomwire client: one connection, any number of rooms. */
-export interface Client<P extends Protocol = UntypedProtocol> {
+export interface Client<P extends Protocol = AnyProtocol> {
   readonly status: ClientStatus
   readonly id: string | null
   readonly user: string | null
