@@ -3,8 +3,8 @@ import {
   ConnectionIdSchema,
   EpochSchema,
   EventNameSchema,
-  MessageIdSchema,
   PayloadSchema,
+  PublishIdSchema,
   RefSchema,
   RequestIdSchema,
   RequestNameSchema,
@@ -37,7 +37,7 @@ export const PublishMessageSchema = z.object({
   event: EventNameSchema,
   data: PayloadSchema,
   echo: z.boolean().optional(),
-  id: MessageIdSchema.optional(),
+  id: PublishIdSchema.optional(),
   ref,
 })
 

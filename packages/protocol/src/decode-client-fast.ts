@@ -1,6 +1,6 @@
 import type { ClientMessage, PresenceMessage, PublishMessage, RequestMessage } from './client-messages'
 import type { FrameObject } from './frame-text'
-import { EVENT_NAME_PATTERN, isRef, MAX_ID_LENGTH, ROOM_NAME_PATTERN } from './name-rules'
+import { EVENT_NAME_PATTERN, isRef, isStorableText, MAX_ID_LENGTH, ROOM_NAME_PATTERN } from './name-rules'
 
 /*
  * The hot client frames (`publish`, `request`, `presence`) checked by hand, because zod's parse was the
@@ -30,7 +30,7 @@ function publish(m: FrameObject): PublishMessage | undefined {
   const { room, event, data, echo, id, ref } = m
   if (!isRoom(room) || !isName(event) || !isPayload(data)) return undefined
   if (echo !== undefined && typeof echo !== 'boolean') return undefined
-  if (id !== undefined && !isId(id)) return undefined
+  if (id !== undefined && !(isId(id) && isStorableText(id))) return undefined
   if (ref !== undefined && !isRef(ref)) return undefined
   const out: PublishMessage = { type: 'publish', room, event, data }
   if (echo !== undefined) out.echo = echo

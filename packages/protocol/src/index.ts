@@ -63,6 +63,7 @@ export {
   EventNameSchema,
   MessageIdSchema,
   PayloadSchema,
+  PublishIdSchema,
   RefSchema,
   ReplyErrorCodeSchema,
   RequestIdSchema,

@@ -22,6 +22,18 @@ export const SEQ_RULE = 'must be a non-negative safe integer'
 /** The rule for an id string, such as `must be a connection id of 1 to 64 characters`. */
 export const idRule = (what: string): string => `must be ${what} of 1 to ${MAX_ID_LENGTH} characters`
 
+/** A UTF-16 unit of a surrogate pair standing alone: UTF-8 has no encoding for it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/**
+ * Text a store keeps exactly: a publish id goes to Redis and PostgreSQL as UTF-8, where a lone surrogate
+ * becomes U+FFFD (two different ids then match, and the second message is acked as a duplicate and lost)
+ * and U+0000 cannot be stored in PostgreSQL text at all.
+ */
+export const isStorableText = (value: string): boolean => !value.includes('\0') && !LONE_SURROGATE.test(value)
+
+export const STORED_ID_RULE = 'must hold no lone surrogate and no U+0000 (it is stored as UTF-8 text)'
+
 /** Whether `value` is a well-formed `ref`: a string of 1 to 64 characters or a safe integer. */
 export function isRef(value: unknown): value is string | number {
   return (

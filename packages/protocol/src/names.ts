@@ -4,12 +4,14 @@ import {
   EVENT_NAME_RULE,
   idRule,
   isRef,
+  isStorableText,
   MAX_ID_LENGTH,
   MAX_NESTING_DEPTH,
   REF_RULE,
   ROOM_NAME_PATTERN,
   ROOM_NAME_RULE,
   SEQ_RULE,
+  STORED_ID_RULE,
 } from './name-rules'
 import { nestsDeeperThan } from './nesting'
 
@@ -27,6 +29,9 @@ export const ConnectionIdSchema = idString('a connection id')
 
 /** A client-chosen message id used to dedupe retried publishes. */
 export const MessageIdSchema = idString('a message id')
+
+/** A message id as a `publish` may carry it: also text every store keeps exactly (see isStorableText). */
+export const PublishIdSchema = MessageIdSchema.refine(isStorableText, STORED_ID_RULE)
 
 /** A client-chosen request id, stable across resends, that the server dedupes idempotent requests on. */
 export const RequestIdSchema = idString('a request id')

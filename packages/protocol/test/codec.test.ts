@@ -161,6 +161,11 @@ describe('malformed client messages', () => {
       { type: 'publish', room: 'r', event: 'chat', data: 1, id: '' },
       'id: must be a message id of 1 to 64 characters',
     ],
+    // Stores keep ids as UTF-8 text: '\ud800' and '\udfff' would both become U+FFFD there and collide.
+    ...['\ud800', 'a\udfffb', '\udc00\ud800', 'id\u0000'].map((id) => [
+      { type: 'publish', room: 'r', event: 'chat', data: 1, id },
+      'id: must hold no lone surrogate and no U+0000 (it is stored as UTF-8 text)',
+    ]),
     [{ type: 'direct', event: 'x', data: 1 }, 'to: is required'],
     [{ type: 'direct', to: 'x'.repeat(65), event: 'x', data: 1 }, 'to: must be a connection id of 1 to 64'],
     [{ type: 'presence', room: 'r' }, 'state: is required'],

@@ -223,13 +223,20 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
       link.answered()
       return { ok: true, rows: result.rows, rowCount: result.rowCount }
     } catch (err) {
+      const code = (err as { code?: unknown }).code
       // Another writer took the seqs first (appendNext): PostgreSQL answered, nothing was written.
-      if ((err as { code?: unknown }).code === '23505') {
+      if (code === '23505') {
         link.answered()
         return { ok: false, code: 'conflict', message: describe(err) }
       }
+      // A data exception (class 22: a NUL or an invalid byte in a value) refuses this statement only:
+      // PostgreSQL answered, so the store stays up for every other room and client.
+      if (typeof code === 'string' && code.startsWith('22')) {
+        link.answered()
+        return { ok: false, code: 'invalid', message: describe(err) }
+      }
       // A table dropped under a running store is made again by the next statement.
-      if ((err as { code?: unknown }).code === '42P01') ready = undefined
+      if (code === '42P01') ready = undefined
       link.failed(describe(err))
       return { ok: false, code: 'unavailable', message: link.reason ?? describe(err) }
     }

@@ -199,6 +199,16 @@ describe('createPostgresHistory', () => {
     expect(await store.append(stored('conflict', 2))).toEqual({ ok: true })
   })
 
+  it('refuses a statement PostgreSQL refuses for its data (a NUL in a lookup) alone, staying up for the rest', async () => {
+    const { store } = openStore()
+    expect(await store.append(stored('nul', 1, { id: 'm1' }))).toEqual({ ok: true })
+    // The lookup's own parameter, not a stored field: PostgreSQL answers 22021 for it.
+    expect(await store.findId('nul', 'a\0b')).toMatchObject({ ok: false, code: 'invalid' })
+    expect(store.health()).toEqual({ up: true })
+    expect(await store.findId('nul', 'm1')).toEqual({ ok: true, found: { epoch: 'e_test', seq: 1 } })
+    expect(await store.append(stored('nul', 2))).toEqual({ ok: true })
+  })
+
   it('in one statement, acks the rows that went in and refuses as a conflict the ones already there', async () => {
     const { store } = openStore()
     expect(await store.append(stored('mixed', 2))).toEqual({ ok: true })
