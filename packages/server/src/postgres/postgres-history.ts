@@ -146,6 +146,17 @@ function describe(err: unknown): string {
   return typeof e?.code === 'string' ? `${message} (${e.code})` : message
 }
 
+/** A failed statement PostgreSQL answered, refusing only it: `conflict` or `invalid`; else undefined. */
+function answeredRefusal(err: unknown): StoreRefusal | undefined {
+  const code = (err as { code?: unknown }).code
+  // Another writer took the seqs first (appendNext): nothing was written.
+  if (code === '23505') return { ok: false, code: 'conflict', message: describe(err) }
+  // A data exception (class 22: a NUL or an invalid byte in a value): the store stays up for the rest.
+  if (typeof code === 'string' && code.startsWith('22'))
+    return { ok: false, code: 'invalid', message: describe(err) }
+  return undefined
+}
+
 /**
  * A {@link HistoryStore} in PostgreSQL: every room's messages by (room, seq), with their epoch, so a
  * restarted server continues each room where it stopped and clients page back through all of it.
@@ -223,20 +234,13 @@ export function createPostgresHistory(options: PostgresHistoryOptions): Postgres
       link.answered()
       return { ok: true, rows: result.rows, rowCount: result.rowCount }
     } catch (err) {
-      const code = (err as { code?: unknown }).code
-      // Another writer took the seqs first (appendNext): PostgreSQL answered, nothing was written.
-      if (code === '23505') {
+      const refusal = answeredRefusal(err)
+      if (refusal !== undefined) {
         link.answered()
-        return { ok: false, code: 'conflict', message: describe(err) }
-      }
-      // A data exception (class 22: a NUL or an invalid byte in a value) refuses this statement only:
-      // PostgreSQL answered, so the store stays up for every other room and client.
-      if (typeof code === 'string' && code.startsWith('22')) {
-        link.answered()
-        return { ok: false, code: 'invalid', message: describe(err) }
+        return refusal
       }
       // A table dropped under a running store is made again by the next statement.
-      if (code === '42P01') ready = undefined
+      if ((err as { code?: unknown }).code === '42P01') ready = undefined
       link.failed(describe(err))
       return { ok: false, code: 'unavailable', message: link.reason ?? describe(err) }
     }
