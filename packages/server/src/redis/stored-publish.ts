@@ -50,7 +50,28 @@ export class StoredPublisher {
     this.#idleOver = idleOver
   }
 
-  async publish(room: string, input: PublishInput): Promise<PublishResult> {
+  /** Publishes of one message id running on this node, by room and id. */
+  readonly #sameId = new Map<string, Promise<PublishResult>>()
+
+  publish(room: string, input: PublishInput): Promise<PublishResult> {
+    if (input.id === undefined) return this.#publish(room, input)
+    // Two publishes of one id here at once (a reconnected client's resend while its old socket's is still
+    // in flight, or two tabs) would both find nothing in the store and both be stored under new seqs: the
+    // later one waits for the first and answers with its seq, or tries itself if the first was refused.
+    const key = `${room}\n${input.id}`
+    const first = this.#sameId.get(key)
+    if (first !== undefined) {
+      return first.then(
+        (result) => ({ ...result, duplicate: true }),
+        () => this.publish(room, input),
+      )
+    }
+    const running = this.#publish(room, input).finally(() => this.#sameId.delete(key))
+    this.#sameId.set(key, running)
+    return running
+  }
+
+  async #publish(room: string, input: PublishInput): Promise<PublishResult> {
     const what = `publish to ${room}`
     const { link } = this.#ctx
     const scope = link.require(what)
