@@ -66,10 +66,11 @@ export class OwedAnswers {
    * all for an id that names none, so a cancel that crossed its answer is harmless.
    */
   cancel(id: string): void {
-    for (const owed of [...(this.#byId.get(id) ?? [])]) {
-      this.delete(owed)
-      owed.cancel()
-    }
+    const same = [...(this.#byId.get(id) ?? [])]
+    // All forgotten before any is cancelled: cancelling a run settles it at once, and a resend of this id
+    // waiting on that run must not be answered for it (it was cancelled too).
+    for (const owed of same) this.delete(owed)
+    for (const owed of same) owed.cancel()
   }
 
   /** The caller is going away: every handler's signal fires with `reason`; nothing more is owed. */

@@ -130,6 +130,22 @@ describe('cancelling a request', () => {
     expect(runs).toBe(2)
   })
 
+  it('answers neither the run nor its resend on the same connection when one cancel names both', async () => {
+    const { handlers } = recording(
+      // Ends when its signal fires: cancelling it settles the run the resend waits on, at once.
+      (_input, ctx) =>
+        new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({ n: 1 }))),
+    )
+    await using t = await startTestServer({ protocol: app, handlers })
+    const c = await t.connect()
+    c.send(request('claim', 'k', 'first', { seat: 1 }))
+    c.send(request('claim', 'k', 'resend', { seat: 1 }))
+    c.send({ type: 'cancel', id: 'k' })
+    // Before, the resend was answered unavailable ("the first run of this request failed").
+    expect(await answersTo(c, 'resend')).toEqual([])
+    expect(await answersTo(c, 'first')).toEqual([])
+  })
+
   it('answers nothing to a cancelled resend waiting for the first run, which goes on for its own caller', async () => {
     let release: (() => void) | undefined
     let firstSignal: AbortSignal | undefined
