@@ -49,7 +49,8 @@ async function joinRoom(ctx: HandlerContext, connection: Connection, msg: JoinMe
     result = await ctx.adapter.join(room, member, replayOf(ctx, msg), ctx.limits.maxMembersPerRoom)
   } catch (err) {
     // It may have added the member before it failed (a Redis reply lost to a timeout): no ghost member.
-    if (ticket !== undefined) await undoJoin(ctx, connection, room, ticket)
+    if (ticket !== undefined || leftMeanwhile(ctx, connection, room))
+      await undoJoin(ctx, connection, room, ticket)
     return storeRefusal(err)
   }
   if (!result.ok) {
@@ -58,7 +59,7 @@ async function joinRoom(ctx: HandlerContext, connection: Connection, msg: JoinMe
   }
   // The adapter holds the member now: every way out but becoming a member leaves the room again, so nobody
   // sees a member_joined without its member_left.
-  let isMember = ticket === undefined
+  let isMember = false
   try {
     if (!ctx.isOpen(connection)) return OK
     const counted = ctx.local.countsFor(room, result.members.length)
@@ -68,7 +69,9 @@ async function joinRoom(ctx: HandlerContext, connection: Connection, msg: JoinMe
       isMember = true
     } else ctx.local.rejoined(room, connection, counted)
   } finally {
-    if (!isMember) await undoJoin(ctx, connection, room, ticket!)
+    if (ticket !== undefined ? !isMember : leftMeanwhile(ctx, connection, room)) {
+      await undoJoin(ctx, connection, room, ticket)
+    }
   }
   const onJoin = ctx.hooks.onJoin
   if (ticket !== undefined && onJoin !== undefined) {
@@ -120,14 +123,27 @@ async function writeJoin(
   return outcome.ok
 }
 
+/**
+ * A re-join (the connection was already a member, so it has no ticket) whose membership ended while it was
+ * in flight: a `leave`, or the close (`sessions.ts`), took the connection out of the room and the adapter
+ * meanwhile, but that leave ran before the re-join was done with the adapter, which then counted the member
+ * again: its answer put it back among the node's members, and while in flight it was a pending member that
+ * a restore after a Redis reconnect registered again. Nothing else ever removed it: a ghost in the room for
+ * good, with no member_left. Like an unfinished first join, it leaves the adapter itself once done. A room
+ * the connection joins afresh meanwhile (`pending`, then `joined`) is left to that join.
+ */
+function leftMeanwhile(ctx: HandlerContext, connection: Connection, room: string): boolean {
+  return ctx.local.stateOf(room, connection) === undefined
+}
+
 /** Forget a join that did not finish, here and in the adapter (which does nothing if it is not a member). */
 async function undoJoin(
   ctx: HandlerContext,
   connection: Connection,
   room: string,
-  ticket: JoinTicket,
+  ticket: JoinTicket | undefined,
 ): Promise<void> {
-  ticket.abandon()
+  ticket?.abandon()
   try {
     await ctx.adapter.leave(room, connection.id)
   } catch (err) {

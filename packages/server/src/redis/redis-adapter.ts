@@ -192,7 +192,7 @@ class RedisAdapter implements RoomAdapter {
     const scope = link.require(what)
     const feed = feeds.open(room)
     const wasMember = feed.members.has(member.id)
-    feed.pending.set(member.id, member)
+    feed.pending.add(member)
     try {
       return await runStore(link, what, async () => {
         // Subscribe before reading the seq (invariant 4): every later frame reaches this node.
@@ -227,7 +227,8 @@ class RedisAdapter implements RoomAdapter {
           link.suspect()
           throw link.unavailable(what)
         }
-        if (!feed.members.has(member.id)) feed.members.set(member.id, member)
+        if (!feed.members.has(member.id) && !feed.pending.departed(member.id))
+          feed.members.set(member.id, member)
         feed.joined(reply.epoch, reply.seq, reply.members, mark)
         const { replay: frames, recovered } =
           ctx.store === undefined
@@ -245,16 +246,14 @@ class RedisAdapter implements RoomAdapter {
         return result
       })
     } finally {
-      feed.pending.delete(member.id)
+      feed.pending.done(member.id)
       feeds.release(feed)
     }
   }
 
   async leave(room: string, id: string): Promise<void> {
     const { feeds, registry } = this.#attached
-    const feed = feeds.get(room)
-    feed?.members.delete(id)
-    if (feed !== undefined) feeds.release(feed)
+    feeds.leave(room, id)
     if (this.#closed) return
     await registry.removeMember(room, id)
   }

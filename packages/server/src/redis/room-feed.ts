@@ -3,6 +3,7 @@ import type { AdapterNode, RoomBroadcast } from '../adapter'
 import type { Clock, TimerHandle } from '../clock'
 import type { Frame, Mark } from './frames'
 import { MemberView } from './member-view'
+import { PendingMembers } from './pending-members'
 import type { Position, Snapshot } from './script-shared'
 
 /** Frames a feed holds while it catches up; past this it drops them and catches up once more. */
@@ -28,7 +29,7 @@ export class RoomFeed {
   /** This node's members of the room, with their latest presence. */
   readonly members = new Map<string, Member>()
   /** Members whose join is in flight on this node (a catch-up must not remove them from Redis). */
-  readonly pending = new Map<string, Member>()
+  readonly pending = new PendingMembers()
   /** Resolves once this node's subscriber receives the room's channel; reset when the link drops. */
   subscribed: Promise<unknown> | undefined
   #epoch: string | undefined
@@ -74,7 +75,13 @@ export class RoomFeed {
   /** The members this node stands for in Redis: the joined ones, and those whose join is in flight. */
   *local(): Iterable<Member> {
     yield* this.members.values()
-    for (const [id, member] of this.pending) if (!this.members.has(id)) yield member
+    for (const member of this.pending.standing()) if (!this.members.has(member.id)) yield member
+  }
+
+  /** A member left: this node stands for it no more, nor for its join in flight (pending-members.ts). */
+  leave(id: string): void {
+    this.members.delete(id)
+    this.pending.depart(id)
   }
 
   /** What a catch-up asks Redis for: the seq the local members saw last, in its epoch. */

@@ -57,6 +57,14 @@ export class RoomFeeds {
     if (sub.status === 'ready') sub.unsubscribe(feed.channel).catch(() => undefined)
   }
 
+  /** `id` left `room` here: out of its feed, which goes if it has nobody left. */
+  leave(room: string, id: string): void {
+    const feed = this.#byRoom.get(room)
+    if (feed === undefined) return
+    feed.leave(id)
+    this.release(feed)
+  }
+
   /** Resolves once the subscriber receives the feed's channel. */
   async subscribe(feed: RoomFeed): Promise<void> {
     feed.subscribed ??= this.#ctx.link.sub.subscribe(feed.channel)

@@ -6,6 +6,12 @@ export interface ProxiedConnection {
   readonly sent: string
   /** Whether its bytes are held back. */
   readonly paused: boolean
+  /** What the client sent that is held back now (to see that a command reached the stalled link). */
+  readonly held: string
+  /** What Redis sent that is held back now. */
+  readonly heard: string
+  /** Cut it at once, both ways: what was held is lost, as over a link that died. */
+  destroy(): void
 }
 
 /**
@@ -58,6 +64,14 @@ class Pair implements ProxiedConnection {
     this.upstream = { socket: upstream, held: [] }
     this.#wire(this.client, this.upstream, true)
     this.#wire(this.upstream, this.client, false)
+  }
+
+  get held(): string {
+    return this.upstream.held.map((chunk) => chunk?.toString('latin1') ?? '').join('')
+  }
+
+  get heard(): string {
+    return this.client.held.map((chunk) => chunk?.toString('latin1') ?? '').join('')
   }
 
   #wire(from: Side, to: Side, fromClient: boolean): void {
