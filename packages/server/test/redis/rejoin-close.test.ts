@@ -28,7 +28,7 @@ async function node(url: string, name: string) {
   const joins: Promise<unknown>[] = []
   const join = adapter.join.bind(adapter)
   adapter.join = (...args) => {
-    const running = join(...args)
+    const running = Promise.resolve(join(...args))
     joins.push(running.catch(() => undefined))
     return running
   }
