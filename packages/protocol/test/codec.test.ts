@@ -162,7 +162,7 @@ describe('malformed client messages', () => {
       'id: must be a message id of 1 to 64 characters',
     ],
     // Stores keep ids as UTF-8 text: '\ud800' and '\udfff' would both become U+FFFD there and collide.
-    ...['\ud800', 'a\udfffb', '\udc00\ud800', 'id\u0000'].map((id) => [
+    ...['\ud800', 'a\udfffb', '\udc00\ud800', 'id\u0000'].map((id): [object, string] => [
       { type: 'publish', room: 'r', event: 'chat', data: 1, id },
       'id: must hold no lone surrogate and no U+0000 (it is stored as UTF-8 text)',
     ]),
