@@ -62,11 +62,15 @@ export class MessageOrder {
     return this.#held.size
   }
 
-  /** Forget what is held and any gap: after a disconnect the rejoin replays it, after a new epoch it is void. */
-  clear(): void {
+  /**
+   * Forget what is held and any gap: after a disconnect the rejoin replays it. After a new epoch
+   * (`epochOver`) no seq of the old one says anything: knowing the old seq 5 made the new epoch's 2 to 5
+   * look missing, and once given up on, dropped when they came.
+   */
+  clear(epochOver = false): void {
     this.#held.clear()
     this.#heldBytes = 0
-    this.#known = this.seq
+    this.#known = epochOver ? 0 : this.seq
     this.#askedFor = 0
     this.#stopTimer()
   }

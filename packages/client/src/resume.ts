@@ -25,7 +25,8 @@ export interface Resume {
  * - the same epoch with `recovered: false`, or with a replay that starts past what was seen.
  */
 export function resume(last: LastSeen, joined: JoinedMessage): Resume {
-  const base = joined.seq - (joined.replay ?? 0)
+  // Never below 0: a server claiming a replay longer than its seq made the gap rejoin send since -7.
+  const base = Math.max(0, joined.seq - (joined.replay ?? 0))
   if (last.epoch === null) return { seq: base, newEpoch: true, resync: null }
   if (joined.epoch !== last.epoch) {
     return { seq: base, newEpoch: true, resync: { reason: 'epoch', epoch: joined.epoch, seq: base } }

@@ -104,7 +104,7 @@ export class RoomMessages {
   joined(message: JoinedMessage): ResyncInfo | null {
     const next = resume({ epoch: this.#epoch, seq: this.#order.seq }, message)
     if (next.newEpoch) {
-      this.#order.clear()
+      this.#order.clear(true)
       this.#oldest = undefined
     }
     this.#order.rebase(next.seq, message.seq)
@@ -114,7 +114,7 @@ export class RoomMessages {
 
   /** The server lost the room's sequence while joined: start over in the new epoch, and say so. */
   reset(message: ResetMessage): void {
-    this.#order.clear()
+    this.#order.clear(true)
     this.#oldest = undefined
     this.#order.rebase(message.seq, message.seq)
     this.#epoch = message.epoch

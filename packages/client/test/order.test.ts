@@ -37,6 +37,31 @@ async function joined(options: Parameters<typeof fakeClient>[0] = {}) {
 const held = (room: Room) => (room as unknown as { heldCount: number }).heldCount
 const joins = (socket: FakeWebSocket) => socket.sentOfType('join')
 
+describe('message order across epochs', () => {
+  // The old epoch's last seq was kept as "known to exist" in the new one: its 2 to 5 looked missing, a quiet
+  // room gave them up after two gap timeouts, and dropped them when they came.
+  it.each([
+    ['a reset', true],
+    ['a rejoin into a new epoch', false],
+  ])('knows nothing of the old epoch after %s: a quiet new epoch loses no message', async (_, notify) => {
+    const { server, client, seqs, resyncs } = await joined({ gapTimeoutMs: 300 })
+    for (let n = 1; n <= 5; n++) server.publish('r', 'e', n)
+    server.resetRoom('r', notify)
+    if (!notify) {
+      server.drop(FakeWebSocket.latest())
+      await flush(250)
+    }
+    server.publish('r', 'e', 'new 1')
+    await flush(1000)
+    for (let n = 2; n <= 4; n++) server.publish('r', 'e', `new ${n}`)
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 1, 2, 3, 4])
+    expect(resyncs.map((r) => r.reason)).toEqual([notify ? 'reset' : 'epoch'])
+    // No rejoin for a gap that was not there.
+    expect(joins(FakeWebSocket.latest())).toHaveLength(1)
+    client.close()
+  })
+})
+
 describe('message order: strict contiguity', () => {
   it('holds a message past a gap and delivers nothing after it until the gap fills', async () => {
     const { client, room, seqs, socket } = await joined()
@@ -143,6 +168,34 @@ describe('message order: strict contiguity', () => {
     expect(joins(socket)).toHaveLength(1)
     await flush(1)
     expect(joins(socket)).toHaveLength(2)
+    client.close()
+  })
+
+  it('takes a replay longer than the seq as starting at 0: no join with a negative since', async () => {
+    startFake().autoAccept = false
+    const client = fakeClient({ gapTimeoutMs: 300 })
+    const room = client.join('r')
+    await flush()
+    const socket = FakeWebSocket.latest()
+    socket.onSend = (frame) => {
+      const m = JSON.parse(frame)
+      if (m.type === 'join') {
+        socket.receive({
+          type: 'joined',
+          room: 'r',
+          seq: 3,
+          epoch: 'e1',
+          members: [],
+          replay: 10,
+          ref: m.ref,
+        })
+      }
+    }
+    socket.welcome('c1')
+    await flush(1000)
+    // Before: since -7, refused bad_request, and the room in error for good.
+    for (const join of joins(socket)) expect(join.since ?? 0).toBeGreaterThanOrEqual(0)
+    expect(room.status).toBe('joined')
     client.close()
   })
 
