@@ -54,8 +54,11 @@ export function afterClose(
         }),
       }
     }
-    // The one token refresh goes at once; everything else waits out the jittered backoff.
-    const delayMs = next.refreshingToken ? 0 : backoffDelay(attempt, backoff, policy.random) + extraMs
+    // The one token refresh goes at once after a healthy connection (attempt 0); everything else waits out
+    // the jittered backoff. A server that welcomes and then closes 4001 each time restarts the refresh at
+    // every welcome: at once every time, that was 120 reconnects and token fetches a second.
+    const delayMs =
+      next.refreshingToken && attempt === 0 ? 0 : backoffDelay(attempt, backoff, policy.random) + extraMs
     return { ...next, delayMs }
   }
   if (end.error.code === 'no_websocket') return { stop: end.error }

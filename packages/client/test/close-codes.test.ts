@@ -83,6 +83,29 @@ describe('close codes', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it('a server that welcomes and then closes 4001 each time is retried with the backoff, not at once', async () => {
+    let n = 0
+    const { client } = await openClient({ token: () => `t${++n}` })
+    // The first 4001 after a healthy connection refreshes at once; each welcome restarts the refresh, but
+    // not the backoff: before, this was 120 reconnects and token fetches a second, forever.
+    FakeWebSocket.latest().serverClose(4001)
+    await flush()
+    expect(FakeWebSocket.instances).toHaveLength(2)
+    expect(client.status).toBe('open')
+    FakeWebSocket.latest().serverClose(4001)
+    await flush()
+    expect(FakeWebSocket.instances).toHaveLength(2)
+    const firstWait = client.getSnapshot().retryAt! - Date.now()
+    expect(firstWait).toBeGreaterThan(0)
+    await flush(firstWait)
+    expect(FakeWebSocket.instances).toHaveLength(3)
+    FakeWebSocket.latest().serverClose(4001)
+    await flush()
+    expect(client.getSnapshot().retryAt! - Date.now()).toBeGreaterThan(firstWait)
+    expect(n).toBe(3)
+    client.close()
+  })
+
   it('4001 stops when the token function fails on the refresh', async () => {
     let n = 0
     const { client } = await openClient({
