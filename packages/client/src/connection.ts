@@ -35,9 +35,12 @@ export interface ConnectionCallbacks {
  */
 const MAX_TIMER_MS = 2_147_483_647
 
-/** A heartbeat bound from `welcome` as given (within what timers can do), shortened by the client's own. */
+/**
+ * A heartbeat bound from `welcome` as given (within what timers can do, and at least 100 ms: a hostile
+ * `interval: 0.001` made 840 pings a second), shortened by the client's own.
+ */
 function heartbeatMs(server: number, own: number | undefined): number {
-  return Math.min(server, own ?? MAX_TIMER_MS, MAX_TIMER_MS)
+  return Math.min(Math.max(server, 100), own ?? MAX_TIMER_MS, MAX_TIMER_MS)
 }
 
 /** What a connection needs from the client's options (`connectTimeoutMs` defaults to 10 s). */

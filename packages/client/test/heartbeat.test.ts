@@ -25,6 +25,18 @@ describe('heartbeat', () => {
     client.close()
   })
 
+  it("takes a server's interval under 100 ms as 100 ms: a hostile welcome cannot make it spin", async () => {
+    const server = startFake()
+    server.welcomeOverrides = { heartbeat: { interval: 0.001, timeout: 10_000 } }
+    const client = fakeClient()
+    await flush()
+    const socket = FakeWebSocket.latest()
+    // Pongs come at once from the fake server; before, a 1 µs interval pinged on every timer tick.
+    await flush(1_000)
+    expect(socket.sentOfType('ping').length).toBeLessThanOrEqual(10)
+    client.close()
+  })
+
   it('uses its own shorter interval and timeout, never longer ones', async () => {
     startFake()
     const client = fakeClient({ heartbeat: { intervalMs: 1_000, timeoutMs: 60_000 } })
